@@ -88,6 +88,8 @@ export interface MeterRow<S extends Scope = Scope> {
   readonly prometheus?: PrometheusMetric;
   /** The inovex exporter's name for the same value, where it differs (deprecated compatibility alias). */
   readonly inovexAlias?: PrometheusMetric;
+  /** Factor from the base unit to the alias' unit (100 for inovex's percentages). */
+  readonly inovexScale?: number;
   readonly ceilometer?: CeilometerMeter;
 }
 
@@ -435,6 +437,29 @@ export const domainRows = [
       help: 'Guest memory in use, libvirt balloon.available minus balloon.usable (or balloon.unused), converted from KiB.',
     },
     ceilometer: { name: 'memory.usage', type: 'gauge', unit: 'MB', float: true, convert: kibToMB },
+  }),
+  row({
+    key: 'memory_used_ratio',
+    scope: 'domain',
+    collector: 'memory',
+    source: '(balloon.available - balloon.usable) / balloon.available',
+    rawUnit: 'count',
+    read: (s) => {
+      const used = memoryUsedKiB(s.stats);
+      const total = s.stats.balloon?.availableKiB;
+      return used === undefined || !total ? undefined : used / total;
+    },
+    prometheus: {
+      name: 'libvirt_domain_memory_stats_used_ratio',
+      type: 'gauge',
+      help: 'Share of guest memory in use (0 to 1), from libvirt balloon.available and balloon.usable.',
+    },
+    inovexAlias: {
+      name: 'libvirt_domain_memory_stats_used_percent',
+      type: 'gauge',
+      help: 'Deprecated inovex-compatible alias of libvirt_domain_memory_stats_used_ratio, in percent.',
+    },
+    inovexScale: 100,
   }),
 ] as const;
 

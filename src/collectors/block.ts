@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+import type { CollectorDefinition } from '../scrape/collector.ts';
+import { emitRows } from './rows.ts';
+
+const INFO = {
+  name: 'libvirt_domain_block_stats_info',
+  help: 'Disk of a running domain, from its XML (<disk>): bus, driver, cache, source and serial. Value 1.',
+  type: 'gauge',
+} as const;
+
+/** The block collector: per-disk counters and sizes from the meter table, and disk info from the XML. */
+export const blockCollector: CollectorDefinition = {
+  name: 'block',
+  groups: ['block'],
+  update(ctx, sink) {
+    emitRows(ctx, sink, 'block');
+    const spec = {
+      ...INFO,
+      labelNames: [
+        ...ctx.domainLabelNames,
+        'disk_type',
+        'target_bus',
+        'driver_name',
+        'driver_type',
+        'driver_cache',
+        'driver_discard',
+        'source_file',
+        'source_protocol',
+        'target_device',
+        'serial',
+      ],
+    };
+    sink.declare(spec);
+    for (const instance of ctx.inspection.instances) {
+      if (!ctx.inspection.stats.has(instance.uuid)) continue;
+      for (const d of instance.disks) {
+        sink.add(
+          spec,
+          {
+            ...ctx.domainLabels(instance.uuid),
+            disk_type: d.type,
+            target_bus: d.bus ?? '',
+            driver_name: d.driverName ?? '',
+            driver_type: d.driverType ?? '',
+            driver_cache: d.driverCache ?? '',
+            driver_discard: d.driverDiscard ?? '',
+            source_file: d.sourceFile ?? d.sourceDev ?? d.sourceVolume ?? '',
+            source_protocol: d.sourceProtocol ?? '',
+            target_device: d.target,
+            serial: d.serial ?? '',
+          },
+          1,
+        );
+      }
+    }
+  },
+};

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+import type { CollectorDefinition } from '../scrape/collector.ts';
+
+/** Reason names per state (virDomainRunningReason, virDomainPausedReason, …), from libvirt's headers. */
+const REASONS: Readonly<Record<string, readonly string[]>> = {
+  nostate: ['unknown'],
+  running: [
+    'unknown', 'booted', 'migrated', 'restored', 'from_snapshot', 'unpaused', 'migration_canceled',
+    'save_canceled', 'wakeup', 'crashed', 'postcopy', 'postcopy_failed',
+  ],
+  blocked: ['unknown'],
+  paused: [
+    'unknown', 'user', 'migration', 'save', 'dump', 'ioerror', 'watchdog', 'from_snapshot', 'shutting_down',
+    'snapshot', 'crashed', 'starting_up', 'postcopy', 'postcopy_failed', 'api_error',
+  ],
+  shutdown: ['unknown', 'user'],
+  shutoff: [
+    'unknown', 'shutdown', 'destroyed', 'crashed', 'migrated', 'saved', 'failed', 'from_snapshot', 'daemon',
+  ],
+  crashed: ['unknown', 'panicked'],
+  pmsuspended: ['unknown'],
+};
+
+/** The domain collector: every domain (running, paused or shut off) with its state and sizes. */
+export const domainCollector: CollectorDefinition = {
+  name: 'domain',
+  groups: ['state', 'vcpu', 'balloon'],
+  update(ctx, sink) {
+    const names = ctx.domainLabelNames;
+    const g = (name: string, help: string, extra: readonly string[] = []) =>
+      ({ name, help, type: 'gauge', labelNames: [...names, ...extra] }) as const;
+    const count = {
+      name: 'libvirt_domains',
+      help: 'Number of domains libvirt knows, running or not (virConnectListAllDomains).',
+      type: 'gauge',
+      labelNames: [],
+    } as const;
+    const info = g('libvirt_domain_info', 'Domain identity from its XML (<os><type>): value 1.', [
+      'os_type',
+      'os_type_arch',
+      'os_type_machine',
+    ]);
+    const uuidInfo = g('libvirt_domain_uuid_info', 'Domain UUID and hypervisor type from its XML: value 1.', [
+      'uuid',
+      'hypervisor_type',
+    ]);
+    const state = g(
+      'libvirt_domain_info_state',
+      'Domain state code, libvirt state.state (0 nostate, 1 running, 2 blocked, 3 paused, 4 shutdown, 5 shutoff, 6 crashed, 7 pmsuspended).',
+      ['state_desc'],
+    );
+    const reason = g(
+      'libvirt_domain_state_reason',
+      'Reason of the domain state, libvirt state.reason (meaning depends on the state; reason_desc names it).',
+      ['state_desc', 'reason_desc'],
+    );
+    const maxMem = g(
+      'libvirt_domain_info_maximum_memory_bytes',
+      'Maximum memory of the domain, libvirt balloon.maximum (or <memory> of the XML when not running), converted from KiB.',
+    );
+    const memUsage = g(
+      'libvirt_domain_info_memory_usage_bytes',
+      'Memory currently assigned to the domain, libvirt balloon.current (or <currentMemory> when not running), converted from KiB.',
+    );
+    const vcpus = g(
+      'libvirt_domain_info_virtual_cpus',
+      'Number of vCPUs of the domain, libvirt vcpu.current (or <vcpu> of the XML when not running).',
+    );
+    const timedOut = g(
+      'libvirt_domain_timed_out',
+      'Whether the stats of this running domain are partial or missing this scrape (1): its QEMU did not answer in time or its job is busy.',
+    );
+    for (const spec of [count, info, uuidInfo, state, reason, maxMem, memUsage, vcpus, timedOut]) sink.declare(spec);
+
+    const { instances, stats, skipped } = ctx.inspection;
+    sink.add(count, {}, instances.length);
+    const late = new Set(skipped.map((s) => s.uuid));
+    for (const i of instances) {
+      const labels = ctx.domainLabels(i.uuid);
+      const s = stats.get(i.uuid);
+      sink.add(info, { ...labels, os_type: i.osType ?? '', os_type_arch: i.osArch ?? '', os_type_machine: i.osMachine ?? '' }, 1);
+      sink.add(uuidInfo, { ...labels, uuid: i.uuid, hypervisor_type: i.hypervisorType }, 1);
+      sink.add(state, { ...labels, state_desc: i.state }, i.stateCode);
+      sink.add(
+        reason,
+        { ...labels, state_desc: i.state, reason_desc: REASONS[i.state]?.[i.stateReason] ?? 'unknown' },
+        i.stateReason,
+      );
+      const kib = (v: number | undefined): number | undefined => (v === undefined ? undefined : v * 1024);
+      sink.add(maxMem, labels, kib(s?.balloon?.maximumKiB ?? i.maxMemoryKiB));
+      sink.add(memUsage, labels, kib(s?.balloon?.currentKiB ?? i.currentMemoryKiB));
+      sink.add(vcpus, labels, s?.vcpuCurrent ?? i.vcpus);
+      if (i.id > 0) sink.add(timedOut, labels, late.has(i.uuid) ? 1 : 0);
+    }
+  },
+};

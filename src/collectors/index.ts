@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @packageDocumentation
+ * The registration manifest: every built-in collector, explicitly (no dynamic discovery).
+ */
+import type { CollectorName } from '../config/schema.ts';
+import type { CollectorDefinition } from '../scrape/collector.ts';
+import { blockCollector } from './block.ts';
+import { cpuCollector } from './cpu.ts';
+import { dirtyrateCollector } from './dirtyrate.ts';
+import { domainCollector } from './domain.ts';
+import { hostCollector } from './host.ts';
+import { interfaceCollector } from './interface.ts';
+import { memoryCollector } from './memory.ts';
+import { openstackCollector } from './openstack.ts';
+import { perfCollector } from './perf.ts';
+import { vcpuCollector } from './vcpu.ts';
+
+/** Every collector implemented, by name. */
+export const collectors: Partial<Record<CollectorName, CollectorDefinition>> = {
+  domain: domainCollector,
+  cpu: cpuCollector,
+  vcpu: vcpuCollector,
+  memory: memoryCollector,
+  block: blockCollector,
+  interface: interfaceCollector,
+  openstack: openstackCollector,
+  host: hostCollector,
+  dirtyrate: dirtyrateCollector,
+  perf: perfCollector,
+};

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+import type { CollectorDefinition } from '../scrape/collector.ts';
+import { emitRows } from './rows.ts';
+
+const INFO = {
+  name: 'libvirt_domain_interface_stats_info',
+  help: 'vNIC of a running domain, from its XML (<interface>): type, source bridge, MAC, model, MTU. Value 1.',
+  type: 'gauge',
+} as const;
+
+/** The interface collector: per-vNIC counters from the meter table, and vNIC info from the XML. */
+export const interfaceCollector: CollectorDefinition = {
+  name: 'interface',
+  groups: ['interface'],
+  update(ctx, sink) {
+    emitRows(ctx, sink, 'interface');
+    const spec = {
+      ...INFO,
+      labelNames: [
+        ...ctx.domainLabelNames,
+        'interface_type',
+        'source_bridge',
+        'target_device',
+        'mac_address',
+        'model_type',
+        'mtu_size',
+      ],
+    };
+    sink.declare(spec);
+    for (const instance of ctx.inspection.instances) {
+      if (!ctx.inspection.stats.has(instance.uuid)) continue;
+      for (const v of instance.vnics) {
+        if (v.targetDev === undefined) continue;
+        sink.add(
+          spec,
+          {
+            ...ctx.domainLabels(instance.uuid),
+            interface_type: v.type,
+            source_bridge: v.sourceBridge ?? '',
+            target_device: v.targetDev,
+            mac_address: v.mac ?? '',
+            model_type: v.model ?? '',
+            mtu_size: v.mtu === undefined ? '' : String(v.mtu),
+          },
+          1,
+        );
+      }
+    }
+  },
+};

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
+import type { CollectorDefinition } from '../scrape/collector.ts';
+import { emitRows } from './rows.ts';
+
+/** The memory collector: its rows of the meter table. */
+export const memoryCollector: CollectorDefinition = {
+  name: 'memory',
+  groups: ['balloon'],
+  update(ctx, sink) {
+    emitRows(ctx, sink, 'memory');
+  },
+};

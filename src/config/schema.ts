@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @packageDocumentation
+ * The configuration schema: every key, its type, default and documentation, in one place. Unknown keys
+ * are errors that name the key. docs/configuration.md is generated from this schema (and a test keeps
+ * it in sync).
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+import { publisherConfigSchema } from '../publisher/config.ts';
+
+const duration = (description: string, def: string) =>
+  z
+    .string()
+    .default(def)
+    .describe(description)
+    .superRefine((v, ctx) => {
+      try {
+        parseDuration(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    });
+
+/** Every collector, whether it is on by default, and what it serves. */
+export const COLLECTORS = {
+  domain: { default: true, description: 'Domain info, state and reason, vCPUs and memory sizes, timed-out flag.' },
+  cpu: { default: true, description: 'Cumulative CPU time of each domain (total, user, system).' },
+  vcpu: { default: true, description: 'Per-vCPU state, time, wait and delay (steal).' },
+  memory: { default: true, description: 'Balloon and guest memory statistics.' },
+  block: { default: true, description: 'Per-disk I/O counters, latency totals and sizes, and disk info.' },
+  interface: { default: true, description: 'Per-vNIC traffic, errors and drops, and vNIC info.' },
+  openstack: { default: true, description: 'Nova identity (project, user, flavor, image) as info metrics.' },
+  host: { default: true, description: 'Host CPUs and memory, libvirt and hypervisor versions.' },
+  storage_pool: { default: false, description: 'Storage pool state and sizes (one call per pool).' },
+  job: { default: false, description: 'Migration and other job progress (one call per running domain).' },
+  dirtyrate: { default: false, description: 'Memory dirty rate, when a calculation was started on the domain.' },
+  perf: { default: false, description: 'perf event counters enabled in the domain XML.' },
+} as const;
+
+/** A collector name. */
+export type CollectorName = keyof typeof COLLECTORS;
+
+/** The names of every collector. */
+export const COLLECTOR_NAMES = Object.keys(COLLECTORS) as CollectorName[];
+
+const collectorSchema = (name: CollectorName) =>
+  z
+    .object({
+      enabled: z
+        .boolean()
+        .default(COLLECTORS[name].default)
+        .describe(`Whether the ${name} collector runs. ${COLLECTORS[name].description}`),
+    })
+    .strict()
+    .prefault({});
+
+const collectorsSchema = z
+  .object(
+    Object.fromEntries(COLLECTOR_NAMES.map((n) => [n, collectorSchema(n)])) as {
+      [K in CollectorName]: ReturnType<typeof collectorSchema>;
+    },
+  )
+  .strict()
+  .prefault({})
+  .describe('Which collectors run on each scrape.');
+
+/** Identity labels that can be copied onto every per-domain series. */
+export const IDENTITY_LABELS = [
+  'instance_id',
+  'instance_name',
+  'project_id',
+  'project_name',
+  'user_id',
+  'user_name',
+  'flavor_name',
+] as const;
+
+/** The exporter's configuration file. */
+export const configSchema = z
+  .object({
+    libvirt: z
+      .object({
+        uri: z
+          .string()
+          .default('qemu:///system')
+          .describe('libvirt URI. qemu:///system uses the read-only socket /var/run/libvirt/libvirt-sock-ro.'),
+        read_only: z
+          .boolean()
+          .default(true)
+          .describe('Open the connection read-only (VIR_CONNECT_RO). Nothing in this exporter needs write access.'),
+        tls_ca_file: z.string().optional().describe('CA certificate for qemu+tls:// (default: libvirt PKI layout).'),
+        tls_cert_file: z.string().optional().describe('Client certificate for qemu+tls://.'),
+        tls_key_file: z.string().optional().describe('Client key for qemu+tls://.'),
+        connect_timeout: duration('Time allowed to connect and authenticate to libvirt.', '2s'),
+        stats_shards: z
+          .number()
+          .int()
+          .min(1)
+          .max(16)
+          .default(4)
+          .describe(
+            'Most concurrent bulk stats calls per cycle. One hung guest only delays its shard; libvirtd serves 5 calls per connection.',
+          ),
+        shard_timeout: duration(
+          'Soft timeout of one bulk stats call; a shard slower than this is abandoned and sent again once.',
+          '2s',
+        ),
+      })
+      .strict()
+      .prefault({})
+      .describe('Connection to libvirt.'),
+    web: z
+      .object({
+        listen_address: z
+          .string()
+          .default(':9177')
+          .describe('Address to listen on, host:port; an empty host listens on every address.'),
+        telemetry_path: z.string().startsWith('/').default('/metrics').describe('Path of the metrics endpoint.'),
+        config_file: z
+          .string()
+          .optional()
+          .describe('Web configuration file (TLS, basic auth, headers) in the Prometheus exporter-toolkit format.'),
+        max_requests_in_flight: z
+          .number()
+          .int()
+          .min(1)
+          .default(10)
+          .describe('Most concurrent scrapes; more are answered 503.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('HTTP server.'),
+    scrape: z
+      .object({
+        timeout: duration('Longest time a scrape may take, whatever Prometheus allows.', '10s'),
+        timeout_offset: duration(
+          'Subtracted from X-Prometheus-Scrape-Timeout-Seconds so that the answer arrives in time.',
+          '500ms',
+        ),
+      })
+      .strict()
+      .prefault({})
+      .describe('Scrape deadlines.'),
+    collectors: collectorsSchema,
+    metrics: z
+      .object({
+        inovex_compatibility: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Also serve the inovex exporter names that are wrongly typed (cumulative gauges, percentages) as deprecated aliases.',
+          ),
+        identity_labels: z
+          .array(z.enum(IDENTITY_LABELS))
+          .default([])
+          .describe(
+            'Nova identity labels copied onto every per-domain series (more series churn; the info metric always has them).',
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe('Metric naming and labels.'),
+    log: z
+      .object({
+        level: z
+          .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal'])
+          .default('info')
+          .describe('Log level.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Logging (JSON lines on stderr).'),
+    publisher: publisherConfigSchema.prefault({}).describe('Ceilometer samples over AMQP (off by default).'),
+  })
+  .strict();
+
+/** The validated configuration. */
+export type Config = z.infer<typeof configSchema>;

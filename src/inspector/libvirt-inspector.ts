@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @packageDocumentation
+ * The {@link Inspector} over the project's libvirt RPC client.
+ *
+ * One cycle is: list every domain (1 round trip), bulk stats for all of them split into a few concurrent
+ * shards (NOWAIT), and the XML of domains that are new or changed (cached otherwise). A guest whose QEMU
+ * stops answering makes the first bulk call that touches it hang, even with NOWAIT (libvirtd takes the
+ * guest's job and waits on its monitor); so a shard that does not answer within a soft timeout is
+ * abandoned (its late reply is discarded by serial) and sent again once: the stuck call still holds the
+ * hung guest's job, so the retry skips it (NOWAIT) and returns everyone else. Guests that come back only
+ * partially from such a retry are reported as timed out; the next cycles carry their partial stats.
+ */
+import {
+  LibvirtClient,
+  LibvirtConnectionError,
+  LibvirtError,
+  type Domain,
+  type DomainStatsRecord,
+} from '../libvirt/index.ts';
+import { parseDomainXml } from './domain-xml.ts';
+import { decodeDomainStats } from './stats.ts';
+import { DisconnectedError, InspectorError, InspectorTimeoutError, LibvirtCallError } from './errors.ts';
+import type {
+  CallOptions,
+  DomainDescription,
+  DomainStateName,
+  DomainStats,
+  HostInfo,
+  InspectOptions,
+  Inspection,
+  Inspector,
+  Instance,
+  SkippedDomain,
+  StatsGroup,
+} from './types.ts';
+
+/** virDomainStatsTypes bits. */
+const GROUP_BITS: Readonly<Record<StatsGroup, number>> = {
+  state: 1,
+  cpu: 2,
+  balloon: 4,
+  vcpu: 8,
+  interface: 16,
+  block: 32,
+  perf: 64,
+  iothread: 128,
+  memory: 256,
+  dirtyrate: 512,
+};
+
+/** The groups read when the caller does not say (everything libvirt 9 offers that costs no extra setup). */
+export const DEFAULT_GROUPS: readonly StatsGroup[] = ['state', 'cpu', 'balloon', 'vcpu', 'interface', 'block'];
+
+/** VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT: skip the groups that need a busy domain's job. */
+const NOWAIT = 1 << 29;
+
+const STATE_NAMES: readonly DomainStateName[] = [
+  'nostate',
+  'running',
+  'blocked',
+  'paused',
+  'shutdown',
+  'shutoff',
+  'crashed',
+  'pmsuspended',
+];
+
+/** Options of {@link createLibvirtInspector}. */
+export interface LibvirtInspectorOptions {
+  /** libvirt URI; default `qemu:///system` over the read-only socket. */
+  readonly uri?: string;
+  /** Open read-write (never needed by this project). Default false. */
+  readonly readWrite?: boolean;
+  /** TLS file overrides for `qemu+tls://`. */
+  readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
+  /** Connect timeout in ms (default 2000). */
+  readonly connectTimeoutMs?: number;
+  /** Most concurrent bulk stats calls per cycle (default 4; libvirtd serves 5 calls per connection). */
+  readonly maxShards?: number;
+  /** Soft timeout of a stats shard before it is abandoned and retried, in ms (default 2000). */
+  readonly shardTimeoutMs?: number;
+  /** An existing client (tests); otherwise one is created from the options above. */
+  readonly client?: LibvirtClient;
+}
+
+interface CachedDescription {
+  readonly id: number;
+  readonly description: DomainDescription;
+}
+
+function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error ? reason : new Error('aborted');
+}
+
+/** Maps a client error into the inspector's taxonomy. */
+function classify(err: unknown, what: string, signal?: AbortSignal): InspectorError {
+  if (err instanceof InspectorError) return err;
+  if (signal?.aborted === true) {
+    return new InspectorTimeoutError(`${what}: deadline exceeded`, { cause: abortReason(signal) });
+  }
+  if (err instanceof LibvirtConnectionError) return new DisconnectedError(`${what}: ${err.message}`, { cause: err });
+  if (err instanceof LibvirtError) return new LibvirtCallError(`${what}: ${err.message}`, { cause: err });
+  const message = err instanceof Error ? err.message : String(err);
+  return new InspectorError(`${what}: ${message}`, { cause: err });
+}
+
+/** Splits `items` into at most `n` shards of nearly equal size, keeping order. */
+export function splitShards<T>(items: readonly T[], n: number): T[][] {
+  const count = Math.max(1, Math.min(n, items.length));
+  const shards: T[][] = Array.from({ length: count }, () => []);
+  const size = Math.ceil(items.length / count);
+  items.forEach((item, i) => shards[Math.floor(i / size)]?.push(item));
+  return shards.filter((s) => s.length > 0);
+}
+
+/** The groups whose absence from an active domain's record means libvirt skipped it as busy (NOWAIT). */
+const JOB_GROUPS: readonly [StatsGroup, string][] = [
+  ['block', 'block.count'],
+  ['interface', 'net.count'],
+];
+
+function isPartial(stats: DomainStats, groups: readonly StatsGroup[]): boolean {
+  return JOB_GROUPS.some(([g, field]) => groups.includes(g) && !stats.raw.has(field));
+}
+
+/** The libvirt inspector. */
+export class LibvirtInspector implements Inspector {
+  readonly client: LibvirtClient;
+  readonly #maxShards: number;
+  readonly #shardTimeoutMs: number;
+  readonly #descriptions = new Map<string, CachedDescription>();
+  readonly #inflight = new Map<string, Promise<Inspection>>();
+  #host: HostInfo | undefined;
+  #connected = false;
+
+  constructor(options: LibvirtInspectorOptions = {}) {
+    this.client =
+      options.client ??
+      new LibvirtClient({
+        ...(options.uri !== undefined ? { uri: options.uri } : {}),
+        readOnly: options.readWrite !== true,
+        ...(options.tls !== undefined ? { tls: options.tls } : {}),
+        connectTimeoutMs: options.connectTimeoutMs ?? 2000,
+      });
+    this.#maxShards = options.maxShards ?? 4;
+    this.#shardTimeoutMs = options.shardTimeoutMs ?? 2000;
+    // The daemon tells us when a domain changes; a reconnect may hide changes, so forget everything then.
+    this.client.on('lifecycle', (event: { domain: Domain }) => {
+      this.#descriptions.delete(event.domain.uuid);
+    });
+    this.client.on('reconnect', () => {
+      this.#descriptions.clear();
+      this.#host = undefined;
+    });
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  async #guard<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    try {
+      const result = await fn();
+      this.#connected = true;
+      return result;
+    } catch (err) {
+      const e = classify(err, what, signal);
+      if (e instanceof DisconnectedError) this.#connected = false;
+      else if (!(e instanceof InspectorTimeoutError)) this.#connected = true;
+      throw e;
+    }
+  }
+
+  async listInstances(options: CallOptions = {}): Promise<readonly Instance[]> {
+    return (await this.inspectAll({ ...options, groups: ['state'] })).instances;
+  }
+
+  /**
+   * Runs one inspection cycle, or joins the one in flight for the same groups (two Prometheus replicas
+   * scraping at once share one set of libvirt calls). A joiner still stops waiting at its own deadline.
+   */
+  inspectAll(options: InspectOptions = {}): Promise<Inspection> {
+    const groups = [...new Set<StatsGroup>(['state', ...(options.groups ?? DEFAULT_GROUPS)])].sort();
+    const key = groups.join(',');
+    let shared = this.#inflight.get(key);
+    if (shared === undefined) {
+      shared = this.#cycle(groups, options.signal).finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, shared);
+      return shared;
+    }
+    return withSignal(shared, options.signal, 'inspection');
+  }
+
+  async #cycle(groups: readonly StatsGroup[], signal: AbortSignal | undefined): Promise<Inspection> {
+    const started = performance.now();
+    const timestampSeconds = Date.now() / 1000;
+    let roundTrips = 0;
+    const domains = await this.#guard('listing domains', signal, () => {
+      roundTrips += 1;
+      return this.client.listAllDomains(0, { signal });
+    });
+
+    const mask = groups.reduce((m, g) => m | GROUP_BITS[g], 0);
+    const skipped: SkippedDomain[] = [];
+    const stats = new Map<string, DomainStats>();
+    const timedOut = new Set<string>();
+
+    const runShard = async (shard: readonly Domain[]): Promise<void> => {
+      const soft = AbortSignal.any([
+        ...(signal ? [signal] : []),
+        AbortSignal.timeout(this.#shardTimeoutMs),
+      ]);
+      let records: DomainStatsRecord[];
+      try {
+        roundTrips += 1;
+        records = await this.#guard('reading domain stats', soft, () =>
+          this.client.getAllDomainStats({ domains: shard, stats: mask, flags: NOWAIT }, { signal: soft }),
+        );
+      } catch (err) {
+        if (!(err instanceof InspectorTimeoutError) || signal?.aborted === true) {
+          for (const d of shard) {
+            skipped.push({
+              uuid: d.uuid,
+              name: d.name,
+              reason: err instanceof InspectorTimeoutError ? 'timeout' : 'error',
+              message: err instanceof Error ? err.message : String(err),
+            });
+          }
+          if (err instanceof DisconnectedError) throw err;
+          return;
+        }
+        // Soft timeout: one of these guests holds the call. Send the shard again: the stuck call keeps
+        // that guest's job, so this NOWAIT call skips it and answers for the others.
+        for (const d of shard) timedOut.add(d.uuid);
+        try {
+          roundTrips += 1;
+          records = await this.#guard('reading domain stats (retry)', signal, () =>
+            this.client.getAllDomainStats(
+              { domains: shard, stats: mask, flags: NOWAIT },
+              signal ? { signal } : {},
+            ),
+          );
+        } catch (retryErr) {
+          for (const d of shard) {
+            skipped.push({
+              uuid: d.uuid,
+              name: d.name,
+              reason: retryErr instanceof InspectorTimeoutError ? 'timeout' : 'error',
+              message: retryErr instanceof Error ? retryErr.message : String(retryErr),
+            });
+          }
+          if (retryErr instanceof DisconnectedError) throw retryErr;
+          return;
+        }
+      }
+      for (const r of records) stats.set(r.domain.uuid, decodeDomainStats(r.domain, r.params));
+    };
+
+    // NOTE: inactive domains are listed in the shards too: libvirt answers their state from its own
+    // memory (no QEMU), and a domain that vanished between the list and the stats call only costs a retry.
+    try {
+      await Promise.all(splitShards(domains, this.#maxShards).map(runShard));
+    } catch (err) {
+      if (err instanceof DisconnectedError) throw err;
+      throw err;
+    }
+
+    const instances: Instance[] = [];
+    const describe: Domain[] = [];
+    for (const d of domains) {
+      const cached = this.#descriptions.get(d.uuid);
+      const s = stats.get(d.uuid);
+      const devicesChanged =
+        cached !== undefined &&
+        s !== undefined &&
+        (s.blocks.some((b) => b.backingIndex === undefined && !cached.description.disks.some((x) => x.target === b.name)) ||
+          s.interfaces.some((i) => i.name !== '' && !cached.description.vnics.some((x) => x.targetDev === i.name)));
+      if (cached === undefined || cached.id !== d.id || devicesChanged) describe.push(d);
+    }
+    await Promise.all(
+      describe.map(async (d) => {
+        try {
+          roundTrips += 1;
+          const xml = await this.#guard('reading domain XML', signal, () =>
+            this.client.domainGetXmlDesc(d, 0, signal ? { signal } : {}),
+          );
+          this.#descriptions.set(d.uuid, { id: d.id, description: parseDomainXml(xml) });
+        } catch (err) {
+          // A domain undefined since the list: it is gone, so it is not an instance any more.
+          if (err instanceof LibvirtCallError && err.cause instanceof LibvirtError && err.cause.code === 42) return;
+          throw err;
+        }
+      }),
+    );
+
+    const live = new Set(domains.map((d) => d.uuid));
+    for (const uuid of this.#descriptions.keys()) if (!live.has(uuid)) this.#descriptions.delete(uuid);
+
+    for (const d of domains) {
+      const desc = this.#descriptions.get(d.uuid)?.description;
+      if (desc === undefined) continue;
+      const s = stats.get(d.uuid);
+      const stateCode = s?.stateCode ?? (d.id > 0 ? 0 : 5);
+      instances.push({
+        ...desc,
+        name: d.name,
+        uuid: d.uuid,
+        id: d.id,
+        state: STATE_NAMES[stateCode] ?? 'nostate',
+        stateCode,
+        stateReason: s?.stateReason ?? 0,
+      });
+      if (s !== undefined && d.id > 0) {
+        const partial = isPartial(s, groups);
+        if (timedOut.has(d.uuid) && partial) {
+          skipped.push({ uuid: d.uuid, name: d.name, reason: 'timeout', message: 'stats call timed out; partial stats' });
+        } else if (partial && stateCode !== 5) {
+          skipped.push({ uuid: d.uuid, name: d.name, reason: 'busy', message: 'domain job busy; partial stats' });
+        }
+      }
+    }
+    // Only running and paused domains have stats worth reporting.
+    for (const [uuid, s] of stats) {
+      const inst = instances.find((i) => i.uuid === uuid);
+      if (inst === undefined || inst.id <= 0 || s.stateCode === 5) stats.delete(uuid);
+    }
+
+    return {
+      instances,
+      stats,
+      skipped,
+      timestampSeconds,
+      durationSeconds: (performance.now() - started) / 1000,
+      roundTrips,
+    };
+  }
+
+  async hostInfo(options: CallOptions = {}): Promise<HostInfo> {
+    if (this.#host !== undefined) return this.#host;
+    const { signal } = options;
+    const o = signal ? { signal } : {};
+    const [hostname, libvirtVersion, hypervisorVersion, hypervisorType, node] = await this.#guard(
+      'reading host info',
+      signal,
+      () =>
+        Promise.all([
+          this.client.connectGetHostname(o),
+          this.client.connectGetLibVersion(o),
+          this.client.connectGetVersion(o),
+          this.client.connectGetType(o),
+          this.client.nodeGetInfo(o),
+        ]),
+    );
+    this.#host = {
+      hostname,
+      libvirtVersion: Number(libvirtVersion),
+      hypervisorVersion: Number(hypervisorVersion),
+      hypervisorType,
+      cpuModel: node.model,
+      memoryKiB: Number(node.memory),
+      cpus: node.cpus,
+      mhz: node.mhz,
+      nodes: node.nodes,
+      sockets: node.sockets,
+      cores: node.cores,
+      threads: node.threads,
+    };
+    return this.#host;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+/** Waits for `p`, but rejects when `signal` aborts first. */
+function withSignal<T>(p: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (signal === undefined) return p;
+  if (signal.aborted) return Promise.reject(new InspectorTimeoutError(`${what}: deadline exceeded`));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(new InspectorTimeoutError(`${what}: deadline exceeded`, { cause: abortReason(signal) }));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+/** Creates the libvirt inspector. */
+export function createLibvirtInspector(options: LibvirtInspectorOptions = {}): LibvirtInspector {
+  return new LibvirtInspector(options);
+}

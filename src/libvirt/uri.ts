@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Parsing of libvirt connection URIs (`driver[+transport]://[host[:port]]/path[?query]`) into what this
+ * client needs: where to connect (unix socket, TCP or TLS) and the name to send in CONNECT_OPEN. The
+ * rules follow libvirt's remote driver: the transport and the client-side query parameters are removed
+ * from the name, and a URI with a host but no transport means TLS.
+ *
+ * @packageDocumentation
+ */
+import path from 'node:path';
+
+import { LibvirtUriError } from './errors.ts';
+
+/** Default TCP port of libvirtd's plain TCP listener. */
+export const LIBVIRT_TCP_PORT = 16509;
+/** Default TCP port of libvirtd's TLS listener. */
+export const LIBVIRT_TLS_PORT = 16514;
+/** System socket directory of libvirtd. */
+export const LIBVIRT_RUN_DIR = '/var/run/libvirt';
+/** Default PKI files of a libvirt TLS client (system-wide layout). */
+export const DEFAULT_PKI = {
+  caFile: '/etc/pki/CA/cacert.pem',
+  certFile: '/etc/pki/libvirt/clientcert.pem',
+  keyFile: '/etc/pki/libvirt/private/clientkey.pem',
+} as const;
+
+/** Where a connection goes. */
+export type ConnectTarget =
+  | { readonly kind: 'unix'; readonly path: string }
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  | {
+      readonly kind: 'tls';
+      readonly host: string;
+      readonly port: number;
+      readonly caFile: string;
+      readonly certFile: string;
+      readonly keyFile: string;
+      /** Verify the server certificate against the CA and the host name (libvirt's default). */
+      readonly verify: boolean;
+    };
+
+/** Transports this client implements. */
+export type LibvirtTransport = 'unix' | 'tcp' | 'tls';
+
+/** Options that complete or override what the URI says. */
+export interface UriOptions {
+  /** Use the read-only socket for local system URIs (default true). */
+  readonly readOnly?: boolean;
+  /** Connect to this unix socket whatever the URI says. */
+  readonly socketPath?: string;
+  /** Directory with cacert.pem, clientcert.pem and clientkey.pem (like the `pkipath` query parameter). */
+  readonly pkiPath?: string;
+  /** CA certificate file for TLS (overrides pkiPath and the default). */
+  readonly caFile?: string;
+  /** Client certificate file for TLS. */
+  readonly certFile?: string;
+  /** Client private key file for TLS. */
+  readonly keyFile?: string;
+  /** Environment used to find the session socket (default `process.env`). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** A parsed connection URI. */
+export interface ParsedLibvirtUri {
+  /** The URI as given. */
+  readonly uri: string;
+  /** Hypervisor driver: `qemu`, `test`, `remote`, ... */
+  readonly driver: string;
+  /** Transport used to reach the daemon. */
+  readonly transport: LibvirtTransport;
+  /** Host for tcp/tls, empty for unix. */
+  readonly host: string;
+  /** Path part, e.g. `/system`. */
+  readonly path: string;
+  /** Query parameters kept for the server (client-side ones removed). */
+  readonly serverParams: ReadonlyMap<string, string>;
+  /** The name sent in CONNECT_OPEN, e.g. `qemu:///system`. */
+  readonly name: string;
+  /** Where to connect. */
+  readonly target: ConnectTarget;
+}
+
+// Query parameters the remote driver consumes itself and never forwards to the daemon.
+const CLIENT_PARAMS = new Set([
+  'name',
+  'command',
+  'socket',
+  'auth',
+  'authfile',
+  'netcat',
+  'keyfile',
+  'sshauth',
+  'known_hosts',
+  'known_hosts_verify',
+  'no_sanity',
+  'no_verify',
+  'no_tty',
+  'pkipath',
+  'tls_priority',
+  'mode',
+  'proxy',
+]);
+
+const UNSUPPORTED_TRANSPORTS = new Set(['ssh', 'libssh', 'libssh2', 'ext']);
+
+function parseQuery(uri: string, query: string): [string, string][] {
+  const out: [string, string][] = [];
+  for (const part of query.split(/[&;]/)) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const rawName = eq < 0 ? part : part.slice(0, eq);
+    const rawValue = eq < 0 ? '' : part.slice(eq + 1);
+    try {
+      out.push([decodeURIComponent(rawName), decodeURIComponent(rawValue)]);
+    } catch {
+      throw new LibvirtUriError(uri, `malformed percent-encoding in query parameter ${JSON.stringify(part)}`);
+    }
+  }
+  return out;
+}
+
+function parseBoolParam(uri: string, key: string, value: string): boolean {
+  if (!/^-?\d+$/.test(value)) throw new LibvirtUriError(uri, `query parameter ${key} must be an integer`);
+  return Number(value) !== 0;
+}
+
+/**
+ * Parses a libvirt connection URI. Throws {@link LibvirtUriError} for malformed URIs and for transports
+ * this client lacks (ssh, libssh, libssh2, ext).
+ *
+ * @example parseLibvirtUri('qemu:///system').target // { kind: 'unix', path: '/var/run/libvirt/libvirt-sock-ro' }
+ */
+export function parseLibvirtUri(uri: string, options: UriOptions = {}): ParsedLibvirtUri {
+  const m = /^([A-Za-z][A-Za-z0-9.-]*)(?:\+([A-Za-z0-9.-]*))?:(.*)$/s.exec(uri.trim());
+  if (m === null) throw new LibvirtUriError(uri, 'not a libvirt URI: expected driver[+transport]://[host]/path');
+  const driver = (m[1] ?? '').toLowerCase();
+  const rawTransport = m[2]?.toLowerCase();
+  let rest = m[3] ?? '';
+
+  if (rawTransport !== undefined && UNSUPPORTED_TRANSPORTS.has(rawTransport)) {
+    throw new LibvirtUriError(
+      uri,
+      `the ${rawTransport} transport is not supported by this client; use unix, tcp or tls (or tunnel the socket yourself and pass socketPath)`,
+    );
+  }
+  if (rawTransport !== undefined && !['unix', 'tcp', 'tls'].includes(rawTransport)) {
+    throw new LibvirtUriError(uri, `unknown transport ${JSON.stringify(rawTransport)}`);
+  }
+  if (!rest.startsWith('//')) {
+    throw new LibvirtUriError(uri, 'not a libvirt URI: expected driver[+transport]://[host]/path');
+  }
+  rest = rest.slice(2);
+
+  let fragment = '';
+  const hashAt = rest.indexOf('#');
+  if (hashAt >= 0) {
+    fragment = rest.slice(hashAt + 1);
+    rest = rest.slice(0, hashAt);
+  }
+  let query = '';
+  const qAt = rest.indexOf('?');
+  if (qAt >= 0) {
+    query = rest.slice(qAt + 1);
+    rest = rest.slice(0, qAt);
+  }
+  const slashAt = rest.indexOf('/');
+  const authority = slashAt >= 0 ? rest.slice(0, slashAt) : rest;
+  const uriPath = slashAt >= 0 ? rest.slice(slashAt) : '';
+
+  // authority = [user@]host[:port], host possibly an [IPv6] literal
+  const hostPort = authority.includes('@') ? authority.slice(authority.lastIndexOf('@') + 1) : authority;
+  let host = hostPort;
+  let port: number | undefined;
+  const hp = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(hostPort);
+  if (hp === null) throw new LibvirtUriError(uri, `malformed host ${JSON.stringify(hostPort)}`);
+  host = hp[1] ?? '';
+  if (hp[2] !== undefined && hp[2] !== '') {
+    port = Number(hp[2]);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new LibvirtUriError(uri, `port ${hp[2]} out of range`);
+    }
+  }
+  const bareHost = host.startsWith('[') ? host.slice(1, -1) : host;
+
+  const transport: LibvirtTransport = rawTransport === undefined ? (host === '' ? 'unix' : 'tls') : (rawTransport as LibvirtTransport);
+
+  const clientParams = new Map<string, string>();
+  const serverParams = new Map<string, string>();
+  const serverQuery: string[] = [];
+  for (const [key, value] of parseQuery(uri, query)) {
+    if (CLIENT_PARAMS.has(key.toLowerCase())) clientParams.set(key.toLowerCase(), value);
+    else {
+      serverParams.set(key, value);
+      serverQuery.push(`${encodeURIComponent(key)}=${encodeURIComponent(value)}`);
+    }
+  }
+
+  const explicitName = clientParams.get('name');
+  let name: string;
+  if (explicitName !== undefined) name = explicitName;
+  else if (driver === 'remote') name = ''; // let the daemon pick its default driver, as libvirt does
+  else {
+    name = `${driver}://${uriPath}`;
+    if (serverQuery.length > 0) name += `?${serverQuery.join('&')}`;
+    if (fragment !== '') name += `#${fragment}`;
+  }
+
+  const readOnly = options.readOnly ?? true;
+  let target: ConnectTarget;
+  if (options.socketPath !== undefined) {
+    target = { kind: 'unix', path: options.socketPath };
+  } else if (transport === 'unix') {
+    if (host !== '') throw new LibvirtUriError(uri, 'the unix transport takes no host name');
+    const socket = clientParams.get('socket');
+    if (socket !== undefined && socket !== '') {
+      if (!path.isAbsolute(socket)) throw new LibvirtUriError(uri, 'the socket parameter must be an absolute path');
+      target = { kind: 'unix', path: socket };
+    } else if (uriPath === '/session') {
+      const runtimeDir = (options.env ?? process.env)['XDG_RUNTIME_DIR'];
+      if (runtimeDir === undefined || runtimeDir === '') {
+        throw new LibvirtUriError(
+          uri,
+          'session URIs need XDG_RUNTIME_DIR to locate the per-user daemon socket; pass socketPath instead',
+        );
+      }
+      target = { kind: 'unix', path: path.join(runtimeDir, 'libvirt', 'libvirt-sock') };
+    } else {
+      target = { kind: 'unix', path: path.join(LIBVIRT_RUN_DIR, readOnly ? 'libvirt-sock-ro' : 'libvirt-sock') };
+    }
+  } else if (transport === 'tcp') {
+    target = { kind: 'tcp', host: bareHost === '' ? 'localhost' : bareHost, port: port ?? LIBVIRT_TCP_PORT };
+  } else {
+    const pkiDir = options.pkiPath ?? clientParams.get('pkipath');
+    const fromDir = (file: string): string | undefined => (pkiDir === undefined ? undefined : path.join(pkiDir, file));
+    const noVerify = clientParams.get('no_verify');
+    target = {
+      kind: 'tls',
+      host: bareHost === '' ? 'localhost' : bareHost,
+      port: port ?? LIBVIRT_TLS_PORT,
+      caFile: options.caFile ?? fromDir('cacert.pem') ?? DEFAULT_PKI.caFile,
+      certFile: options.certFile ?? fromDir('clientcert.pem') ?? DEFAULT_PKI.certFile,
+      keyFile: options.keyFile ?? fromDir('clientkey.pem') ?? DEFAULT_PKI.keyFile,
+      verify: noVerify === undefined ? true : !parseBoolParam(uri, 'no_verify', noVerify),
+    };
+  }
+
+  return { uri, driver, transport, host: bareHost, path: uriPath, serverParams, name, target };
+}
+
+/** Describes a target for messages: the socket path or `host:port`. */
+export function describeTarget(target: ConnectTarget): string {
+  if (target.kind === 'unix') return target.path;
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+  return `${target.kind}://${host}:${target.port}`;
+}

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @packageDocumentation
+ * One scrape: one inspection (shared with any scrape already in flight), then every enabled collector
+ * inside `execute()`, which times it and turns its failure into `libvirt_scrape_collector_success 0`
+ * instead of a failed scrape.
+ */
+import type { Logger } from 'pino';
+import type { CollectorName, Config } from '../config/schema.ts';
+import { collectors } from '../collectors/index.ts';
+import type { Inspection, Inspector, StatsGroup } from '../inspector/types.ts';
+import type { CollectorDefinition, ScrapeContext } from './collector.ts';
+import { MetricSink, type FamilySpec } from './metric-sink.ts';
+
+const UP: FamilySpec = {
+  name: 'libvirt_up',
+  help: 'Whether libvirt answered the inventory and stats calls of this scrape (1) or not (0).',
+  type: 'gauge',
+  labelNames: [],
+};
+const DURATION: FamilySpec = {
+  name: 'libvirt_scrape_collector_duration_seconds',
+  help: 'Time a collector took in this scrape (the shared libvirt inspection is counted under collector="inspection").',
+  type: 'gauge',
+  labelNames: ['collector'],
+};
+const SUCCESS: FamilySpec = {
+  name: 'libvirt_scrape_collector_success',
+  help: 'Whether a collector succeeded in this scrape (1) or failed (0).',
+  type: 'gauge',
+  labelNames: ['collector'],
+};
+const SKIPPED: FamilySpec = {
+  name: 'libvirt_scrape_domains_skipped',
+  help: 'Running domains whose stats are partial or missing in this scrape, by reason: busy (job held, NOWAIT), timeout, error.',
+  type: 'gauge',
+  labelNames: ['reason'],
+};
+const ROUND_TRIPS: FamilySpec = {
+  name: 'libvirt_scrape_libvirt_round_trips',
+  help: 'libvirt RPC calls made by the inspection this scrape served (shared by concurrent scrapes).',
+  type: 'gauge',
+  labelNames: [],
+};
+
+/** The collectors of a scrape and the stats groups they need. */
+export function plan(names: readonly CollectorName[]): { defs: CollectorDefinition[]; groups: StatsGroup[] } {
+  const defs = names.map((n) => collectors[n]).filter((d): d is CollectorDefinition => d !== undefined);
+  const groups = [...new Set<StatsGroup>(['state', ...defs.flatMap((d) => d.groups)])];
+  return { defs, groups };
+}
+
+/** Identity labels copied from Nova metadata onto per-domain series (metrics.identity_labels). */
+function identityValue(label: string, i: Inspection['instances'][number]): string {
+  const n = i.nova;
+  switch (label) {
+    case 'instance_id':
+      return i.uuid;
+    case 'instance_name':
+      return n?.displayName ?? '';
+    case 'project_id':
+      return n?.projectId ?? '';
+    case 'project_name':
+      return n?.projectName ?? '';
+    case 'user_id':
+      return n?.userId ?? '';
+    case 'user_name':
+      return n?.userName ?? '';
+    case 'flavor_name':
+      return n?.flavor?.name ?? '';
+    default:
+      return '';
+  }
+}
+
+/** Everything a scrape needs. */
+export interface ScrapeOptions {
+  readonly inspector: Inspector;
+  readonly config: Config;
+  readonly log: Logger;
+  readonly collectors: readonly CollectorName[];
+  readonly signal: AbortSignal;
+  readonly openMetrics?: boolean;
+}
+
+/** Runs one scrape and returns its registry. Never throws for libvirt or collector failures. */
+export async function runScrape(o: ScrapeOptions): Promise<MetricSink> {
+  const sink = new MetricSink(
+    o.openMetrics === true ? 'application/openmetrics-text; version=1.0.0; charset=utf-8' : undefined,
+  );
+  const { defs, groups } = plan(o.collectors);
+  const t0 = performance.now();
+  let inspection: Inspection | undefined;
+  try {
+    inspection = await o.inspector.inspectAll({ signal: o.signal, groups });
+  } catch (err) {
+    o.log.warn({ err }, 'libvirt inspection failed');
+  }
+  sink.add(DURATION, { collector: 'inspection' }, (performance.now() - t0) / 1000);
+  sink.add(SUCCESS, { collector: 'inspection' }, inspection ? 1 : 0);
+  sink.add(UP, {}, inspection ? 1 : 0);
+  if (inspection === undefined) {
+    for (const d of defs) sink.add(SUCCESS, { collector: d.name }, 0);
+    return sink;
+  }
+  sink.add(ROUND_TRIPS, {}, inspection.roundTrips);
+  sink.declare(SKIPPED);
+  for (const reason of ['busy', 'timeout', 'error'] as const) {
+    sink.add(SKIPPED, { reason }, inspection.skipped.filter((s) => s.reason === reason).length);
+  }
+
+  const identity = o.config.metrics.identity_labels;
+  const byUuid = new Map(inspection.instances.map((i) => [i.uuid, i]));
+  const labelCache = new Map<string, Record<string, string>>();
+  const ctxBase = {
+    inspection,
+    inspector: o.inspector,
+    signal: o.signal,
+    config: o.config,
+    domainLabelNames: ['domain', ...identity],
+    domainLabels: (uuid: string): Record<string, string> => {
+      let l = labelCache.get(uuid);
+      if (l === undefined) {
+        const i = byUuid.get(uuid);
+        l = { domain: i?.name ?? uuid };
+        if (i !== undefined) for (const label of identity) l[label] = identityValue(label, i);
+        labelCache.set(uuid, l);
+      }
+      return l;
+    },
+  };
+  await Promise.all(
+    defs.map(async (d) => {
+      const log = o.log.child({ collector: d.name });
+      const ctx: ScrapeContext = { ...ctxBase, log };
+      const start = performance.now();
+      let ok = 1;
+      try {
+        await d.update(ctx, sink);
+      } catch (err) {
+        ok = 0;
+        log.error({ err }, 'collector failed');
+      }
+      sink.add(DURATION, { collector: d.name }, (performance.now() - start) / 1000);
+      sink.add(SUCCESS, { collector: d.name }, ok);
+    }),
+  );
+  return sink;
+}
