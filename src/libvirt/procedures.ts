@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 
-import { DomainEventId, DrvFeature, RemoteLimits, domainEventName } from './constants.ts';
+import { DomainEventId, RemoteLimits, domainEventName } from './constants.ts';
 import { LibvirtError, VIR_ERR, type RemoteErrorFields } from './errors.ts';
 import { XdrReader, XdrWriter, uuidToBytes, uuidToString, type TypedParam } from './xdr.ts';
 
@@ -442,4 +442,3 @@ export function encodeDeregisterArgs(callbackId: number): Buffer {
   return new XdrWriter().i32(callbackId).finish();
 }
 
-export { DrvFeature };

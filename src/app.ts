@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @packageDocumentation
+ * buildApp(): the Fastify application with every route; it never listens (tests use inject()).
+ */
+import compress from '@fastify/compress';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.ts';
+import type { Inspector } from './inspector/types.ts';
+import { landingPage } from './http/landing-page.ts';
+import { registerMetricsRoute } from './http/metrics-route.ts';
+import { createSelfMetrics, type SelfMetrics } from './http/self-metrics.ts';
+
+/** What the application is built from. */
+export interface AppDeps {
+  readonly config: Config;
+  readonly inspector: Inspector;
+  readonly logger: Logger;
+  readonly self?: SelfMetrics;
+  /** Status of the Ceilometer publisher for the landing page (no secrets). */
+  readonly publisherStatus?: () => Record<string, unknown>;
+  /** Extra Fastify options (https, for the web configuration file). */
+  readonly server?: Partial<FastifyServerOptions> & Record<string, unknown>;
+}
+
+/** Builds the application. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, inspector, logger } = deps;
+  const self = deps.self ?? createSelfMetrics();
+  const app = Fastify({
+    loggerInstance: logger,
+    // Scrapes carry no body; anything large is a mistake or an attack.
+    bodyLimit: 16 * 1024,
+    maxParamLength: 200,
+    disableRequestLogging: true,
+    ...(deps.server ?? {}),
+  }) as unknown as FastifyInstance;
+  await app.register(compress, { global: true, encodings: ['gzip'], threshold: 1024 });
+
+  app.get('/', async (_req, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .send(landingPage(config, deps.publisherStatus ? { publisher: deps.publisherStatus() } : {})),
+  );
+  app.get('/-/healthy', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('OK\n'));
+
+  let ready = false;
+  app.get('/-/ready', async (_req, reply) => {
+    if (!ready) {
+      try {
+        await inspector.hostInfo({ signal: AbortSignal.timeout(2000) });
+        ready = true;
+      } catch (err) {
+        return reply
+          .code(503)
+          .type('text/plain; charset=utf-8')
+          .send(`libvirt has not answered yet: ${(err as Error).message}\n`);
+      }
+    }
+    return reply.type('text/plain; charset=utf-8').send('OK\n');
+  });
+
+  registerMetricsRoute(app, { config, inspector, self, log: logger });
+  app.addHook('onClose', async () => {
+    await inspector.close();
+  });
+  return app;
+}
