@@ -11,6 +11,7 @@ import type { Inspector } from './inspector/types.ts';
 import { landingPage } from './http/landing-page.ts';
 import { registerMetricsRoute } from './http/metrics-route.ts';
 import { createSelfMetrics, type SelfMetrics } from './http/self-metrics.ts';
+import { registerWebSecurity, webServerOptions, type WebConfig } from './http/web-config.ts';
 
 /** What the application is built from. */
 export interface AppDeps {
@@ -20,8 +21,8 @@ export interface AppDeps {
   readonly self?: SelfMetrics;
   /** Status of the Ceilometer publisher for the landing page (no secrets). */
   readonly publisherStatus?: () => Record<string, unknown>;
-  /** Extra Fastify options (https, for the web configuration file). */
-  readonly server?: Partial<FastifyServerOptions> & Record<string, unknown>;
+  /** The web configuration file (TLS, basic auth, headers), already loaded and validated. */
+  readonly webConfig?: WebConfig;
 }
 
 /** Builds the application. */
@@ -34,8 +35,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 16 * 1024,
     maxParamLength: 200,
     disableRequestLogging: true,
-    ...(deps.server ?? {}),
-  }) as unknown as FastifyInstance;
+    ...(deps.webConfig ? webServerOptions(deps.webConfig) : {}),
+  } as FastifyServerOptions) as unknown as FastifyInstance;
+  if (deps.webConfig) registerWebSecurity(app, deps.webConfig);
   await app.register(compress, { global: true, encodings: ['gzip'], threshold: 1024 });
 
   app.get('/', async (_req, reply) =>
@@ -62,8 +64,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   registerMetricsRoute(app, { config, inspector, self, log: logger });
-  app.addHook('onClose', async () => {
-    await inspector.close();
-  });
+  // NOTE: the inspector outlives the app (main.ts rebuilds the app on SIGHUP), so main closes it.
   return app;
 }

@@ -24,7 +24,7 @@ function spec(metric: PrometheusMetric, labelNames: readonly string[]): FamilySp
 }
 
 /** Whether a row is served by Prometheus for this collector. */
-function served(row: MeterRow, collector: CollectorName): boolean {
+function served(row: Pick<MeterRow, 'collector' | 'prometheus' | 'inovexAlias'>, collector: CollectorName): boolean {
   return row.collector === collector && (row.prometheus !== undefined || row.inovexAlias !== undefined);
 }
 

@@ -5,7 +5,7 @@
  * asked for, gzip when accepted (the compress plugin).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Registry } from 'prom-client';
+import { Registry, type Metric, type RegistryContentType } from 'prom-client';
 import type { Logger } from 'pino';
 import { COLLECTOR_NAMES, type CollectorName, type Config } from '../config/schema.ts';
 import { parseDuration } from '../config/duration.ts';
@@ -14,7 +14,6 @@ import { scrapeDeadlineMs } from '../scrape/deadline.ts';
 import { runScrape } from '../scrape/scraper.ts';
 import type { SelfMetrics } from './self-metrics.ts';
 
-const OPENMETRICS = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
 function list(v: unknown): string[] {
   if (v === undefined) return [];
@@ -73,11 +72,13 @@ export function registerMetricsRoute(
         log: req.log as Logger,
         collectors: names,
         signal: AbortSignal.timeout(deadline),
-        openMetrics,
       });
-      const out = new Registry(openMetrics ? OPENMETRICS : Registry.PROMETHEUS_CONTENT_TYPE);
-      for (const m of self.registry.getMetricsAsArray()) out.registerMetric(m);
-      for (const m of sink.registry.getMetricsAsArray()) out.registerMetric(m);
+      const out = new Registry<RegistryContentType>();
+      if (openMetrics) out.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+      // NOTE: getMetricsAsArray() returns the metric objects themselves (its type says otherwise).
+      const metrics = (r: Registry): Metric[] => r.getMetricsAsArray() as unknown as Metric[];
+      for (const m of metrics(self.registry)) out.registerMetric(m);
+      for (const m of metrics(sink.registry)) out.registerMetric(m);
       const body = await out.metrics();
       self.scrapes.inc({ result: 'ok' });
       return reply.type(out.contentType).send(body);

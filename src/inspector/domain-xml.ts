@@ -133,7 +133,11 @@ export function parseDomainXml(xml: string): DomainDescription {
   const validation = XMLValidator.validate(xml);
   if (validation !== true) {
     const { msg, line, col } = validation.err;
-    throw new DomainXmlError(`malformed domain XML: ${msg}`, { domainName: sniffName(xml), line, column: col });
+    throw new DomainXmlError(`malformed domain XML: ${msg}`, {
+      domainName: sniffName(xml),
+      line,
+      column: col,
+    });
   }
   let document: unknown;
   try {
@@ -141,6 +145,13 @@ export function parseDomainXml(xml: string): DomainDescription {
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new DomainXmlError(`malformed domain XML: ${reason}`, { domainName: sniffName(xml), cause: error });
+  }
+  // The validator accepts a second root element; a well-formed document has exactly one.
+  const roots = isElement(document) ? Object.keys(document).filter((key) => key !== TEXT) : [];
+  if (roots.length > 1 || children(document, roots[0] ?? '').length > 1) {
+    throw new DomainXmlError('malformed domain XML: more than one root element', {
+      domainName: sniffName(xml),
+    });
   }
   const domain = child(document, 'domain');
   if (!isElement(domain)) throw new DomainXmlError('not a domain XML: no <domain> root element');
@@ -416,7 +427,10 @@ function text(element: unknown): string | undefined {
 }
 
 /** `name` attribute → value pairs; elements without a name are skipped, the first of a name wins. */
-function pairs(elements: readonly unknown[], value: (element: unknown) => string | undefined): Record<string, string> {
+function pairs(
+  elements: readonly unknown[],
+  value: (element: unknown) => string | undefined,
+): Record<string, string> {
   const result: Record<string, string> = {};
   for (const element of elements) {
     const key = attr(element, 'name');

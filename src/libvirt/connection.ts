@@ -181,15 +181,20 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline]);
     const address = describeTarget(parsed.target);
     const timeoutError = (): LibvirtConnectionError =>
-      new LibvirtConnectionError('CONNECT_TIMEOUT', `opening ${uri} via ${address} took longer than ${timeoutMs} ms`, {
-        address,
-      });
+      new LibvirtConnectionError(
+        'CONNECT_TIMEOUT',
+        `opening ${uri} via ${address} took longer than ${timeoutMs} ms`,
+        {
+          address,
+        },
+      );
 
     let socket;
     try {
       socket = await openSocket(parsed.target, { signal });
     } catch (err) {
-      if (err instanceof LibvirtAbortError && deadline.aborted && options.signal?.aborted !== true) throw timeoutError();
+      if (err instanceof LibvirtAbortError && deadline.aborted && options.signal?.aborted !== true)
+        throw timeoutError();
       throw err;
     }
     const conn = new LibvirtConnection(socket, parsed.target, options);
@@ -197,7 +202,8 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
       await conn.handshake(parsed.name, { readOnly: options.readOnly ?? true, signal });
     } catch (err) {
       conn.destroy();
-      if (err instanceof LibvirtAbortError && deadline.aborted && options.signal?.aborted !== true) throw timeoutError();
+      if (err instanceof LibvirtAbortError && deadline.aborted && options.signal?.aborted !== true)
+        throw timeoutError();
       throw err;
     }
     return conn;
@@ -207,7 +213,10 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
    * Runs the open sequence on a fresh socket: authentication, CONNECT_OPEN with `name` (null lets the
    * daemon choose), then turns keepalive on when the daemon supports it.
    */
-  async handshake(name: string | null, options: { readOnly?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+  async handshake(
+    name: string | null,
+    options: { readOnly?: boolean; signal?: AbortSignal } = {},
+  ): Promise<void> {
     const callOptions = { signal: options.signal };
     const types = await this.authList(callOptions);
     if (types.length > 0 && !types.includes(AuthType.NONE)) {
@@ -227,7 +236,10 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
       }
     }
     await this.connectOpen(name, (options.readOnly ?? true) ? ConnectFlags.RO : 0, callOptions);
-    if (this.keepaliveIntervalMs > 0 && (await this.supportsFeature(DrvFeature.PROGRAM_KEEPALIVE, callOptions))) {
+    if (
+      this.keepaliveIntervalMs > 0 &&
+      (await this.supportsFeature(DrvFeature.PROGRAM_KEEPALIVE, callOptions))
+    ) {
       this.startKeepalive();
     }
   }
@@ -282,7 +294,11 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
    * 'lifecycle' events carrying the returned callback id.
    */
   async registerLifecycleEvents(dom: Domain | null, options: CallOptions = {}): Promise<number> {
-    const payload = await this.call(Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, encodeRegisterLifecycleArgs(dom), options);
+    const payload = await this.call(
+      Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY,
+      encodeRegisterLifecycleArgs(dom),
+      options,
+    );
     const id = decodeCallbackId(payload);
     this.callbacks.add(id);
     return id;
@@ -291,7 +307,11 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
   /** Removes a lifecycle registration. */
   async deregisterLifecycleEvents(callbackId: number, options: CallOptions = {}): Promise<void> {
     this.callbacks.delete(callbackId);
-    await this.call(Proc.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, encodeDeregisterArgs(callbackId), options);
+    await this.call(
+      Proc.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY,
+      encodeDeregisterArgs(callbackId),
+      options,
+    );
   }
 
   /**
@@ -351,7 +371,8 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
   }
 
   private throwIfClosed(internal: boolean, holdsSlot = false): void {
-    const err = this.closedError ?? (this.closing !== undefined && !internal ? this.localCloseError() : undefined);
+    const err =
+      this.closedError ?? (this.closing !== undefined && !internal ? this.localCloseError() : undefined);
     if (err === undefined) return;
     if (holdsSlot) this.releaseSlot();
     throw err;
@@ -371,7 +392,8 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
       const onAbort = (): void => {
         const at = this.waiters.indexOf(waiter);
         if (at >= 0) this.waiters.splice(at, 1);
-        if (signal !== undefined) reject(abortErrorFor(signal, `call of procedure ${proc} (waiting for a free slot)`));
+        if (signal !== undefined)
+          reject(abortErrorFor(signal, `call of procedure ${proc} (waiting for a free slot)`));
       };
       const waiter: SlotWaiter = {
         grant: () => {
@@ -406,10 +428,14 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     } catch (err) {
       const address = describeTarget(this.target);
       this.fail(
-        new LibvirtConnectionError('FRAME_INVALID', `invalid frame from ${address}: ${(err as Error).message}`, {
-          cause: err,
-          address,
-        }),
+        new LibvirtConnectionError(
+          'FRAME_INVALID',
+          `invalid frame from ${address}: ${(err as Error).message}`,
+          {
+            cause: err,
+            address,
+          },
+        ),
       );
       return;
     }
@@ -529,6 +555,10 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     this.emit('close', err);
   }
 
+  private failed(): boolean {
+    return this.closedError !== undefined;
+  }
+
   /** Destroys the socket at once, without CONNECT_CLOSE. Pending calls reject. */
   destroy(err?: LibvirtConnectionError): void {
     this.fail(err);
@@ -562,16 +592,19 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     } catch {
       // The daemon may be gone or stuck; the socket is closed below either way.
     }
-    if (this.closedError === undefined) {
+    if (!this.failed()) {
       const ended = new Promise<void>((resolve) => {
         this.once('close', () => {
           resolve();
         });
       });
       this.socket.end();
-      const timer = setTimeout(() => {
-        this.fail(undefined);
-      }, Math.max(0, this.closeTimeoutMs));
+      const timer = setTimeout(
+        () => {
+          this.fail(undefined);
+        },
+        Math.max(0, this.closeTimeoutMs),
+      );
       timer.unref();
       await ended;
       clearTimeout(timer);

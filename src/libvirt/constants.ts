@@ -48,7 +48,11 @@ export const AuthType = { NONE: 0, SASL: 1, POLKIT: 2 } as const;
 export const ConnectFlags = { RO: 1, NO_ALIASES: 2 } as const;
 
 /** `virDrvFeature` values for CONNECT_SUPPORTS_FEATURE. */
-export const DrvFeature = { TYPED_PARAM_STRING: 9, PROGRAM_KEEPALIVE: 10, REMOTE_EVENT_CALLBACK: 14 } as const;
+export const DrvFeature = {
+  TYPED_PARAM_STRING: 9,
+  PROGRAM_KEEPALIVE: 10,
+  REMOTE_EVENT_CALLBACK: 14,
+} as const;
 
 /** Stats groups of virConnectGetAllDomainStats (`virDomainStatsTypes`). 0 asks for every supported group. */
 export const DomainStatsTypes = {

@@ -58,7 +58,7 @@ export interface NodeInfo {
   /** CPU model (architecture), e.g. `x86_64`. */
   readonly model: string;
   /** Host memory in KiB. */
-  readonly memoryKiB: number;
+  readonly memory: number;
   /** Number of active CPUs. */
   readonly cpus: number;
   /** Expected CPU frequency in MHz (0 when unknown). */
@@ -209,10 +209,10 @@ export function decodeNodeInfo(payload: Buffer): NodeInfo {
   for (let i = 0; i < 32; i++) bytes.push(r.i32() & 0xff);
   const nul = bytes.indexOf(0);
   const model = Buffer.from(nul < 0 ? bytes : bytes.slice(0, nul)).toString('utf8');
-  const memoryKiB = Number(r.u64());
+  const memory = Number(r.u64());
   const info = {
     model,
-    memoryKiB,
+    memory,
     cpus: r.i32(),
     mhz: r.i32(),
     nodes: r.i32(),
@@ -289,7 +289,9 @@ function domainArgs(dom: Domain): XdrWriter {
  * Typed wrappers of the read-only procedures, over an abstract {@link LibvirtApi.call}. The connection
  * implements `call` on its socket; the client implements it with reconnection and rotation.
  */
-export abstract class LibvirtApi<Events extends Record<keyof Events, unknown[]>> extends EventEmitter<Events> {
+export abstract class LibvirtApi<
+  Events extends Record<keyof Events, unknown[]>,
+> extends EventEmitter<Events> {
   /**
    * Calls a remote procedure with an XDR-encoded argument and resolves with the XDR payload of the
    * reply. Rejects with LibvirtError (error reply), LibvirtConnectionError or LibvirtAbortError.
@@ -300,8 +302,15 @@ export abstract class LibvirtApi<Events extends Record<keyof Events, unknown[]>>
    * Returns stats of many domains in one round trip: virConnectGetAllDomainStats when `domains` is empty,
    * virDomainListGetStats otherwise.
    */
-  async getAllDomainStats(args: GetAllDomainStatsArgs, options: CallOptions = {}): Promise<DomainStatsRecord[]> {
-    const payload = await this.call(Proc.CONNECT_GET_ALL_DOMAIN_STATS, encodeGetAllDomainStatsArgs(args), options);
+  async getAllDomainStats(
+    args: GetAllDomainStatsArgs,
+    options: CallOptions = {},
+  ): Promise<DomainStatsRecord[]> {
+    const payload = await this.call(
+      Proc.CONNECT_GET_ALL_DOMAIN_STATS,
+      encodeGetAllDomainStatsArgs(args),
+      options,
+    );
     return decodeGetAllDomainStatsRet(payload);
   }
 
@@ -441,4 +450,3 @@ export function decodeCallbackId(payload: Buffer): number {
 export function encodeDeregisterArgs(callbackId: number): Buffer {
   return new XdrWriter().i32(callbackId).finish();
 }
-

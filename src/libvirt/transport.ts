@@ -41,15 +41,28 @@ export function connectionErrorFrom(err: unknown, target: ConnectTarget): Libvir
       );
     case 'ECONNRESET':
     case 'EPIPE':
-      return new LibvirtConnectionError('CLOSED', `connection to ${address} was reset by the peer (${detail})`, {
+      return new LibvirtConnectionError(
+        'CLOSED',
+        `connection to ${address} was reset by the peer (${detail})`,
+        {
+          cause: err,
+          address,
+        },
+      );
+    default:
+      if (
+        typeof code === 'string' &&
+        (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED/.test(code))
+      ) {
+        return new LibvirtConnectionError('TLS', `TLS failure with ${address}: ${detail}`, {
+          cause: err,
+          address,
+        });
+      }
+      return new LibvirtConnectionError('SOCKET', `socket error on ${address}: ${detail}`, {
         cause: err,
         address,
       });
-    default:
-      if (typeof code === 'string' && (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED/.test(code))) {
-        return new LibvirtConnectionError('TLS', `TLS failure with ${address}: ${detail}`, { cause: err, address });
-      }
-      return new LibvirtConnectionError('SOCKET', `socket error on ${address}: ${detail}`, { cause: err, address });
   }
 }
 
@@ -57,10 +70,14 @@ async function readPkiFile(file: string, what: string, address: string): Promise
   try {
     return await readFile(file);
   } catch (err) {
-    throw new LibvirtConnectionError('TLS', `cannot read the TLS ${what} ${file} for ${address}: ${(err as Error).message}`, {
-      cause: err,
-      address,
-    });
+    throw new LibvirtConnectionError(
+      'TLS',
+      `cannot read the TLS ${what} ${file} for ${address}: ${(err as Error).message}`,
+      {
+        cause: err,
+        address,
+      },
+    );
   }
 }
 
@@ -68,7 +85,10 @@ async function readPkiFile(file: string, what: string, address: string): Promise
  * Opens a connected socket to the target. Rejects with LibvirtConnectionError on failure, or with the
  * abort error when the signal fires first (the half-open socket is destroyed).
  */
-export async function openSocket(target: ConnectTarget, { signal }: { signal?: AbortSignal } = {}): Promise<net.Socket> {
+export async function openSocket(
+  target: ConnectTarget,
+  { signal }: { signal?: AbortSignal } = {},
+): Promise<net.Socket> {
   signal?.throwIfAborted();
   const address = describeTarget(target);
   let socket: net.Socket;
@@ -116,7 +136,9 @@ export async function openSocket(target: ConnectTarget, { signal }: { signal?: A
     };
     const onClose = (): void => {
       cleanup();
-      reject(new LibvirtConnectionError('CLOSED', `connection to ${address} closed while opening`, { address }));
+      reject(
+        new LibvirtConnectionError('CLOSED', `connection to ${address} closed while opening`, { address }),
+      );
     };
     const onAbort = (): void => {
       cleanup();

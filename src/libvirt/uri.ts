@@ -48,16 +48,24 @@ export interface UriOptions {
   readonly readOnly?: boolean;
   /** Connect to this unix socket whatever the URI says. */
   readonly socketPath?: string;
-  /** Directory with cacert.pem, clientcert.pem and clientkey.pem (like the `pkipath` query parameter). */
-  readonly pkiPath?: string;
-  /** CA certificate file for TLS (overrides pkiPath and the default). */
-  readonly caFile?: string;
-  /** Client certificate file for TLS. */
-  readonly certFile?: string;
-  /** Client private key file for TLS. */
-  readonly keyFile?: string;
+  /** TLS settings for `+tls` URIs; each overrides the `pkipath`/`no_verify` query parameters. */
+  readonly tls?: TlsFileOptions;
   /** Environment used to find the session socket (default `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** PKI files and verification of a TLS connection. */
+export interface TlsFileOptions {
+  /** Directory holding cacert.pem, clientcert.pem and clientkey.pem (like the `pkipath` parameter). */
+  readonly pkiPath?: string;
+  /** CA certificate file (overrides pkiPath and the default). */
+  readonly caFile?: string;
+  /** Client certificate file. */
+  readonly certFile?: string;
+  /** Client private key file. */
+  readonly keyFile?: string;
+  /** Verify the server certificate (default true; `no_verify=1` in the URI turns it off). */
+  readonly verify?: boolean;
 }
 
 /** A parsed connection URI. */
@@ -132,7 +140,8 @@ function parseBoolParam(uri: string, key: string, value: string): boolean {
  */
 export function parseLibvirtUri(uri: string, options: UriOptions = {}): ParsedLibvirtUri {
   const m = /^([A-Za-z][A-Za-z0-9.-]*)(?:\+([A-Za-z0-9.-]*))?:(.*)$/s.exec(uri.trim());
-  if (m === null) throw new LibvirtUriError(uri, 'not a libvirt URI: expected driver[+transport]://[host]/path');
+  if (m === null)
+    throw new LibvirtUriError(uri, 'not a libvirt URI: expected driver[+transport]://[host]/path');
   const driver = (m[1] ?? '').toLowerCase();
   const rawTransport = m[2]?.toLowerCase();
   let rest = m[3] ?? '';
@@ -169,11 +178,10 @@ export function parseLibvirtUri(uri: string, options: UriOptions = {}): ParsedLi
 
   // authority = [user@]host[:port], host possibly an [IPv6] literal
   const hostPort = authority.includes('@') ? authority.slice(authority.lastIndexOf('@') + 1) : authority;
-  let host = hostPort;
   let port: number | undefined;
   const hp = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(hostPort);
   if (hp === null) throw new LibvirtUriError(uri, `malformed host ${JSON.stringify(hostPort)}`);
-  host = hp[1] ?? '';
+  const host = hp[1] ?? '';
   if (hp[2] !== undefined && hp[2] !== '') {
     port = Number(hp[2]);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
@@ -182,7 +190,8 @@ export function parseLibvirtUri(uri: string, options: UriOptions = {}): ParsedLi
   }
   const bareHost = host.startsWith('[') ? host.slice(1, -1) : host;
 
-  const transport: LibvirtTransport = rawTransport === undefined ? (host === '' ? 'unix' : 'tls') : (rawTransport as LibvirtTransport);
+  const transport: LibvirtTransport =
+    rawTransport === undefined ? (host === '' ? 'unix' : 'tls') : (rawTransport as LibvirtTransport);
 
   const clientParams = new Map<string, string>();
   const serverParams = new Map<string, string>();
@@ -198,7 +207,8 @@ export function parseLibvirtUri(uri: string, options: UriOptions = {}): ParsedLi
   const explicitName = clientParams.get('name');
   let name: string;
   if (explicitName !== undefined) name = explicitName;
-  else if (driver === 'remote') name = ''; // let the daemon pick its default driver, as libvirt does
+  else if (driver === 'remote')
+    name = ''; // let the daemon pick its default driver, as libvirt does
   else {
     name = `${driver}://${uriPath}`;
     if (serverQuery.length > 0) name += `?${serverQuery.join('&')}`;
@@ -213,7 +223,8 @@ export function parseLibvirtUri(uri: string, options: UriOptions = {}): ParsedLi
     if (host !== '') throw new LibvirtUriError(uri, 'the unix transport takes no host name');
     const socket = clientParams.get('socket');
     if (socket !== undefined && socket !== '') {
-      if (!path.isAbsolute(socket)) throw new LibvirtUriError(uri, 'the socket parameter must be an absolute path');
+      if (!path.isAbsolute(socket))
+        throw new LibvirtUriError(uri, 'the socket parameter must be an absolute path');
       target = { kind: 'unix', path: socket };
     } else if (uriPath === '/session') {
       const runtimeDir = (options.env ?? process.env)['XDG_RUNTIME_DIR'];
@@ -225,22 +236,28 @@ export function parseLibvirtUri(uri: string, options: UriOptions = {}): ParsedLi
       }
       target = { kind: 'unix', path: path.join(runtimeDir, 'libvirt', 'libvirt-sock') };
     } else {
-      target = { kind: 'unix', path: path.join(LIBVIRT_RUN_DIR, readOnly ? 'libvirt-sock-ro' : 'libvirt-sock') };
+      target = {
+        kind: 'unix',
+        path: path.join(LIBVIRT_RUN_DIR, readOnly ? 'libvirt-sock-ro' : 'libvirt-sock'),
+      };
     }
   } else if (transport === 'tcp') {
     target = { kind: 'tcp', host: bareHost === '' ? 'localhost' : bareHost, port: port ?? LIBVIRT_TCP_PORT };
   } else {
-    const pkiDir = options.pkiPath ?? clientParams.get('pkipath');
-    const fromDir = (file: string): string | undefined => (pkiDir === undefined ? undefined : path.join(pkiDir, file));
+    const tlsOptions = options.tls ?? {};
+    const pkiDir = tlsOptions.pkiPath ?? clientParams.get('pkipath');
+    const fromDir = (file: string): string | undefined =>
+      pkiDir === undefined ? undefined : path.join(pkiDir, file);
     const noVerify = clientParams.get('no_verify');
     target = {
       kind: 'tls',
       host: bareHost === '' ? 'localhost' : bareHost,
       port: port ?? LIBVIRT_TLS_PORT,
-      caFile: options.caFile ?? fromDir('cacert.pem') ?? DEFAULT_PKI.caFile,
-      certFile: options.certFile ?? fromDir('clientcert.pem') ?? DEFAULT_PKI.certFile,
-      keyFile: options.keyFile ?? fromDir('clientkey.pem') ?? DEFAULT_PKI.keyFile,
-      verify: noVerify === undefined ? true : !parseBoolParam(uri, 'no_verify', noVerify),
+      caFile: tlsOptions.caFile ?? fromDir('cacert.pem') ?? DEFAULT_PKI.caFile,
+      certFile: tlsOptions.certFile ?? fromDir('clientcert.pem') ?? DEFAULT_PKI.certFile,
+      keyFile: tlsOptions.keyFile ?? fromDir('clientkey.pem') ?? DEFAULT_PKI.keyFile,
+      verify:
+        tlsOptions.verify ?? (noVerify === undefined ? true : !parseBoolParam(uri, 'no_verify', noVerify)),
     };
   }
 

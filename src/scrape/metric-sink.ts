@@ -22,8 +22,9 @@ export class MetricSink {
   readonly registry: Registry;
   readonly #families = new Map<string, Counter | Gauge>();
 
-  constructor(contentType?: typeof Registry.PROMETHEUS_CONTENT_TYPE | typeof Registry.OPENMETRICS_CONTENT_TYPE) {
-    this.registry = new Registry(contentType);
+  constructor() {
+    // NOTE: the output format is chosen when the scrape and self registries are merged for the response.
+    this.registry = new Registry();
   }
 
   #family(spec: FamilySpec): Counter | Gauge {

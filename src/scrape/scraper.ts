@@ -80,14 +80,11 @@ export interface ScrapeOptions {
   readonly log: Logger;
   readonly collectors: readonly CollectorName[];
   readonly signal: AbortSignal;
-  readonly openMetrics?: boolean;
 }
 
 /** Runs one scrape and returns its registry. Never throws for libvirt or collector failures. */
 export async function runScrape(o: ScrapeOptions): Promise<MetricSink> {
-  const sink = new MetricSink(
-    o.openMetrics === true ? 'application/openmetrics-text; version=1.0.0; charset=utf-8' : undefined,
-  );
+  const sink = new MetricSink();
   const { defs, groups } = plan(o.collectors);
   const t0 = performance.now();
   let inspection: Inspection | undefined;

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * {@link LibvirtClient}: the long-lived facade over {@link LibvirtConnection}. It connects lazily,
+ * reconnects on the next call after the connection died, moves to a fresh connection when too many
+ * abandoned calls pin the current one, re-registers lifecycle subscriptions, and counts what happens.
+ *
+ * @packageDocumentation
+ */
+import { LibvirtConnectionError, LibvirtError, abortErrorFor, LibvirtAbortError } from './errors.ts';
+import { LibvirtConnection, type LibvirtConnectionOptions } from './connection.ts';
+import { LibvirtApi, type CallOptions, type Domain, type LifecycleEvent } from './procedures.ts';
+
+/** Options of {@link LibvirtClient}: connection options plus the client's own policies. */
+export interface LibvirtClientOptions extends Omit<LibvirtConnectionOptions, 'signal'> {
+  /**
+   * Move new calls to a fresh connection once the current one holds this many abandoned calls
+   * (default 2). Abandoned calls occupy libvirtd's per-connection request slots until they finish.
+   */
+  readonly maxAbandonedCalls?: number;
+  /** How long a retired connection may wait for its calls to settle before it is closed (default 60000). */
+  readonly retireGraceMs?: number;
+  /**
+   * After a failed connection attempt, calls within this many ms fail at once with the same error
+   * instead of trying again (default 500), so a burst of calls cannot hammer a down daemon.
+   */
+  readonly reconnectDelayMs?: number;
+}
+
+/** Why a new connection replaced the previous one. */
+export type ReconnectReason = 'closed' | 'rotated';
+
+/** Events of a {@link LibvirtClient}. */
+export interface LibvirtClientEvents {
+  /** A connection was opened (the first one, or a replacement). */
+  connect: [];
+  /** A new connection replaced an earlier one: caches keyed on the old connection must be dropped. */
+  reconnect: [reason: ReconnectReason];
+  /** The current connection died (libvirtd stopped, restarted, froze, or the socket failed). */
+  disconnect: [error: LibvirtConnectionError | undefined];
+  /** A lifecycle event for one of the client's subscriptions. */
+  lifecycle: [event: LifecycleEvent];
+}
+
+/** Counters and state of a client, for metrics. */
+export interface LibvirtClientState {
+  /** True while a live connection exists. */
+  readonly connected: boolean;
+  /** Calls in flight on the current connection, abandoned ones included. */
+  readonly inFlight: number;
+  /** Abandoned calls still in flight on the current connection. */
+  readonly abandonedInFlight: number;
+  /** Calls made, in total. */
+  readonly calls: number;
+  /** Calls that failed, in total (libvirt errors, connection errors and aborts). */
+  readonly errors: number;
+  /** Calls that failed with a LibvirtConnectionError (including failed connection attempts). */
+  readonly connectionErrors: number;
+  /** Calls given up through their AbortSignal. */
+  readonly abandoned: number;
+  /** Successful connection attempts after the first one. */
+  readonly reconnects: number;
+  /** Connections retired because of abandoned calls. */
+  readonly rotations: number;
+  /** Failed connection attempts. */
+  readonly connectFailures: number;
+}
+
+/** A lifecycle subscription of a {@link LibvirtClient}. */
+export interface LifecycleSubscription {
+  readonly id: number;
+  /** Removes the subscription (and its server-side registration when connected). */
+  unsubscribe(options?: CallOptions): Promise<void>;
+}
+
+interface Subscription {
+  readonly id: number;
+  readonly dom: Domain | null;
+  conn: LibvirtConnection | undefined;
+  callbackId: number | undefined;
+}
+
+const DEFAULTS = { maxAbandonedCalls: 2, retireGraceMs: 60000, reconnectDelayMs: 500 } as const;
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(abortErrorFor(signal, what));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(abortErrorFor(signal, what));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+/**
+ * A robust libvirt client. Every method connects when needed and takes `{ signal }` last.
+ *
+ * @example
+ * const client = new LibvirtClient({ uri: 'qemu:///system' });
+ * const stats = await client.getAllDomainStats({ stats: 0, flags: GetAllDomainStatsFlags.NOWAIT },
+ *   { signal: AbortSignal.timeout(5000) });
+ */
+export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
+  private readonly options: LibvirtClientOptions;
+  private readonly maxAbandonedCalls: number;
+  private readonly retireGraceMs: number;
+  private readonly reconnectDelayMs: number;
+  private conn: LibvirtConnection | undefined;
+  private connecting: Promise<LibvirtConnection> | undefined;
+  private lastFailure: { at: number; error: Error } | undefined;
+  private everConnected = false;
+  private nextReason: ReconnectReason = 'closed';
+  private closedByUser = false;
+  private readonly retired = new Set<LibvirtConnection>();
+  private readonly subscriptions = new Map<number, Subscription>();
+  private subscriptionSeq = 0;
+  private readonly counters = {
+    calls: 0,
+    errors: 0,
+    connectionErrors: 0,
+    abandoned: 0,
+    reconnects: 0,
+    rotations: 0,
+    connectFailures: 0,
+  };
+
+  constructor(options: LibvirtClientOptions = {}) {
+    super();
+    this.options = options;
+    this.maxAbandonedCalls = Math.max(1, options.maxAbandonedCalls ?? DEFAULTS.maxAbandonedCalls);
+    this.retireGraceMs = options.retireGraceMs ?? DEFAULTS.retireGraceMs;
+    this.reconnectDelayMs = options.reconnectDelayMs ?? DEFAULTS.reconnectDelayMs;
+  }
+
+  /** True while a live connection exists (no connection is opened to find out). */
+  get connected(): boolean {
+    return this.conn !== undefined && !this.conn.closed;
+  }
+
+  /** Counters and connection state, for metrics. */
+  get state(): LibvirtClientState {
+    const live = this.connected ? this.conn : undefined;
+    return {
+      connected: live !== undefined,
+      inFlight: live?.inFlight ?? 0,
+      abandonedInFlight: live?.abandonedInFlight ?? 0,
+      ...this.counters,
+    };
+  }
+
+  /**
+   * Calls a remote procedure on the current connection, opening one first when there is none (or when
+   * the current one died or was retired).
+   */
+  async call(proc: number, args?: Uint8Array, options: CallOptions = {}): Promise<Buffer> {
+    this.counters.calls++;
+    try {
+      const conn = await this.connection(options.signal);
+      return await conn.call(proc, args, options);
+    } catch (err) {
+      this.count(err);
+      throw err;
+    }
+  }
+
+  private count(err: unknown): void {
+    this.counters.errors++;
+    if (err instanceof LibvirtConnectionError) this.counters.connectionErrors++;
+    else if (err instanceof LibvirtAbortError) this.counters.abandoned++;
+  }
+
+  /**
+   * Returns a live connection, opening one when needed. Concurrent callers share one attempt; the
+   * caller's signal only ends its own wait, never the shared attempt (which `connectTimeoutMs` bounds).
+   */
+  async connection(signal?: AbortSignal): Promise<LibvirtConnection> {
+    if (this.closedByUser) {
+      throw new LibvirtConnectionError('CLOSED_LOCALLY', 'the libvirt client is closed');
+    }
+    const current = this.conn;
+    if (current !== undefined && !current.closed) {
+      if (current.abandonedInFlight < this.maxAbandonedCalls) return current;
+      this.retire(current);
+    }
+    if (this.connecting === undefined) {
+      const failure = this.lastFailure;
+      if (failure !== undefined && Date.now() - failure.at < this.reconnectDelayMs) throw failure.error;
+      this.connecting = this.openConnection().finally(() => {
+        this.connecting = undefined;
+      });
+    }
+    return await raceAbort(this.connecting, signal, 'waiting for the libvirt connection');
+  }
+
+  private async openConnection(): Promise<LibvirtConnection> {
+    let conn: LibvirtConnection;
+    try {
+      conn = await LibvirtConnection.open(this.options);
+    } catch (err) {
+      this.counters.connectFailures++;
+      this.lastFailure = { at: Date.now(), error: err instanceof Error ? err : new Error(String(err)) };
+      throw err;
+    }
+    if (this.closedByUser) {
+      conn.destroy();
+      throw new LibvirtConnectionError('CLOSED_LOCALLY', 'the libvirt client is closed');
+    }
+    this.lastFailure = undefined;
+    conn.on('lifecycle', (event) => {
+      this.onLifecycle(conn, event);
+    });
+    conn.on('close', (err) => {
+      if (this.conn !== conn) return;
+      this.conn = undefined;
+      this.nextReason = 'closed';
+      this.emit('disconnect', err);
+    });
+    try {
+      await this.registerAll(conn);
+    } catch (err) {
+      conn.destroy();
+      this.counters.connectFailures++;
+      this.lastFailure = { at: Date.now(), error: err instanceof Error ? err : new Error(String(err)) };
+      throw err;
+    }
+    this.conn = conn;
+    if (this.everConnected) {
+      this.counters.reconnects++;
+      this.emit('reconnect', this.nextReason);
+    }
+    this.everConnected = true;
+    this.emit('connect');
+    return conn;
+  }
+
+  private async registerAll(conn: LibvirtConnection): Promise<void> {
+    const timeoutMs = this.options.connectTimeoutMs ?? 10000;
+    for (const sub of this.subscriptions.values()) {
+      if (sub.conn === conn) continue;
+      sub.conn = conn;
+      sub.callbackId = undefined;
+      try {
+        sub.callbackId = await conn.registerLifecycleEvents(sub.dom, {
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (err) {
+        // A domain-specific subscription whose domain is gone cannot be restored: keep the others.
+        if (!(err instanceof LibvirtError)) throw err;
+      }
+    }
+  }
+
+  private onLifecycle(conn: LibvirtConnection, event: LifecycleEvent): void {
+    if (this.conn !== conn) return; // a retired connection still delivers until closed: avoid duplicates
+    for (const sub of this.subscriptions.values()) {
+      if (sub.conn === conn && sub.callbackId === event.callbackId) {
+        this.emit('lifecycle', event);
+        return;
+      }
+    }
+  }
+
+  /** Retires a connection pinned by abandoned calls: close it once its calls settle, or after the grace. */
+  private retire(conn: LibvirtConnection): void {
+    if (this.conn === conn) this.conn = undefined;
+    this.nextReason = 'rotated';
+    this.counters.rotations++;
+    this.retired.add(conn);
+    if (conn.inFlight === 0) {
+      this.retired.delete(conn);
+      void conn.close();
+      return;
+    }
+    const finish = (): void => {
+      clearTimeout(timer);
+      conn.off('idle', finish);
+      this.retired.delete(conn);
+      void conn.close();
+    };
+    const timer = setTimeout(finish, this.retireGraceMs);
+    timer.unref();
+    conn.on('idle', finish);
+  }
+
+  /**
+   * Subscribes to lifecycle events of one domain, or of every domain when `dom` is null. Events come as
+   * 'lifecycle' events; the subscription survives reconnections (it is registered again on each new
+   * connection, which happens on the next call after a disconnect).
+   */
+  async subscribeLifecycle(
+    dom: Domain | null = null,
+    options: CallOptions = {},
+  ): Promise<LifecycleSubscription> {
+    const sub: Subscription = { id: ++this.subscriptionSeq, dom, conn: undefined, callbackId: undefined };
+    this.subscriptions.set(sub.id, sub);
+    try {
+      const conn = await this.connection(options.signal);
+      if (sub.conn !== conn) {
+        sub.conn = conn;
+        sub.callbackId = await conn.registerLifecycleEvents(dom, options);
+      }
+    } catch (err) {
+      this.subscriptions.delete(sub.id);
+      throw err;
+    }
+    return {
+      id: sub.id,
+      unsubscribe: (opts?: CallOptions) => this.unsubscribe(sub.id, opts),
+    };
+  }
+
+  private async unsubscribe(id: number, options: CallOptions = {}): Promise<void> {
+    const sub = this.subscriptions.get(id);
+    if (sub === undefined) return;
+    this.subscriptions.delete(id);
+    const conn = sub.conn;
+    if (conn !== undefined && conn === this.conn && !conn.closed && sub.callbackId !== undefined) {
+      await conn.deregisterLifecycleEvents(sub.callbackId, options);
+    }
+  }
+
+  /** Closes the current and retired connections; later calls reject. Idempotent. */
+  async close(): Promise<void> {
+    this.closedByUser = true;
+    const conns = [...this.retired];
+    if (this.conn !== undefined) conns.push(this.conn);
+    this.conn = undefined;
+    this.retired.clear();
+    const opening = this.connecting;
+    if (opening !== undefined) {
+      try {
+        conns.push(await opening);
+      } catch {
+        // nothing was opened
+      }
+    }
+    await Promise.all(conns.map((c) => c.close()));
+  }
+}

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * A pure-TypeScript client of libvirt's remote RPC protocol (the protocol `virsh` and libvirt's remote
+ * driver speak to libvirtd), with no native code. It depends on Node built-ins only.
+ *
+ * @packageDocumentation
+ */
+export { LibvirtClient } from './client.ts';
+export type {
+  LibvirtClientEvents,
+  LibvirtClientOptions,
+  LibvirtClientState,
+  LifecycleSubscription,
+  ReconnectReason,
+} from './client.ts';
+export { LibvirtConnection } from './connection.ts';
+export type { ConnectionTuning, LibvirtConnectionEvents, LibvirtConnectionOptions } from './connection.ts';
+export {
+  LibvirtAbortError,
+  LibvirtConnectionError,
+  LibvirtError,
+  LibvirtUriError,
+  VIR_ERR,
+  VIR_FROM,
+  XdrDecodeError,
+  libvirtErrorCodeName,
+} from './errors.ts';
+export type { LibvirtConnectionErrorReason, LibvirtErrorCodeName, RemoteErrorFields } from './errors.ts';
+export {
+  AuthType,
+  ConnectFlags,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DOMAIN_EVENT_NAMES,
+  DOMAIN_STATE_NAMES,
+  DomainEventId,
+  DomainEventType,
+  DomainMetadataType,
+  DomainModificationImpact,
+  DomainState,
+  DomainStatsTypes,
+  DomainXmlFlags,
+  DrvFeature,
+  GetAllDomainStatsFlags,
+  KEEPALIVE_PROGRAM,
+  ListAllDomainsFlags,
+  REMOTE_PROGRAM,
+  TypedParamType,
+  domainEventName,
+  domainStateName,
+} from './constants.ts';
+export { LibvirtApi, Proc } from './procedures.ts';
+export type {
+  CallOptions,
+  Domain,
+  DomainInfo,
+  DomainStateInfo,
+  DomainStatsRecord,
+  GetAllDomainStatsArgs,
+  LifecycleEvent,
+  NodeInfo,
+} from './procedures.ts';
+export { DEFAULT_PKI, LIBVIRT_TCP_PORT, LIBVIRT_TLS_PORT, describeTarget, parseLibvirtUri } from './uri.ts';
+export type { ConnectTarget, LibvirtTransport, ParsedLibvirtUri, TlsFileOptions, UriOptions } from './uri.ts';
+export { XdrReader, XdrWriter, uuidToBytes, uuidToString } from './xdr.ts';
+export type { TypedParam } from './xdr.ts';
+export { FrameDecoder, decodeFrame, encodeFrame } from './framing.ts';
+export type { Frame, FrameHeader } from './framing.ts';
