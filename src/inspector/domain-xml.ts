@@ -153,8 +153,10 @@ export function parseDomainXml(xml: string): DomainDescription {
       domainName: sniffName(xml),
     });
   }
+  if (roots[0] !== 'domain') {
+    throw new DomainXmlError(`not a domain XML: the root element is <${roots[0] ?? ''}>`);
+  }
   const domain = child(document, 'domain');
-  if (!isElement(domain)) throw new DomainXmlError('not a domain XML: no <domain> root element');
   const name = text(child(domain, 'name'));
   const uuid = text(child(domain, 'uuid'))?.toLowerCase();
   const hypervisorType = attr(domain, 'type');
@@ -239,6 +241,7 @@ function parseVnic(iface: unknown): Vnic[] {
       sourceNetwork: attr(source, 'network'),
       sourceDev: attr(source, 'dev'),
       mtu: toInteger(attr(child(iface, 'mtu'), 'size')),
+      // nwfilter allows a name to repeat (a list of IPs); the record holds one value, the first.
       filterRef:
         filter === undefined
           ? undefined
@@ -255,16 +258,15 @@ function parseVnic(iface: unknown): Vnic[] {
  * `<extraSpecs><extraSpec name>` since Nova 32.0.0 (2025.2); `<image uuid>` with
  * `containerFormat`, `diskFormat`, `minDisk`, `minRam` and `<properties><property name>` as well.
  */
-function parseNova(domain: Element): NovaMetadata | undefined {
+function parseNova(domain: unknown): NovaMetadata | undefined {
   const metadata = child(domain, 'metadata');
   if (!isElement(metadata)) return undefined;
-  const scope = declare(metadata, declare(domain, new Map()));
+  const scope = scopeOf(metadata, scopeOf(domain, new Map()));
   for (const [namespaceVersion, uri] of NOVA_NAMESPACES) {
     const instance = nsChildren({ node: metadata, scope }, 'instance', uri)[0];
     if (instance === undefined) continue;
     const nova = (parent: Scoped, local: string): Scoped | undefined => nsChildren(parent, local, uri)[0];
-    const novaText = (parent: Scoped | undefined, local: string): string | undefined =>
-      parent === undefined ? undefined : text(nova(parent, local)?.node);
+    const novaText = (parent: Scoped, local: string): string | undefined => text(nova(parent, local)?.node);
     const owner = nova(instance, 'owner');
     const user = owner && nova(owner, 'user');
     const project = owner && nova(owner, 'project');
@@ -445,7 +447,7 @@ function localName(tagName: string): string {
 }
 
 /** The scope of an element: its parent's declarations plus its own `xmlns` / `xmlns:p` attributes. */
-function declare(element: unknown, parent: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
+function scopeOf(element: unknown, parent: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
   if (!isElement(element)) return parent;
   let scope: Map<string, string> | undefined;
   for (const [key, value] of Object.entries(element)) {
@@ -467,7 +469,7 @@ function nsChildren(parent: Scoped, local: string, uri: string): Scoped[] {
     const colon = key.indexOf(':');
     const prefix = colon === -1 ? '' : key.slice(0, colon);
     for (const node of children(parent.node, key)) {
-      const scope = declare(node, parent.scope);
+      const scope = scopeOf(node, parent.scope);
       if (scope.get(prefix) === uri) found.push({ node, scope });
     }
   }

@@ -396,6 +396,101 @@ describe('parseDomainXml: fixtures', () => {
     assert.deepStrictEqual(parseDomainXml(fixture('lab-shutoff.xml')), expected);
   });
 
+  test('running Nova 2025.2-style guest recorded from the lab', () => {
+    const labDisk = (target: string, file: string) =>
+      ({
+        target,
+        device: 'disk',
+        type: 'file',
+        bus: 'virtio',
+        sourceFile: `/var/lib/libvirt-exporter-lab/disks/${file}`,
+        driverName: 'qemu',
+        driverType: 'qcow2',
+      }) as const;
+    const expected: DomainDescription = {
+      name: 'instance-00000002',
+      uuid: '11111111-2222-3333-4444-555555555502',
+      hypervisorType: 'qemu',
+      osType: 'hvm',
+      osArch: 'x86_64',
+      osMachine: 'pc-i440fx-7.2',
+      maxMemoryKiB: 131072,
+      currentMemoryKiB: 131072,
+      maxVcpus: 2,
+      vcpus: 2,
+      disks: [labDisk('vda', 'instance-00000002.qcow2'), labDisk('vdb', 'instance-00000002-vdb.qcow2')],
+      vnics: [
+        { type: 'ethernet', targetDev: 'tap-tiny2', mac: '52:54:00:71:00:02', model: 'virtio' },
+        { type: 'ethernet', targetDev: 'tap-tiny2b', mac: '52:54:00:71:00:12', model: 'virtio' },
+      ],
+      nova: {
+        namespaceVersion: '1.1',
+        packageVersion: '27.1.0',
+        displayName: 'db-1',
+        creationTime: '2025-11-02 17:04:11',
+        creationTimestampSeconds: 1762103051,
+        flavor: {
+          name: 'm1.small.2c',
+          id: 'b7e3c1d2-4f5a-4b6c-9d8e-0f1a2b3c4d5e',
+          memoryMiB: 128,
+          diskGiB: 1,
+          swapMiB: 0,
+          ephemeralGiB: 0,
+          vcpus: 2,
+          extraSpecs: {
+            'hw:cpu_policy': 'shared',
+            'hw_rng:allowed': 'True',
+            'quota:disk_read_iops_sec': '500',
+          },
+        },
+        userId: '5a6b7c8d9e0f41a2b3c4d5e6f7a8b9c0',
+        userName: 'analyst',
+        projectId: '9e8d7c6b5a4f43e2d1c0b9a8f7e6d5c4',
+        projectName: 'analytics',
+        rootType: 'image',
+        rootUuid: 'deb12000-aaaa-4bbb-8ccc-ddddeeee0012',
+        image: {
+          uuid: 'deb12000-aaaa-4bbb-8ccc-ddddeeee0012',
+          containerFormat: 'bare',
+          diskFormat: 'qcow2',
+          minDisk: '1',
+          minRam: '128',
+          hw_disk_bus: 'virtio',
+          os_distro: 'debian',
+        },
+      },
+    };
+    assert.deepStrictEqual(parseDomainXml(fixture('lab-running-nova.xml')), expected);
+  });
+
+  test('guest without metadata recorded from the lab: no nova field, empty CD-ROM skipped', () => {
+    const expected: DomainDescription = {
+      name: 'lab-plain-1',
+      uuid: '11111111-2222-3333-4444-555555555511',
+      hypervisorType: 'qemu',
+      osType: 'hvm',
+      osArch: 'x86_64',
+      osMachine: 'pc-i440fx-7.2',
+      maxMemoryKiB: 131072,
+      currentMemoryKiB: 131072,
+      maxVcpus: 1,
+      vcpus: 1,
+      disks: [
+        {
+          target: 'vda',
+          device: 'disk',
+          type: 'file',
+          bus: 'virtio',
+          sourceFile: '/var/lib/libvirt-exporter-lab/disks/lab-plain-1.qcow2',
+          driverName: 'qemu',
+          driverType: 'qcow2',
+        },
+      ],
+      vnics: [{ type: 'ethernet', targetDev: 'tap-lab11', mac: '52:54:00:70:00:11', model: 'virtio' }],
+    };
+    assert.deepStrictEqual(parseDomainXml(fixture('lab-no-metadata.xml')), expected);
+  });
+
   test('malformed (truncated) XML: DomainXmlError naming the domain and the position', () => {
     assert.throws(
       () => parseDomainXml(fixture('malformed.xml')),
@@ -631,7 +726,8 @@ describe('parseDomainXml: errors', () => {
   test('not XML, empty input, wrong root', () => {
     rejects('', /malformed domain XML: Start tag expected/);
     rejects('not xml at all', /malformed domain XML/);
-    rejects('<network><name>default</name></network>', /no <domain> root element/);
+    rejects('<network><name>default</name></network>', /not a domain XML: the root element is <network>/);
+    rejects('<domain/>', /without <name>, <uuid> or type/);
   });
 
   test('mismatched tags and broken attributes', () => {
