@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+// The inspector against the real lab libvirtd, checked with an independent client (virsh).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { createLibvirtInspector, type LibvirtInspector } from '../../src/inspector/libvirt-inspector.ts';
+import type { Inspection } from '../../src/inspector/types.ts';
+import { LAB_GUESTS, domstats, guestSignal, lab, virsh, virshRw, waitFor } from '../helpers/lab.ts';
+
+const STATE_CODES: Record<string, number> = { running: 1, paused: 3, 'shut off': 5 };
+
+describe('libvirt inspector on the lab', () => {
+  let inspector: LibvirtInspector;
+  before(() => {
+    lab('up');
+    inspector = createLibvirtInspector({ shardTimeoutMs: 1500 });
+  });
+  after(async () => {
+    await inspector.close();
+  });
+
+  test('lists the same domains, states and devices as virsh', async () => {
+    const insp = await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) });
+    const names = virsh('list', '--all', '--name').split('\n').filter(Boolean).sort();
+    assert.deepEqual(insp.instances.map((i) => i.name).sort(), names);
+    for (const i of insp.instances) {
+      assert.equal(virsh('domuuid', i.name).trim(), i.uuid, i.name);
+      const [state] = virsh('domstate', i.name).trim().split('\n');
+      assert.equal(i.stateCode, STATE_CODES[state!.trim()], `${i.name} state ${state}`);
+      const blk = virsh('domblklist', i.name, '--details')
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/))
+        .filter((f) => f.length >= 4 && f[3] !== '-')
+        .map((f) => f[2]);
+      assert.deepEqual(i.disks.map((d) => d.target), blk, `${i.name} disks`);
+      const nics = virsh('domiflist', i.name)
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/)[0])
+        .filter((x) => x && x !== '-');
+      assert.deepEqual(i.vnics.map((v) => v.targetDev).filter(Boolean), nics, `${i.name} vNICs`);
+    }
+    for (const n of LAB_GUESTS.nova11) assert.equal(insp.instances.find((i) => i.name === n)?.nova?.namespaceVersion, '1.1', n);
+    for (const n of LAB_GUESTS.nova10) assert.equal(insp.instances.find((i) => i.name === n)?.nova?.namespaceVersion, '1.0', n);
+    for (const n of LAB_GUESTS.noMetadata) assert.equal(insp.instances.find((i) => i.name === n)?.nova, undefined, n);
+    for (const n of LAB_GUESTS.paused) assert.equal(insp.instances.find((i) => i.name === n)?.state, 'paused');
+    for (const n of LAB_GUESTS.shutoff) {
+      const i = insp.instances.find((x) => x.name === n);
+      assert.equal(i?.state, 'shutoff');
+      assert.equal(insp.stats.has(i.uuid), false, 'a shut-off domain has no stats');
+    }
+  });
+
+  test('reports the same counters as virsh domstats, within the drift between the two reads', async () => {
+    const insp = await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) });
+    const virshStats = domstats('--state', '--cpu-total', '--balloon', '--vcpu', '--interface', '--block');
+    const running = [...LAB_GUESTS.running, ...LAB_GUESTS.paused];
+    for (const name of running) {
+      const v = virshStats.get(name);
+      assert.ok(v, `virsh has ${name}`);
+      const s = [...insp.stats.values()].find((x) => x.name === name);
+      assert.ok(s, `inspector has stats of ${name}`);
+      // Same fields: every field virsh prints is in the raw record.
+      assert.deepEqual([...s.raw.keys()].sort(), [...v.keys()].sort(), `${name} fields`);
+      const close = (field: string, ours: number | undefined, tolerance: number): void => {
+        const theirs = Number(v.get(field));
+        assert.ok(ours !== undefined, `${name} ${field} present`);
+        assert.ok(Math.abs(ours - theirs) <= tolerance, `${name} ${field}: ours ${ours} virsh ${theirs}`);
+      };
+      // Counters only grow between our read and virsh's; allow what a busy tiny guest does in ~2 s.
+      close('cpu.time', s.cpu?.timeNs, 2e9);
+      close('balloon.current', s.balloon?.currentKiB, 0);
+      close('vcpu.current', s.vcpuCurrent, 0);
+      s.blocks.forEach((b, i) => {
+        assert.equal(b.name, v.get(`block.${i}.name`));
+        if (v.has(`block.${i}.rd.reqs`)) close(`block.${i}.rd.reqs`, b.readRequests, 200);
+        if (v.has(`block.${i}.capacity`)) close(`block.${i}.capacity`, b.capacityBytes, 0);
+      });
+      s.interfaces.forEach((n, i) => {
+        assert.equal(n.name, v.get(`net.${i}.name`));
+        close(`net.${i}.rx.pkts`, n.rxPackets, 20);
+      });
+    }
+    for (const name of LAB_GUESTS.tiny) {
+      const s = [...insp.stats.values()].find((x) => x.name === name);
+      assert.ok(s?.balloon?.usableKiB !== undefined, `${name}: guest memory stats present on a tiny guest`);
+    }
+    const plain = [...insp.stats.values()].find((x) => x.name === 'lab-plain-1');
+    assert.equal(plain?.balloon?.usableKiB, undefined, 'no guest memory stats without a guest driver: absent, not 0');
+  });
+
+  test('round trips per cycle stay bounded as guests are added', async () => {
+    const warm = async (): Promise<Inspection> => {
+      await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) });
+      return inspector.inspectAll({ signal: AbortSignal.timeout(10_000) });
+    };
+    const before = await warm();
+    const extra = ['rt-extra-1', 'rt-extra-2', 'rt-extra-3', 'rt-extra-4', 'rt-extra-5', 'rt-extra-6'];
+    for (const name of extra) {
+      const xml = `<domain type='qemu'><name>${name}</name><memory unit='MiB'>32</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><memballoon model='none'/></devices></domain>`;
+      const file = `/tmp/${name}.xml`;
+      writeFileSync(file, xml);
+      virshRw('create', file);
+    }
+    try {
+      const afterAdd = await warm();
+      assert.equal(afterAdd.instances.length, before.instances.length + extra.length);
+      // Once the XML of the new guests is cached, a cycle is the list plus at most 4 stats shards,
+      // whatever the number of guests.
+      assert.ok(before.roundTrips <= 1 + 4, `list + at most 4 stats shards, got ${before.roundTrips}`);
+      assert.ok(afterAdd.roundTrips <= 1 + 4, `list + at most 4 stats shards, got ${afterAdd.roundTrips}`);
+    } finally {
+      for (const name of extra) virshRw('destroy', name);
+    }
+  });
+
+  test('a libvirtd restart between cycles: the next cycle reconnects by itself', async () => {
+    await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) });
+    lab('libvirtd-kill');
+    await assert.rejects(inspector.inspectAll({ signal: AbortSignal.timeout(3000) }), /libvirt|connect|socket/i);
+    assert.equal(inspector.connected, false);
+    lab('libvirtd-start');
+    const insp = await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) });
+    assert.equal(insp.instances.length >= 6, true);
+    assert.equal(inspector.connected, true);
+    assert.equal(insp.skipped.length, 0);
+  });
+
+  test('a hung guest (QEMU stopped) costs only itself, reported as timed out', async () => {
+    const victim = 'instance-00000003';
+    await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) });
+    guestSignal(victim, 'SIGSTOP');
+    try {
+      const t0 = performance.now();
+      const insp = await inspector.inspectAll({ signal: AbortSignal.timeout(8000) });
+      const elapsed = performance.now() - t0;
+      assert.ok(elapsed < 8000, `within the deadline (${elapsed} ms)`);
+      const others = [...LAB_GUESTS.running, ...LAB_GUESTS.paused].filter((n) => n !== victim);
+      for (const n of others) {
+        const s = [...insp.stats.values()].find((x) => x.name === n);
+        assert.ok(s?.raw.has('block.count'), `${n} has full stats`);
+      }
+      assert.deepEqual(
+        insp.skipped.map((s) => [s.name, s.reason]),
+        [[victim, 'timeout']],
+      );
+      // The next cycle answers at once with the hung guest's partial stats.
+      const next = await inspector.inspectAll({ signal: AbortSignal.timeout(8000) });
+      assert.ok(next.durationSeconds < 1.5, `next cycle fast (${next.durationSeconds} s)`);
+      const partial = [...next.stats.values()].find((x) => x.name === victim);
+      assert.ok(partial?.cpu?.timeNs !== undefined, 'partial stats of the hung guest');
+      assert.ok(next.skipped.some((s) => s.name === victim), 'still reported as skipped');
+    } finally {
+      guestSignal(victim, 'SIGCONT');
+    }
+    await waitFor(
+      async () => (await inspector.inspectAll({ signal: AbortSignal.timeout(8000) })).skipped.length === 0,
+      30_000,
+      'every guest back after kill -CONT',
+      500,
+    );
+  });
+});
