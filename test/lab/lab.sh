@@ -663,11 +663,12 @@ guest_xml() {
       local n=$((10#${name#lab-extra-})) p
       local -a projects=(demo analytics ci billing ml-team)
       local -a pids=("$PROJ_DEMO" "$PROJ_ANALYTICS" "$PROJ_CI" 1b2c3d4e5f60417283940a1b2c3d4e5f 7f6e5d4c3b2a41098f7e6d5c4b3a2910)
+      local -a uids=("$USER_DEMO" "$USER_ANALYST" "$USER_CI" 3d4c5b6a79884f1e2d3c4b5a69788796 8c7b6a5f4e3d42c1b0a9f8e7d6c5b4a3)
       local -a flavors=(m1.tiny m1.nano ci.small)
       p=$((n % 5))
       meta=$(nova_meta 1.1 "bench-$(printf %03d "$n")" '2025-10-01 00:00:00' \
         "<nova:flavor name=\"${flavors[n % 3]}\">" 1 \
-        "user-${projects[p]}" "$(printf '%032x' $((0xe000 + p)))" "${projects[p]}" "${pids[p]}" "$IMAGE_CIRROS")
+        "user-${projects[p]}" "${uids[p]}" "${projects[p]}" "${pids[p]}" "$IMAGE_CIRROS")
       dom_head "$name" "$(printf '11111111-2222-3333-4444-666666666%03d' "$n")" 1 "$meta"
       noos_os
       dom_features
@@ -776,14 +777,33 @@ existing_extras() {
   done
 }
 
-remove_guest() {
-  local name=$1
-  if [ -n "${DOM_STATE[$name]:-}" ]; then
-    vrw destroy "$name" >/dev/null 2>&1 || true
-    vrw undefine "$name" >/dev/null 2>&1 || true
+# Runs `virsh CMD NAME` for each "CMD NAME" line of stdin, six at a time: destroy takes ~1.3 s
+# (libvirt waits for QEMU to exit) and start ~0.3 s, and libvirtd serves clients in parallel.
+# With --ignore-errors, failures are not fatal (destroying a guest that is already off fails).
+virsh_parallel() {
+  local err
+  err=$(xargs -r -P 6 -L 1 timeout 120 virsh -q -c "$LAB_URI" 2>&1 >/dev/null) || true
+  if [ "${1:-}" != --ignore-errors ] && grep -q '^error:' <<<"$err"; then
+    printf '%s\n' "$err" >&2
+    die "virsh failed"
   fi
-  remove_disks "$name"
-  rm -f "$STATE/xml/$name.xml"
+}
+
+# Destroys and undefines the lab's guests NAMES and removes their files.
+remove_guests() {
+  local name
+  for name in "$@"; do
+    case ${DOM_STATE[$name]:-} in '' | 'shut off') ;; *) echo "destroy $name" ;; esac
+  done | virsh_parallel --ignore-errors
+  for name in "$@"; do
+    [ -n "${DOM_STATE[$name]:-}" ] && echo "undefine $name"
+  done | virsh_parallel --ignore-errors
+  for name in "$@"; do
+    remove_disks "$name"
+    rm -f "$STATE/xml/$name.xml"
+    unset "DOM_STATE[$name]"
+    log "removed $name"
+  done
 }
 
 # Waits until every guest is in its wanted state and the tiny guests report guest memory
@@ -856,9 +876,11 @@ cmd_up() {
   if [ -n "$extra" ]; then
     mapfile -t want_extras < <(extra_names "$extra")
     # Extras above N go away; extras below N stay as they are.
+    local -a drop=()
     for name in $(existing_extras); do
-      [[ " ${want_extras[*]} " == *" $name "* ]] || { remove_guest "$name"; log "removed $name"; }
+      [[ " ${want_extras[*]} " == *" $name "* ]] || drop+=("$name")
     done
+    [ "${#drop[@]}" -eq 0 ] || remove_guests "${drop[@]}"
   else
     mapfile -t want_extras < <(existing_extras)
   fi
@@ -870,10 +892,10 @@ cmd_up() {
   local cmds tiny_started=0
   cmds=$(state_commands instance-00000001)
   if [ -n "$cmds" ]; then virsh_batch <<<"$cmds"; tiny_started=1; fi
-  {
-    for name in instance-00000003 instance-00000004 instance-00000005 lab-plain-1; do state_commands "$name"; done
-    for name in "${want_extras[@]}"; do state_commands "$name"; done
-  } | virsh_batch
+  for name in instance-00000003 instance-00000004 instance-00000005 lab-plain-1; do
+    state_commands "$name"
+  done | virsh_batch
+  for name in "${want_extras[@]}"; do state_commands "$name"; done | virsh_parallel
   cmds=$(state_commands instance-00000002)
   if [ -n "$cmds" ]; then
     [ "$tiny_started" = 1 ] && sleep 2
@@ -892,11 +914,11 @@ cmd_down() {
   take_lock
   if libvirtd_pid >/dev/null; then
     load_states
+    local -a ours=()
     for name in "${CORE_GUESTS[@]}" $(existing_extras); do
-      [ -e "$STATE/xml/$name.xml" ] || continue
-      remove_guest "$name"
-      log "removed $name"
+      [ -e "$STATE/xml/$name.xml" ] && ours+=("$name")
     done
+    [ "${#ours[@]}" -eq 0 ] || remove_guests "${ours[@]}"
   elif compgen -G "$STATE/xml/*.xml" >/dev/null; then
     die "libvirtd is not running: start it (lab.sh libvirtd-start) so that the guests can be removed"
   fi
@@ -954,7 +976,7 @@ export LIBVIRT_TEST_SOCKET='$RO_SOCKET'
 export LIBVIRT_TEST_RW_SOCKET='$RW_SOCKET'
 export LAB_STATE_DIR='$STATE'
 export LAB_SCRIPT='$(readlink -f "${BASH_SOURCE[0]}")'
-export LAB_GUESTS='${CORE_GUESTS[*]}'
+export LAB_GUESTS='$(printf '%s\n' "${CORE_GUESTS[@]}" | sort | tr '\n' ' ' | sed 's/ $//')'
 export LAB_TINY_GUESTS='${TINY_GUESTS[*]}'
 export LAB_RUNNING_GUESTS='instance-00000001 instance-00000002 instance-00000003 lab-plain-1'
 export LAB_PAUSED_GUESTS='instance-00000004'
@@ -1001,7 +1023,8 @@ guest_pid() {
   for f in /proc/[0-9]*/cmdline; do
     pid=${f#/proc/}
     pid=${pid%/cmdline}
-    args=$(tr '\0' '\n' <"$f" 2>/dev/null) || continue
+    # Processes come and go while the loop runs: a vanished one is skipped.
+    args=$({ tr '\0' '\n' <"$f"; } 2>/dev/null) || continue
     if grep -qE "^guest=${name//./\\.}(,|\$)" <<<"$args" && pid_alive "$pid"; then
       echo "$pid"
       return 0
