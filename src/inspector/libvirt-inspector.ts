@@ -106,13 +106,17 @@ function classify(err: unknown, what: string, signal?: AbortSignal): InspectorEr
   return new InspectorError(`${what}: ${message}`, { cause: err });
 }
 
-/** Splits `items` into at most `n` shards of nearly equal size, keeping order. */
+/** Splits `items` into min(n, length) contiguous shards whose sizes differ by at most one. */
 export function splitShards<T>(items: readonly T[], n: number): T[][] {
-  const count = Math.max(1, Math.min(n, items.length));
-  const shards: T[][] = Array.from({ length: count }, () => []);
-  const size = Math.ceil(items.length / count);
-  items.forEach((item, i) => shards[Math.floor(i / size)]?.push(item));
-  return shards.filter((s) => s.length > 0);
+  const count = Math.max(0, Math.min(n, items.length));
+  const shards: T[][] = [];
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    const size = Math.floor(items.length / count) + (i < items.length % count ? 1 : 0);
+    shards.push(items.slice(start, start + size));
+    start += size;
+  }
+  return shards;
 }
 
 /** The groups whose absence from an active domain's record means libvirt skipped it as busy (NOWAIT). */
@@ -275,7 +279,13 @@ export class LibvirtInspector implements Inspector {
       const devicesChanged =
         cached !== undefined &&
         s !== undefined &&
-        (s.blocks.some((b) => b.backingIndex === undefined && !cached.description.disks.some((x) => x.target === b.name)) ||
+        // NOTE: a disk without a source (empty CD-ROM) has no path in the stats and is not listed.
+        (s.blocks.some(
+          (b) =>
+            b.backingIndex === undefined &&
+            b.path !== undefined &&
+            !cached.description.disks.some((x) => x.target === b.name),
+        ) ||
           s.interfaces.some((i) => i.name !== '' && !cached.description.vnics.some((x) => x.targetDev === i.name)));
       if (cached === undefined || cached.id !== d.id || devicesChanged) describe.push(d);
     }

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Records what the lab's libvirtd answers (domain list, bulk stats of every domain, domain XML, host info)
+ * into test/fixtures/lab/inspection.json, for unit tests and the golden exposition.
+ *   node --import tsx scripts/record-fixtures.ts [OUT]
+ */
+import { writeFileSync } from 'node:fs';
+import { LibvirtClient } from '../src/libvirt/index.ts';
+
+const out = process.argv[2] ?? new URL('../test/fixtures/lab/inspection.json', import.meta.url).pathname;
+const client = new LibvirtClient({ readOnly: true });
+const signal = AbortSignal.timeout(20_000);
+try {
+  // The lab's six core guests (extra benchmark guests are left out to keep the fixture small).
+  const domains = (await client.listAllDomains(0, { signal })).filter((d) => /^(instance-|lab-plain-)/.test(d.name));
+  // 0 = every stats group libvirt supports; NOWAIT as the exporter does.
+  const records = await client.getAllDomainStats({ domains, stats: 0, flags: 1 << 29 }, { signal });
+  const xml: Record<string, string> = {};
+  for (const d of domains) xml[d.uuid] = await client.domainGetXmlDesc(d, 0, { signal });
+  const node = await client.nodeGetInfo({ signal });
+  const fixture = {
+    recorded: new Date().toISOString(),
+    note: 'Recorded from the project lab (test/lab/lab.sh) with scripts/record-fixtures.ts; 64-bit values as strings.',
+    host: {
+      hostname: 'compute-lab-1',
+      libvirtVersion: Number(await client.connectGetLibVersion({ signal })),
+      hypervisorVersion: Number(await client.connectGetVersion({ signal })),
+      hypervisorType: await client.connectGetType({ signal }),
+      node: { ...node, memory: Number(node.memory) },
+    },
+    domains,
+    stats: records.map((r) => ({
+      domain: r.domain,
+      params: r.params.map((p) => ({
+        field: p.field,
+        type: p.type,
+        value: typeof p.value === 'bigint' ? p.value.toString() : p.value,
+      })),
+    })),
+    xml,
+  };
+  writeFileSync(out, `${JSON.stringify(fixture, null, 1)}\n`);
+  console.log(`recorded ${domains.length} domains into ${out}`);
+} finally {
+  await client.close();
+}

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LibvirtConnectionError } from '../../../src/libvirt/index.ts';
+import { DisconnectedError } from '../../../src/inspector/errors.ts';
+import { LibvirtInspector, splitShards } from '../../../src/inspector/libvirt-inspector.ts';
+import { fixtureClient, loadRecording } from '../../helpers/fixture-client.ts';
+
+describe('splitShards', () => {
+  test('splits into at most n nearly equal shards, in order', () => {
+    assert.deepEqual(splitShards([1, 2, 3, 4, 5, 6, 7], 3), [[1, 2, 3], [4, 5], [6, 7]]);
+    assert.deepEqual(splitShards([1, 2], 4), [[1], [2]]);
+    assert.deepEqual(splitShards([], 4), []);
+    assert.equal(splitShards(Array.from({ length: 200 }, (_, i) => i), 4).length, 4);
+  });
+});
+
+describe('LibvirtInspector over a recording of the lab', () => {
+  test('returns every domain with its state, devices and Nova metadata', async () => {
+    const inspector = new LibvirtInspector({ client: fixtureClient() });
+    const insp = await inspector.inspectAll();
+    const byName = new Map(insp.instances.map((i) => [i.name, i]));
+    assert.equal(insp.instances.length, 6);
+    assert.equal(byName.get('instance-00000004')?.state, 'paused');
+    assert.equal(byName.get('instance-00000005')?.state, 'shutoff');
+    assert.equal(byName.get('instance-00000005')?.id, -1);
+    assert.equal(byName.get('instance-00000003')?.nova?.namespaceVersion, '1.0');
+    assert.equal(byName.get('lab-plain-1')?.nova, undefined);
+    assert.deepEqual(byName.get('instance-00000002')?.disks.map((d) => d.target), ['vda', 'vdb']);
+    assert.deepEqual(byName.get('lab-plain-1')?.disks.map((d) => d.target), ['vda'], 'the empty CD-ROM is skipped');
+    // Stats for running and paused domains only.
+    assert.equal(insp.stats.size, 5);
+    assert.equal(insp.stats.has(byName.get('instance-00000005')!.uuid), false);
+    assert.deepEqual(insp.skipped, []);
+    const tiny = insp.stats.get(byName.get('instance-00000001')!.uuid)!;
+    assert.ok(tiny.balloon?.usableKiB !== undefined && tiny.balloon.usableKiB > 0);
+    const plain = insp.stats.get(byName.get('lab-plain-1')!.uuid)!;
+    assert.equal(plain.balloon?.usableKiB, undefined, 'absent, never 0');
+  });
+
+  test('reads XML once per domain: later cycles are the list plus the stats shards', async () => {
+    const calls = new Map<string, number>();
+    const inspector = new LibvirtInspector({ client: fixtureClient(loadRecording(), { calls }), maxShards: 4 });
+    const first = await inspector.inspectAll();
+    assert.equal(first.roundTrips, 1 + 4 + 6);
+    const second = await inspector.inspectAll();
+    assert.equal(second.roundTrips, 1 + 4);
+    assert.equal(calls.get('domainGetXmlDesc'), 6);
+    assert.equal(calls.get('getAllDomainStats'), 8);
+  });
+
+  test('concurrent cycles share one set of libvirt calls', async () => {
+    const calls = new Map<string, number>();
+    const inspector = new LibvirtInspector({ client: fixtureClient(loadRecording(), { calls }), maxShards: 2 });
+    const [a, b] = await Promise.all([inspector.inspectAll(), inspector.inspectAll()]);
+    assert.equal(a, b);
+    assert.equal(calls.get('listAllDomains'), 1);
+    assert.equal(calls.get('getAllDomainStats'), 2);
+  });
+
+  test('an unreachable libvirt is a DisconnectedError and connected is false', async () => {
+    const fail = new LibvirtConnectionError('ENOENT', 'cannot connect to /nonexistent: no such file');
+    const inspector = new LibvirtInspector({ client: fixtureClient(loadRecording(), { fail }) });
+    await assert.rejects(inspector.inspectAll(), DisconnectedError);
+    assert.equal(inspector.connected, false);
+  });
+
+  test('a running domain without its job-bound groups is reported busy, never dropped', async () => {
+    const rec = loadRecording();
+    const victim = rec.stats.find((s) => s.domain.name === 'instance-00000003')!;
+    victim.params = victim.params.filter((p) => !p.field.startsWith('block.') && !p.field.startsWith('net.'));
+    const inspector = new LibvirtInspector({ client: fixtureClient(rec) });
+    const insp = await inspector.inspectAll();
+    assert.deepEqual(
+      insp.skipped.map((s) => [s.name, s.reason]),
+      [['instance-00000003', 'busy']],
+    );
+    assert.ok(insp.stats.get(victim.domain.uuid)?.cpu?.timeNs !== undefined, 'partial stats kept');
+  });
+
+  test('host info is read once per connection', async () => {
+    const calls = new Map<string, number>();
+    const inspector = new LibvirtInspector({ client: fixtureClient(loadRecording(), { calls }) });
+    const h = await inspector.hostInfo();
+    await inspector.hostInfo();
+    assert.equal(h.hostname, 'compute-lab-1');
+    assert.equal(h.cpus, 2);
+    assert.equal(calls.get('nodeGetInfo'), 1);
+  });
+});
