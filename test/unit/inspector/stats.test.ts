@@ -41,10 +41,10 @@ test('a guest without a balloon driver has no guest memory statistics: absent, n
   assert.ok(s.balloon?.rssKiB !== undefined);
 });
 
-test('a shut-off domain has its state and no devices', () => {
+test('a shut-off domain has its state, no vCPU or vNIC stats (libvirt still sizes its disks)', () => {
   const s = record('instance-00000005');
   assert.equal(s.stateCode, 5);
-  assert.deepEqual(s.blocks, []);
+  assert.equal(s.stateReason, 0);
   assert.deepEqual(s.interfaces, []);
   assert.deepEqual(s.vcpus, []);
 });
