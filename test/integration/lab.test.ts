@@ -25,7 +25,14 @@ function attrsOf(xml: string, tag: string): string | undefined {
   return new RegExp(`<${tag}\\b([^>]*)>`).exec(xml)?.[1];
 }
 
-const CORE = ['instance-00000001', 'instance-00000002', 'instance-00000003', 'instance-00000004', 'instance-00000005', 'lab-plain-1'];
+const CORE = [
+  'instance-00000001',
+  'instance-00000002',
+  'instance-00000003',
+  'instance-00000004',
+  'instance-00000005',
+  'lab-plain-1',
+];
 
 describe('the lab (test/lab/lab.sh)', () => {
   before(() => {
@@ -100,7 +107,10 @@ describe('the lab (test/lab/lab.sh)', () => {
     assert.match(db, /<nova:project uuid="[0-9a-f]{32}">analytics<\/nova:project>/);
     assert.match(db, /<vcpu placement='static'>2<\/vcpu>/);
 
-    assert.match(virsh('dumpxml', 'instance-00000003'), /xmlns:nova="http:\/\/openstack.org\/xmlns\/libvirt\/nova\/1.0"/);
+    assert.match(
+      virsh('dumpxml', 'instance-00000003'),
+      /xmlns:nova="http:\/\/openstack.org\/xmlns\/libvirt\/nova\/1.0"/,
+    );
     assert.doesNotMatch(virsh('dumpxml', 'lab-plain-1'), /<metadata>/);
   });
 
@@ -119,13 +129,25 @@ describe('the lab (test/lab/lab.sh)', () => {
     const cd = plain.find((f) => f[1] === 'cdrom');
     assert.ok(cd, 'lab-plain-1 has a CD-ROM');
     assert.equal(cd[3], '-', 'the CD-ROM has no source');
-    assert.ok(plain.some((f) => f[1] === 'disk' && f[2] === 'vda'), 'and its normal disk');
+    assert.ok(
+      plain.some((f) => f[1] === 'disk' && f[2] === 'vda'),
+      'and its normal disk',
+    );
   });
 
   test('tiny guests report guest memory stats; no-OS guests do not', () => {
     const s = domstats('--balloon', ...LAB_GUESTS.tiny, 'instance-00000003', 'lab-plain-1');
     for (const name of LAB_GUESTS.tiny) {
-      for (const k of ['available', 'usable', 'unused', 'disk_caches', 'swap_in', 'swap_out', 'major_fault', 'minor_fault']) {
+      for (const k of [
+        'available',
+        'usable',
+        'unused',
+        'disk_caches',
+        'swap_in',
+        'swap_out',
+        'major_fault',
+        'minor_fault',
+      ]) {
         assert.ok(s.get(name)?.has(`balloon.${k}`), `${name} has balloon.${k}`);
       }
     }
@@ -138,13 +160,22 @@ describe('the lab (test/lab/lab.sh)', () => {
   test("tiny guests' disk and network counters move (both disks and NICs of instance-00000002)", async () => {
     const keys: Record<string, string[]> = {
       'instance-00000001': ['block.0.rd.reqs', 'block.0.wr.reqs', 'net.0.rx.pkts', 'net.0.tx.pkts'],
-      'instance-00000002': ['block.0.rd.reqs', 'block.0.wr.reqs', 'block.1.wr.reqs', 'net.0.tx.pkts', 'net.1.tx.pkts'],
+      'instance-00000002': [
+        'block.0.rd.reqs',
+        'block.0.wr.reqs',
+        'block.1.wr.reqs',
+        'net.0.tx.pkts',
+        'net.1.tx.pkts',
+      ],
     };
-    const read = (): Map<string, Map<string, string>> => domstats('--block', '--interface', ...LAB_GUESTS.tiny);
+    const read = (): Map<string, Map<string, string>> =>
+      domstats('--block', '--interface', ...LAB_GUESTS.tiny);
     const first = read();
     const moved = (now: Map<string, Map<string, string>>): string[] =>
       Object.entries(keys).flatMap(([name, ks]) =>
-        ks.filter((k) => Number(now.get(name)?.get(k) ?? 0) <= Number(first.get(name)?.get(k) ?? 0)).map((k) => `${name} ${k}`),
+        ks
+          .filter((k) => Number(now.get(name)?.get(k) ?? 0) <= Number(first.get(name)?.get(k) ?? 0))
+          .map((k) => `${name} ${k}`),
       );
     // Each loop round is ~4 s; vdb is written every other round.
     await waitFor(() => moved(read()).length === 0, 40_000, 'all counters to grow', 1000);
