@@ -29,12 +29,13 @@ export interface AppDeps {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, inspector, logger } = deps;
   const self = deps.self ?? createSelfMetrics();
+  // Request logs at info would log every scrape; they show at debug and trace only.
+  const httpLevel = logger.isLevelEnabled('debug') ? logger.level : 'warn';
   const app = Fastify({
-    loggerInstance: logger,
+    loggerInstance: logger.child({ component: 'http' }, { level: httpLevel }),
     // Scrapes carry no body; anything large is a mistake or an attack.
     bodyLimit: 16 * 1024,
-    maxParamLength: 200,
-    disableRequestLogging: true,
+    routerOptions: { maxParamLength: 200 },
     ...(deps.webConfig ? webServerOptions(deps.webConfig) : {}),
   } as FastifyServerOptions) as unknown as FastifyInstance;
   if (deps.webConfig) registerWebSecurity(app, deps.webConfig);

@@ -51,7 +51,7 @@ export function guestRows(first: Inspection, second: Inspection): GuestRow[] {
     const a: DomainStats | undefined = first.stats.get(i.uuid);
     const b: DomainStats | undefined = second.stats.get(i.uuid);
     const blocks = (s: DomainStats | undefined, k: 'readBytes' | 'writeBytes') =>
-      s === undefined ? undefined : sum(s.blocks.filter((x) => x.backingIndex === undefined).map((x) => x[k]));
+      s === undefined ? undefined : sum(s.blocks.map((x) => x[k]));
     const nets = (s: DomainStats | undefined, k: 'rxBytes' | 'txBytes') =>
       s === undefined ? undefined : sum(s.interfaces.map((x) => x[k]));
     const cpu = rate(a?.cpu?.timeNs, b?.cpu?.timeNs, dt);

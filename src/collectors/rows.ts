@@ -71,8 +71,7 @@ export function emitRows(ctx: ScrapeContext, sink: MetricSink, collector: Collec
       emit(meterTable.vcpu, { ...subject, vcpu }, { ...base, vcpu: String(vcpu.index) }, names('vcpu'));
     }
     for (const block of s.blocks) {
-      // Backing-chain entries (BACKING flag) share the target name; only the top image is served.
-      if (block.backingIndex !== undefined) continue;
+      // NOTE: backing-chain entries only appear with the BACKING flag, which the inspector never sets.
       const disk = instance.disks.find((d) => d.target === block.name);
       emit(meterTable.disk, { ...subject, block, disk }, { ...base, target_device: block.name }, names('disk'));
     }

@@ -252,7 +252,7 @@ function parseYamlSafely(text: string, file: string): unknown {
       // The message of a YAML error is a fixed description (and, for duplicate keys, no value).
       return `  line ${pos.line}, column ${pos.col}: ${e.code.toLowerCase().replaceAll('_', ' ')}`;
     });
-    throw new ConfigError(`cannot parse web configuration ${file}:\n${lines.join('\n')}`);
+    throw new ConfigError(`cannot parse web configuration ${file} (YAML):\n${lines.join('\n')}`);
   }
   return doc.toJS() ?? {};
 }
@@ -264,31 +264,32 @@ async function readText(file: string, key: string, signal: AbortSignal | undefin
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
-    throw new ConfigError(`web configuration: ${key} ${file}: cannot read it (${why})`);
+    throw new ConfigError(`${key} ${file}: cannot read it (${why})`);
   }
 }
 
 /** Splits a PEM bundle into its certificates; throws naming `source` if there is none or one is bad. */
 function parseCertificates(pem: string, source: string): X509Certificate[] {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) throw new ConfigError(`web configuration: ${source}: no PEM certificate found`);
+  if (blocks.length === 0) throw new ConfigError(`${source}: no PEM certificate found`);
   return blocks.map((b, i) => {
     try {
       return new X509Certificate(b);
     } catch {
-      throw new ConfigError(`web configuration: ${source}: certificate ${i + 1} is not a valid X.509 certificate`);
+      throw new ConfigError(`${source}: certificate ${i + 1} is not a valid X.509 certificate`);
     }
   });
 }
 
 function parsePrivateKey(pem: string, source: string): KeyObject {
+  // Neither the key nor Node's message about it goes into the error: only what kind of problem it is.
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: *4, *ENCRYPTED/.test(pem)) {
+    throw new ConfigError(`${source}: the key is encrypted (exporter-toolkit takes no passphrase either)`);
+  }
   try {
     return createPrivateKey(pem);
-  } catch (err) {
-    // Node's own messages here ("Passphrase required…", OpenSSL decoder errors) hold no key material.
-    const msg = (err as Error).message;
-    const why = /passphrase/i.test(msg) ? 'the key is encrypted (a passphrase is not supported)' : 'not a valid PEM private key';
-    throw new ConfigError(`web configuration: ${source}: ${why}`);
+  } catch {
+    throw new ConfigError(`${source}: not a valid PEM private key`);
   }
 }
 
@@ -300,16 +301,16 @@ async function resolveTls(raw: RawTls, dir: string, signal: AbortSignal | undefi
   );
   if (!enabled) return undefined;
   const both = (a: string, b: string): never => {
-    throw new ConfigError(`web configuration: ${at}: set ${a} or ${b}, not both`);
+    throw new ConfigError(`${at}: set ${a} or ${b}, not both`);
   };
   if (raw.cert !== undefined && raw.cert_file !== undefined) both('cert', 'cert_file');
   if (raw.key !== undefined && raw.key_file !== undefined) both('key', 'key_file');
   if (raw.client_ca !== undefined && raw.client_ca_file !== undefined) both('client_ca', 'client_ca_file');
   if (raw.cert === undefined && raw.cert_file === undefined) {
-    throw new ConfigError(`web configuration: ${at}: missing one of cert or cert_file`);
+    throw new ConfigError(`${at}: missing one of cert or cert_file`);
   }
   if (raw.key === undefined && raw.key_file === undefined) {
-    throw new ConfigError(`web configuration: ${at}: missing one of key or key_file`);
+    throw new ConfigError(`${at}: missing one of key or key_file`);
   }
 
   const certFile = raw.cert_file === undefined ? undefined : resolve(dir, raw.cert_file);
@@ -323,7 +324,7 @@ async function resolveTls(raw: RawTls, dir: string, signal: AbortSignal | undefi
   const [leaf] = parseCertificates(cert, certSource);
   const keyObject = parsePrivateKey(key, keySource);
   if (leaf === undefined || !leaf.checkPrivateKey(keyObject)) {
-    throw new ConfigError(`web configuration: ${keySource} does not match the certificate in ${certSource}`);
+    throw new ConfigError(`${keySource} does not match the certificate in ${certSource}`);
   }
 
   let clientCa: string | undefined;
@@ -339,20 +340,20 @@ async function resolveTls(raw: RawTls, dir: string, signal: AbortSignal | undefi
   const clientAuthType: ClientAuthType = authName === 'RequireClientCert' ? 'RequireAnyClientCert' : (authName as ClientAuthType);
   if (clientCa !== undefined && clientAuthType === 'NoClientCert') {
     throw new ConfigError(
-      `web configuration: ${at}: a client CA is set but client_auth_type is NoClientCert (use RequireAndVerifyClientCert to check client certificates)`,
+      `${at}: a client CA is set but client_auth_type is NoClientCert (use RequireAndVerifyClientCert to check client certificates)`,
     );
   }
   const sans = raw.client_allowed_sans ?? undefined;
   if (sans !== undefined && clientAuthType !== 'RequireAnyClientCert' && clientAuthType !== 'RequireAndVerifyClientCert') {
     throw new ConfigError(
-      `web configuration: ${at}.client_allowed_sans needs client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert`,
+      `${at}.client_allowed_sans needs client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert`,
     );
   }
 
   const minVersion = TLS_VERSIONS[raw.min_version ?? 'TLS12'] ?? 'TLSv1.2';
   const maxVersion = TLS_VERSIONS[raw.max_version ?? 'TLS13'] ?? 'TLSv1.3';
   if (VERSION_ORDER.indexOf(minVersion) > VERSION_ORDER.indexOf(maxVersion)) {
-    throw new ConfigError(`web configuration: ${at}: min_version ${raw.min_version ?? 'TLS12'} is above max_version ${raw.max_version ?? 'TLS13'}`);
+    throw new ConfigError(`${at}: min_version ${raw.min_version ?? 'TLS12'} is above max_version ${raw.max_version ?? 'TLS13'}`);
   }
 
   let ciphers: string | undefined;
@@ -362,7 +363,7 @@ async function resolveTls(raw: RawTls, dir: string, signal: AbortSignal | undefi
       const openssl = CIPHERS[name];
       if (openssl !== undefined) return openssl;
       const why = INSECURE_CIPHERS.has(name) ? 'is insecure and not accepted' : 'is not a known Go cipher suite name';
-      throw new ConfigError(`web configuration: ${at}.cipher_suites[${i}]: ${JSON.stringify(name)} ${why}`);
+      throw new ConfigError(`${at}.cipher_suites[${i}]: ${JSON.stringify(name)} ${why}`);
     });
     // Go ignores cipher_suites for TLS 1.3 and always offers its three suites; keep that behaviour.
     ciphers = [...new Set([...TLS13_SUITES, ...names])].join(':');
@@ -375,7 +376,7 @@ async function resolveTls(raw: RawTls, dir: string, signal: AbortSignal | undefi
         const openssl = CURVES[name];
         if (openssl === undefined) {
           throw new ConfigError(
-            `web configuration: ${at}.curve_preferences[${i}]: unknown curve ${JSON.stringify(name)}; expected one of ${Object.keys(CURVES).join(', ')}`,
+            `${at}.curve_preferences[${i}]: unknown curve ${JSON.stringify(name)}; expected one of ${Object.keys(CURVES).join(', ')}`,
           );
         }
         return openssl;
@@ -401,7 +402,7 @@ async function resolveTls(raw: RawTls, dir: string, signal: AbortSignal | undefi
   try {
     createSecureContext(secureContextOptions(tls));
   } catch (err) {
-    throw new ConfigError(`web configuration: ${at}: Node.js rejects these TLS settings: ${(err as Error).message}`);
+    throw new ConfigError(`${at}: Node.js rejects these TLS settings: ${(err as Error).message}`);
   }
   return tls;
 }
@@ -412,17 +413,17 @@ function resolveHeaders(raw: Record<string, string | null> | null | undefined): 
     const allowed = ALLOWED_HEADERS[name];
     if (allowed === undefined) {
       throw new ConfigError(
-        `web configuration: http_server_config.headers.${name}: this header can not be configured (allowed: ${Object.keys(ALLOWED_HEADERS).join(', ')})`,
+        `http_server_config.headers.${name}: this header can not be configured (allowed: ${Object.keys(ALLOWED_HEADERS).join(', ')})`,
       );
     }
     // Blank means unset, as the exporter-toolkit documentation says.
     if (value === null || value === '') continue;
     if (/[\r\n\0]/.test(value)) {
-      throw new ConfigError(`web configuration: http_server_config.headers.${name}: the value contains a line break`);
+      throw new ConfigError(`http_server_config.headers.${name}: the value contains a line break`);
     }
     if (allowed !== null && !allowed.includes(value)) {
       throw new ConfigError(
-        `web configuration: http_server_config.headers.${name}: invalid value ${JSON.stringify(value)}; expected one of ${allowed.join(', ')}`,
+        `http_server_config.headers.${name}: invalid value ${JSON.stringify(value)}; expected one of ${allowed.join(', ')}`,
       );
     }
     out[name] = value;
@@ -435,11 +436,11 @@ function resolveUsers(raw: Record<string, string> | null | undefined): Map<strin
   for (const [user, hash] of Object.entries(raw ?? {})) {
     // A colon can never reach us in a user name: Basic credentials are split at the first one.
     if (user === '' || user.includes(':')) {
-      throw new ConfigError(`web configuration: basic_auth_users: the user name ${JSON.stringify(user)} is empty or contains ":"`);
+      throw new ConfigError(`basic_auth_users: the user name ${JSON.stringify(user)} is empty or contains ":"`);
     }
     if (!BCRYPT_RE.test(hash)) {
       throw new ConfigError(
-        `web configuration: basic_auth_users.${user}: not a bcrypt hash (expected $2a$, $2b$ or $2y$, a cost from 04 to 31 and 53 characters, as "htpasswd -nBC 10" writes)`,
+        `basic_auth_users.${user}: not a bcrypt hash (expected $2a$, $2b$ or $2y$, a cost from 04 to 31 and 53 characters, as "htpasswd -nBC 10" writes)`,
       );
     }
     users.set(user, new Secret(hash));
@@ -449,7 +450,7 @@ function resolveUsers(raw: Record<string, string> | null | undefined): Map<strin
 
 function resolveRateLimit(raw: RawFile['rate_limit']): WebConfig['rateLimit'] {
   if (raw === null || raw === undefined || raw.interval === undefined) return undefined;
-  const at = 'web configuration: rate_limit';
+  const at = 'rate_limit';
   let intervalMs: number;
   if (typeof raw.interval === 'number' || raw.interval === '0') {
     if (raw.interval !== 0 && raw.interval !== '0') throw new ConfigError(`${at}.interval: give a unit (for example 100ms or 1s)`);
@@ -475,21 +476,31 @@ function resolveRateLimit(raw: RawFile['rate_limit']): WebConfig['rateLimit'] {
  */
 export async function loadWebConfig(path: string, opts: { signal?: AbortSignal } = {}): Promise<WebConfig> {
   const file = resolve(path);
-  const text = await readText(file, 'file', opts.signal);
+  let text: string;
+  try {
+    text = await readText(file, 'file', opts.signal);
+  } catch (err) {
+    throw new ConfigError(`web configuration ${(err as Error).message}`);
+  }
   const result = fileSchema.safeParse(parseYamlSafely(text, file));
   if (!result.success) {
-    throw new ConfigError(`invalid web configuration in ${file}:\n${result.error.issues.map(describe).join('\n')}`);
+    throw new ConfigError(`invalid web configuration ${file}:\n${result.error.issues.map(describe).join('\n')}`);
   }
   const raw = result.data;
-  const tls = raw.tls_server_config ? await resolveTls(raw.tls_server_config, dirname(file), opts.signal) : undefined;
-  return {
-    file,
-    tls,
-    http2: raw.http_server_config?.http2 ?? true,
-    headers: resolveHeaders(raw.http_server_config?.headers),
-    basicAuthUsers: resolveUsers(raw.basic_auth_users),
-    rateLimit: resolveRateLimit(raw.rate_limit),
-  };
+  try {
+    const tls = raw.tls_server_config ? await resolveTls(raw.tls_server_config, dirname(file), opts.signal) : undefined;
+    return {
+      file,
+      tls,
+      http2: raw.http_server_config?.http2 ?? true,
+      headers: resolveHeaders(raw.http_server_config?.headers),
+      basicAuthUsers: resolveUsers(raw.basic_auth_users),
+      rateLimit: resolveRateLimit(raw.rate_limit),
+    };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(`invalid web configuration ${file}: ${err.message}`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

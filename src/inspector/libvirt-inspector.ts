@@ -282,7 +282,6 @@ export class LibvirtInspector implements Inspector {
         // NOTE: a disk without a source (empty CD-ROM) has no path in the stats and is not listed.
         (s.blocks.some(
           (b) =>
-            b.backingIndex === undefined &&
             b.path !== undefined &&
             !cached.description.disks.some((x) => x.target === b.name),
         ) ||

@@ -192,7 +192,7 @@ export interface BlockStats {
   /** The target device (vda). */
   readonly name: string;
   readonly path?: string;
-  /** Set for backing-chain entries (only with the BACKING flag). */
+  /** `block.<n>.backingIndex`: the image's index in libvirt's backing chain (the top image has one too). */
   readonly backingIndex?: number;
   readonly readRequests?: number;
   readonly readBytes?: number;

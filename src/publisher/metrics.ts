@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @packageDocumentation
+ * The publisher's own metrics on /metrics: what was polled, published, queued and dropped, whether
+ * the broker is reachable, and how the polls went. Long-lived, in the registry the exporter gives.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+import type { DropReason } from './delivery-queue.ts';
+
+/** The publisher's metric objects. */
+export interface PublisherMetrics {
+  readonly samplesPolled: Counter<'meter'>;
+  readonly samplesPublished: Counter<'meter'>;
+  readonly samplesDropped: Counter<'reason'>;
+  readonly notificationsPublished: Counter;
+  readonly sendFailures: Counter;
+  readonly polls: Counter<'source' | 'result'>;
+  readonly pollDuration: Gauge<'source'>;
+  readonly pollTimestamp: Gauge<'source'>;
+}
+
+/** Live values the gauges read when scraped. */
+export interface PublisherGaugeSources {
+  readonly queueSamples: () => number;
+  readonly queueCapacity: () => number;
+  readonly brokerUp: () => boolean;
+}
+
+const DROP_REASONS: readonly DropReason[] = ['queue_full', 'broker_unavailable', 'rejected', 'shutdown'];
+
+/** Registers the publisher metrics in `registry`; call once per registry. */
+export function registerPublisherMetrics(registry: Registry, sources: PublisherGaugeSources): PublisherMetrics {
+  const registers = [registry];
+  const samplesDropped = new Counter({
+    name: 'libvirt_publisher_samples_dropped_total',
+    help: 'Ceilometer samples dropped without being published, by reason: queue_full (max_queue_length reached, oldest first), broker_unavailable (policy drop), rejected (refused by the broker), shutdown (unsent at stop).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  // Zero-initialise every reason, so that rate() and alerts see the series before the first drop.
+  for (const reason of DROP_REASONS) samplesDropped.inc({ reason }, 0);
+  new Gauge({
+    name: 'libvirt_publisher_queue_samples',
+    help: 'Ceilometer samples waiting to be published (including the notification in flight).',
+    registers,
+    collect() {
+      this.set(sources.queueSamples());
+    },
+  });
+  new Gauge({
+    name: 'libvirt_publisher_queue_capacity_samples',
+    help: 'Most Ceilometer samples the publisher holds while the broker is unreachable (max_queue_length).',
+    registers,
+    collect() {
+      this.set(sources.queueCapacity());
+    },
+  });
+  new Gauge({
+    name: 'libvirt_publisher_broker_up',
+    help: 'Whether the AMQP connection to the broker is established (1) or not (0).',
+    registers,
+    collect() {
+      this.set(sources.brokerUp() ? 1 : 0);
+    },
+  });
+  return {
+    samplesPolled: new Counter({
+      name: 'libvirt_publisher_samples_polled_total',
+      help: 'Ceilometer samples built by polls, by meter (each is later published or dropped).',
+      labelNames: ['meter'] as const,
+      registers,
+    }),
+    samplesPublished: new Counter({
+      name: 'libvirt_publisher_samples_published_total',
+      help: 'Ceilometer samples confirmed by the broker, by meter.',
+      labelNames: ['meter'] as const,
+      registers,
+    }),
+    samplesDropped,
+    notificationsPublished: new Counter({
+      name: 'libvirt_publisher_notifications_published_total',
+      help: 'telemetry.polling notifications (AMQP messages) confirmed by the broker.',
+      registers,
+    }),
+    sendFailures: new Counter({
+      name: 'libvirt_publisher_send_failures_total',
+      help: 'Failed attempts to publish a notification (broker unreachable, timeout, refusal); each is retried or dropped by policy.',
+      registers,
+    }),
+    polls: new Counter({
+      name: 'libvirt_publisher_polls_total',
+      help: 'Poll cycles by polling source and result (success, or error when the inspection failed).',
+      labelNames: ['source', 'result'] as const,
+      registers,
+    }),
+    pollDuration: new Gauge({
+      name: 'libvirt_publisher_last_poll_duration_seconds',
+      help: 'Duration of the last poll cycle of the source (inspection and sample building).',
+      labelNames: ['source'] as const,
+      registers,
+    }),
+    pollTimestamp: new Gauge({
+      name: 'libvirt_publisher_last_poll_timestamp_seconds',
+      help: 'When the last successful poll cycle of the source started, in seconds since the epoch.',
+      labelNames: ['source'] as const,
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @packageDocumentation
+ * oslo.messaging transport URLs (`rabbit://user:pass@host1:5672,user:pass@host2:5672/vhost?ssl=1`),
+ * parsed as oslo's `TransportURL.parse` does, and redacted for logs.
+ */
+
+/** One broker of the URL. */
+export interface BrokerAddress {
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/** A parsed transport URL. */
+export interface TransportUrl {
+  /** `rabbit` (oslo's driver name), or `amqp`/`amqps`. */
+  readonly scheme: string;
+  readonly username: string;
+  readonly password: string;
+  /** Brokers in order: the client fails over through them. */
+  readonly hosts: readonly BrokerAddress[];
+  /** The virtual host; `/` when the URL has no path. */
+  readonly vhost: string;
+  /** TLS requested by the URL (`amqps:` or `?ssl=1`/`true`/`yes`). */
+  readonly tls: boolean;
+  /** Query parameters other than `ssl` (oslo driver options); accepted and reported, not used. */
+  readonly otherParams: readonly string[];
+}
+
+/** A transport URL that cannot be used; the message never contains the password. */
+export class TransportUrlError extends Error {
+  override readonly name = 'TransportUrlError';
+}
+
+const SCHEMES = new Set(['rabbit', 'amqp', 'amqps']);
+
+/**
+ * Hides the credentials of a transport URL that may not even parse: everything between `://` and the
+ * last `@` becomes `***`. Coarse on purpose: a password may hold unencoded `,`, `/` or `:`.
+ */
+export function redactTransportUrl(url: string): string {
+  const start = url.indexOf('://');
+  const at = url.lastIndexOf('@');
+  if (start < 0 || at < start) return url;
+  return `${url.slice(0, start + 3)}***@${url.slice(at + 1)}`;
+}
+
+/** Formats a parsed URL for logs and the status page: the user name is shown, the password never. */
+export function describeTransportUrl(t: TransportUrl): string {
+  const hosts = t.hosts.map((h) => `${h.hostname.includes(':') ? `[${h.hostname}]` : h.hostname}:${h.port}`);
+  const vhost = t.vhost === '/' ? '' : encodeURIComponent(t.vhost);
+  return `${t.scheme}://${encodeURIComponent(t.username)}:***@${hosts.join(',')}/${vhost}${t.tls ? '?ssl=1' : ''}`;
+}
+
+function decode(part: string, what: string, url: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new TransportUrlError(`invalid percent-encoding in the ${what} of transport_url ${redactTransportUrl(url)}`);
+  }
+}
+
+/** Parses a transport URL; throws a {@link TransportUrlError} that names the problem and shows the redacted URL. */
+export function parseTransportUrl(url: string): TransportUrl {
+  const shown = redactTransportUrl(url);
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?$/.exec(url.trim());
+  if (!m) throw new TransportUrlError(`transport_url is not of the form rabbit://user:pass@host:port/vhost: ${shown}`);
+  const scheme = (m[1] ?? '').toLowerCase();
+  if (!SCHEMES.has(scheme)) {
+    throw new TransportUrlError(`transport_url scheme '${scheme}' is not supported (use rabbit://): ${shown}`);
+  }
+  const netloc = m[2] ?? '';
+  if (netloc === '') throw new TransportUrlError(`transport_url has no host: ${shown}`);
+
+  let username: string | undefined;
+  let password: string | undefined;
+  const hosts: BrokerAddress[] = [];
+  for (const entry of netloc.split(',')) {
+    let hostPart = entry;
+    const at = entry.lastIndexOf('@');
+    if (at >= 0) {
+      const cred = entry.slice(0, at);
+      hostPart = entry.slice(at + 1);
+      const colon = cred.indexOf(':');
+      const user = decode(colon >= 0 ? cred.slice(0, colon) : cred, 'user name', url);
+      const pass = colon >= 0 ? decode(cred.slice(colon + 1), 'password', url) : '';
+      if (username === undefined) {
+        username = user;
+        password = pass;
+      } else if (username !== user || password !== pass) {
+        // NOTE: oslo allows per-host credentials; rabbitmq-client has one set for all hosts.
+        throw new TransportUrlError(`transport_url hosts must share one user and password: ${shown}`);
+      }
+    }
+    let hostname: string;
+    let portText: string | undefined;
+    const v6 = /^\[([^\]]+)\](?::(.*))?$/.exec(hostPart);
+    if (v6) {
+      hostname = v6[1] ?? '';
+      portText = v6[2];
+    } else {
+      const colon = hostPart.lastIndexOf(':');
+      hostname = colon >= 0 ? hostPart.slice(0, colon) : hostPart;
+      portText = colon >= 0 ? hostPart.slice(colon + 1) : undefined;
+    }
+    if (hostname === '') throw new TransportUrlError(`transport_url has an empty host name: ${shown}`);
+    let port = 5672;
+    if (portText !== undefined && portText !== '') {
+      if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
+        throw new TransportUrlError(`transport_url has an invalid port '${portText}': ${shown}`);
+      }
+      port = Number(portText);
+    }
+    hosts.push({ hostname: decode(hostname, 'host', url), port });
+  }
+
+  const path = m[3] ?? '';
+  const vhost = path.length > 1 ? decode(path.slice(1), 'virtual host', url) : '/';
+  let tls = scheme === 'amqps';
+  const otherParams: string[] = [];
+  for (const [k, v] of new URLSearchParams((m[4] ?? '').slice(1))) {
+    if (k === 'ssl') tls = ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
+    else otherParams.push(k);
+  }
+  return {
+    scheme,
+    // NOTE: no credentials in the URL means the broker's default account, as kombu assumes.
+    username: username ?? 'guest',
+    password: password ?? 'guest',
+    hosts,
+    vhost,
+    tls,
+    otherParams,
+  };
+}

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+// The whole /metrics output for a recording of the lab, compared with a golden file
+// (UPDATE_GOLDEN=1 rewrites it), plus what must hold on it whatever the golden says.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { buildApp } from '../../../src/app.ts';
+import { loadConfig } from '../../../src/config/load.ts';
+import { LibvirtInspector } from '../../../src/inspector/libvirt-inspector.ts';
+import { fixtureClient } from '../../helpers/fixture-client.ts';
+import { parseExposition } from '../../helpers/exposition.ts';
+
+const GOLDEN = new URL('../../golden/metrics.prom', import.meta.url);
+
+/** Drops what changes from run to run: process and Node.js series, build info, timings. */
+export function normalize(text: string): string {
+  return text
+    .split('\n')
+    .filter((l) => !/^(# (HELP|TYPE) )?(process_|nodejs_|libvirt_exporter_)/.test(l))
+    .map((l) => l.replace(/^(libvirt_scrape_collector_duration_seconds\{[^}]*\}) .*$/, '$1 0'))
+    .join('\n');
+}
+
+async function scrape(app: FastifyInstance, url = '/metrics'): Promise<string> {
+  const r = await app.inject({ url });
+  assert.equal(r.statusCode, 200);
+  return r.body;
+}
+
+describe('exposition of the lab recording', () => {
+  let app: FastifyInstance;
+  let body: string;
+  before(async () => {
+    const config = loadConfig(undefined, { 'collectors.dirtyrate.enabled': true, 'collectors.perf.enabled': true });
+    app = await buildApp({ config, inspector: new LibvirtInspector({ client: fixtureClient() }), logger: pino({ level: 'silent' }) });
+    body = await scrape(app);
+  });
+  after(async () => {
+    await app.close();
+  });
+
+  test('matches the golden file', () => {
+    const got = normalize(body);
+    if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(GOLDEN, got);
+    assert.equal(got, readFileSync(GOLDEN, 'utf8'), 'UPDATE_GOLDEN=1 rewrites test/golden/metrics.prom');
+  });
+
+  test('promtool check metrics is clean apart from the inovex compatibility aliases', () => {
+    let out = '';
+    try {
+      execFileSync('promtool', ['check', 'metrics'], { input: normalize(body), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string; status?: number };
+      out = `${e.stdout ?? ''}${e.stderr ?? ''}`;
+      assert.equal(e.status, 3, `promtool ran: ${out}`);
+    }
+    const problems = out.split('\n').filter(Boolean).filter((l) => !/^libvirt_domain_memory_stats_hugetlb_pg(alloc|fail)_total /.test(l));
+    assert.deepEqual(problems, []);
+  });
+
+  test('types, units and names follow the Prometheus conventions', () => {
+    for (const f of parseExposition(body).values()) {
+      if (!f.name.startsWith('libvirt_')) continue;
+      assert.ok(f.help.length > 10, `${f.name} has HELP`);
+      if (f.type === 'counter') assert.ok(f.name.endsWith('_total'), `${f.name}: counters end in _total`);
+      const alias = /hugetlb_pg(alloc|fail)_total$/.test(f.name);
+      if (f.type !== 'counter' && !alias) assert.ok(!f.name.endsWith('_total'), `${f.name}: _total only on counters`);
+      assert.ok(!/_(kib|kilobytes|nanoseconds|ns|ms|milliseconds|mb)(_|$)/.test(f.name), `${f.name}: base units`);
+    }
+  });
+
+  test('every inovex 2.5 metric is served with its name, type and labels (storage pools and jobs excepted)', () => {
+    const families = parseExposition(body);
+    const tsv = readFileSync(new URL('../../fixtures/inovex/inovex-2.5-metrics.tsv', import.meta.url), 'utf8');
+    for (const line of tsv.split('\n').slice(1).filter(Boolean)) {
+      const [name, type, labels] = line.split('\t') as [string, string, string];
+      // Served by the opt-in job and storage_pool collectors, checked against the real lab in integration.
+      if (/^libvirt_(storage_pool|domain_job_info)_/.test(name)) continue;
+      const f = families.get(name);
+      assert.ok(f, `${name} is served`);
+      assert.equal(f.type, type.toLowerCase(), `${name} type`);
+      const want = labels === '(none)' ? [] : labels.split(',').sort();
+      assert.ok(f.samples.length > 0, `${name} has samples`);
+      for (const s of f.samples) assert.deepEqual(Object.keys(s.labels).sort(), want, `${name} labels`);
+    }
+  });
+
+  test('values are converted to base units at the edge', () => {
+    const f = parseExposition(body);
+    const rec = JSON.parse(readFileSync(new URL('../../fixtures/lab/inspection.json', import.meta.url), 'utf8')) as {
+      stats: { domain: { name: string }; params: { field: string; value: string | number }[] }[];
+    };
+    const raw = (dom: string, field: string): number =>
+      Number(rec.stats.find((s) => s.domain.name === dom)!.params.find((p) => p.field === field)!.value);
+    const value = (name: string, labels: Record<string, string>): number | undefined =>
+      f.get(name)?.samples.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+    const d = 'instance-00000002';
+    assert.equal(value('libvirt_domain_info_cpu_time_seconds_total', { domain: d }), raw(d, 'cpu.time') / 1e9);
+    assert.equal(value('libvirt_domain_memory_stats_rss_bytes', { domain: d }), raw(d, 'balloon.rss') * 1024);
+    assert.equal(value('libvirt_domain_vcpu_delay_seconds_total', { domain: d, vcpu: '1' }), raw(d, 'vcpu.1.delay') / 1e9);
+    assert.equal(value('libvirt_domain_block_stats_read_bytes_total', { domain: d, target_device: 'vdb' }), raw(d, 'block.1.rd.bytes'));
+    assert.equal(value('libvirt_domain_interface_stats_receive_bytes_total', { domain: d, target_device: 'tap-tiny2b' }), raw(d, 'net.1.rx.bytes'));
+    const used = (raw(d, 'balloon.available') - raw(d, 'balloon.usable')) / raw(d, 'balloon.available');
+    assert.equal(value('libvirt_domain_memory_stats_used_ratio', { domain: d }), used);
+    assert.equal(value('libvirt_domain_memory_stats_used_percent', { domain: d }), used * 100);
+    // Without a guest balloon driver, guest memory statistics are absent, never 0.
+    assert.equal(value('libvirt_domain_memory_stats_usable_bytes', { domain: 'lab-plain-1' }), undefined);
+    // A shut-off domain has its state and info, and no stats series.
+    assert.equal(value('libvirt_domain_info_state', { domain: 'instance-00000005' }), 5);
+    assert.equal(value('libvirt_domain_info_cpu_time_seconds_total', { domain: 'instance-00000005' }), undefined);
+  });
+
+  test('OpenMetrics when asked for, gzip when accepted', async () => {
+    const om = await app.inject({ url: '/metrics', headers: { accept: 'application/openmetrics-text; version=1.0.0' } });
+    assert.match(String(om.headers['content-type']), /application\/openmetrics-text/);
+    assert.match(om.body, /# EOF\n$/);
+    const gz = await app.inject({ url: '/metrics', headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(gz.headers['content-encoding'], 'gzip');
+  });
+
+  test('collect[] and exclude[] choose collectors; an unknown name is a 400', async () => {
+    const only = parseExposition(await scrape(app, '/metrics?collect[]=cpu'));
+    assert.ok(only.has('libvirt_domain_info_cpu_time_seconds_total'));
+    assert.ok(!only.has('libvirt_domain_block_stats_read_bytes_total'));
+    const without = parseExposition(await scrape(app, '/metrics?exclude[]=block'));
+    assert.ok(!without.has('libvirt_domain_block_stats_read_bytes_total'));
+    assert.ok(without.has('libvirt_domain_vcpu_time_seconds_total'));
+    const bad = await app.inject({ url: '/metrics?collect[]=nics' });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /unknown collector\(s\): nics/);
+  });
+});
