@@ -8,7 +8,12 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 
 import type { Logger } from 'pino';
-import { Connection, type ConnectionOptions, type Envelope, type Publisher as AmqpPublisher } from 'rabbitmq-client';
+import {
+  Connection,
+  type ConnectionOptions,
+  type Envelope,
+  type Publisher as AmqpPublisher,
+} from 'rabbitmq-client';
 
 import { AMQP_PROPERTIES } from './notification.ts';
 import { describeTransportUrl, type TransportUrl } from './transport-url.ts';
@@ -41,7 +46,7 @@ export interface AmqpTransportOptions {
 /** An error of the AMQP layer with its AMQP reply code name (NOT_FOUND, NACK, CONNECTION_FORCED…). */
 export function amqpErrorCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
+    const code = err.code;
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;
@@ -53,7 +58,9 @@ export function createAmqpTransport(options: AmqpTransportOptions): AmqpTranspor
   const hosts = url.hosts;
   if (hosts.length > 1 && hosts.some((h) => h.hostname.includes(':'))) {
     // NOTE: rabbitmq-client splits "host:port" on ':' for its host list.
-    throw new Error(`transport_url: IPv6 addresses are supported with a single host only (${describeTransportUrl(url)})`);
+    throw new Error(
+      `transport_url: IPv6 addresses are supported with a single host only (${describeTransportUrl(url)})`,
+    );
   }
   const first = hosts[0];
   if (!first) throw new Error('transport_url has no host');
@@ -86,7 +93,10 @@ export function createAmqpTransport(options: AmqpTransportOptions): AmqpTranspor
     const message = err instanceof Error ? err.message : String(err);
     const level = message === lastError ? 'debug' : 'warn';
     lastError = message;
-    logger[level]({ broker: shown, err: message, code: amqpErrorCode(err), was_connected: wasUp }, 'amqp connection error');
+    logger[level](
+      { broker: shown, err: message, code: amqpErrorCode(err), was_connected: wasUp },
+      'amqp connection error',
+    );
   });
   connection.on('connection.blocked', (reason: string) => {
     logger.warn({ broker: shown, reason }, 'amqp connection blocked by the broker');
@@ -95,7 +105,12 @@ export function createAmqpTransport(options: AmqpTransportOptions): AmqpTranspor
   const exchangeParams =
     options.exchangeDeclare === 'passive'
       ? { exchange: options.exchange, type: 'topic', passive: true }
-      : { exchange: options.exchange, type: 'topic', durable: options.exchangeDeclare === 'durable', autoDelete: false };
+      : {
+          exchange: options.exchange,
+          type: 'topic',
+          durable: options.exchangeDeclare === 'durable',
+          autoDelete: false,
+        };
   const publisher: AmqpPublisher = connection.createPublisher({
     confirm: true,
     // Retries are the caller's business: it keeps the order and the bounded queue.

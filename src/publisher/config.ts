@@ -19,8 +19,14 @@ const pollingSourceSchema = z
     meters: z
       .array(z.string())
       .describe("Meter patterns: '*', 'name', '!name', fnmatch wildcards ('disk.device.*')."),
-    resources: z.array(z.unknown()).optional().describe('Accepted and ignored (compute meters discover libvirt domains).'),
-    discovery: z.array(z.unknown()).optional().describe('Accepted and ignored (always the local libvirt domains).'),
+    resources: z
+      .array(z.unknown())
+      .optional()
+      .describe('Accepted and ignored (compute meters discover libvirt domains).'),
+    discovery: z
+      .array(z.unknown())
+      .optional()
+      .describe('Accepted and ignored (always the local libvirt domains).'),
   })
   .loose();
 
@@ -30,10 +36,16 @@ const tlsSchema = z
       .boolean()
       .optional()
       .describe('Use TLS to the broker. Also turned on by `?ssl=1` in transport_url or an `amqps://` URL.'),
-    ca_file: z.string().optional().describe('PEM file of the CA(s) that signed the broker certificate (oslo ssl_ca_file).'),
+    ca_file: z
+      .string()
+      .optional()
+      .describe('PEM file of the CA(s) that signed the broker certificate (oslo ssl_ca_file).'),
     cert_file: z.string().optional().describe('PEM client certificate for mutual TLS (oslo ssl_cert_file).'),
     key_file: z.string().optional().describe('PEM private key of cert_file (oslo ssl_key_file).'),
-    server_name: z.string().optional().describe('Name to verify in the broker certificate; default: the host of the URL.'),
+    server_name: z
+      .string()
+      .optional()
+      .describe('Name to verify in the broker certificate; default: the host of the URL.'),
     insecure_skip_verify: z
       .boolean()
       .default(false)
@@ -62,7 +74,9 @@ export const publisherConfigSchema = z
     transport_url_file: z
       .string()
       .optional()
-      .describe('File holding the transport URL (read at start, trailing newline removed). Exclusive with transport_url.'),
+      .describe(
+        'File holding the transport URL (read at start, trailing newline removed). Exclusive with transport_url.',
+      ),
     telemetry_secret: z
       .string()
       .optional()
@@ -73,11 +87,15 @@ export const publisherConfigSchema = z
     telemetry_secret_file: z
       .string()
       .optional()
-      .describe('File holding the telemetry secret (read at start, trailing newline removed). Exclusive with telemetry_secret.'),
+      .describe(
+        'File holding the telemetry secret (read at start, trailing newline removed). Exclusive with telemetry_secret.',
+      ),
     polling_file: z
       .string()
       .optional()
-      .describe('Path of a Ceilometer polling.yaml, used as is (e.g. /etc/ceilometer/polling.yaml). Exclusive with polling.'),
+      .describe(
+        'Path of a Ceilometer polling.yaml, used as is (e.g. /etc/ceilometer/polling.yaml). Exclusive with polling.',
+      ),
     polling: z
       .object({ sources: z.array(pollingSourceSchema).describe('Polling sources, as in polling.yaml.') })
       .loose()
@@ -101,7 +119,9 @@ export const publisherConfigSchema = z
     policy: z
       .enum(['queue', 'drop'])
       .default('queue')
-      .describe("While the broker is unreachable: 'queue' keeps samples (up to max_queue_length) and sends them in order later; 'drop' discards them."),
+      .describe(
+        "While the broker is unreachable: 'queue' keeps samples (up to max_queue_length) and sends them in order later; 'drop' discards them.",
+      ),
     ceilometer_release: z
       .string()
       .regex(/^\d+(\.\d+){0,2}$/, 'a Ceilometer version such as 19.0.0 or 24')
@@ -113,13 +133,21 @@ export const publisherConfigSchema = z
     unit_profile: z
       .enum(['MB', 'MiB'])
       .optional()
-      .describe('Units of the memory and size meters: MB/GB (Ceilometer up to 25.x) or MiB/GiB (26.0.0, 2026.1, and later). Default: from ceilometer_release.'),
-    exchange: z.string().min(1).default('ceilometer').describe("AMQP exchange (oslo control_exchange of Ceilometer: 'ceilometer')."),
+      .describe(
+        'Units of the memory and size meters: MB/GB (Ceilometer up to 25.x) or MiB/GiB (26.0.0, 2026.1, and later). Default: from ceilometer_release.',
+      ),
+    exchange: z
+      .string()
+      .min(1)
+      .default('ceilometer')
+      .describe("AMQP exchange (oslo control_exchange of Ceilometer: 'ceilometer')."),
     topic: z
       .string()
       .min(1)
       .default('notifications')
-      .describe("Notification topic ([oslo_messaging_notifications] topics); the routing key is '<topic>.sample'."),
+      .describe(
+        "Notification topic ([oslo_messaging_notifications] topics); the routing key is '<topic>.sample'.",
+      ),
     exchange_declare: z
       .enum(['passive', 'durable', 'transient'])
       .default('passive')
@@ -133,7 +161,9 @@ export const publisherConfigSchema = z
       .string()
       .min(1)
       .optional()
-      .describe("This compute node's name as Nova knows it ([DEFAULT] host): instance_host, and the hash in host. Default: libvirt's hostname."),
+      .describe(
+        "This compute node's name as Nova knows it ([DEFAULT] host): instance_host, and the hash in host. Default: libvirt's hostname.",
+      ),
     flavor_ids: z
       .record(z.string(), z.string())
       .default({})
@@ -146,21 +176,26 @@ export const publisherConfigSchema = z
       .number()
       .positive()
       .default(30)
-      .describe('How long one notification may wait for the broker (connection and publisher confirm) before it is retried.'),
+      .describe(
+        'How long one notification may wait for the broker (connection and publisher confirm) before it is retried.',
+      ),
     stop_timeout_seconds: z
       .number()
       .min(0)
       .default(5)
-      .describe('At shutdown, how long queued samples may take to go out before the rest is dropped and counted.'),
+      .describe(
+        'At shutdown, how long queued samples may take to go out before the rest is dropped and counted.',
+      ),
   })
   .strict()
   .superRefine((c, ctx) => {
     if (!c.enabled) return;
     const exclusive = (a: keyof typeof c, b: keyof typeof c, required: boolean): void => {
       const has = (k: keyof typeof c): boolean => c[k] !== undefined;
-      if (has(a) && has(b)) ctx.addIssue({ code: 'custom', path: [b], message: `set ${String(a)} or ${String(b)}, not both` });
+      if (has(a) && has(b))
+        ctx.addIssue({ code: 'custom', path: [b], message: `set ${a} or ${b}, not both` });
       if (required && !has(a) && !has(b)) {
-        ctx.addIssue({ code: 'custom', path: [a], message: `${String(a)} or ${String(b)} is required when enabled` });
+        ctx.addIssue({ code: 'custom', path: [a], message: `${a} or ${b} is required when enabled` });
       }
     };
     exclusive('transport_url', 'transport_url_file', true);

@@ -107,7 +107,8 @@ export class DeliveryQueue {
   dropAll(reason: DropReason): void {
     const keep = this.#inFlight ? this.#items[this.#head] : undefined;
     let dropped = 0;
-    for (let i = this.#head + (keep ? 1 : 0); i < this.#items.length; i++) dropped += this.#items[i]?.samples.length ?? 0;
+    for (let i = this.#head + (keep ? 1 : 0); i < this.#items.length; i++)
+      dropped += this.#items[i]?.samples.length ?? 0;
     this.#items.length = 0;
     this.#head = 0;
     if (keep) this.#items.push(keep);

@@ -115,6 +115,6 @@ export function createUuid1(options: Uuid1Options = {}): () => string {
 /** Decodes the timestamp of a version-1 UUID, in microseconds since the epoch (for tests and checks). */
 export function uuid1Micros(uuid: string): bigint {
   const [low = '', mid = '', hi = ''] = uuid.split('-');
-  const ts = (BigInt(`0x${hi}`) & 0x0fffn) << 48n | (BigInt(`0x${mid}`) << 32n) | BigInt(`0x${low}`);
+  const ts = ((BigInt(`0x${hi}`) & 0x0fffn) << 48n) | (BigInt(`0x${mid}`) << 32n) | BigInt(`0x${low}`);
   return (ts - GREGORIAN_OFFSET) / 10n;
 }

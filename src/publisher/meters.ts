@@ -48,7 +48,7 @@ export interface PublisherMeter<S extends PublisherScope = PublisherScope> {
   readonly float: boolean;
   readonly scope: S;
   /** The volume, or undefined when there is none this cycle (no sample, as Ceilometer's NoVolumeException). */
-  readonly volume: (subject: PublisherSubjectOf[S], state: CycleState) => number | undefined;
+  volume(subject: PublisherSubjectOf[S], state: CycleState): number | undefined;
   /** Where the value comes from: the table row key, or `companion` with a reason. */
   readonly origin: string;
 }
@@ -79,7 +79,9 @@ export function defaultUnitProfile(release: Release): 'MB' | 'MiB' {
 export function outgoingBytesDeltaName(release: Release): string {
   const { major, minor, patch } = release;
   const typo =
-    major === 16 || (major === 17 && minor === 0 && patch < 2) || ((major === 18 || major === 19) && minor === 0);
+    major === 16 ||
+    (major === 17 && minor === 0 && patch < 2) ||
+    ((major === 18 || major === 19) && minor === 0);
   return typo ? 'network.outgoing.packets.delta' : 'network.outgoing.bytes.delta';
 }
 
@@ -109,7 +111,9 @@ const RELEASES: Readonly<Record<string, { readonly since?: number; readonly unti
 function exists(name: string, release: Release): boolean {
   const r = RELEASES[name];
   if (!r) return true;
-  return (r.since === undefined || release.major >= r.since) && (r.until === undefined || release.major <= r.until);
+  return (
+    (r.since === undefined || release.major >= r.since) && (r.until === undefined || release.major <= r.until)
+  );
 }
 
 function profileUnit(unit: string, profile: 'MB' | 'MiB'): string {
@@ -119,9 +123,9 @@ function profileUnit(unit: string, profile: 'MB' | 'MiB'): string {
   return unit;
 }
 
-function findRow<K extends 'domain' | 'disk' | 'vnic'>(scope: K, key: string): MeterRow<K> {
-  const row = (meterTable[scope] as readonly MeterRow<K>[]).find((r) => r.key === key);
-  if (!row) throw new Error(`meter table has no ${scope} row '${key}'`);
+function vnicRow(key: string): MeterRow<'vnic'> {
+  const row = meterTable.vnic.find((r) => r.key === key);
+  if (!row) throw new Error(`meter table has no vnic row '${key}'`);
   return row;
 }
 
@@ -130,27 +134,30 @@ function findRow<K extends 'domain' | 'disk' | 'vnic'>(scope: K, key: string): M
  * memory.swap.out are only set when libvirt reports *both* swap_in and swap_out (inspect_instance).
  */
 const GUARDS: Readonly<Record<string, (s: DomainSubject) => boolean>> = {
-  'memory.swap.in': (s) => s.stats.balloon?.swapInKiB !== undefined && s.stats.balloon.swapOutKiB !== undefined,
-  'memory.swap.out': (s) => s.stats.balloon?.swapInKiB !== undefined && s.stats.balloon.swapOutKiB !== undefined,
+  'memory.swap.in': (s) =>
+    s.stats.balloon?.swapInKiB !== undefined && s.stats.balloon.swapOutKiB !== undefined,
+  'memory.swap.out': (s) =>
+    s.stats.balloon?.swapInKiB !== undefined && s.stats.balloon.swapOutKiB !== undefined,
 };
 
-function fromTable<K extends 'domain' | 'disk' | 'vnic'>(scope: K, row: MeterRow<K>, profile: 'MB' | 'MiB'): PublisherMeter<K> {
+function fromTable(scope: 'domain' | 'disk' | 'vnic', row: MeterRow, profile: 'MB' | 'MiB'): PublisherMeter {
   const c = row.ceilometer;
   if (!c) throw new Error(`row ${row.key} has no ceilometer meter`);
   const guard = scope === 'domain' ? GUARDS[c.name] : undefined;
-  return {
+  const meter: PublisherMeter<'domain' | 'disk' | 'vnic'> = {
     name: c.name,
     type: c.type,
     unit: profileUnit(c.unit, profile),
     float: c.float,
     scope,
     origin: `table:${row.key}`,
-    volume: (subject) => {
-      if (guard && !guard(subject as DomainSubject)) return undefined;
+    volume(subject) {
+      if (guard && !guard(subject)) return undefined;
       const raw = row.read(subject);
       return raw === undefined ? undefined : c.convert(raw);
     },
   };
+  return meter;
 }
 
 /**
@@ -216,7 +223,8 @@ function companionMeters(release: Release, profile: 'MB' | 'MiB'): PublisherMete
       float: false,
       scope: 'instance',
       origin: 'companion:nova flavor disk - ephemeral',
-      volume: (s: InstanceSubject) => (s.instance.nova?.flavor?.diskGiB ?? 0) - (s.instance.nova?.flavor?.ephemeralGiB ?? 0),
+      volume: (s: InstanceSubject) =>
+        (s.instance.nova?.flavor?.diskGiB ?? 0) - (s.instance.nova?.flavor?.ephemeralGiB ?? 0),
     } satisfies PublisherMeter<'instance'>,
     {
       name: 'disk.ephemeral.size',
@@ -228,16 +236,18 @@ function companionMeters(release: Release, profile: 'MB' | 'MiB'): PublisherMete
       volume: (s: InstanceSubject) => s.instance.nova?.flavor?.ephemeralGiB ?? 0,
     } satisfies PublisherMeter<'instance'>,
   ] as PublisherMeter[];
-  return meters.filter((m) => exists(m.name, release)).map((m) =>
-    m.name === 'network.outgoing.bytes.delta' ? { ...m, name: outgoingBytesDeltaName(release) } : m,
-  );
+  return meters
+    .filter((m) => exists(m.name, release))
+    .map((m) =>
+      m.name === 'network.outgoing.bytes.delta' ? { ...m, name: outgoingBytesDeltaName(release) } : m,
+    );
 }
 
 /** The raw rx/tx byte counters of a vNIC, read through the meter table (the delta meters' source). */
 export function vnicByteCounters(subject: VnicSubject): { rx: number | undefined; tx: number | undefined } {
   return {
-    rx: findRow('vnic', 'vnic_rx_bytes').read(subject),
-    tx: findRow('vnic', 'vnic_tx_bytes').read(subject),
+    rx: vnicRow('vnic_rx_bytes').read(subject),
+    tx: vnicRow('vnic_tx_bytes').read(subject),
   };
 }
 
@@ -248,14 +258,13 @@ export function vnicByteCounters(subject: VnicSubject): { rx: number | undefined
 export function publisherMeters(release: Release, profile: 'MB' | 'MiB'): PublisherMeter[] {
   const out: PublisherMeter[] = [];
   for (const scope of ['domain', 'disk', 'vnic'] as const) {
-    for (const row of meterTable[scope] as readonly MeterRow<typeof scope>[]) {
-      if (row.ceilometer && exists(row.ceilometer.name, release)) {
-        out.push(fromTable(scope, row, profile) as PublisherMeter);
-      }
+    for (const row of meterTable[scope] as readonly MeterRow[]) {
+      if (row.ceilometer && exists(row.ceilometer.name, release)) out.push(fromTable(scope, row, profile));
     }
   }
   const companions = companionMeters(release, profile);
-  for (const scope of ['domain', 'disk', 'vnic', 'instance'] as const) out.push(...companions.filter((m) => m.scope === scope));
+  for (const scope of ['domain', 'disk', 'vnic', 'instance'] as const)
+    out.push(...companions.filter((m) => m.scope === scope));
   const names = new Set<string>();
   for (const m of out) {
     if (names.has(m.name)) throw new Error(`meter ${m.name} is defined twice`);

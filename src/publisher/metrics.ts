@@ -30,7 +30,10 @@ export interface PublisherGaugeSources {
 const DROP_REASONS: readonly DropReason[] = ['queue_full', 'broker_unavailable', 'rejected', 'shutdown'];
 
 /** Registers the publisher metrics in `registry`; call once per registry. */
-export function registerPublisherMetrics(registry: Registry, sources: PublisherGaugeSources): PublisherMetrics {
+export function registerPublisherMetrics(
+  registry: Registry,
+  sources: PublisherGaugeSources,
+): PublisherMetrics {
   const registers = [registry];
   const samplesDropped = new Counter({
     name: 'libvirt_publisher_samples_dropped_total',

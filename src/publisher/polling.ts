@@ -84,7 +84,7 @@ export function supportsMeter(patterns: readonly string[], meter: string): boole
 
 function describe(cfg: unknown): string {
   if (typeof cfg === 'object' && cfg !== null && 'name' in cfg) {
-    const name = (cfg as { name: unknown }).name;
+    const name = cfg.name;
     if (typeof name === 'string') return `source '${name}'`;
   }
   return `source ${JSON.stringify(cfg)}`;
@@ -100,7 +100,12 @@ function parseSource(cfg: unknown, where: string): PollingSource {
   if (!('name' in src) || src.name === null || src.name === undefined) {
     throw new PollingConfigError(`${label}: Required field name not specified`);
   }
-  const name = typeof src.name === 'string' ? src.name : String(src.name as string | number);
+  const name =
+    typeof src.name === 'string'
+      ? src.name
+      : typeof src.name === 'number'
+        ? String(src.name)
+        : JSON.stringify(src.name);
   if (!('meters' in src)) throw new PollingConfigError(`${label}: Missing meters value`);
   if (!('interval' in src)) throw new PollingConfigError(`${label}: Missing interval value`);
   // Python's int() accepts ints, integral strings and truncates floats; anything else is invalid.
@@ -142,7 +147,7 @@ export function parsePollingConfig(doc: unknown, where = 'polling'): PollingConf
   if (typeof doc !== 'object' || doc === null || !('sources' in doc)) {
     throw new PollingConfigError(`${where}: sources required`);
   }
-  const sources = (doc as { sources: unknown }).sources;
+  const sources = doc.sources;
   if (!Array.isArray(sources)) throw new PollingConfigError(`${where}: sources must be a list`);
   const parsed = sources.map((s) => parseSource(s, where));
   const seen = new Set<string>();
@@ -154,12 +159,17 @@ export function parsePollingConfig(doc: unknown, where = 'polling'): PollingConf
 }
 
 /** Reads and validates a polling.yaml file; errors name the file. */
-export async function loadPollingFile(path: string, options: { signal?: AbortSignal } = {}): Promise<PollingConfig> {
+export async function loadPollingFile(
+  path: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<PollingConfig> {
   let text: string;
   try {
     text = await readFile(path, { encoding: 'utf8', ...(options.signal ? { signal: options.signal } : {}) });
   } catch (err) {
-    throw new PollingConfigError(`cannot read polling file ${path}: ${(err as Error).message}`, { cause: err });
+    throw new PollingConfigError(`cannot read polling file ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   let doc: unknown;
   try {

@@ -14,15 +14,32 @@ import type { Registry } from 'prom-client';
 import { z } from 'zod';
 
 import type { Inspector } from '../inspector/types.ts';
-import { amqpErrorCode, type AmqpTransport, type AmqpTransportOptions, createAmqpTransport } from './amqp-transport.ts';
+import {
+  amqpErrorCode,
+  type AmqpTransport,
+  type AmqpTransportOptions,
+  createAmqpTransport,
+} from './amqp-transport.ts';
 import { CEILOMETER_DEFAULT_SECRET, type PublisherConfig, publisherConfigSchema } from './config.ts';
 import { DeliveryQueue } from './delivery-queue.ts';
 import { createUuid1, monotonicSeconds } from './ids.ts';
 import { defaultUnitProfile, parseRelease, type PublisherMeter, publisherMeters } from './meters.ts';
 import { type PublisherMetrics, registerPublisherMetrics } from './metrics.ts';
 import { batchSamples, buildNotificationBody } from './notification.ts';
-import { groupByInterval, loadPollingFile, type PollingConfig, parsePollingConfig, supportsMeter } from './polling.ts';
-import { buildMeterSamples, discoverInstances, prepareCycle, type SampleContext, VnicDeltaTracker } from './samples.ts';
+import {
+  groupByInterval,
+  loadPollingFile,
+  type PollingConfig,
+  parsePollingConfig,
+  supportsMeter,
+} from './polling.ts';
+import {
+  buildMeterSamples,
+  discoverInstances,
+  prepareCycle,
+  type SampleContext,
+  VnicDeltaTracker,
+} from './samples.ts';
 import { describeTransportUrl, parseTransportUrl, type TransportUrl } from './transport-url.ts';
 
 /** What the exporter hands the publisher. */
@@ -84,9 +101,12 @@ async function readSecretFile(path: string, key: string, signal: AbortSignal | u
     const text = await readFile(path, { encoding: 'utf8', ...(signal ? { signal } : {}) });
     return text.replace(/[\r\n]+$/, '');
   } catch (err) {
-    throw new PublisherConfigError(`publisher.${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      cause: err,
-    });
+    throw new PublisherConfigError(
+      `publisher.${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -94,9 +114,12 @@ async function readTlsFile(path: string, key: string, signal: AbortSignal | unde
   try {
     return await readFile(path, signal ? { signal } : {});
   } catch (err) {
-    throw new PublisherConfigError(`publisher.tls.${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      cause: err,
-    });
+    throw new PublisherConfigError(
+      `publisher.tls.${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -148,6 +171,9 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
   const reportedDomains = new Set<string>();
   const totals = { polled: 0, published: 0, dropped: 0 };
   const routingKey = (): string => `${cfg.topic}.sample`;
+  // NOTE: read through a function: TypeScript narrows the flag at the loop's top and would not see
+  // stop() setting it during an await.
+  const isHardStop = (): boolean => hardStop;
 
   async function resolveHost(signal: AbortSignal): Promise<string> {
     if (resolvedHost !== undefined) return resolvedHost;
@@ -197,9 +223,12 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
         metrics.sendFailures.inc();
         const code = amqpErrorCode(err);
         const message = err instanceof Error ? err.message : String(err);
-        logger[failing ? 'debug' : 'warn']({ err: message, code, meter: batch.meter, samples: count }, 'publish failed');
+        logger[failing ? 'debug' : 'warn'](
+          { err: message, code, meter: batch.meter, samples: count },
+          'publish failed',
+        );
         failing = true;
-        if (hardStop) {
+        if (isHardStop()) {
           queue.release();
           return;
         }
@@ -212,7 +241,10 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
         // the queue forever: give that message up after a few tries. A missing exchange (passive
         // declare before the notification agent created it) is an outage, not a refusal.
         if (transport.ready && code !== 'NOT_FOUND' && ++failuresOfHead >= 5) {
-          logger.error({ err: message, code, meter: batch.meter, samples: count }, 'broker keeps refusing a notification, dropping it');
+          logger.error(
+            { err: message, code, meter: batch.meter, samples: count },
+            'broker keeps refusing a notification, dropping it',
+          );
           queue.dropInFlight('rejected');
           failuresOfHead = 0;
           continue;
@@ -231,7 +263,10 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
       if (d.reason !== 'incomplete-nova-metadata' || reportedDomains.has(d.uuid)) continue;
       reportedDomains.add(d.uuid);
       // Ceilometer logs "Fail to get domain uuid … metadata was missing expected attributes" and skips it.
-      logger.warn({ domain: d.name, instance_id: d.uuid, detail: d.detail }, 'nova metadata incomplete, domain not published');
+      logger.warn(
+        { domain: d.name, instance_id: d.uuid, detail: d.detail },
+        'nova metadata incomplete, domain not published',
+      );
     }
   }
 
@@ -265,7 +300,8 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
         metrics.samplesPolled.inc({ meter: meter.name }, samples.length);
         totals.polled += samples.length;
         // One notification per meter per cycle, split into batch_size chunks.
-        for (const chunk of batchSamples(samples, cfg.batch_size)) queue.push({ meter: meter.name, samples: chunk });
+        for (const chunk of batchSamples(samples, cfg.batch_size))
+          queue.push({ meter: meter.name, samples: chunk });
       }
       kick();
       const seconds = (performance.now() - t0) / 1000;
@@ -278,7 +314,10 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
       group.lastDurationSeconds = seconds;
       group.lastSamples = built;
       delete group.lastError;
-      logger.debug({ interval: group.interval, samples: built, instances: discovered.length, duration_seconds: seconds }, 'poll done');
+      logger.debug(
+        { interval: group.interval, samples: built, instances: discovered.length, duration_seconds: seconds },
+        'poll done',
+      );
     } catch (err) {
       const seconds = (performance.now() - t0) / 1000;
       for (const source of group.sources) {
@@ -312,18 +351,26 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
 
   async function loadPolling(c: PublisherConfig, signal: AbortSignal | undefined): Promise<PollingConfig> {
     try {
-      if (c.polling_file !== undefined) return await loadPollingFile(c.polling_file, signal ? { signal } : {});
+      if (c.polling_file !== undefined)
+        return await loadPollingFile(c.polling_file, signal ? { signal } : {});
       return parsePollingConfig(c.polling, 'publisher.polling');
     } catch (err) {
       throw new PublisherConfigError((err as Error).message, { cause: err });
     }
   }
 
-  async function tlsOptions(c: PublisherConfig, url: TransportUrl, signal: AbortSignal | undefined): Promise<TlsConnectionOptions | undefined> {
+  async function tlsOptions(
+    c: PublisherConfig,
+    url: TransportUrl,
+    signal: AbortSignal | undefined,
+  ): Promise<TlsConnectionOptions | undefined> {
     const enabled = url.tls || c.tls.enabled === true;
     const files = [c.tls.ca_file, c.tls.cert_file, c.tls.key_file].filter((f) => f !== undefined);
     if (!enabled) {
-      if (files.length > 0) logger.warn('publisher.tls files are set but TLS is off (add ?ssl=1 to transport_url or set tls.enabled)');
+      if (files.length > 0)
+        logger.warn(
+          'publisher.tls files are set but TLS is off (add ?ssl=1 to transport_url or set tls.enabled)',
+        );
       return undefined;
     }
     if ((c.tls.cert_file === undefined) !== (c.tls.key_file === undefined)) {
@@ -331,7 +378,9 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
     }
     return {
       ...(c.tls.ca_file !== undefined ? { ca: await readTlsFile(c.tls.ca_file, 'ca_file', signal) } : {}),
-      ...(c.tls.cert_file !== undefined ? { cert: await readTlsFile(c.tls.cert_file, 'cert_file', signal) } : {}),
+      ...(c.tls.cert_file !== undefined
+        ? { cert: await readTlsFile(c.tls.cert_file, 'cert_file', signal) }
+        : {}),
       ...(c.tls.key_file !== undefined ? { key: await readTlsFile(c.tls.key_file, 'key_file', signal) } : {}),
       ...(c.tls.server_name !== undefined ? { servername: c.tls.server_name } : {}),
       rejectUnauthorized: !c.tls.insecure_skip_verify,
@@ -358,14 +407,18 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
       try {
         transportUrl = parseTransportUrl(rawUrl);
       } catch (err) {
-        const where = cfg.transport_url_file !== undefined ? `transport_url_file ${cfg.transport_url_file}` : 'transport_url';
+        const where =
+          cfg.transport_url_file !== undefined
+            ? `transport_url_file ${cfg.transport_url_file}`
+            : 'transport_url';
         throw new PublisherConfigError(`publisher.${where}: ${(err as Error).message}`, { cause: err });
       }
       if (transportUrl.otherParams.length > 0) {
         logger.warn({ params: transportUrl.otherParams }, 'transport_url options other than ssl are ignored');
       }
       let secret: string;
-      if (cfg.telemetry_secret_file !== undefined) secret = await readSecretFile(cfg.telemetry_secret_file, 'telemetry_secret_file', signal);
+      if (cfg.telemetry_secret_file !== undefined)
+        secret = await readSecretFile(cfg.telemetry_secret_file, 'telemetry_secret_file', signal);
       else if (cfg.telemetry_secret !== undefined) secret = cfg.telemetry_secret;
       else {
         logger.warn("no telemetry_secret configured: signing with Ceilometer's default secret");
@@ -379,18 +432,26 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
       const byName = new Map(meters.map((m) => [m.name, m]));
       for (const s of polling.sources) {
         if (s.resources.length > 0 || s.discovery.length > 0) {
-          logger.warn({ source: s.name }, 'polling source resources/discovery are ignored: the publisher always polls the local libvirt domains');
+          logger.warn(
+            { source: s.name },
+            'polling source resources/discovery are ignored: the publisher always polls the local libvirt domains',
+          );
         }
         // Exact names this publisher does not produce (hardware.*, central-agent meters, other releases).
         const unknown = s.meters.filter((p) => !/[*?[!]/.test(p) && !byName.has(p));
-        if (unknown.length > 0) logger.info({ source: s.name, meters: unknown }, 'meters not produced by this publisher');
+        if (unknown.length > 0)
+          logger.info({ source: s.name, meters: unknown }, 'meters not produced by this publisher');
       }
-      groups = groupByInterval(polling, meters.map((m) => m.name)).map((g) => ({
+      groups = groupByInterval(
+        polling,
+        meters.map((m) => m.name),
+      ).map((g) => ({
         interval: g.interval,
         sources: g.sources,
         meters: g.meters.map((n) => byName.get(n)).filter((m): m is PublisherMeter => m !== undefined),
       }));
-      if (groups.length === 0) logger.warn('the polling configuration selects no meter this publisher produces');
+      if (groups.length === 0)
+        logger.warn('the polling configuration selects no meter this publisher produces');
 
       const tls = await tlsOptions(cfg, transportUrl, signal);
       queue = new DeliveryQueue({

@@ -67,10 +67,6 @@ function pyNumberRepr(x: number): string {
   return Number.isInteger(x) ? pyIntRepr(x) : pyFloatRepr(x);
 }
 
-function isPyDict(v: PyValue): v is PyDict {
-  return typeof v === 'object' && v !== null && !(v instanceof PyFloat) && !Array.isArray(v);
-}
-
 /** Orders strings by code point, as Python's `sorted()` does (JavaScript's default sorts UTF-16 units). */
 export function compareCodePoints(a: string, b: string): number {
   const ia = a[Symbol.iterator]();

@@ -147,11 +147,16 @@ export function discoverInstances(
 /** A NIC as the real inspector enumerates it: `<interface>` entries with both a target dev and a MAC. */
 function nicOf(instance: Instance, tap: string): (Vnic & { targetDev: string; mac: string }) | undefined {
   const v = instance.vnics.find((n) => n.targetDev === tap);
-  return v?.targetDev !== undefined && v.mac !== undefined ? (v as Vnic & { targetDev: string; mac: string }) : undefined;
+  return v?.targetDev !== undefined && v.mac !== undefined
+    ? (v as Vnic & { targetDev: string; mac: string })
+    : undefined;
 }
 
 /** The NIC metadata keys and resource id of compute/pollsters/net.py `NetworkPollster`. */
-function nicIdentity(instance: Instance, vnic: Vnic & { targetDev: string; mac: string }): { resourceId: string; extra: PyDict } {
+function nicIdentity(
+  instance: Instance,
+  vnic: Vnic & { targetDev: string; mac: string },
+): { resourceId: string; extra: PyDict } {
   const fref = vnic.filterRef?.filter ?? null;
   const parameters: PyDict = {};
   for (const [k, v] of Object.entries(vnic.filterRef?.parameters ?? {})) parameters[k.toLowerCase()] = v;
@@ -301,10 +306,18 @@ export function buildMeterSamples(
   timestamp: string = pyIsoformat(nowMicros()),
 ): PyDict[] {
   const out: PyDict[] = [];
-  const push = (d: DiscoveredInstance, resourceId: string, v: number | undefined, extra?: PyDict, mono = cycle.monotonicTime): void => {
+  const push = (
+    d: DiscoveredInstance,
+    resourceId: string,
+    v: number | undefined,
+    extra?: PyDict,
+    mono = cycle.monotonicTime,
+  ): void => {
     if (v === undefined || !Number.isFinite(v)) return;
     // NOTE: an int meter cannot have a fraction from libvirt; if one ever does, it is a Python float.
-    out.push(makeSample(ctx, meter, meter.float || !Number.isInteger(v), d, resourceId, v, extra, timestamp, mono));
+    out.push(
+      makeSample(ctx, meter, meter.float || !Number.isInteger(v), d, resourceId, v, extra, timestamp, mono),
+    );
   };
   for (const s of cycle.subjects) {
     const uuid = s.discovered.instance.uuid;
@@ -312,7 +325,8 @@ export function buildMeterSamples(
       case 'domain': {
         if (!s.domain) break;
         const v = (meter as PublisherMeter<'domain'>).volume(s.domain, cycle.state);
-        const extra: PyDict | undefined = meter.name === 'cpu' ? { cpu_number: s.domain.stats.vcpuCurrent ?? null } : undefined;
+        const extra: PyDict | undefined =
+          meter.name === 'cpu' ? { cpu_number: s.domain.stats.vcpuCurrent ?? null } : undefined;
         push(s.discovered, uuid, v, extra);
         break;
       }
@@ -332,7 +346,13 @@ export function buildMeterSamples(
       case 'instance': {
         // InstanceMetadataPollster: no inspection, every discovered instance, monotonic time of its own.
         const subject: PublisherSubjectOf['instance'] = { instance: s.discovered.instance };
-        push(s.discovered, uuid, (meter as PublisherMeter<'instance'>).volume(subject, cycle.state), undefined, monotonicSeconds());
+        push(
+          s.discovered,
+          uuid,
+          (meter as PublisherMeter<'instance'>).volume(subject, cycle.state),
+          undefined,
+          monotonicSeconds(),
+        );
         break;
       }
     }

@@ -56,7 +56,9 @@ function decode(part: string, what: string, url: string): string {
   try {
     return decodeURIComponent(part);
   } catch {
-    throw new TransportUrlError(`invalid percent-encoding in the ${what} of transport_url ${redactTransportUrl(url)}`);
+    throw new TransportUrlError(
+      `invalid percent-encoding in the ${what} of transport_url ${redactTransportUrl(url)}`,
+    );
   }
 }
 
@@ -64,10 +66,15 @@ function decode(part: string, what: string, url: string): string {
 export function parseTransportUrl(url: string): TransportUrl {
   const shown = redactTransportUrl(url);
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?$/.exec(url.trim());
-  if (!m) throw new TransportUrlError(`transport_url is not of the form rabbit://user:pass@host:port/vhost: ${shown}`);
+  if (!m)
+    throw new TransportUrlError(
+      `transport_url is not of the form rabbit://user:pass@host:port/vhost: ${shown}`,
+    );
   const scheme = (m[1] ?? '').toLowerCase();
   if (!SCHEMES.has(scheme)) {
-    throw new TransportUrlError(`transport_url scheme '${scheme}' is not supported (use rabbit://): ${shown}`);
+    throw new TransportUrlError(
+      `transport_url scheme '${scheme}' is not supported (use rabbit://): ${shown}`,
+    );
   }
   const netloc = m[2] ?? '';
   if (netloc === '') throw new TransportUrlError(`transport_url has no host: ${shown}`);
