@@ -11,6 +11,7 @@
  * hung guest's job, so the retry skips it (NOWAIT) and returns everyone else. Guests that come back only
  * partially from such a retry are reported as timed out; the next cycles carry their partial stats.
  */
+import { setMaxListeners } from 'node:events';
 import {
   LibvirtClient,
   LibvirtConnectionError,
@@ -197,8 +198,12 @@ export class LibvirtInspector implements Inspector {
     return withSignal(shared, options.signal, 'inspection');
   }
 
-  async #cycle(groups: readonly StatsGroup[], signal: AbortSignal | undefined): Promise<Inspection> {
+  async #cycle(groups: readonly StatsGroup[], callerSignal: AbortSignal | undefined): Promise<Inspection> {
     const started = performance.now();
+    // One signal for the cycle's calls: every pending call listens to it, and with hundreds of guests
+    // (their XML on the first cycle) that is more listeners than Node's default warning threshold.
+    const signal = callerSignal ? AbortSignal.any([callerSignal]) : undefined;
+    if (signal) setMaxListeners(0, signal);
     const timestampSeconds = Date.now() / 1000;
     let roundTrips = 0;
     const domains = await this.#guard('listing domains', signal, () => {

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+/** Starts the real exporter (src/main.ts) as a child process on a free loopback port, for integration tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      s.close(() => {
+        resolve(typeof addr === 'object' && addr ? addr.port : 0);
+      });
+    });
+  });
+}
+
+/** A running exporter. */
+export interface RunningExporter {
+  readonly url: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  /** Everything the process wrote to stderr and stdout so far. */
+  output(): string;
+  stop(): Promise<number | null>;
+}
+
+/** Starts the exporter with `args` and waits until it listens. */
+export async function startExporter(args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningExporter> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, `--web.listen-address=127.0.0.1:${port}`, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`exporter exited with ${child.exitCode}:\n${out}`);
+    try {
+      const r = await fetch(`${url}/-/healthy`);
+      if (r.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`exporter did not listen within 20 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    port,
+    child,
+    output: () => out,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) {
+          resolve(child.exitCode);
+          return;
+        }
+        child.once('exit', (code) => {
+          resolve(code);
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
