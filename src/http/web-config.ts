@@ -184,11 +184,17 @@ const optString = z
 const optList = z.array(z.string()).nullish();
 
 function oneOf(values: readonly string[], what: string) {
-  return z.string().optional().superRefine((v, ctx) => {
-    if (v !== undefined && v !== '' && !values.includes(v)) {
-      ctx.addIssue({ code: 'custom', message: `unknown ${what} ${JSON.stringify(v)}; expected one of ${values.join(', ')}` });
-    }
-  });
+  return z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v !== undefined && v !== '' && !values.includes(v)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown ${what} ${JSON.stringify(v)}; expected one of ${values.join(', ')}`,
+        });
+      }
+    });
 }
 
 const tlsSchema = z.strictObject({
@@ -263,7 +269,13 @@ async function readText(file: string, key: string, signal: AbortSignal | undefin
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
-      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : (err as Error).message;
     throw new ConfigError(`${key} ${file}: cannot read it (${why})`);
   }
 }
@@ -293,12 +305,22 @@ function parsePrivateKey(pem: string, source: string): KeyObject {
   }
 }
 
-async function resolveTls(raw: RawTls, dir: string, signal: AbortSignal | undefined): Promise<WebTlsConfig | undefined> {
+async function resolveTls(
+  raw: RawTls,
+  dir: string,
+  signal: AbortSignal | undefined,
+): Promise<WebTlsConfig | undefined> {
   const at = 'tls_server_config';
   // Like exporter-toolkit: TLS is on as soon as one of these is set; other keys alone leave it off.
-  const enabled = [raw.cert, raw.key, raw.cert_file, raw.key_file, raw.client_ca, raw.client_ca_file, raw.client_auth_type].some(
-    (v) => v !== undefined && v !== '',
-  );
+  const enabled = [
+    raw.cert,
+    raw.key,
+    raw.cert_file,
+    raw.key_file,
+    raw.client_ca,
+    raw.client_ca_file,
+    raw.client_auth_type,
+  ].some((v) => v !== undefined && v !== '');
   if (!enabled) return undefined;
   const both = (a: string, b: string): never => {
     throw new ConfigError(`${at}: set ${a} or ${b}, not both`);
@@ -319,7 +341,8 @@ async function resolveTls(raw: RawTls, dir: string, signal: AbortSignal | undefi
   const certSource = certFile === undefined ? `${at}.cert` : `${at}.cert_file ${certFile}`;
   const keySource = keyFile === undefined ? `${at}.key` : `${at}.key_file ${keyFile}`;
 
-  const cert = certFile === undefined ? (raw.cert ?? '') : await readText(certFile, `${at}.cert_file`, signal);
+  const cert =
+    certFile === undefined ? (raw.cert ?? '') : await readText(certFile, `${at}.cert_file`, signal);
   const key = keyFile === undefined ? (raw.key ?? '') : await readText(keyFile, `${at}.key_file`, signal);
   const [leaf] = parseCertificates(cert, certSource);
   const keyObject = parsePrivateKey(key, keySource);
@@ -337,14 +360,19 @@ async function resolveTls(raw: RawTls, dir: string, signal: AbortSignal | undefi
   }
 
   const authName = raw.client_auth_type ?? 'NoClientCert';
-  const clientAuthType: ClientAuthType = authName === 'RequireClientCert' ? 'RequireAnyClientCert' : (authName as ClientAuthType);
+  const clientAuthType: ClientAuthType =
+    authName === 'RequireClientCert' ? 'RequireAnyClientCert' : (authName as ClientAuthType);
   if (clientCa !== undefined && clientAuthType === 'NoClientCert') {
     throw new ConfigError(
       `${at}: a client CA is set but client_auth_type is NoClientCert (use RequireAndVerifyClientCert to check client certificates)`,
     );
   }
   const sans = raw.client_allowed_sans ?? undefined;
-  if (sans !== undefined && clientAuthType !== 'RequireAnyClientCert' && clientAuthType !== 'RequireAndVerifyClientCert') {
+  if (
+    sans !== undefined &&
+    clientAuthType !== 'RequireAnyClientCert' &&
+    clientAuthType !== 'RequireAndVerifyClientCert'
+  ) {
     throw new ConfigError(
       `${at}.client_allowed_sans needs client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert`,
     );
@@ -353,7 +381,9 @@ async function resolveTls(raw: RawTls, dir: string, signal: AbortSignal | undefi
   const minVersion = TLS_VERSIONS[raw.min_version ?? 'TLS12'] ?? 'TLSv1.2';
   const maxVersion = TLS_VERSIONS[raw.max_version ?? 'TLS13'] ?? 'TLSv1.3';
   if (VERSION_ORDER.indexOf(minVersion) > VERSION_ORDER.indexOf(maxVersion)) {
-    throw new ConfigError(`${at}: min_version ${raw.min_version ?? 'TLS12'} is above max_version ${raw.max_version ?? 'TLS13'}`);
+    throw new ConfigError(
+      `${at}: min_version ${raw.min_version ?? 'TLS12'} is above max_version ${raw.max_version ?? 'TLS13'}`,
+    );
   }
 
   let ciphers: string | undefined;
@@ -362,7 +392,9 @@ async function resolveTls(raw: RawTls, dir: string, signal: AbortSignal | undefi
     const names = suites.map((name, i) => {
       const openssl = CIPHERS[name];
       if (openssl !== undefined) return openssl;
-      const why = INSECURE_CIPHERS.has(name) ? 'is insecure and not accepted' : 'is not a known Go cipher suite name';
+      const why = INSECURE_CIPHERS.has(name)
+        ? 'is insecure and not accepted'
+        : 'is not a known Go cipher suite name';
       throw new ConfigError(`${at}.cipher_suites[${i}]: ${JSON.stringify(name)} ${why}`);
     });
     // Go ignores cipher_suites for TLS 1.3 and always offers its three suites; keep that behaviour.
@@ -436,7 +468,9 @@ function resolveUsers(raw: Record<string, string> | null | undefined): Map<strin
   for (const [user, hash] of Object.entries(raw ?? {})) {
     // A colon can never reach us in a user name: Basic credentials are split at the first one.
     if (user === '' || user.includes(':')) {
-      throw new ConfigError(`basic_auth_users: the user name ${JSON.stringify(user)} is empty or contains ":"`);
+      throw new ConfigError(
+        `basic_auth_users: the user name ${JSON.stringify(user)} is empty or contains ":"`,
+      );
     }
     if (!BCRYPT_RE.test(hash)) {
       throw new ConfigError(
@@ -453,7 +487,8 @@ function resolveRateLimit(raw: RawFile['rate_limit']): WebConfig['rateLimit'] {
   const at = 'rate_limit';
   let intervalMs: number;
   if (typeof raw.interval === 'number' || raw.interval === '0') {
-    if (raw.interval !== 0 && raw.interval !== '0') throw new ConfigError(`${at}.interval: give a unit (for example 100ms or 1s)`);
+    if (raw.interval !== 0 && raw.interval !== '0')
+      throw new ConfigError(`${at}.interval: give a unit (for example 100ms or 1s)`);
     intervalMs = 0;
   } else {
     try {
@@ -464,7 +499,8 @@ function resolveRateLimit(raw: RawFile['rate_limit']): WebConfig['rateLimit'] {
   }
   if (intervalMs === 0) return undefined;
   // With a burst of 0 Go's limiter refuses every request; that is never what anyone wants.
-  if (raw.burst === undefined || raw.burst < 1) throw new ConfigError(`${at}.burst: must be at least 1 when interval is set`);
+  if (raw.burst === undefined || raw.burst < 1)
+    throw new ConfigError(`${at}.burst: must be at least 1 when interval is set`);
   return { intervalMs, burst: raw.burst };
 }
 
@@ -484,11 +520,15 @@ export async function loadWebConfig(path: string, opts: { signal?: AbortSignal }
   }
   const result = fileSchema.safeParse(parseYamlSafely(text, file));
   if (!result.success) {
-    throw new ConfigError(`invalid web configuration ${file}:\n${result.error.issues.map(describe).join('\n')}`);
+    throw new ConfigError(
+      `invalid web configuration ${file}:\n${result.error.issues.map(describe).join('\n')}`,
+    );
   }
   const raw = result.data;
   try {
-    const tls = raw.tls_server_config ? await resolveTls(raw.tls_server_config, dirname(file), opts.signal) : undefined;
+    const tls = raw.tls_server_config
+      ? await resolveTls(raw.tls_server_config, dirname(file), opts.signal)
+      : undefined;
     return {
       file,
       tls,
@@ -583,7 +623,9 @@ function peerProblem(socket: TLSSocket, tls: WebTlsConfig): string | undefined {
     case 'RequestClientCert':
       return undefined;
     case 'VerifyClientCertIfGiven':
-      return cert !== undefined && !socket.authorized ? `client certificate not trusted (${String(socket.authorizationError)})` : undefined;
+      return cert !== undefined && !socket.authorized
+        ? `client certificate not trusted (${String(socket.authorizationError)})`
+        : undefined;
     case 'RequireAnyClientCert':
     case 'RequireAndVerifyClientCert': {
       if (cert === undefined) return 'no client certificate';
@@ -593,7 +635,9 @@ function peerProblem(socket: TLSSocket, tls: WebTlsConfig): string | undefined {
       const allowed = tls.clientAllowedSans;
       if (allowed === undefined) return undefined;
       const wanted = new Set(allowed.map(canonicalIp));
-      return subjectAltNames(cert).some((san) => wanted.has(san)) ? undefined : 'client certificate has none of client_allowed_sans';
+      return subjectAltNames(cert).some((san) => wanted.has(san))
+        ? undefined
+        : 'client certificate has none of client_allowed_sans';
     }
   }
 }
@@ -716,11 +760,17 @@ function tokenBucket(intervalMs: number, burst: number): () => boolean {
  */
 export function registerWebSecurity(app: FastifyInstance, config: WebConfig): void {
   const headers = Object.entries(config.headers);
-  const allow = config.rateLimit ? tokenBucket(config.rateLimit.intervalMs, config.rateLimit.burst) : undefined;
+  const allow = config.rateLimit
+    ? tokenBucket(config.rateLimit.intervalMs, config.rateLimit.burst)
+    : undefined;
   const auth = config.basicAuthUsers.size > 0 ? new BasicAuth(config.basicAuthUsers) : undefined;
   const tls = config.tls;
 
-  if (tls !== undefined && tls.clientAuthType !== 'NoClientCert' && tls.clientAuthType !== 'RequestClientCert') {
+  if (
+    tls !== undefined &&
+    tls.clientAuthType !== 'NoClientCert' &&
+    tls.clientAuthType !== 'RequestClientCert'
+  ) {
     app.server.on('secureConnection', (socket: TLSSocket) => {
       const problem = peerProblem(socket, tls);
       if (problem !== undefined) {
@@ -737,6 +787,10 @@ export function registerWebSecurity(app: FastifyInstance, config: WebConfig): vo
     }
     if (auth === undefined) return;
     if (await auth.check(req.headers.authorization)) return;
-    return reply.code(401).header('www-authenticate', 'Basic').type('text/plain; charset=utf-8').send('Unauthorized\n');
+    return reply
+      .code(401)
+      .header('www-authenticate', 'Basic')
+      .type('text/plain; charset=utf-8')
+      .send('Unauthorized\n');
   });
 }

@@ -15,7 +15,12 @@ import assert from 'node:assert/strict';
 import bcrypt from 'bcryptjs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ConfigError } from '../../../src/config/load.ts';
-import { loadWebConfig, registerWebSecurity, webServerOptions, type WebConfig } from '../../../src/http/web-config.ts';
+import {
+  loadWebConfig,
+  registerWebSecurity,
+  webServerOptions,
+  type WebConfig,
+} from '../../../src/http/web-config.ts';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/web');
 /** TEST ONLY: the password behind every hash in the fixtures (bob's is other-test-password). */
@@ -25,7 +30,8 @@ let dir = '';
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'web-config-'));
   execFileSync('sh', [join(FIXTURES, 'make-certs.sh'), dir], { stdio: ['ignore', 'ignore', 'inherit'] });
-  for (const f of readdirSync(FIXTURES).filter((n) => n.endsWith('.yml'))) copyFileSync(join(FIXTURES, f), join(dir, f));
+  for (const f of readdirSync(FIXTURES).filter((n) => n.endsWith('.yml')))
+    copyFileSync(join(FIXTURES, f), join(dir, f));
 });
 after(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -37,7 +43,8 @@ function assertNoSecret(message: string, extra: readonly string[] = []): void {
   assert.doesNotMatch(message, /PRIVATE KEY/, 'private key PEM leaked');
   for (const f of ['server.key', 'mismatch.key', 'client.key']) {
     for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
-      if (line.length > 16 && !line.startsWith('-----')) assert.ok(!message.includes(line), `key material of ${f} leaked`);
+      if (line.length > 16 && !line.startsWith('-----'))
+        assert.ok(!message.includes(line), `key material of ${f} leaked`);
     }
   }
   for (const s of extra) assert.ok(!message.includes(s), `secret ${JSON.stringify(s)} leaked`);
@@ -65,7 +72,10 @@ describe('bad web configuration files', () => {
       assert.ok(expect !== undefined, `${name} has no "# expect:" line`);
       const secrets = [...text.matchAll(/^# secret: (.+)$/gm)].map((m) => m[1] ?? '');
       const err = await loadError(join(dir, name));
-      assert.ok(err.message.includes(expect), `message ${JSON.stringify(err.message)} lacks ${JSON.stringify(expect)}`);
+      assert.ok(
+        err.message.includes(expect),
+        `message ${JSON.stringify(err.message)} lacks ${JSON.stringify(expect)}`,
+      );
       assert.ok(err.message.includes(join(dir, name)), 'the message names the configuration file');
       assertNoSecret(err.message, secrets);
     });
@@ -149,9 +159,15 @@ describe('good web configuration files', () => {
     assert.equal(c.tls?.certSource, 'tls_server_config.cert');
     assert.equal(c.tls.clientAuthType, 'RequireAndVerifyClientCert');
     // A key that does not match: the message names the inline key, and shows none of it.
-    writeFileSync(file, `tls_server_config:\n  cert: |\n${indent('server.crt')}\n  key: |\n${indent('mismatch.key')}\n`);
+    writeFileSync(
+      file,
+      `tls_server_config:\n  cert: |\n${indent('server.crt')}\n  key: |\n${indent('mismatch.key')}\n`,
+    );
     const err = await loadError(file);
-    assert.match(err.message, /tls_server_config\.key does not match the certificate in tls_server_config\.cert/);
+    assert.match(
+      err.message,
+      /tls_server_config\.key does not match the certificate in tls_server_config\.cert/,
+    );
     assertNoSecret(err.message);
   });
 
@@ -177,7 +193,10 @@ describe('bcrypt hash validation', () => {
     '$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/',
     '{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=',
   ];
-  for (const [i, hash] of [...valid.map((h) => [h, true] as const), ...invalid.map((h) => [h, false] as const)].entries()) {
+  for (const [i, hash] of [
+    ...valid.map((h) => [h, true] as const),
+    ...invalid.map((h) => [h, false] as const),
+  ].entries()) {
     test(`${hash[1] ? 'accepts' : 'rejects'} #${i}`, async () => {
       const file = join(dir, `hash-${i}.yml`);
       writeFileSync(file, `basic_auth_users:\n  alice: '${hash[0]}'\n`);
@@ -214,7 +233,10 @@ describe('webServerOptions', () => {
     test(`${auth}: requestCert ${requestCert}, rejectUnauthorized ${rejectUnauthorized}`, async () => {
       const file = join(dir, `auth-${auth}.yml`);
       const ca = auth === 'NoClientCert' ? '' : '\n  client_ca_file: ca.crt';
-      writeFileSync(file, `tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: ${auth}${ca}\n`);
+      writeFileSync(
+        file,
+        `tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: ${auth}${ca}\n`,
+      );
       const opts = webServerOptions(await loadWebConfig(file));
       assert.equal(opts['http2'], true);
       const https = opts['https'] as Record<string, unknown>;
@@ -243,7 +265,8 @@ describe('webServerOptions', () => {
 });
 
 describe('registerWebSecurity', () => {
-  const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  const basic = (user: string, password: string): string =>
+    `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
   async function appFor(config: WebConfig): Promise<FastifyInstance> {
     const app = Fastify();
@@ -268,7 +291,10 @@ describe('registerWebSecurity', () => {
       [`bAsIc ${Buffer.from(`alice:${PASSWORD}`).toString('base64')}`, 200],
     ];
     for (const [authorization, status] of cases) {
-      const res = await app.inject({ url: '/metrics', headers: authorization === undefined ? {} : { authorization } });
+      const res = await app.inject({
+        url: '/metrics',
+        headers: authorization === undefined ? {} : { authorization },
+      });
       assert.equal(res.statusCode, status, `Authorization: ${String(authorization)}`);
       assert.equal(res.headers['x-frame-options'], 'deny');
       assert.equal(res.headers['x-content-type-options'], 'nosniff');
@@ -292,20 +318,33 @@ describe('registerWebSecurity', () => {
     const compare = mock.method(bcrypt, 'compare');
     try {
       const many = await Promise.all(
-        Array.from({ length: 20 }, () => app.inject({ url: '/metrics', headers: { authorization: basic('alice', PASSWORD) } })),
+        Array.from({ length: 20 }, () =>
+          app.inject({ url: '/metrics', headers: { authorization: basic('alice', PASSWORD) } }),
+        ),
       );
       assert.ok(many.every((r) => r.statusCode === 200));
       for (let i = 0; i < 5; i++) {
-        assert.equal((await app.inject({ url: '/metrics', headers: { authorization: basic('alice', PASSWORD) } })).statusCode, 200);
+        assert.equal(
+          (await app.inject({ url: '/metrics', headers: { authorization: basic('alice', PASSWORD) } }))
+            .statusCode,
+          200,
+        );
       }
       assert.equal(compare.mock.callCount(), 1);
       // A wrong password is cached too (repeating it costs nothing); a new one costs one bcrypt run.
       for (let i = 0; i < 3; i++) {
-        assert.equal((await app.inject({ url: '/metrics', headers: { authorization: basic('alice', 'nope') } })).statusCode, 401);
+        assert.equal(
+          (await app.inject({ url: '/metrics', headers: { authorization: basic('alice', 'nope') } }))
+            .statusCode,
+          401,
+        );
       }
       assert.equal(compare.mock.callCount(), 2);
       // An unknown user still costs a bcrypt run, so that it takes as long as a known one.
-      assert.equal((await app.inject({ url: '/metrics', headers: { authorization: basic('eve', 'x') } })).statusCode, 401);
+      assert.equal(
+        (await app.inject({ url: '/metrics', headers: { authorization: basic('eve', 'x') } })).statusCode,
+        401,
+      );
       assert.equal(compare.mock.callCount(), 3);
     } finally {
       compare.mock.restore();
@@ -318,14 +357,24 @@ describe('registerWebSecurity', () => {
     const file = join(dir, 'long.yml');
     writeFileSync(file, `basic_auth_users:\n  alice: '${await bcrypt.hash(long, 4)}'\n`);
     const app = await appFor(await loadWebConfig(file));
-    assert.equal((await app.inject({ url: '/metrics', headers: { authorization: basic('alice', long) } })).statusCode, 200);
-    assert.equal((await app.inject({ url: '/metrics', headers: { authorization: basic('alice', `${long}extra`) } })).statusCode, 401);
+    assert.equal(
+      (await app.inject({ url: '/metrics', headers: { authorization: basic('alice', long) } })).statusCode,
+      200,
+    );
+    assert.equal(
+      (await app.inject({ url: '/metrics', headers: { authorization: basic('alice', `${long}extra`) } }))
+        .statusCode,
+      401,
+    );
     await app.close();
   });
 
   test('rate_limit: the burst passes, then 429 (with the configured headers)', async () => {
     const file = join(dir, 'rate.yml');
-    writeFileSync(file, 'rate_limit:\n  interval: 1h\n  burst: 3\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n');
+    writeFileSync(
+      file,
+      'rate_limit:\n  interval: 1h\n  burst: 3\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n',
+    );
     const app = await appFor(await loadWebConfig(file));
     const codes: number[] = [];
     for (let i = 0; i < 5; i++) codes.push((await app.inject({ url: '/metrics' })).statusCode);
@@ -336,7 +385,10 @@ describe('registerWebSecurity', () => {
 
   test('no users: no auth, headers still set', async () => {
     const file = join(dir, 'headers-only.yml');
-    writeFileSync(file, "http_server_config:\n  headers:\n    Content-Security-Policy: \"default-src 'none'\"\n");
+    writeFileSync(
+      file,
+      'http_server_config:\n  headers:\n    Content-Security-Policy: "default-src \'none\'"\n',
+    );
     const app = await appFor(await loadWebConfig(file));
     const res = await app.inject({ url: '/metrics' });
     assert.equal(res.statusCode, 200);
