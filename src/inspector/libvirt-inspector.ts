@@ -120,14 +120,16 @@ export function splitShards<T>(items: readonly T[], n: number): T[][] {
   return shards;
 }
 
-/** The groups whose absence from an active domain's record means libvirt skipped it as busy (NOWAIT). */
-const JOB_GROUPS: readonly [StatsGroup, string][] = [
-  ['block', 'block.count'],
-  ['interface', 'net.count'],
-];
-
+/**
+ * Whether libvirt answered for an active domain without the stats that need its job (NOWAIT skipped it
+ * because a migration, a shutdown or a stuck QEMU monitor holds the job). Checked here: such a record
+ * still lists the disks (name, path) but without their I/O counters and sizes.
+ */
 function isPartial(stats: DomainStats, groups: readonly StatsGroup[]): boolean {
-  return JOB_GROUPS.some(([g, field]) => groups.includes(g) && !stats.raw.has(field));
+  return (
+    groups.includes('block') &&
+    stats.blocks.some((b) => b.path !== undefined && b.readRequests === undefined && b.capacityBytes === undefined)
+  );
 }
 
 /** The libvirt inspector. */
@@ -137,6 +139,8 @@ export class LibvirtInspector implements Inspector {
   readonly #shardTimeoutMs: number;
   readonly #descriptions = new Map<string, CachedDescription>();
   readonly #inflight = new Map<string, Promise<Inspection>>();
+  /** Domains whose stats call hung: reported as timed out (not merely busy) until they answer in full. */
+  readonly #stuck = new Set<string>();
   #host: HostInfo | undefined;
   #connected = false;
 
@@ -311,6 +315,7 @@ export class LibvirtInspector implements Inspector {
 
     const live = new Set(domains.map((d) => d.uuid));
     for (const uuid of this.#descriptions.keys()) if (!live.has(uuid)) this.#descriptions.delete(uuid);
+    for (const uuid of this.#stuck) if (!live.has(uuid)) this.#stuck.delete(uuid);
 
     for (const d of domains) {
       const desc = this.#descriptions.get(d.uuid)?.description;
@@ -328,7 +333,9 @@ export class LibvirtInspector implements Inspector {
       });
       if (s !== undefined && d.id > 0) {
         const partial = isPartial(s, groups);
-        if (timedOut.has(d.uuid) && partial) {
+        if (!partial) this.#stuck.delete(d.uuid);
+        if ((timedOut.has(d.uuid) || this.#stuck.has(d.uuid)) && partial) {
+          this.#stuck.add(d.uuid);
           skipped.push({ uuid: d.uuid, name: d.name, reason: 'timeout', message: 'stats call timed out; partial stats' });
         } else if (partial && stateCode !== 5) {
           skipped.push({ uuid: d.uuid, name: d.name, reason: 'busy', message: 'domain job busy; partial stats' });

@@ -90,8 +90,8 @@ describe('libvirt inspector on the lab', () => {
 
   test('round trips per cycle stay bounded as guests are added', async () => {
     const warm = async (): Promise<Inspection> => {
-      await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) });
-      return inspector.inspectAll({ signal: AbortSignal.timeout(10_000) });
+      await inspector.inspectAll({ signal: AbortSignal.timeout(30_000) });
+      return inspector.inspectAll({ signal: AbortSignal.timeout(30_000) });
     };
     const before = await warm();
     const extra = ['rt-extra-1', 'rt-extra-2', 'rt-extra-3', 'rt-extra-4', 'rt-extra-5', 'rt-extra-6'];
@@ -139,8 +139,10 @@ describe('libvirt inspector on the lab', () => {
         const s = [...insp.stats.values()].find((x) => x.name === n);
         assert.ok(s?.raw.has('block.count'), `${n} has full stats`);
       }
+      // (Only the lab's core guests: benchmark guests may be booting, hence busy, on a developer machine.)
+      const core = new Set<string>([...LAB_GUESTS.running, ...LAB_GUESTS.paused, ...LAB_GUESTS.shutoff]);
       assert.deepEqual(
-        insp.skipped.map((s) => [s.name, s.reason]),
+        insp.skipped.filter((s) => core.has(s.name)).map((s) => [s.name, s.reason]),
         [[victim, 'timeout']],
       );
       // The next cycle answers at once with the hung guest's partial stats.
@@ -148,12 +150,12 @@ describe('libvirt inspector on the lab', () => {
       assert.ok(next.durationSeconds < 1.5, `next cycle fast (${next.durationSeconds} s)`);
       const partial = [...next.stats.values()].find((x) => x.name === victim);
       assert.ok(partial?.cpu?.timeNs !== undefined, 'partial stats of the hung guest');
-      assert.ok(next.skipped.some((s) => s.name === victim), 'still reported as skipped');
+      assert.ok(next.skipped.some((s) => s.name === victim && s.reason === 'timeout'), 'still reported as timed out');
     } finally {
       guestSignal(victim, 'SIGCONT');
     }
     await waitFor(
-      async () => (await inspector.inspectAll({ signal: AbortSignal.timeout(8000) })).skipped.length === 0,
+      async () => !(await inspector.inspectAll({ signal: AbortSignal.timeout(8000) })).skipped.some((s) => s.name === victim),
       30_000,
       'every guest back after kill -CONT',
       500,
