@@ -13,7 +13,7 @@
 #   lab.sh libvirtd-kill | libvirtd-start | libvirtd-pid | libvirtd-hang | libvirtd-resume
 #   lab.sh guest-pid NAME | guest-hang NAME | guest-resume NAME
 set -euo pipefail
-shopt -s nullglob
+shopt -s nullglob inherit_errexit
 
 readonly LAB_URI=qemu:///system
 readonly RO_SOCKET=/var/run/libvirt/libvirt-sock-ro
@@ -59,9 +59,14 @@ take_lock() {
 # ---------------------------------------------------------------------------------------------
 
 missing_packages() {
-  local p
+  local -A ok=()
+  local p st
+  # One dpkg-query for all packages (unknown ones are reported on stderr and skipped).
+  while read -r p st; do
+    [ "$st" = ii ] && ok[${p%%:*}]=1
+  done < <(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${PACKAGES[@]}" 2>/dev/null || true)
   for p in "${PACKAGES[@]}"; do
-    [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null)" = "ii " ] || printf '%s\n' "$p"
+    [ -n "${ok[$p]:-}" ] || printf '%s\n' "$p"
   done
 }
 
@@ -244,15 +249,16 @@ start_libvirtd() {
 
 # SIGTERM, then SIGKILL after a grace period; only ever called with a pid the lab started.
 stop_pid() {
-  local pid=$1 what=$2
+  local pid=$1 what=$2 t0
   pid_alive "$pid" || return 0
+  t0=$(now)
   kill -TERM "$pid" 2>/dev/null || true
   if ! wait_pid_gone "$pid" 15; then
     log "$what (pid $pid) ignored SIGTERM; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
     wait_pid_gone "$pid" 10 || die "$what (pid $pid) does not exit"
   fi
-  log "stopped $what (pid $pid)"
+  log "stopped $what (pid $pid) in $(elapsed "$t0") s"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -791,7 +797,8 @@ virsh_parallel() {
 
 # Destroys and undefines the lab's guests NAMES and removes their files.
 remove_guests() {
-  local name
+  local name t0
+  t0=$(now)
   for name in "$@"; do
     case ${DOM_STATE[$name]:-} in '' | 'shut off') ;; *) echo "destroy $name" ;; esac
   done | virsh_parallel --ignore-errors
@@ -802,8 +809,8 @@ remove_guests() {
     remove_disks "$name"
     rm -f "$STATE/xml/$name.xml"
     unset "DOM_STATE[$name]"
-    log "removed $name"
   done
+  log "removed $# guests ($*) in $(elapsed "$t0") s"
 }
 
 # Waits until every guest is in its wanted state and the tiny guests report guest memory
@@ -912,6 +919,12 @@ cmd_down() {
   t0=$(now)
   [ -d "$STATE" ] || { log "nothing to do (no $STATE)"; return 0; }
   take_lock
+  # Guests can only be removed through libvirtd: bring it back if a fault test left it down.
+  if compgen -G "$STATE/xml/*.xml" >/dev/null && ! libvirtd_pid >/dev/null &&
+    [ -e "$STATE/daemons/libvirtd.owner" ]; then
+    start_virtlogd
+    start_libvirtd
+  fi
   if libvirtd_pid >/dev/null; then
     load_states
     local -a ours=()
@@ -920,7 +933,7 @@ cmd_down() {
     done
     [ "${#ours[@]}" -eq 0 ] || remove_guests "${ours[@]}"
   elif compgen -G "$STATE/xml/*.xml" >/dev/null; then
-    die "libvirtd is not running: start it (lab.sh libvirtd-start) so that the guests can be removed"
+    die "libvirtd is not running: start it (lab.sh up) so that the guests can be removed"
   fi
   owner=$(cat "$STATE/daemons/libvirtd.owner" 2>/dev/null || true)
   if [ "$owner" = lab ] && pid=$(libvirtd_pid); then stop_pid "$pid" libvirtd; fi
