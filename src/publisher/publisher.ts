@@ -51,8 +51,11 @@ export interface PublisherDeps {
   readonly createTransport?: (options: AmqpTransportOptions) => AmqpTransport;
 }
 
-/** The publisher's state for the landing page; never holds a secret. */
-export interface PublisherStatus {
+/**
+ * The publisher's state for the landing page; never holds a secret. (A type alias, not an interface,
+ * so that it is assignable to `Record<string, unknown>`.)
+ */
+export type PublisherStatus = {
   readonly enabled: boolean;
   readonly running: boolean;
   /** Transport URL with the password hidden; null before start. */
@@ -79,7 +82,7 @@ export interface PublisherStatus {
     readonly lastSamples?: number;
     readonly lastError?: string;
   }[];
-}
+};
 
 /** The side-publisher. */
 export interface Publisher {
@@ -148,7 +151,7 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 /** Creates the publisher; nothing happens before {@link Publisher.start}. */
 export function createPublisher(config: PublisherConfig, deps: PublisherDeps): Publisher {
   const { inspector, registry } = deps;
-  const logger = deps.logger.child({ component: 'publisher' });
+  const logger = deps.logger;
   let started = false;
   let running = false;
   let stopping = false;
