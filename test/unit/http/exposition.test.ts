@@ -12,6 +12,7 @@ import { loadConfig } from '../../../src/config/load.ts';
 import { LibvirtInspector } from '../../../src/inspector/libvirt-inspector.ts';
 import { fixtureClient } from '../../helpers/fixture-client.ts';
 import { parseExposition } from '../../helpers/exposition.ts';
+import { renderMetricsDocs } from '../../../scripts/metrics-docs.ts';
 
 const GOLDEN = new URL('../../golden/metrics.prom', import.meta.url);
 
@@ -132,4 +133,9 @@ describe('exposition of the lab recording', () => {
     assert.equal(bad.statusCode, 400);
     assert.match(bad.body, /unknown collector\(s\): nics/);
   });
+});
+
+test('docs/metrics.md lists what the exporter serves and is up to date', async () => {
+  const committed = readFileSync(new URL('../../../docs/metrics.md', import.meta.url), 'utf8');
+  assert.equal(committed, await renderMetricsDocs(), 'run: node --import tsx scripts/metrics-docs.ts --write');
 });
