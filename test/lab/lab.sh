@@ -82,14 +82,24 @@ install_packages() {
     printf '#!/bin/sh\n# temporary, test/lab/lab.sh\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod 755 /usr/sbin/policy-rc.d
     policy_added=1
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
-  local rc=0
-  {
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q &&
-      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
-        --no-install-recommends "${missing[@]}"
-  } >&2 9>&- || rc=$?
-  [ "$policy_added" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  local rc=0 try
+  # `update` fails at once when another apt holds the lists lock: retry it for a while.
+  for try in 1 2 3 4 5 6; do
+    rc=0
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q >&2 9>&- || rc=$?
+    [ "$rc" = 0 ] && break
+    log "apt-get update failed (try $try); retrying in 10 s"
+    sleep 10
+  done
+  [ "$rc" = 0 ] &&
+    { DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
+      --no-install-recommends "${missing[@]}" >&2 9>&- || rc=$?; }
+  if [ "$policy_added" = 1 ]; then
+    rm -f /usr/sbin/policy-rc.d
+    trap - EXIT
+  fi
   [ "$rc" = 0 ] || die "apt-get failed (rc $rc)"
   log "installed in $(elapsed "$t0") s"
 }
