@@ -13,21 +13,25 @@ import { registerMetricsRoute } from './http/metrics-route.ts';
 import { createSelfMetrics, type SelfMetrics } from './http/self-metrics.ts';
 import { registerWebSecurity, webServerOptions, type WebConfig } from './http/web-config.ts';
 
-/** What the application is built from. */
+/**
+ * What the application is built from. `config`, `inspector` and `publisherStatus` are read at each
+ * request, so that a configuration reload can swap them without closing the listening socket; the
+ * listen address, telemetry path and web configuration are fixed when the app is built.
+ */
 export interface AppDeps {
-  readonly config: Config;
-  readonly inspector: Inspector;
+  config: Config;
+  inspector: Inspector;
   readonly logger: Logger;
   readonly self?: SelfMetrics;
   /** Status of the Ceilometer publisher for the landing page (no secrets). */
-  readonly publisherStatus?: () => Record<string, unknown>;
+  publisherStatus?: (() => object) | undefined;
   /** The web configuration file (TLS, basic auth, headers), already loaded and validated. */
   readonly webConfig?: WebConfig;
 }
 
 /** Builds the application. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { config, inspector, logger } = deps;
+  const { logger } = deps;
   const self = deps.self ?? createSelfMetrics();
   // Request logs at info would log every scrape; they show at debug and trace only.
   const httpLevel = logger.isLevelEnabled('debug') ? logger.level : 'warn';
@@ -44,7 +48,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/', async (_req, reply) =>
     reply
       .type('text/html; charset=utf-8')
-      .send(landingPage(config, deps.publisherStatus ? { publisher: deps.publisherStatus() } : {})),
+      .send(landingPage(deps.config, deps.publisherStatus ? { publisher: deps.publisherStatus() } : {})),
   );
   app.get('/-/healthy', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('OK\n'));
 
@@ -52,7 +56,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/-/ready', async (_req, reply) => {
     if (!ready) {
       try {
-        await inspector.hostInfo({ signal: AbortSignal.timeout(2000) });
+        await deps.inspector.hostInfo({ signal: AbortSignal.timeout(2000) });
         ready = true;
       } catch (err) {
         return reply
@@ -64,7 +68,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.type('text/plain; charset=utf-8').send('OK\n');
   });
 
-  registerMetricsRoute(app, { config, inspector, self, log: logger });
-  // NOTE: the inspector outlives the app (main.ts rebuilds the app on SIGHUP), so main closes it.
+  registerMetricsRoute(app, deps, self);
+  // NOTE: the inspector outlives the app (a reload may keep it), so main.ts closes it.
   return app;
 }

@@ -6,13 +6,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { buildApp } from './app.ts';
+import { buildApp, type AppDeps } from './app.ts';
 import { parseCli, parseListenAddress, usage, type Cli } from './cli/flags.ts';
 import { runInspect } from './cli/inspect.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { parseDuration } from './config/duration.ts';
 import type { Config } from './config/schema.ts';
-import { createSelfMetrics } from './http/self-metrics.ts';
+import { createSelfMetrics, type SelfMetrics } from './http/self-metrics.ts';
 import { loadWebConfig, type WebConfig } from './http/web-config.ts';
 import { createLibvirtInspector, type LibvirtInspector } from './inspector/libvirt-inspector.ts';
 import { createLogger } from './log/logger.ts';
@@ -39,30 +39,40 @@ function inspectorFor(config: Config): LibvirtInspector {
 interface Running {
   config: Config;
   app: FastifyInstance;
+  /** What the app reads at each request; a reload swaps its fields. */
+  deps: AppDeps;
   inspector: LibvirtInspector;
   publisher: Publisher | undefined;
 }
 
-async function start(config: Config, log: Logger, self = createSelfMetrics()): Promise<Running> {
-  const webConfig: WebConfig | undefined =
-    config.web.config_file === undefined ? undefined : await loadWebConfig(config.web.config_file);
-  const inspector = inspectorFor(config);
-  const publisher = config.publisher.enabled
+/** Loads the web configuration file, if any (TLS files and hashes are checked here). */
+async function loadWeb(config: Config): Promise<WebConfig | undefined> {
+  return config.web.config_file === undefined ? undefined : loadWebConfig(config.web.config_file);
+}
+
+function publisherFor(config: Config, inspector: LibvirtInspector, log: Logger, self: SelfMetrics): Publisher | undefined {
+  return config.publisher.enabled
     ? createPublisher(config.publisher, { inspector, logger: log.child({ component: 'publisher' }), registry: self.registry })
     : undefined;
-  const app = await buildApp({
+}
+
+async function start(config: Config, webConfig: WebConfig | undefined, log: Logger, self: SelfMetrics): Promise<Running> {
+  const inspector = inspectorFor(config);
+  const publisher = publisherFor(config, inspector, log, self);
+  const deps: AppDeps = {
     config,
     inspector,
     logger: log,
     self,
     ...(webConfig ? { webConfig } : {}),
-    ...(publisher ? { publisherStatus: () => publisher.status() } : {}),
-  });
+    publisherStatus: publisher ? () => publisher.status() : undefined,
+  };
+  const app = await buildApp(deps);
   const { host, port } = parseListenAddress(config.web.listen_address);
   await app.listen({ host, port });
   await publisher?.start();
   log.info({ address: config.web.listen_address, libvirt_uri: config.libvirt.uri, version: version.version }, 'listening');
-  return { config, app, inspector, publisher };
+  return { config, app, deps, inspector, publisher };
 }
 
 async function stop(r: Running): Promise<void> {
@@ -72,10 +82,45 @@ async function stop(r: Running): Promise<void> {
   await r.inspector.close();
 }
 
-async function serve(cli: Cli, config: Config): Promise<void> {
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Applies a new configuration. What the HTTP server was built with (listen address, telemetry path, web
+ * configuration file) needs a new server; everything else is swapped under the running one, so that
+ * scrapes never see a closed socket: a new libvirt connection when the libvirt section changed, a new
+ * publisher when its section (or the connection) changed.
+ */
+async function apply(r: Running, next: Config, web: WebConfig | undefined, log: Logger, self: SelfMetrics): Promise<Running> {
+  const w = r.config.web;
+  if (
+    w.listen_address !== next.web.listen_address ||
+    w.telemetry_path !== next.web.telemetry_path ||
+    w.config_file !== next.web.config_file ||
+    next.web.config_file !== undefined
+  ) {
+    await stop(r);
+    return start(next, web, log, self);
+  }
+  const inspector = same(r.config.libvirt, next.libvirt) ? r.inspector : inspectorFor(next);
+  const samePublisher = inspector === r.inspector && same(r.config.publisher, next.publisher);
+  const publisher = samePublisher ? r.publisher : publisherFor(next, inspector, log, self);
+  r.deps.config = next;
+  r.deps.inspector = inspector;
+  r.deps.publisherStatus = publisher ? () => publisher.status() : undefined;
+  if (!samePublisher) {
+    await r.publisher?.stop();
+    await publisher?.start();
+  }
+  if (inspector !== r.inspector) await r.inspector.close();
+  return { ...r, config: next, inspector, publisher };
+}
+
+async function serve(cli: Cli, config: Config, webConfig: WebConfig | undefined): Promise<void> {
   const log = createLogger(config.log.level);
-  let running = await start(config, log);
+  const self = createSelfMetrics();
+  let running = await start(config, webConfig, log, self);
   let stopping = false;
+  let work: Promise<unknown> = Promise.resolve();
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
@@ -85,13 +130,15 @@ async function serve(cli: Cli, config: Config): Promise<void> {
       process.exit(1);
     }, 15_000);
     force.unref();
-    stop(running).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'error while shutting down');
-        process.exit(1);
-      },
-    );
+    work
+      .then(() => stop(running))
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'error while shutting down');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => {
     shutdown('SIGTERM');
@@ -99,29 +146,29 @@ async function serve(cli: Cli, config: Config): Promise<void> {
   process.on('SIGINT', () => {
     shutdown('SIGINT');
   });
-  // SIGHUP: load the configuration again; a bad file is logged and the running one kept.
+  // SIGHUP: load the configuration again; a bad file is logged and the running configuration kept.
   process.on('SIGHUP', () => {
-    let next: Config;
-    try {
-      next = loadConfig(cli.configFile, cli.overrides);
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'configuration reload failed; keeping the running configuration');
-      return;
-    }
-    log.level = next.log.level;
-    const previous = running;
-    stop(previous)
-      .then(() => start(next, log))
-      .then(
-        (r) => {
-          running = r;
-          log.info('configuration reloaded');
-        },
-        (err: unknown) => {
-          log.fatal({ err }, 'cannot serve the reloaded configuration');
-          process.exit(1);
-        },
-      );
+    work = work.then(async () => {
+      if (stopping) return;
+      let next: Config;
+      let web: WebConfig | undefined;
+      try {
+        next = loadConfig(cli.configFile, cli.overrides);
+        parseListenAddress(next.web.listen_address);
+        web = await loadWeb(next);
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'configuration reload failed; keeping the running configuration');
+        return;
+      }
+      log.level = next.log.level;
+      try {
+        running = await apply(running, next, web, log, self);
+        log.info('configuration reloaded');
+      } catch (err) {
+        log.fatal({ err }, 'cannot serve the reloaded configuration');
+        process.exit(1);
+      }
+    });
   });
 }
 
@@ -142,14 +189,15 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   let config: Config;
+  let webConfig: WebConfig | undefined;
   try {
     config = loadConfig(cli.configFile, cli.overrides);
     parseListenAddress(config.web.listen_address);
     // The web configuration (TLS files, bcrypt hashes) is checked before anything listens.
-    if (config.web.config_file !== undefined) await loadWebConfig(config.web.config_file);
+    webConfig = await loadWeb(config);
   } catch (err) {
-    process.stderr.write(`libvirt-exporter: ${(err as Error).message}\n`);
-    return err instanceof ConfigError ? 1 : 1;
+    process.stderr.write(`libvirt-exporter: ${err instanceof ConfigError ? '' : 'invalid configuration: '}${(err as Error).message}\n`);
+    return 1;
   }
   if (cli.check) {
     process.stdout.write(`configuration ${cli.configFile ?? '(defaults and flags)'} is valid\n`);
@@ -158,7 +206,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (cli.command === 'inspect') {
     return runInspect(config, { output: cli.output, intervalSeconds: cli.interval });
   }
-  await serve(cli, config);
+  await serve(cli, config, webConfig);
   return -1;
 }
 

@@ -36,14 +36,17 @@ export function resolveCollectors(config: Config, collect: string[], exclude: st
 /** Registers the metrics route. */
 export function registerMetricsRoute(
   app: FastifyInstance,
-  deps: { config: Config; inspector: Inspector; self: SelfMetrics; log: Logger },
+  deps: { readonly config: Config; readonly inspector: Inspector },
+  self: SelfMetrics,
 ): void {
-  const { config, inspector, self } = deps;
-  const maxMs = parseDuration(config.scrape.timeout);
-  const offsetMs = parseDuration(config.scrape.timeout_offset);
   let inflight = 0;
 
-  app.get(config.web.telemetry_path, { logLevel: 'warn' }, async (req: FastifyRequest, reply: FastifyReply) => {
+  // NOTE: config and inspector are read from `deps` at each request: a configuration reload (SIGHUP)
+  // swaps them without closing the listening socket.
+  app.get(deps.config.web.telemetry_path, { logLevel: 'warn' }, async (req: FastifyRequest, reply: FastifyReply) => {
+    const { config, inspector } = deps;
+    const maxMs = parseDuration(config.scrape.timeout);
+    const offsetMs = parseDuration(config.scrape.timeout_offset);
     const query = req.query as Record<string, unknown>;
     let names: CollectorName[];
     try {

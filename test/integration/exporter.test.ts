@@ -4,10 +4,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseExposition, type Family } from '../helpers/exposition.ts';
 import { startExporter, type RunningExporter } from '../helpers/exporter.ts';
-import { LAB_GUESTS, domstats, lab, virsh, virshRw } from '../helpers/lab.ts';
+import { LAB_GUESTS, domstats, lab, virsh, virshRw, waitFor } from '../helpers/lab.ts';
 
 async function scrape(e: RunningExporter, path = '/metrics', headers: Record<string, string> = {}): Promise<{ status: number; ms: number; body: string }> {
   const t0 = performance.now();
@@ -139,5 +141,29 @@ describe('the exporter on the lab', () => {
     const table = execFileSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'inspect', '--interval=0.5'], { encoding: 'utf8' });
     assert.match(table, /^NAME\s+STATE\s+VCPUS\s+%CPU/);
     assert.match(table, /instance-00000002\s+running\s+2/);
+  });
+});
+
+describe('configuration reload on SIGHUP', () => {
+  test('a valid file replaces the configuration, an invalid one is logged and the running one kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exporter-reload-'));
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, 'collectors:\n  cpu: { enabled: true }\n');
+    const e = await startExporter([`--config.file=${file}`]);
+    try {
+      assert.match((await scrape(e)).body, /^libvirt_domain_info_cpu_time_seconds_total/m);
+      writeFileSync(file, 'collectors:\n  cpu: { enabled: false }\n');
+      e.child.kill('SIGHUP');
+      await waitFor(async () => !/^libvirt_domain_info_cpu_time_seconds_total/m.test((await scrape(e)).body), 10_000, 'cpu collector off');
+      writeFileSync(file, 'collectors:\n  cpus: { enabled: true }\n');
+      e.child.kill('SIGHUP');
+      await waitFor(() => e.output().includes('configuration reload failed'), 10_000, 'reload failure logged');
+      assert.match(e.output(), /collectors\.cpus: unknown key/);
+      const r = await scrape(e);
+      assert.equal(r.status, 200, 'still serving');
+      assert.doesNotMatch(r.body, /^libvirt_domain_info_cpu_time_seconds_total/m, 'with the configuration it had');
+    } finally {
+      assert.equal(await e.stop(), 0);
+    }
   });
 });
