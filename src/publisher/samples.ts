@@ -213,8 +213,7 @@ export class VnicDeltaTracker {
 
 /**
  * Prepares a cycle: the subjects of every discovered instance. Shut-off domains get no stats subjects
- * (Ceilometer's InstanceShutOffException); disks are the XML disks with a source (no backing-chain
- * entries); vNICs are the XML interfaces with a target dev and a MAC. `deltas` is updated only when
+ * (Ceilometer's InstanceShutOffException); disks are the XML disks with a source; vNICs are the XML interfaces with a target dev and a MAC. `deltas` is updated only when
  * the cycle polls a vNIC meter, as the real inspector updates its cache only inside inspect_vnics.
  */
 export function prepareCycle(
@@ -233,8 +232,9 @@ export function prepareCycle(
     }
     const domain: DomainSubject = { instance: d.instance, stats };
     const disks: DiskSubject[] = [];
+    // NOTE: the inspector never asks for backing chains, so every block.<n> is a guest disk; those
+    // without a <source> (empty CD-ROMs) are not in instance.disks and are skipped, as Ceilometer does.
     for (const block of stats.blocks) {
-      if (block.backingIndex !== undefined) continue;
       const disk = d.instance.disks.find((x) => x.target === block.name);
       if (!disk) continue;
       disks.push({ ...domain, block, disk });

@@ -55,7 +55,7 @@ test('never trims the batch in flight; a retried batch stays first', () => {
   q.push({ meter: 'm', samples: samples('b', 3) });
   // 6 > 4: two samples must go, but not from the batch in flight.
   assert.deepEqual(drops, [[2, 'queue_full']]);
-  assert.equal(inFlight!.samples.length, 3);
+  assert.equal(inFlight.samples.length, 3);
   q.release();
   assert.deepEqual(ids(q), ['a0', 'a1', 'a2', 'b2']);
 });

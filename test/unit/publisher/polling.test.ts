@@ -22,7 +22,7 @@ describe('real polling files', () => {
     const cfg = await loadPollingFile(fixturePath('polling-debian.yaml'));
     assert.equal(cfg.sources.length, 1);
     assert.equal(cfg.sources[0]?.name, 'some_pollsters');
-    assert.equal(cfg.sources[0]!.interval, 300);
+    assert.equal(cfg.sources[0].interval, 300);
     const groups = groupByInterval(cfg, known);
     assert.equal(groups.length, 1);
     // The stale hardware.* names match nothing; cpu_l3_cache and memory.usage are known meters.
