@@ -33,6 +33,7 @@ export interface AppDeps {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { logger } = deps;
   const self = deps.self ?? createSelfMetrics();
+  self.inspector = () => deps.inspector;
   // Request logs at info would log every scrape; they show at debug and trace only.
   const httpLevel = logger.isLevelEnabled('debug') ? logger.level : 'warn';
   const app = Fastify({

@@ -4,6 +4,7 @@
  * counters), merged with each scrape's fresh registry when the response is written.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Inspector, InspectorCounters } from '../inspector/types.ts';
 import { version } from '../version.ts';
 
 /** The exporter's own metrics. */
@@ -11,6 +12,47 @@ export interface SelfMetrics {
   readonly registry: Registry;
   readonly scrapes: Counter<'result'>;
   readonly inflight: Gauge;
+  /** The inspector whose counters are served; the app sets it (a reload may replace it). */
+  inspector: () => Inspector | undefined;
+}
+
+/** Serves the inspector's cumulative counters; `current` is read at each scrape (a reload may swap it). */
+function registerInspectorCounters(registry: Registry, current: () => Inspector | undefined): void {
+  const counter = (name: string, help: string, read: (c: InspectorCounters) => number): void => {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        // NOTE: a collect() that throws fails the whole response (prom-client awaits them all).
+        let c: InspectorCounters | undefined;
+        try {
+          c = current()?.counters?.();
+        } catch {
+          c = undefined;
+        }
+        this.reset();
+        if (c !== undefined) this.inc(read(c));
+      },
+    });
+  };
+  counter('libvirt_exporter_inspections_total', 'Inspection cycles run (one per scrape, or shared by concurrent scrapes).', (c) => c.inspections);
+  counter('libvirt_exporter_libvirt_calls_total', 'libvirt RPC calls made by this process.', (c) => c.calls);
+  counter('libvirt_exporter_libvirt_call_errors_total', 'libvirt RPC calls that failed (libvirt errors, lost connections, deadlines).', (c) => c.callErrors);
+  counter('libvirt_exporter_libvirt_abandoned_calls_total', 'libvirt RPC calls given up at their deadline while libvirt still held them.', (c) => c.abandonedCalls);
+  counter('libvirt_exporter_libvirt_reconnects_total', 'New libvirt connections after the first (libvirtd restarted, or a connection full of stuck calls retired).', (c) => c.reconnects);
+  new Gauge({
+    name: 'libvirt_exporter_libvirt_calls_in_flight',
+    help: 'libvirt RPC calls in flight now, abandoned ones included (libvirtd serves 5 per connection).',
+    registers: [registry],
+    collect() {
+      try {
+        this.set(current()?.counters?.().callsInFlight ?? 0);
+      } catch {
+        this.reset();
+      }
+    },
+  });
 }
 
 /** Creates the long-lived registry. */
@@ -34,5 +76,7 @@ export function createSelfMetrics(): SelfMetrics {
     help: 'Scrapes being served right now.',
     registers: [registry],
   });
-  return { registry, scrapes, inflight };
+  const self: SelfMetrics = { registry, scrapes, inflight, inspector: () => undefined };
+  registerInspectorCounters(registry, () => self.inspector());
+  return self;
 }

@@ -31,6 +31,7 @@ import type {
   InspectOptions,
   Inspection,
   Inspector,
+  InspectorCounters,
   Instance,
   SkippedDomain,
   StatsGroup,
@@ -169,6 +170,20 @@ export class LibvirtInspector implements Inspector {
     return this.#connected;
   }
 
+  #inspections = 0;
+
+  counters(): InspectorCounters {
+    const c = this.client.state;
+    return {
+      inspections: this.#inspections,
+      calls: c.calls,
+      callErrors: c.errors,
+      abandonedCalls: c.abandoned,
+      reconnects: c.reconnects,
+      callsInFlight: c.inFlight,
+    };
+  }
+
   async #guard<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
     try {
       const result = await fn();
@@ -195,6 +210,7 @@ export class LibvirtInspector implements Inspector {
     const key = groups.join(',');
     let shared = this.#inflight.get(key);
     if (shared === undefined) {
+      this.#inspections += 1;
       shared = this.#cycle(groups, options.signal).finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, shared);
       return shared;

@@ -320,6 +320,22 @@ export interface InspectOptions extends CallOptions {
   readonly groups?: readonly StatsGroup[];
 }
 
+/** Cumulative counters of an inspector's libvirt connection, for the exporter's own metrics. */
+export interface InspectorCounters {
+  /** Inspection cycles run (a cycle shared by concurrent callers counts once). */
+  readonly inspections: number;
+  /** libvirt calls made. */
+  readonly calls: number;
+  /** libvirt calls that failed (libvirt errors, connection errors, deadlines). */
+  readonly callErrors: number;
+  /** Calls given up at their deadline while libvirt still held them. */
+  readonly abandonedCalls: number;
+  /** New connections after the first (libvirtd restarted, or a connection retired). */
+  readonly reconnects: number;
+  /** Calls in flight now, abandoned ones included. */
+  readonly callsInFlight: number;
+}
+
 /** Reads libvirt for every local instance: the contract between libvirt and every output. */
 export interface Inspector {
   /** Every domain, running, paused or shut off, with its description and state. */
@@ -330,6 +346,8 @@ export interface Inspector {
   hostInfo(options?: CallOptions): Promise<HostInfo>;
   /** Whether the last call reached libvirt. */
   readonly connected: boolean;
+  /** Cumulative counters, when the implementation keeps them. */
+  counters?(): InspectorCounters;
   /** Closes the libvirt connection; later calls fail. */
   close(): Promise<void>;
 }

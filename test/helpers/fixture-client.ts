@@ -50,6 +50,10 @@ export function fixtureClient(rec: Recording = loadRecording(), opts: FixtureCli
       value: (x.type === 3 || x.type === 4) && typeof x.value === 'string' ? BigInt(x.value) : x.value,
     }));
   const fake = {
+    get state() {
+      const total = [...calls.values()].reduce((a, b) => a + b, 0);
+      return { connected: true, inFlight: 0, abandonedInFlight: 0, calls: total, errors: 0, connectionErrors: 0, abandoned: 0, reconnects: 0, rotations: 0, connectFailures: 0 };
+    },
     on: (event: string, fn: (...a: unknown[]) => void) => emitter.on(event, fn),
     emit: (event: string, ...a: unknown[]) => emitter.emit(event, ...a),
     async listAllDomains(): Promise<Domain[]> {

@@ -20,7 +20,7 @@ const GOLDEN = new URL('../../golden/metrics.prom', import.meta.url);
 export function normalize(text: string): string {
   return text
     .split('\n')
-    .filter((l) => !/^(# (HELP|TYPE) )?(process_|nodejs_|libvirt_exporter_)/.test(l))
+    .filter((l) => l !== '' && !/^(# (HELP|TYPE) )?(process_|nodejs_|libvirt_exporter_)/.test(l))
     .map((l) => l.replace(/^(libvirt_scrape_collector_duration_seconds\{[^}]*\}) .*$/, '$1 0'))
     .join('\n');
 }
