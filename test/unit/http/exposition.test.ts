@@ -22,7 +22,8 @@ export function normalize(text: string): string {
     .split('\n')
     .filter((l) => l !== '' && !/^(# (HELP|TYPE) )?(process_|nodejs_|libvirt_exporter_)/.test(l))
     .map((l) => l.replace(/^(libvirt_scrape_collector_duration_seconds\{[^}]*\}) .*$/, '$1 0'))
-    .join('\n');
+    .map((l) => `${l}\n`)
+    .join('');
 }
 
 async function scrape(app: FastifyInstance, url = '/metrics'): Promise<string> {
