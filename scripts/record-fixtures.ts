@@ -23,10 +23,10 @@ try {
     note: 'Recorded from the project lab (test/lab/lab.sh) with scripts/record-fixtures.ts; 64-bit values as strings.',
     host: {
       hostname: 'compute-lab-1',
-      libvirtVersion: Number(await client.connectGetLibVersion({ signal })),
-      hypervisorVersion: Number(await client.connectGetVersion({ signal })),
+      libvirtVersion: await client.connectGetLibVersion({ signal }),
+      hypervisorVersion: await client.connectGetVersion({ signal }),
       hypervisorType: await client.connectGetType({ signal }),
-      node: { ...node, memory: Number(node.memory) },
+      node,
     },
     domains,
     stats: records.map((r) => ({

@@ -70,8 +70,8 @@ export function guestRows(first: Inspection, second: Inspection): GuestRow[] {
       displayName: i.nova?.displayName,
       skipped: skipped.get(i.uuid),
     };
-    for (const k of Object.keys(row)) if (row[k] === undefined) delete row[k];
-    return row as unknown as GuestRow;
+    // Absent values are left out of the row (and of the JSON), never written as null or 0.
+    return Object.fromEntries(Object.entries(row).filter(([, v]) => v !== undefined)) as unknown as GuestRow;
   });
 }
 

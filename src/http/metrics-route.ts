@@ -36,7 +36,7 @@ export function resolveCollectors(config: Config, collect: string[], exclude: st
 /** Registers the metrics route. */
 export function registerMetricsRoute(
   app: FastifyInstance,
-  deps: { readonly config: Config; readonly inspector: Inspector },
+  deps: { readonly config: Config; readonly inspector: Inspector; readonly logger: Logger },
   self: SelfMetrics,
 ): void {
   let inflight = 0;
@@ -72,7 +72,7 @@ export function registerMetricsRoute(
       const sink = await runScrape({
         inspector,
         config,
-        log: req.log as Logger,
+        log: deps.logger,
         collectors: names,
         signal: AbortSignal.timeout(deadline),
       });
@@ -84,7 +84,7 @@ export function registerMetricsRoute(
       for (const m of metrics(sink.registry)) out.registerMetric(m);
       const body = await out.metrics();
       self.scrapes.inc({ result: 'ok' });
-      return reply.type(out.contentType).send(body);
+      return await reply.type(out.contentType).send(body);
     } finally {
       inflight -= 1;
       self.inflight.set(inflight);

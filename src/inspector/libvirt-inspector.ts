@@ -392,11 +392,11 @@ export class LibvirtInspector implements Inspector {
     );
     this.#host = {
       hostname,
-      libvirtVersion: Number(libvirtVersion),
-      hypervisorVersion: Number(hypervisorVersion),
+      libvirtVersion,
+      hypervisorVersion,
       hypervisorType,
       cpuModel: node.model,
-      memoryKiB: Number(node.memory),
+      memoryKiB: node.memory,
       cpus: node.cpus,
       mhz: node.mhz,
       nodes: node.nodes,

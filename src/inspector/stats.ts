@@ -169,7 +169,7 @@ export function decodeDomainStats(domain: StatDomain, params: readonly StatParam
       const ix = indexed(field, 'vcpu.');
       if (ix === undefined) continue;
       const [i, rest] = ix;
-      if (rest === 'halted' && value !== undefined) slot(vcpus, i)['halted'] = value === true || n === 1;
+      if (rest === 'halted') slot(vcpus, i)['halted'] = value === true || n === 1;
       const key = VCPU_FIELDS[rest];
       if (key !== undefined && n !== undefined) slot(vcpus, i)[key] = n;
     } else if (field.startsWith('net.')) {
@@ -217,9 +217,9 @@ export function decodeDomainStats(domain: StatDomain, params: readonly StatParam
       vcpuCurrent,
       vcpuMaximum,
     }),
-    ...(Object.keys(cpu).length > 0 ? { cpu: cpu as CpuStats } : {}),
-    ...(Object.keys(balloon).length > 0 ? { balloon: balloon as BalloonStats } : {}),
-    ...(Object.keys(dirty).length > 0 ? { dirtyRate: dirty as DirtyRateStats } : {}),
+    ...(Object.keys(cpu).length > 0 ? { cpu } : {}),
+    ...(Object.keys(balloon).length > 0 ? { balloon } : {}),
+    ...(Object.keys(dirty).length > 0 ? { dirtyRate: dirty } : {}),
     uuid: domain.uuid,
     name: domain.name,
     id: domain.id,

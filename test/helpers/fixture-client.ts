@@ -49,6 +49,8 @@ export function fixtureClient(rec: Recording = loadRecording(), opts: FixtureCli
       // 64-bit integers (types 3 and 4) are recorded as strings.
       value: (x.type === 3 || x.type === 4) && typeof x.value === 'string' ? BigInt(x.value) : x.value,
     }));
+  // NOTE: async so that a scripted failure rejects, as a real call does.
+  /* eslint-disable @typescript-eslint/require-await */
   const fake = {
     get state() {
       const total = [...calls.values()].reduce((a, b) => a + b, 0);
@@ -95,5 +97,6 @@ export function fixtureClient(rec: Recording = loadRecording(), opts: FixtureCli
       count('close');
     },
   };
+  /* eslint-enable @typescript-eslint/require-await */
   return fake as unknown as LibvirtClient;
 }
