@@ -171,7 +171,9 @@ export const publisherConfigSchema = z
         'Flavor name → flavor id, for domains whose Nova metadata has no flavor id (Nova before 2025.2). ' +
           'The real agent asks the Nova API; a name missing here is sent as its own id, as the agent does when Nova does not know it.',
       ),
-    tls: tlsSchema.default({ insecure_skip_verify: false }).describe('TLS to the broker.'),
+    tls: tlsSchema
+      .default({ insecure_skip_verify: false })
+      .describe('TLS to the broker (the [oslo_messaging_rabbit] ssl_* options of ceilometer.conf).'),
     send_timeout_seconds: z
       .number()
       .positive()

@@ -26,13 +26,7 @@ import { createUuid1, monotonicSeconds } from './ids.ts';
 import { defaultUnitProfile, parseRelease, type PublisherMeter, publisherMeters } from './meters.ts';
 import { type PublisherMetrics, registerPublisherMetrics } from './metrics.ts';
 import { batchSamples, buildNotificationBody } from './notification.ts';
-import {
-  groupByInterval,
-  loadPollingFile,
-  type PollingConfig,
-  parsePollingConfig,
-  supportsMeter,
-} from './polling.ts';
+import { groupByInterval, loadPollingFile, type PollingConfig, parsePollingConfig } from './polling.ts';
 import {
   buildMeterSamples,
   discoverInstances,
@@ -49,6 +43,8 @@ export interface PublisherDeps {
   readonly registry: Registry;
   /** Replaces the AMQP transport (tests); default: rabbitmq-client. */
   readonly createTransport?: (options: AmqpTransportOptions) => AmqpTransport;
+  /** Retry backoff bounds of a failed send in ms (tests shorten them); default 1000 to 30000. */
+  readonly retryDelayMs?: { readonly min: number; readonly max: number };
 }
 
 /**
@@ -197,7 +193,8 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
 
   async function drain(): Promise<void> {
     if (!queue || !transport || !metrics) return;
-    let backoffMs = 1000;
+    const retry = deps.retryDelayMs ?? { min: 1000, max: 30_000 };
+    let backoffMs = retry.min;
     let failuresOfHead = 0;
     let failing = false;
     for (;;) {
@@ -220,7 +217,7 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
         totals.published += count;
         if (failing) logger.info('publishing again');
         failing = false;
-        backoffMs = 1000;
+        backoffMs = retry.min;
         failuresOfHead = 0;
       } catch (err) {
         metrics.sendFailures.inc();
@@ -256,7 +253,7 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
         if (stopping) return;
         if (transport.ready) await sleep(backoffMs, stopController.signal);
         else await transport.waitReady(backoffMs, { signal: stopController.signal });
-        backoffMs = Math.min(backoffMs * 2, 30_000);
+        backoffMs = Math.min(backoffMs * 2, retry.max);
       }
     }
   }
@@ -550,9 +547,4 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
       };
     },
   };
-}
-
-/** Whether a meter name is selected by any source of a polling configuration (for docs and checks). */
-export function pollingSelects(polling: PollingConfig, meter: string): boolean {
-  return polling.sources.some((s) => supportsMeter(s.meters, meter));
 }
