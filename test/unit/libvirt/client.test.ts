@@ -16,7 +16,12 @@ let server: FakeLibvirtServer;
 let clients: LibvirtClient[] = [];
 
 function client(options: LibvirtClientOptions = {}): LibvirtClient {
-  const c = new LibvirtClient({ socketPath: server.path, connectTimeoutMs: 1000, reconnectDelayMs: 0, ...options });
+  const c = new LibvirtClient({
+    socketPath: server.path,
+    connectTimeoutMs: 1000,
+    reconnectDelayMs: 0,
+    ...options,
+  });
   clients.push(c);
   return c;
 }
@@ -97,7 +102,8 @@ describe('LibvirtClient connecting', () => {
     const started = Date.now();
     await assert.rejects(
       c.connectGetHostname(),
-      (err: unknown) => err instanceof LibvirtConnectionError && err.reason === 'ENOENT' && err.message.includes(server.path),
+      (err: unknown) =>
+        err instanceof LibvirtConnectionError && err.reason === 'ENOENT' && err.message.includes(server.path),
     );
     assert.ok(Date.now() - started < 500);
     assert.equal(c.state.connectFailures, 1);
@@ -145,7 +151,9 @@ describe('LibvirtClient reconnecting', () => {
   });
 
   test('a call in flight when the daemon dies rejects; the next one succeeds', async () => {
-    server.on(ECHO, (call) => (call.conn === server.connections[0] ? { hold: true } : { payload: str('fresh') }));
+    server.on(ECHO, (call) =>
+      call.conn === server.connections[0] ? { hold: true } : { payload: str('fresh') },
+    );
     const c = client();
     const pending = c.connectGetHostname();
     await waitFor(() => server.callsOf(ECHO).length === 1);
@@ -156,7 +164,9 @@ describe('LibvirtClient reconnecting', () => {
 
   test('lifecycle subscriptions are registered again on the new connection', async () => {
     let nextId = 10;
-    server.on(Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, () => ({ payload: new XdrWriter().i32(nextId++).finish() }));
+    server.on(Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, () => ({
+      payload: new XdrWriter().i32(nextId++).finish(),
+    }));
     const c = client();
     const seen: LifecycleEvent[] = [];
     c.on('lifecycle', (e) => seen.push(e));
@@ -192,7 +202,9 @@ describe('LibvirtClient reconnecting', () => {
   test('a subscription for a domain that no longer exists does not block reconnection', async () => {
     let registrations = 0;
     server.on(Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, () =>
-      registrations++ === 0 ? { payload: new XdrWriter().i32(1).finish() } : { error: { code: 42, message: 'gone' } },
+      registrations++ === 0
+        ? { payload: new XdrWriter().i32(1).finish() }
+        : { error: { code: 42, message: 'gone' } },
     );
     const c = client();
     await c.subscribeLifecycle({ name: 'gone', uuid: '11111111-2222-3333-4444-555555555599', id: 3 });
@@ -204,7 +216,9 @@ describe('LibvirtClient reconnecting', () => {
 
 describe('LibvirtClient rotation on abandoned calls', () => {
   test('with maxAbandonedCalls abandoned calls in flight, new calls go to a fresh connection', async () => {
-    server.on(ECHO, (call) => (call.conn === server.connections[0] ? { hold: true } : { payload: str('fresh') }));
+    server.on(ECHO, (call) =>
+      call.conn === server.connections[0] ? { hold: true } : { payload: str('fresh') },
+    );
     const c = client({ maxAbandonedCalls: 2 });
     const reasons: string[] = [];
     c.on('reconnect', (r) => reasons.push(r));
@@ -223,12 +237,19 @@ describe('LibvirtClient rotation on abandoned calls', () => {
     const old = server.connections[0];
     assert.ok(old !== undefined);
     assert.equal(old.calls.filter((x) => x.proc === Proc.CONNECT_CLOSE).length, 0);
-    for (const call of old.calls.filter((x) => x.proc === ECHO)) old.reply(call.serial, call.proc, { payload: str('late') });
-    await waitFor(() => old.calls.some((x) => x.proc === Proc.CONNECT_CLOSE), 1000, 'CONNECT_CLOSE on the old connection');
+    for (const call of old.calls.filter((x) => x.proc === ECHO))
+      old.reply(call.serial, call.proc, { payload: str('late') });
+    await waitFor(
+      () => old.calls.some((x) => x.proc === Proc.CONNECT_CLOSE),
+      1000,
+      'CONNECT_CLOSE on the old connection',
+    );
   });
 
   test('a retired connection whose calls never return is closed after the grace period', async () => {
-    server.on(ECHO, (call) => (call.conn === server.connections[0] ? { hold: true } : { payload: str('fresh') }));
+    server.on(ECHO, (call) =>
+      call.conn === server.connections[0] ? { hold: true } : { payload: str('fresh') },
+    );
     const c = client({ maxAbandonedCalls: 1, retireGraceMs: 100, closeTimeoutMs: 50 });
     await assert.rejects(c.connectGetHostname({ signal: AbortSignal.timeout(10) }), LibvirtAbortError);
     assert.equal(await c.connectGetHostname(), 'fresh');
@@ -238,7 +259,9 @@ describe('LibvirtClient rotation on abandoned calls', () => {
   });
 
   test('fewer abandoned calls than the threshold keep the connection', async () => {
-    server.on(ECHO, (call) => (call.conn.calls.filter((x) => x.proc === ECHO).length === 1 ? { hold: true } : { payload: str('same') }));
+    server.on(ECHO, (call) =>
+      call.conn.calls.filter((x) => x.proc === ECHO).length === 1 ? { hold: true } : { payload: str('same') },
+    );
     const c = client({ maxAbandonedCalls: 2 });
     await assert.rejects(c.connectGetHostname({ signal: AbortSignal.timeout(20) }), LibvirtAbortError);
     assert.equal(await c.connectGetHostname(), 'same');
@@ -248,7 +271,9 @@ describe('LibvirtClient rotation on abandoned calls', () => {
 
 describe('LibvirtClient state and closing', () => {
   test('counters for metrics', async () => {
-    server.on(Proc.DOMAIN_LOOKUP_BY_NAME, () => ({ error: { code: 42, domain: 10, message: 'Domain not found' } }));
+    server.on(Proc.DOMAIN_LOOKUP_BY_NAME, () => ({
+      error: { code: 42, domain: 10, message: 'Domain not found' },
+    }));
     const c = client();
     await c.connectGetHostname();
     await assert.rejects(c.domainLookupByName('x'), LibvirtError);
@@ -275,7 +300,9 @@ describe('LibvirtClient state and closing', () => {
   });
 
   test('getAllDomainStats through the client decodes the real reply', async () => {
-    server.on(Proc.CONNECT_GET_ALL_DOMAIN_STATS, () => ({ payload: recordedFrame('get_all_domain_stats').payload }));
+    server.on(Proc.CONNECT_GET_ALL_DOMAIN_STATS, () => ({
+      payload: recordedFrame('get_all_domain_stats').payload,
+    }));
     const c = client();
     const records = await c.getAllDomainStats({ stats: 0, flags: 0 });
     assert.ok(records.length >= 6);

@@ -176,6 +176,7 @@ export class FakeLibvirtServer {
     this.handlers.set(Proc.AUTH_LIST, () => ({ payload: new XdrWriter().u32(1).i32(0).finish() }));
     this.handlers.set(Proc.CONNECT_OPEN, () => ({}));
     this.handlers.set(Proc.CONNECT_CLOSE, () => ({}));
+    this.handlers.set(Proc.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, () => ({}));
     this.handlers.set(Proc.CONNECT_SUPPORTS_FEATURE, () => ({ payload: new XdrWriter().i32(1).finish() }));
   }
 
