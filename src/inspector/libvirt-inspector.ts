@@ -359,10 +359,8 @@ export class LibvirtInspector implements Inspector {
       }
     }
     // Only running and paused domains have stats worth reporting.
-    for (const [uuid, s] of stats) {
-      const inst = instances.find((i) => i.uuid === uuid);
-      if (inst === undefined || inst.id <= 0 || s.stateCode === 5) stats.delete(uuid);
-    }
+    const active = new Set(instances.filter((i) => i.id > 0).map((i) => i.uuid));
+    for (const [uuid, s] of stats) if (!active.has(uuid) || s.stateCode === 5) stats.delete(uuid);
 
     return {
       instances,
