@@ -7,14 +7,15 @@
  * The parse is all or nothing: either a complete record or a {@link DomainXmlError}. Inside a valid
  * document, a value that is missing or does not parse is left out of the record (never 0 or '').
  */
+import { InspectorError } from './errors.ts';
 import { XMLParser, XMLValidator, type EntityDecoderOptions, type X2jOptions } from 'fast-xml-parser';
 import type { DiskDevice, DomainDescription, NovaFlavor, NovaMetadata, Vnic } from './types.ts';
 
 /** The domain XML was not well-formed, or lacks what every libvirt domain has (name, uuid, type). */
-export class DomainXmlError extends Error {
+export class DomainXmlError extends InspectorError {
   override readonly name = 'DomainXmlError';
   /** Stable and machine-readable, like the inspector's other errors. */
-  readonly code = 'DOMAIN_XML';
+  override readonly code = 'DOMAIN_XML';
   /** The domain's `<name>`, when it could be read. */
   readonly domainName: string | undefined;
   /** Where the XML stopped being well-formed (1-based), for syntax errors. */

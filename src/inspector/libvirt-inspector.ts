@@ -19,7 +19,7 @@ import {
   type Domain,
   type DomainStatsRecord,
 } from '../libvirt/index.ts';
-import { parseDomainXml } from './domain-xml.ts';
+import { DomainXmlError, parseDomainXml } from './domain-xml.ts';
 import { decodeDomainStats } from './stats.ts';
 import { DisconnectedError, InspectorError, InspectorTimeoutError, LibvirtCallError } from './errors.ts';
 import type {
@@ -324,6 +324,11 @@ export class LibvirtInspector implements Inspector {
         } catch (err) {
           // A domain undefined since the list: it is gone, so it is not an instance any more.
           if (err instanceof LibvirtCallError && err.cause instanceof LibvirtError && err.cause.code === 42) return;
+          // XML this parser cannot read costs that domain only, reported, never the whole cycle.
+          if (err instanceof DomainXmlError) {
+            skipped.push({ uuid: d.uuid, name: d.name, reason: 'error', message: err.message });
+            return;
+          }
           throw err;
         }
       }),

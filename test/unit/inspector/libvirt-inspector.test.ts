@@ -90,3 +90,15 @@ describe('LibvirtInspector over a recording of the lab', () => {
     assert.equal(calls.get('nodeGetInfo'), 1);
   });
 });
+
+test('a domain whose XML cannot be parsed is skipped and reported; the others are served', async () => {
+  const rec = loadRecording();
+  const victim = rec.domains.find((d) => d.name === 'instance-00000003')!;
+  rec.xml[victim.uuid] = '<domain type="qemu"><name>instance-00000003</name';
+  const insp = await new LibvirtInspector({ client: fixtureClient(rec) }).inspectAll();
+  assert.equal(insp.instances.length, 5);
+  assert.deepEqual(
+    insp.skipped.map((s) => [s.name, s.reason]),
+    [['instance-00000003', 'error']],
+  );
+});
