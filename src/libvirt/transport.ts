@@ -50,9 +50,10 @@ export function connectionErrorFrom(err: unknown, target: ConnectTarget): Libvir
         },
       );
     default:
+      // OpenSSL verification codes (CERT_HAS_EXPIRED, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ...) and Node's TLS codes.
       if (
         typeof code === 'string' &&
-        (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED/.test(code))
+        /^ERR_(TLS|SSL)|CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)|HOSTNAME_MISMATCH/.test(code)
       ) {
         return new LibvirtConnectionError('TLS', `TLS failure with ${address}: ${detail}`, {
           cause: err,

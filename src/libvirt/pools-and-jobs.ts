@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @packageDocumentation
+ * Storage pool and domain job procedures (REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS 281,
+ * STORAGE_POOL_GET_INFO 87, DOMAIN_GET_JOB_INFO 163), as functions over any client's `call()`.
+ * Structures from libvirt's remote_protocol.x: a pool is `string name` + `opaque uuid[16]`; an
+ * `unsigned char` travels as a 4-byte XDR unsigned int.
+ */
+import { uuidToBytes, uuidToString, XdrReader, XdrWriter } from './xdr.ts';
+import { writeDomain } from './procedures.ts';
+import type { CallOptions, Domain } from './procedures.ts';
+
+const STRING_MAX = 4194304;
+const STORAGE_POOL_LIST_MAX = 4096;
+
+/** Procedure numbers used here. */
+export const PoolProc = {
+  CONNECT_LIST_ALL_STORAGE_POOLS: 281,
+  STORAGE_POOL_GET_INFO: 87,
+  DOMAIN_GET_JOB_INFO: 163,
+} as const;
+
+/** A storage pool reference. */
+export interface StoragePool {
+  readonly name: string;
+  readonly uuid: string;
+}
+
+/** virStoragePoolInfo. */
+export interface StoragePoolInfo {
+  readonly state: number;
+  readonly capacity: bigint;
+  readonly allocation: bigint;
+  readonly available: bigint;
+}
+
+/** virDomainJobInfo (times in ms, sizes in bytes). */
+export interface DomainJobInfo {
+  readonly type: number;
+  readonly timeElapsed: bigint;
+  readonly timeRemaining: bigint;
+  readonly dataTotal: bigint;
+  readonly dataProcessed: bigint;
+  readonly dataRemaining: bigint;
+  readonly memTotal: bigint;
+  readonly memProcessed: bigint;
+  readonly memRemaining: bigint;
+  readonly fileTotal: bigint;
+  readonly fileProcessed: bigint;
+  readonly fileRemaining: bigint;
+}
+
+/** Anything with libvirt's `call()` (a LibvirtClient or a LibvirtConnection). */
+export interface Caller {
+  call(proc: number, args?: Uint8Array, options?: CallOptions): Promise<Buffer>;
+}
+
+/** Reads a `remote_nonnull_storage_pool`. */
+function readPool(r: XdrReader): StoragePool {
+  const name = r.string(STRING_MAX);
+  return { name, uuid: uuidToString(r.opaqueFixed(16)) };
+}
+
+/** Lists every storage pool (virConnectListAllStoragePools); `flags` 0 for all. */
+export async function listAllStoragePools(api: Caller, flags = 0, options: CallOptions = {}): Promise<StoragePool[]> {
+  const args = new XdrWriter().i32(1).u32(flags).finish();
+  const r = new XdrReader(await api.call(PoolProc.CONNECT_LIST_ALL_STORAGE_POOLS, args, options));
+  const pools = r.array(STORAGE_POOL_LIST_MAX, readPool, 20);
+  r.u32();
+  r.expectEnd();
+  return pools;
+}
+
+/** Reads a pool's state and sizes (virStoragePoolGetInfo). */
+export async function storagePoolGetInfo(api: Caller, pool: StoragePool, options: CallOptions = {}): Promise<StoragePoolInfo> {
+  const args = new XdrWriter().string(pool.name, STRING_MAX).opaqueFixed(uuidToBytes(pool.uuid), 16).finish();
+  const r = new XdrReader(await api.call(PoolProc.STORAGE_POOL_GET_INFO, args, options));
+  const info = { state: r.u32(), capacity: r.u64(), allocation: r.u64(), available: r.u64() };
+  r.expectEnd();
+  return info;
+}
+
+/** Reads a domain's current job (virDomainGetJobInfo). */
+export async function domainGetJobInfo(api: Caller, dom: Domain, options: CallOptions = {}): Promise<DomainJobInfo> {
+  const w = new XdrWriter();
+  writeDomain(w, dom);
+  const r = new XdrReader(await api.call(PoolProc.DOMAIN_GET_JOB_INFO, w.finish(), options));
+  const info = {
+    type: r.i32(),
+    timeElapsed: r.u64(),
+    timeRemaining: r.u64(),
+    dataTotal: r.u64(),
+    dataProcessed: r.u64(),
+    dataRemaining: r.u64(),
+    memTotal: r.u64(),
+    memProcessed: r.u64(),
+    memRemaining: r.u64(),
+    fileTotal: r.u64(),
+    fileProcessed: r.u64(),
+    fileRemaining: r.u64(),
+  };
+  r.expectEnd();
+  return info;
+}
