@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { LibvirtClient } from '../src/libvirt/index.ts';
+import { listAllStoragePools, storagePoolGetInfo } from '../src/libvirt/pools-and-jobs.ts';
 
 const out = process.argv[2] ?? new URL('../test/fixtures/lab/inspection.json', import.meta.url).pathname;
 const client = new LibvirtClient({ readOnly: true });
@@ -18,6 +19,12 @@ try {
   const xml: Record<string, string> = {};
   for (const d of domains) xml[d.uuid] = await client.domainGetXmlDesc(d, 0, { signal });
   const node = await client.nodeGetInfo({ signal });
+  const pools = await Promise.all(
+    (await listAllStoragePools(client, 0, { signal })).map(async (p) => {
+      const i = await storagePoolGetInfo(client, p, { signal });
+      return { ...p, state: i.state, capacity: String(i.capacity), allocation: String(i.allocation), available: String(i.available) };
+    }),
+  );
   const fixture = {
     recorded: new Date().toISOString(),
     note: 'Recorded from the project lab (test/lab/lab.sh) with scripts/record-fixtures.ts; 64-bit values as strings.',
@@ -38,6 +45,7 @@ try {
       })),
     })),
     xml,
+    pools,
   };
   writeFileSync(out, `${JSON.stringify(fixture, null, 1)}\n`);
   console.log(`recorded ${domains.length} domains into ${out}`);

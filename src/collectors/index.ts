@@ -11,13 +11,15 @@ import { dirtyrateCollector } from './dirtyrate.ts';
 import { domainCollector } from './domain.ts';
 import { hostCollector } from './host.ts';
 import { interfaceCollector } from './interface.ts';
+import { jobCollector } from './job.ts';
 import { memoryCollector } from './memory.ts';
 import { openstackCollector } from './openstack.ts';
 import { perfCollector } from './perf.ts';
+import { storagePoolCollector } from './storage-pool.ts';
 import { vcpuCollector } from './vcpu.ts';
 
 /** Every collector implemented, by name. */
-export const collectors: Partial<Record<CollectorName, CollectorDefinition>> = {
+export const collectors: Record<CollectorName, CollectorDefinition> = {
   domain: domainCollector,
   cpu: cpuCollector,
   vcpu: vcpuCollector,
@@ -26,6 +28,8 @@ export const collectors: Partial<Record<CollectorName, CollectorDefinition>> = {
   interface: interfaceCollector,
   openstack: openstackCollector,
   host: hostCollector,
+  storage_pool: storagePoolCollector,
+  job: jobCollector,
   dirtyrate: dirtyrateCollector,
   perf: perfCollector,
 };

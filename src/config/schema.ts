@@ -32,8 +32,8 @@ export const COLLECTORS = {
   interface: { default: true, description: 'Per-vNIC traffic, errors and drops, and vNIC info.' },
   openstack: { default: true, description: 'Nova identity (project, user, flavor, image) as info metrics.' },
   host: { default: true, description: 'Host CPUs and memory, libvirt and hypervisor versions.' },
-  storage_pool: { default: false, description: 'Storage pool state and sizes (one call per pool).' },
-  job: { default: false, description: 'Migration and other job progress (one call per running domain).' },
+  storage_pool: { default: true, description: 'Storage pool state and sizes (one list call plus one call per pool).' },
+  job: { default: false, description: 'Migration and other job progress (one call per running domain, hence opt-in).' },
   dirtyrate: { default: false, description: 'Memory dirty rate, when a calculation was started on the domain.' },
   perf: { default: false, description: 'perf event counters enabled in the domain XML.' },
 } as const;

@@ -19,6 +19,7 @@ import {
   type Domain,
   type DomainStatsRecord,
 } from '../libvirt/index.ts';
+import { domainGetJobInfo, listAllStoragePools, storagePoolGetInfo } from '../libvirt/pools-and-jobs.ts';
 import { DomainXmlError, parseDomainXml } from './domain-xml.ts';
 import { decodeDomainStats } from './stats.ts';
 import { DisconnectedError, InspectorError, InspectorTimeoutError, LibvirtCallError } from './errors.ts';
@@ -32,6 +33,8 @@ import type {
   Inspection,
   Inspector,
   InspectorCounters,
+  JobInfo,
+  StoragePoolInfo,
   Instance,
   SkippedDomain,
   StatsGroup,
@@ -408,6 +411,65 @@ export class LibvirtInspector implements Inspector {
       threads: node.threads,
     };
     return this.#host;
+  }
+
+  /** Every storage pool: one list call, then one info call per pool (concurrently). */
+  async storagePools(options: CallOptions = {}): Promise<readonly StoragePoolInfo[]> {
+    const { signal } = options;
+    const o = signal ? { signal } : {};
+    return this.#guard('reading storage pools', signal, async () => {
+      const pools = await listAllStoragePools(this.client, 0, o);
+      return Promise.all(
+        pools.map(async (p) => {
+          const i = await storagePoolGetInfo(this.client, p, o);
+          return {
+            name: p.name,
+            uuid: p.uuid,
+            state: i.state,
+            capacityBytes: Number(i.capacity),
+            allocationBytes: Number(i.allocation),
+            availableBytes: Number(i.available),
+          };
+        }),
+      );
+    });
+  }
+
+  /**
+   * The current job of each running domain. There is no bulk call for jobs: one call per domain, so
+   * the job collector is opt-in. A domain that vanished meanwhile is left out.
+   */
+  async jobInfo(instances: readonly Instance[], options: CallOptions = {}): Promise<ReadonlyMap<string, JobInfo>> {
+    const { signal } = options;
+    const o = signal ? { signal } : {};
+    const out = new Map<string, JobInfo>();
+    await this.#guard('reading domain jobs', signal, () =>
+      Promise.all(
+        instances.map(async (i) => {
+          try {
+            const j = await domainGetJobInfo(this.client, { name: i.name, uuid: i.uuid, id: i.id }, o);
+            out.set(i.uuid, {
+              type: j.type,
+              timeElapsedMs: Number(j.timeElapsed),
+              timeRemainingMs: Number(j.timeRemaining),
+              dataTotalBytes: Number(j.dataTotal),
+              dataProcessedBytes: Number(j.dataProcessed),
+              dataRemainingBytes: Number(j.dataRemaining),
+              memoryTotalBytes: Number(j.memTotal),
+              memoryProcessedBytes: Number(j.memProcessed),
+              memoryRemainingBytes: Number(j.memRemaining),
+              fileTotalBytes: Number(j.fileTotal),
+              fileProcessedBytes: Number(j.fileProcessed),
+              fileRemainingBytes: Number(j.fileRemaining),
+            });
+          } catch (err) {
+            if (err instanceof LibvirtError && (err.code === 42 || err.code === 55)) return;
+            throw err;
+          }
+        }),
+      ),
+    );
+    return out;
   }
 
   async close(): Promise<void> {

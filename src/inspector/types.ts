@@ -308,6 +308,34 @@ export interface HostInfo {
   readonly threads: number;
 }
 
+/** A storage pool (virStoragePoolGetInfo); sizes in bytes. */
+export interface StoragePoolInfo {
+  readonly name: string;
+  readonly uuid: string;
+  /** virStoragePoolState: 0 inactive, 1 building, 2 running, 3 degraded, 4 inaccessible. */
+  readonly state: number;
+  readonly capacityBytes: number;
+  readonly allocationBytes: number;
+  readonly availableBytes: number;
+}
+
+/** A domain's current job (virDomainGetJobInfo): times in ms, sizes in bytes, as libvirt reports them. */
+export interface JobInfo {
+  /** virDomainJobType: 0 none, 1 bounded, 2 unbounded, 3 completed, 4 failed, 5 cancelled. */
+  readonly type: number;
+  readonly timeElapsedMs: number;
+  readonly timeRemainingMs: number;
+  readonly dataTotalBytes: number;
+  readonly dataProcessedBytes: number;
+  readonly dataRemainingBytes: number;
+  readonly memoryTotalBytes: number;
+  readonly memoryProcessedBytes: number;
+  readonly memoryRemainingBytes: number;
+  readonly fileTotalBytes: number;
+  readonly fileProcessedBytes: number;
+  readonly fileRemainingBytes: number;
+}
+
 /** Options every inspector call takes. */
 export interface CallOptions {
   /** Aborts the call (deadline). A call never outlives its signal. */
@@ -344,6 +372,10 @@ export interface Inspector {
   inspectAll(options?: InspectOptions): Promise<Inspection>;
   /** The compute host's identity and capacity. */
   hostInfo(options?: CallOptions): Promise<HostInfo>;
+  /** Every storage pool with its state and sizes (one call per pool). */
+  storagePools?(options?: CallOptions): Promise<readonly StoragePoolInfo[]>;
+  /** The current job of each running domain (one call per domain: opt-in). */
+  jobInfo?(instances: readonly Instance[], options?: CallOptions): Promise<ReadonlyMap<string, JobInfo>>;
   /** Whether the last call reached libvirt. */
   readonly connected: boolean;
   /** Cumulative counters, when the implementation keeps them. */

@@ -6,7 +6,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import type { Domain, DomainStatsRecord, LibvirtClient, TypedParam } from '../../src/libvirt/index.ts';
+import { XdrReader, XdrWriter, uuidToBytes, type Domain, type DomainStatsRecord, type LibvirtClient, type TypedParam } from '../../src/libvirt/index.ts';
+import { PoolProc } from '../../src/libvirt/pools-and-jobs.ts';
 
 interface Recording {
   host: {
@@ -19,6 +20,7 @@ interface Recording {
   domains: Domain[];
   stats: { domain: Domain; params: { field: string; type: number; value: string | number | boolean }[] }[];
   xml: Record<string, string>;
+  pools?: { name: string; uuid: string; state: number; capacity: string; allocation: string; available: string }[];
 }
 
 /** Loads the lab recording. */
@@ -95,6 +97,35 @@ export function fixtureClient(rec: Recording = loadRecording(), opts: FixtureCli
     },
     async close() {
       count('close');
+    },
+    /** Raw procedures (storage pools and jobs), answered with XDR as libvirtd would. */
+    async call(proc: number, args?: Uint8Array): Promise<Buffer> {
+      const w = new XdrWriter();
+      switch (proc) {
+        case PoolProc.CONNECT_LIST_ALL_STORAGE_POOLS: {
+          count('listAllStoragePools');
+          const pools = rec.pools ?? [];
+          w.u32(pools.length);
+          for (const p of pools) w.string(p.name).opaqueFixed(uuidToBytes(p.uuid), 16);
+          return w.u32(pools.length).finish();
+        }
+        case PoolProc.STORAGE_POOL_GET_INFO: {
+          count('storagePoolGetInfo');
+          const name = new XdrReader(Buffer.from(args ?? [])).string(4096);
+          const p = (rec.pools ?? []).find((x) => x.name === name);
+          if (p === undefined) throw new Error(`no pool ${name}`);
+          return w.u32(p.state).u64(BigInt(p.capacity)).u64(BigInt(p.allocation)).u64(BigInt(p.available)).finish();
+        }
+        case PoolProc.DOMAIN_GET_JOB_INFO: {
+          count('domainGetJobInfo');
+          // Recorded guests have no job: type 0 and every figure 0, as libvirt answers then.
+          w.i32(0);
+          for (let i = 0; i < 11; i++) w.u64(0n);
+          return w.finish();
+        }
+        default:
+          throw new Error(`fixture client: procedure ${proc} not recorded`);
+      }
     },
   };
   /* eslint-enable @typescript-eslint/require-await */

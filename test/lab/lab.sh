@@ -919,8 +919,28 @@ cmd_up() {
     virsh_batch <<<"$cmds"
   fi
   wait_ready 240 "${guests[@]}" || { cmd_status || true; die "the lab did not become ready"; }
+  ensure_pool
   print_summary
   log "up in $(elapsed "$t0") s"
+}
+
+# A directory storage pool over the guests' disks (the exporter's storage_pool collector reads it).
+readonly LAB_POOL=lab-pool
+ensure_pool() {
+  if ! vro pool-info "$LAB_POOL" >/dev/null 2>&1; then
+    vrw pool-define-as "$LAB_POOL" dir --target "$STATE/disks" >/dev/null
+    touch "$STATE/pool.ours"
+  fi
+  if ! vro pool-info "$LAB_POOL" 2>/dev/null | grep -q '^State: *running'; then
+    vrw pool-start "$LAB_POOL" >/dev/null
+  fi
+}
+
+remove_pool() {
+  [ -e "$STATE/pool.ours" ] || return 0
+  vrw pool-destroy "$LAB_POOL" >/dev/null 2>&1 || true
+  vrw pool-undefine "$LAB_POOL" >/dev/null 2>&1 || true
+  rm -f "$STATE/pool.ours"
 }
 
 cmd_down() {
@@ -942,6 +962,7 @@ cmd_down() {
       [ -e "$STATE/xml/$name.xml" ] && ours+=("$name")
     done
     [ "${#ours[@]}" -eq 0 ] || remove_guests "${ours[@]}"
+    remove_pool
   elif compgen -G "$STATE/xml/*.xml" >/dev/null; then
     die "libvirtd is not running: start it (lab.sh up) so that the guests can be removed"
   fi

@@ -36,7 +36,11 @@ describe('exposition of the lab recording', () => {
   let app: FastifyInstance;
   let body: string;
   before(async () => {
-    const config = loadConfig(undefined, { 'collectors.dirtyrate.enabled': true, 'collectors.perf.enabled': true });
+    const config = loadConfig(undefined, {
+      'collectors.dirtyrate.enabled': true,
+      'collectors.perf.enabled': true,
+      'collectors.job.enabled': true,
+    });
     app = await buildApp({ config, inspector: new LibvirtInspector({ client: fixtureClient() }), logger: pino({ level: 'silent' }) });
     body = await scrape(app);
   });
@@ -74,13 +78,11 @@ describe('exposition of the lab recording', () => {
     }
   });
 
-  test('every inovex 2.5 metric is served with its name, type and labels (storage pools and jobs excepted)', () => {
+  test('every inovex 2.5 metric is served with its name, type and labels', () => {
     const families = parseExposition(body);
     const tsv = readFileSync(new URL('../../fixtures/inovex/inovex-2.5-metrics.tsv', import.meta.url), 'utf8');
     for (const line of tsv.split('\n').slice(1).filter(Boolean)) {
       const [name, type, labels] = line.split('\t') as [string, string, string];
-      // Served by the opt-in job and storage_pool collectors, checked against the real lab in integration.
-      if (/^libvirt_(storage_pool|domain_job_info)_/.test(name)) continue;
       const f = families.get(name);
       assert.ok(f, `${name} is served`);
       assert.equal(f.type, type.toLowerCase(), `${name} type`);
