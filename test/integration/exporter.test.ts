@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseExposition, type Family } from '../helpers/exposition.ts';
@@ -74,6 +74,21 @@ describe('the exporter on the lab', () => {
     );
     const host = f.get('libvirt_host_cpus');
     assert.equal(value(host, {}), Number(/CPU\(s\):\s+(\d+)/.exec(virsh('nodeinfo'))?.[1]));
+  });
+
+  test('every inovex 2.5 metric is served on the real lab with its name, type and labels', async () => {
+    const all = ['domain', 'cpu', 'vcpu', 'memory', 'block', 'interface', 'openstack', 'host', 'storage_pool', 'job'];
+    const { body } = await scrape(e, `/metrics?${all.map((c) => `collect[]=${c}`).join('&')}`);
+    const f = parseExposition(body);
+    const tsv = readFileSync(new URL('../fixtures/inovex/inovex-2.5-metrics.tsv', import.meta.url), 'utf8');
+    for (const line of tsv.split('\n').slice(1).filter(Boolean)) {
+      const [name, type, labels] = line.split('\t') as [string, string, string];
+      const fam = f.get(name);
+      assert.ok(fam && fam.samples.length > 0, `${name} is served with samples`);
+      assert.equal(fam.type, type.toLowerCase(), `${name} type`);
+      const want = labels === '(none)' ? [] : labels.split(',').sort();
+      for (const sample of fam.samples) assert.deepEqual(Object.keys(sample.labels).sort(), want, `${name} labels`);
+    }
   });
 
   test('a guest destroyed between two scrapes is gone from the second', async () => {

@@ -931,7 +931,10 @@ ensure_pool() {
     vrw pool-define-as "$LAB_POOL" dir --target "$STATE/disks" >/dev/null
     touch "$STATE/pool.ours"
   fi
-  if ! vro pool-info "$LAB_POOL" 2>/dev/null | grep -q '^State: *running'; then
+  local info
+  info=$(vro pool-info "$LAB_POOL" 2>/dev/null || true)
+  # (Not `| grep -q`: with pipefail, grep's early exit makes virsh fail on SIGPIPE.)
+  if ! [[ $info =~ State:\ +running ]]; then
     vrw pool-start "$LAB_POOL" >/dev/null
   fi
 }
