@@ -335,7 +335,10 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     else this.slotsUsed++; // CONNECT_CLOSE during close() must not queue behind stuck calls
     this.throwIfClosed(internal, true);
 
-    this.serial = this.serial >= 0xffffffff ? 1 : this.serial + 1;
+    // Serials are u32; after wrapping, skip any still held by a (possibly abandoned) call.
+    do {
+      this.serial = this.serial >= 0xffffffff ? 1 : this.serial + 1;
+    } while (this.pending.has(this.serial));
     const serial = this.serial;
     return await new Promise<Buffer>((resolve, reject) => {
       const onAbort = (): void => {
