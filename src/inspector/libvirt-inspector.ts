@@ -145,6 +145,7 @@ export class LibvirtInspector implements Inspector {
   readonly #inflight = new Map<string, Promise<Inspection>>();
   /** Domains whose stats call hung: reported as timed out (not merely busy) until they answer in full. */
   readonly #stuck = new Set<string>();
+  #subscribed = false;
   #host: HostInfo | undefined;
   #connected = false;
 
@@ -160,11 +161,13 @@ export class LibvirtInspector implements Inspector {
     this.#maxShards = options.maxShards ?? 4;
     this.#shardTimeoutMs = options.shardTimeoutMs ?? 2000;
     // The daemon tells us when a domain changes; a reconnect may hide changes, so forget everything then.
-    this.client.on('lifecycle', (event: { domain: Domain }) => {
-      this.#descriptions.delete(event.domain.uuid);
+    this.client.on('lifecycle', (event: { domain: Domain; event: number }) => {
+      // Suspend, resume and PM suspend (3, 4, 7) leave the XML as it is; the others may change it.
+      if (event.event !== 3 && event.event !== 4 && event.event !== 7) this.#descriptions.delete(event.domain.uuid);
     });
     this.client.on('reconnect', () => {
       this.#descriptions.clear();
+      this.#subscribed = false;
       this.#host = undefined;
     });
   }
@@ -233,6 +236,14 @@ export class LibvirtInspector implements Inspector {
       roundTrips += 1;
       return this.client.listAllDomains(0, { signal });
     });
+    // Once: ask the daemon for lifecycle events, so that cached XML is dropped when a domain changes
+    // (the client registers again after a reconnect). Without events, ids and devices still tell.
+    if (!this.#subscribed && typeof this.client.subscribeLifecycle === 'function') {
+      this.#subscribed = true;
+      roundTrips += 1;
+      // A daemon that refuses events is asked again only after a reconnect.
+      await this.client.subscribeLifecycle(null, signal ? { signal } : {}).catch(() => undefined);
+    }
 
     const mask = groups.reduce((m, g) => m | GROUP_BITS[g], 0);
     const skipped: SkippedDomain[] = [];

@@ -113,6 +113,31 @@ describe('libvirt inspector on the lab', () => {
     }
   });
 
+  test("libvirt's lifecycle events drop a changed domain's cached XML", async () => {
+    const name = 'instance-00000005';
+    await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) });
+    const warm = await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) });
+    const original = virsh('dumpxml', '--inactive', name);
+    const file = `/tmp/${name}-renamed.xml`;
+    writeFileSync(file, original.replace(/<nova:name>[^<]*<\/nova:name>/, '<nova:name>renamed-by-test</nova:name>'));
+    try {
+      virshRw('define', file);
+      // The DEFINED event reaches the inspector asynchronously.
+      await waitFor(
+        async () =>
+          (await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) })).instances.find((i) => i.name === name)?.nova
+            ?.displayName === 'renamed-by-test',
+        10_000,
+        'the new display name',
+      );
+      const after = await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) });
+      assert.equal(after.roundTrips, warm.roundTrips, 'back to the list and the stats shards once the XML is read again');
+    } finally {
+      writeFileSync(file, original);
+      virshRw('define', file);
+    }
+  });
+
   test('a libvirtd restart between cycles: the next cycle reconnects by itself', async () => {
     await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) });
     lab('libvirtd-kill');
