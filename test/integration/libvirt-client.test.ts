@@ -328,6 +328,57 @@ describe('the test driver through the daemon', () => {
 });
 
 describe('faults of the real daemon (through lab.sh)', () => {
+  test('calls stuck on a hung guest are abandoned, then new calls rotate to a fresh connection', async () => {
+    const guest = 'instance-00000003';
+    const client = new LibvirtClient({ maxAbandonedCalls: 2, retireGraceMs: 60_000 });
+    const reasons: string[] = [];
+    client.on('reconnect', (r) => reasons.push(r));
+    try {
+      const dom = await client.domainLookupByName(guest);
+      const first = await client.connection();
+      lab('guest-hang', guest);
+      try {
+        // libvirtd takes the guest's job and waits on its QEMU monitor: the block stats never come.
+        const stuck = { domains: [dom], stats: DomainStatsTypes.BLOCK };
+        await assert.rejects(
+          client.getAllDomainStats(
+            { ...stuck, flags: GetAllDomainStatsFlags.NOWAIT },
+            { signal: AbortSignal.timeout(1000) },
+          ),
+          (err: unknown) => err instanceof Error && err.name === 'AbortError',
+        );
+        // Without NOWAIT the next call waits for that job.
+        await assert.rejects(
+          client.getAllDomainStats({ ...stuck, flags: 0 }, { signal: AbortSignal.timeout(1000) }),
+          (err: unknown) => err instanceof Error && err.name === 'AbortError',
+        );
+        assert.equal(client.state.abandonedInFlight, 2);
+        assert.equal(first.abandonedInFlight, 2);
+        // The next call goes to a fresh connection and answers at once.
+        const started = Date.now();
+        const domains = await client.listAllDomains(0, { signal: AbortSignal.timeout(5000) });
+        assert.ok(domains.some((d) => d.name === guest));
+        assert.ok(Date.now() - started < 2000);
+        assert.notEqual(await client.connection(), first);
+        assert.deepEqual(reasons, ['rotated']);
+        assert.equal(client.state.rotations, 1);
+      } finally {
+        lab('guest-resume', guest);
+      }
+      // Once the guest answers, the abandoned calls finish, their replies are dropped, and the retired
+      // connection is closed.
+      await waitFor(() => first.inFlight === 0, 60_000, 'abandoned calls settled', 100);
+      await waitFor(() => first.closed, 5000, 'retired connection closed', 50);
+      assert.ok(
+        (await client.getAllDomainStats({ domains: [dom], stats: DomainStatsTypes.BLOCK, flags: 0 }))
+          .length === 1,
+      );
+      assert.equal(virsh('domstate', guest).trim(), 'running');
+    } finally {
+      await client.close();
+    }
+  });
+
   test('a frozen libvirtd is detected by keepalive; the client recovers after it resumes', async () => {
     const client = new LibvirtClient({ keepaliveIntervalMs: 250, keepaliveCount: 4, connectTimeoutMs: 5000 });
     const disconnects: (LibvirtConnectionError | undefined)[] = [];
