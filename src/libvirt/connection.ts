@@ -334,6 +334,11 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     if (!internal) await this.acquireSlot(signal, proc);
     else this.slotsUsed++; // CONNECT_CLOSE during close() must not queue behind stuck calls
     this.throwIfClosed(internal, true);
+    if (signal?.aborted === true) {
+      // Aborted in the moment between being granted a slot and sending: nothing was sent.
+      this.releaseSlot();
+      throw abortErrorFor(signal, `call of procedure ${proc}`);
+    }
 
     // Serials are u32; after wrapping, skip any still held by a (possibly abandoned) call.
     do {
