@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 
-import type { Inspector } from '../inspector/types.ts';
+import type { Inspector, StatsGroup } from '../inspector/types.ts';
 import {
   amqpErrorCode,
   type AmqpTransport,
@@ -126,11 +126,16 @@ interface PollGroup {
   readonly interval: number;
   readonly sources: readonly string[];
   readonly meters: readonly PublisherMeter[];
+  /** Stats groups to ask for; undefined = the inspector's default. */
+  readonly groups: readonly StatsGroup[] | undefined;
   lastPoll?: string;
   lastDurationSeconds?: number;
   lastSamples?: number;
   lastError?: string;
 }
+
+/** The stats groups of a cycle that polls perf meters. */
+const PERF_GROUPS: readonly StatsGroup[] = ['state', 'cpu', 'balloon', 'vcpu', 'interface', 'block', 'perf'];
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -278,7 +283,10 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
     try {
       const host = cfg.host ?? (await resolveHost(signal));
       // One inspection per cycle, shared by every meter of the cycle (Ceilometer's per-cycle cache).
-      const inspection = await inspector.inspectAll({ signal });
+      const inspection = await inspector.inspectAll({
+        signal,
+        ...(group.groups ? { groups: group.groups } : {}),
+      });
       const monotonicTime = monotonicSeconds();
       const { discovered, undiscovered } = discoverInstances(inspection, { host, flavorIds: cfg.flavor_ids });
       reportUndiscovered(undiscovered);
@@ -445,11 +453,20 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
       groups = groupByInterval(
         polling,
         meters.map((m) => m.name),
-      ).map((g) => ({
-        interval: g.interval,
-        sources: g.sources,
-        meters: g.meters.map((n) => byName.get(n)).filter((m): m is PublisherMeter => m !== undefined),
-      }));
+      ).map((g) => {
+        const selected = g.meters
+          .map((n) => byName.get(n))
+          .filter((m): m is PublisherMeter => m !== undefined);
+        // NOTE: the real agent reads every stats group (domainListGetStats with stats=0); perf
+        // counters are read only when a perf meter is polled, the inspector's default covers the rest.
+        const perf = selected.some((m) => m.origin.startsWith('companion:perf.'));
+        return {
+          interval: g.interval,
+          sources: g.sources,
+          meters: selected,
+          groups: perf ? PERF_GROUPS : undefined,
+        };
+      });
       if (groups.length === 0)
         logger.warn('the polling configuration selects no meter this publisher produces');
 

@@ -5,7 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 
-import type { DomainStats, HostInfo, Inspection, Inspector, Instance } from '../../../src/inspector/types.ts';
+import type {
+  DomainStats,
+  HostInfo,
+  InspectOptions,
+  Inspection,
+  Inspector,
+  Instance,
+} from '../../../src/inspector/types.ts';
 
 interface FixtureFile {
   hostname: string;
@@ -22,6 +29,8 @@ export function loadLabInstance(): FixtureFile {
 /** A fake inspector; `calls` counts inspectAll(); `mutate` runs before each inspection. */
 export interface FakeInspector extends Inspector {
   calls: number;
+  /** The options of the last inspectAll(). */
+  lastOptions: InspectOptions | undefined;
   fixture: FixtureFile;
   fail: Error | undefined;
   mutate: ((f: FixtureFile, call: number) => void) | undefined;
@@ -43,6 +52,7 @@ export function inspectionOf(f: FixtureFile): Inspection {
 export function createFakeInspector(fixture: FixtureFile = loadLabInstance()): FakeInspector {
   const fake: FakeInspector = {
     calls: 0,
+    lastOptions: undefined,
     fixture,
     fail: undefined,
     mutate: undefined,
@@ -50,8 +60,9 @@ export function createFakeInspector(fixture: FixtureFile = loadLabInstance()): F
     listInstances() {
       return Promise.resolve(fake.fixture.instances);
     },
-    inspectAll() {
+    inspectAll(options?: InspectOptions) {
       fake.calls++;
+      fake.lastOptions = options;
       if (fake.fail) return Promise.reject(fake.fail);
       fake.mutate?.(fake.fixture, fake.calls);
       return Promise.resolve(inspectionOf(fake.fixture));

@@ -202,6 +202,21 @@ describe('a poll cycle', () => {
     assert.equal(h.inspector.calls, calls, 'no poll after stop');
   });
 
+  test('perf counters are asked for only when a perf meter is polled', async () => {
+    for (const [meters, perf] of [
+      [['cpu', 'disk.*'], false],
+      [['*'], true],
+      [['perf.*'], true],
+    ] as const) {
+      const h = harness(config({ polling: { sources: [{ name: 'p', interval: 3600, meters }] } }));
+      await h.publisher.start();
+      await until(() => h.inspector.calls === 1, 'a cycle');
+      assert.equal(h.inspector.lastOptions?.groups?.includes('perf') ?? false, perf, meters.join());
+      assert.ok(h.inspector.lastOptions?.signal, 'the cycle passes a deadline');
+      await h.publisher.stop();
+    }
+  });
+
   test('an inspection failure is counted and the next cycle runs', async () => {
     const h = harness(config({ polling: { sources: [{ name: 'x', interval: 1, meters: ['cpu'] }] } }));
     h.inspector.fail = new Error('libvirt down');
