@@ -42,7 +42,9 @@ export async function renderMetricsDocs(): Promise<string> {
     .map(
       (r) =>
         `| \`${r.inovexAlias?.name ?? ''}\` (${r.inovexAlias?.type ?? ''}) | \`${r.prometheus?.name ?? ''}\` (${r.prometheus?.type ?? ''}) | ${
-          r.inovexScale ? `percent → ratio (divide by ${r.inovexScale})` : 'cumulative value: use rate()/increase() on the counter'
+          r.inovexScale
+            ? `percent → ratio (divide by ${r.inovexScale})`
+            : 'cumulative value: use rate()/increase() on the counter'
         } |`,
     );
   return `# Metrics

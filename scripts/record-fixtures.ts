@@ -13,7 +13,9 @@ const client = new LibvirtClient({ readOnly: true });
 const signal = AbortSignal.timeout(20_000);
 try {
   // The lab's six core guests (extra benchmark guests are left out to keep the fixture small).
-  const domains = (await client.listAllDomains(0, { signal })).filter((d) => /^(instance-|lab-plain-)/.test(d.name));
+  const domains = (await client.listAllDomains(0, { signal })).filter((d) =>
+    /^(instance-|lab-plain-)/.test(d.name),
+  );
   // 0 = every stats group libvirt supports; NOWAIT as the exporter does.
   const records = await client.getAllDomainStats({ domains, stats: 0, flags: 1 << 29 }, { signal });
   const xml: Record<string, string> = {};
@@ -22,7 +24,13 @@ try {
   const pools = await Promise.all(
     (await listAllStoragePools(client, 0, { signal })).map(async (p) => {
       const i = await storagePoolGetInfo(client, p, { signal });
-      return { ...p, state: i.state, capacity: String(i.capacity), allocation: String(i.allocation), available: String(i.available) };
+      return {
+        ...p,
+        state: i.state,
+        capacity: String(i.capacity),
+        allocation: String(i.allocation),
+        available: String(i.available),
+      };
     }),
   );
   const fixture = {

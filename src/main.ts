@@ -50,13 +50,27 @@ async function loadWeb(config: Config): Promise<WebConfig | undefined> {
   return config.web.config_file === undefined ? undefined : loadWebConfig(config.web.config_file);
 }
 
-function publisherFor(config: Config, inspector: LibvirtInspector, log: Logger, self: SelfMetrics): Publisher | undefined {
+function publisherFor(
+  config: Config,
+  inspector: LibvirtInspector,
+  log: Logger,
+  self: SelfMetrics,
+): Publisher | undefined {
   return config.publisher.enabled
-    ? createPublisher(config.publisher, { inspector, logger: log.child({ component: 'publisher' }), registry: self.registry })
+    ? createPublisher(config.publisher, {
+        inspector,
+        logger: log.child({ component: 'publisher' }),
+        registry: self.registry,
+      })
     : undefined;
 }
 
-async function start(config: Config, webConfig: WebConfig | undefined, log: Logger, self: SelfMetrics): Promise<Running> {
+async function start(
+  config: Config,
+  webConfig: WebConfig | undefined,
+  log: Logger,
+  self: SelfMetrics,
+): Promise<Running> {
   const inspector = inspectorFor(config);
   const publisher = publisherFor(config, inspector, log, self);
   const deps: AppDeps = {
@@ -71,7 +85,10 @@ async function start(config: Config, webConfig: WebConfig | undefined, log: Logg
   const { host, port } = parseListenAddress(config.web.listen_address);
   await app.listen({ host, port });
   await publisher?.start();
-  log.info({ address: config.web.listen_address, libvirt_uri: config.libvirt.uri, version: version.version }, 'listening');
+  log.info(
+    { address: config.web.listen_address, libvirt_uri: config.libvirt.uri, version: version.version },
+    'listening',
+  );
   return { config, app, deps, inspector, publisher };
 }
 
@@ -90,7 +107,13 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.str
  * scrapes never see a closed socket: a new libvirt connection when the libvirt section changed, a new
  * publisher when its section (or the connection) changed.
  */
-async function apply(r: Running, next: Config, web: WebConfig | undefined, log: Logger, self: SelfMetrics): Promise<Running> {
+async function apply(
+  r: Running,
+  next: Config,
+  web: WebConfig | undefined,
+  log: Logger,
+  self: SelfMetrics,
+): Promise<Running> {
   const w = r.config.web;
   if (
     w.listen_address !== next.web.listen_address ||
@@ -157,7 +180,10 @@ async function serve(cli: Cli, config: Config, webConfig: WebConfig | undefined)
         parseListenAddress(next.web.listen_address);
         web = await loadWeb(next);
       } catch (err) {
-        log.error({ err: (err as Error).message }, 'configuration reload failed; keeping the running configuration');
+        log.error(
+          { err: (err as Error).message },
+          'configuration reload failed; keeping the running configuration',
+        );
         return;
       }
       log.level = next.log.level;
@@ -185,7 +211,9 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (cli.version) {
-    process.stdout.write(`${version.name} ${version.version} (revision ${version.revision}, Node.js ${version.nodejsVersion})\n`);
+    process.stdout.write(
+      `${version.name} ${version.version} (revision ${version.revision}, Node.js ${version.nodejsVersion})\n`,
+    );
     return 0;
   }
   let config: Config;
@@ -196,7 +224,9 @@ async function main(argv: readonly string[]): Promise<number> {
     // The web configuration (TLS files, bcrypt hashes) is checked before anything listens.
     webConfig = await loadWeb(config);
   } catch (err) {
-    process.stderr.write(`libvirt-exporter: ${err instanceof ConfigError ? '' : 'invalid configuration: '}${(err as Error).message}\n`);
+    process.stderr.write(
+      `libvirt-exporter: ${err instanceof ConfigError ? '' : 'invalid configuration: '}${(err as Error).message}\n`,
+    );
     return 1;
   }
   if (cli.check) {

@@ -75,7 +75,12 @@ export function parseCli(argv: readonly string[]): Cli {
     options[`collector.${c}`] = { type: 'boolean' };
     options[`no-collector.${c}`] = { type: 'boolean' };
   }
-  const { values, positionals } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options,
+    strict: true,
+    allowPositionals: true,
+  });
   const command = positionals[0] ?? 'serve';
   if (command !== 'serve' && command !== 'inspect') throw new Error(`unknown command "${command}"`);
   if (positionals.length > 1) throw new Error(`unexpected argument "${positionals[1] ?? ''}"`);
@@ -90,7 +95,8 @@ export function parseCli(argv: readonly string[]): Cli {
     if (values[`no-collector.${c}`] === true) overrides[`collectors.${c}.enabled`] = false;
   }
   const output = values['output'] ?? 'table';
-  if (output !== 'table' && output !== 'json') throw new Error(`--output must be table or json, not "${String(output)}"`);
+  if (output !== 'table' && output !== 'json')
+    throw new Error(`--output must be table or json, not "${String(output)}"`);
   const interval = Number(values['interval'] ?? '1');
   if (!(interval > 0 && interval <= 60)) throw new Error('--interval must be between 0 and 60 seconds');
   return {
@@ -108,7 +114,8 @@ export function parseCli(argv: readonly string[]): Cli {
 /** Splits `host:port` (`:9177`, `[::1]:9177`, `127.0.0.1:9177`) for listen(). */
 export function parseListenAddress(address: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
-  if (m === null) throw new Error(`invalid listen address "${address}" (expected host:port, :port or [ipv6]:port)`);
+  if (m === null)
+    throw new Error(`invalid listen address "${address}" (expected host:port, :port or [ipv6]:port)`);
   const port = Number(m[3]);
   if (port > 65535) throw new Error(`invalid port in listen address "${address}"`);
   const host = m[1] ?? m[2] ?? '';

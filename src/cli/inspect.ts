@@ -89,7 +89,19 @@ function human(bytes: number | undefined): string {
 
 /** Renders the rows as a fixed-width table. */
 export function renderTable(rows: readonly GuestRow[]): string {
-  const header = ['NAME', 'STATE', 'VCPUS', '%CPU', 'MEMORY', 'DISK RD/s', 'DISK WR/s', 'NET RX/s', 'NET TX/s', 'PROJECT', 'DISPLAY NAME'];
+  const header = [
+    'NAME',
+    'STATE',
+    'VCPUS',
+    '%CPU',
+    'MEMORY',
+    'DISK RD/s',
+    'DISK WR/s',
+    'NET RX/s',
+    'NET TX/s',
+    'PROJECT',
+    'DISPLAY NAME',
+  ];
   const lines = rows.map((r) => [
     r.name + (r.skipped ? ` (${r.skipped})` : ''),
     r.state,
@@ -105,7 +117,10 @@ export function renderTable(rows: readonly GuestRow[]): string {
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => (l[c] ?? '').length)));
   const fmt = (cells: readonly string[]): string =>
-    cells.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd();
+    cells
+      .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [fmt(header), ...lines.map(fmt)].join('\n') + '\n';
 }
 
@@ -127,7 +142,9 @@ export async function runInspect(
     await new Promise((r) => setTimeout(r, options.intervalSeconds * 1000));
     const second = await inspector.inspectAll({ signal: deadline() });
     const rows = guestRows(first, second);
-    process.stdout.write(options.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : renderTable(rows));
+    process.stdout.write(
+      options.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : renderTable(rows),
+    );
     return 0;
   } catch (err) {
     process.stderr.write(`libvirt-exporter inspect: ${(err as Error).message}\n`);

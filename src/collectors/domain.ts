@@ -5,17 +5,48 @@ import type { CollectorDefinition } from '../scrape/collector.ts';
 const REASONS: Readonly<Record<string, readonly string[]>> = {
   nostate: ['unknown'],
   running: [
-    'unknown', 'booted', 'migrated', 'restored', 'from_snapshot', 'unpaused', 'migration_canceled',
-    'save_canceled', 'wakeup', 'crashed', 'postcopy', 'postcopy_failed',
+    'unknown',
+    'booted',
+    'migrated',
+    'restored',
+    'from_snapshot',
+    'unpaused',
+    'migration_canceled',
+    'save_canceled',
+    'wakeup',
+    'crashed',
+    'postcopy',
+    'postcopy_failed',
   ],
   blocked: ['unknown'],
   paused: [
-    'unknown', 'user', 'migration', 'save', 'dump', 'ioerror', 'watchdog', 'from_snapshot', 'shutting_down',
-    'snapshot', 'crashed', 'starting_up', 'postcopy', 'postcopy_failed', 'api_error',
+    'unknown',
+    'user',
+    'migration',
+    'save',
+    'dump',
+    'ioerror',
+    'watchdog',
+    'from_snapshot',
+    'shutting_down',
+    'snapshot',
+    'crashed',
+    'starting_up',
+    'postcopy',
+    'postcopy_failed',
+    'api_error',
   ],
   shutdown: ['unknown', 'user'],
   shutoff: [
-    'unknown', 'shutdown', 'destroyed', 'crashed', 'migrated', 'saved', 'failed', 'from_snapshot', 'daemon',
+    'unknown',
+    'shutdown',
+    'destroyed',
+    'crashed',
+    'migrated',
+    'saved',
+    'failed',
+    'from_snapshot',
+    'daemon',
   ],
   crashed: ['unknown', 'panicked'],
   pmsuspended: ['unknown'],
@@ -70,7 +101,8 @@ export const domainCollector: CollectorDefinition = {
       'libvirt_domain_timed_out',
       'Whether the stats of this running domain are partial or missing this scrape (1): its QEMU did not answer in time or its job is busy.',
     );
-    for (const spec of [count, info, uuidInfo, state, reason, maxMem, memUsage, vcpus, timedOut]) sink.declare(spec);
+    for (const spec of [count, info, uuidInfo, state, reason, maxMem, memUsage, vcpus, timedOut])
+      sink.declare(spec);
 
     const { instances, stats, skipped } = ctx.inspection;
     sink.add(count, {}, instances.length);
@@ -78,7 +110,16 @@ export const domainCollector: CollectorDefinition = {
     for (const i of instances) {
       const labels = ctx.domainLabels(i.uuid);
       const s = stats.get(i.uuid);
-      sink.add(info, { ...labels, os_type: i.osType ?? '', os_type_arch: i.osArch ?? '', os_type_machine: i.osMachine ?? '' }, 1);
+      sink.add(
+        info,
+        {
+          ...labels,
+          os_type: i.osType ?? '',
+          os_type_arch: i.osArch ?? '',
+          os_type_machine: i.osMachine ?? '',
+        },
+        1,
+      );
       sink.add(uuidInfo, { ...labels, uuid: i.uuid, hypervisor_type: i.hypervisorType }, 1);
       sink.add(state, { ...labels, state_desc: i.state }, i.stateCode);
       sink.add(

@@ -13,13 +13,11 @@ export const hostCollector: CollectorDefinition = {
     const h = await ctx.inspector.hostInfo({ signal: ctx.signal });
     const g = (name: string, help: string, labelNames: readonly string[] = []) =>
       ({ name, help, type: 'gauge', labelNames }) as const;
-    const info = g('libvirt_host_info', 'Compute host identity from libvirt (hostname, CPU model, versions): value 1.', [
-      'hostname',
-      'cpu_model',
-      'hypervisor_type',
-      'hypervisor_version',
-      'libvirt_version',
-    ]);
+    const info = g(
+      'libvirt_host_info',
+      'Compute host identity from libvirt (hostname, CPU model, versions): value 1.',
+      ['hostname', 'cpu_model', 'hypervisor_type', 'hypervisor_version', 'libvirt_version'],
+    );
     sink.add(
       info,
       {
@@ -32,7 +30,11 @@ export const hostCollector: CollectorDefinition = {
       1,
     );
     sink.add(g('libvirt_host_cpus', 'Active host CPUs, libvirt nodeinfo cpus.'), {}, h.cpus);
-    sink.add(g('libvirt_host_cpu_sockets', 'CPU sockets per NUMA node, libvirt nodeinfo sockets.'), {}, h.sockets);
+    sink.add(
+      g('libvirt_host_cpu_sockets', 'CPU sockets per NUMA node, libvirt nodeinfo sockets.'),
+      {},
+      h.sockets,
+    );
     sink.add(g('libvirt_host_cpu_cores', 'Cores per socket, libvirt nodeinfo cores.'), {}, h.cores);
     sink.add(g('libvirt_host_cpu_threads', 'Threads per core, libvirt nodeinfo threads.'), {}, h.threads);
     sink.add(g('libvirt_host_numa_nodes', 'NUMA nodes, libvirt nodeinfo nodes.'), {}, h.nodes);

@@ -4,18 +4,78 @@ import type { JobInfo } from '../inspector/types.ts';
 
 /** Rows of the job collector: inovex's names, libvirt's virDomainGetJobInfo fields, base units. */
 const FIELDS: readonly [string, keyof JobInfo, string, number][] = [
-  ['libvirt_domain_job_info_type', 'type', 'Type of the current job, virDomainGetJobInfo type (0 none, 1 bounded, 2 unbounded, 3 completed, 4 failed, 5 cancelled).', 1],
-  ['libvirt_domain_job_info_time_elapsed_seconds', 'timeElapsedMs', 'Time the current job has run, virDomainGetJobInfo timeElapsed converted from ms.', 1e-3],
-  ['libvirt_domain_job_info_time_remaining_seconds', 'timeRemainingMs', 'Estimated time left for the current job, virDomainGetJobInfo timeRemaining converted from ms.', 1e-3],
-  ['libvirt_domain_job_info_data_total_bytes', 'dataTotalBytes', 'Data the job has to process, virDomainGetJobInfo dataTotal.', 1],
-  ['libvirt_domain_job_info_data_processed_bytes', 'dataProcessedBytes', 'Data the job has processed, virDomainGetJobInfo dataProcessed.', 1],
-  ['libvirt_domain_job_info_data_remaining_bytes', 'dataRemainingBytes', 'Data the job has left, virDomainGetJobInfo dataRemaining.', 1],
-  ['libvirt_domain_job_info_memory_total_bytes', 'memoryTotalBytes', 'Memory the job has to process, virDomainGetJobInfo memTotal.', 1],
-  ['libvirt_domain_job_info_memory_processed_bytes', 'memoryProcessedBytes', 'Memory the job has processed, virDomainGetJobInfo memProcessed.', 1],
-  ['libvirt_domain_job_info_memory_remaining_bytes', 'memoryRemainingBytes', 'Memory the job has left, virDomainGetJobInfo memRemaining.', 1],
-  ['libvirt_domain_job_info_file_total_bytes', 'fileTotalBytes', 'File data the job has to process, virDomainGetJobInfo fileTotal.', 1],
-  ['libvirt_domain_job_info_file_processed_bytes', 'fileProcessedBytes', 'File data the job has processed, virDomainGetJobInfo fileProcessed.', 1],
-  ['libvirt_domain_job_info_file_remaining_bytes', 'fileRemainingBytes', 'File data the job has left, virDomainGetJobInfo fileRemaining.', 1],
+  [
+    'libvirt_domain_job_info_type',
+    'type',
+    'Type of the current job, virDomainGetJobInfo type (0 none, 1 bounded, 2 unbounded, 3 completed, 4 failed, 5 cancelled).',
+    1,
+  ],
+  [
+    'libvirt_domain_job_info_time_elapsed_seconds',
+    'timeElapsedMs',
+    'Time the current job has run, virDomainGetJobInfo timeElapsed converted from ms.',
+    1e-3,
+  ],
+  [
+    'libvirt_domain_job_info_time_remaining_seconds',
+    'timeRemainingMs',
+    'Estimated time left for the current job, virDomainGetJobInfo timeRemaining converted from ms.',
+    1e-3,
+  ],
+  [
+    'libvirt_domain_job_info_data_total_bytes',
+    'dataTotalBytes',
+    'Data the job has to process, virDomainGetJobInfo dataTotal.',
+    1,
+  ],
+  [
+    'libvirt_domain_job_info_data_processed_bytes',
+    'dataProcessedBytes',
+    'Data the job has processed, virDomainGetJobInfo dataProcessed.',
+    1,
+  ],
+  [
+    'libvirt_domain_job_info_data_remaining_bytes',
+    'dataRemainingBytes',
+    'Data the job has left, virDomainGetJobInfo dataRemaining.',
+    1,
+  ],
+  [
+    'libvirt_domain_job_info_memory_total_bytes',
+    'memoryTotalBytes',
+    'Memory the job has to process, virDomainGetJobInfo memTotal.',
+    1,
+  ],
+  [
+    'libvirt_domain_job_info_memory_processed_bytes',
+    'memoryProcessedBytes',
+    'Memory the job has processed, virDomainGetJobInfo memProcessed.',
+    1,
+  ],
+  [
+    'libvirt_domain_job_info_memory_remaining_bytes',
+    'memoryRemainingBytes',
+    'Memory the job has left, virDomainGetJobInfo memRemaining.',
+    1,
+  ],
+  [
+    'libvirt_domain_job_info_file_total_bytes',
+    'fileTotalBytes',
+    'File data the job has to process, virDomainGetJobInfo fileTotal.',
+    1,
+  ],
+  [
+    'libvirt_domain_job_info_file_processed_bytes',
+    'fileProcessedBytes',
+    'File data the job has processed, virDomainGetJobInfo fileProcessed.',
+    1,
+  ],
+  [
+    'libvirt_domain_job_info_file_remaining_bytes',
+    'fileRemainingBytes',
+    'File data the job has left, virDomainGetJobInfo fileRemaining.',
+    1,
+  ],
 ];
 
 /**

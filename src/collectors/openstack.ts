@@ -16,15 +16,20 @@ export const openstackCollector: CollectorDefinition = {
       'OpenStack identity of the domain from Nova metadata (<nova:instance>, nova/1.1 or 1.0): value 1.',
       ['instance_name', 'instance_id', 'flavor_name', 'user_name', 'user_id', 'project_name', 'project_id'],
     );
-    const flavor = g('libvirt_domain_openstack_flavor_info', 'Nova flavor of the domain (<nova:flavor>): value 1.', [
-      'flavor_id',
-      'flavor_name',
-    ]);
-    const image = g('libvirt_domain_openstack_root_info', 'Root disk origin of the domain (<nova:root>): value 1.', [
-      'root_type',
-      'root_id',
-    ]);
-    const vcpus = g('libvirt_domain_openstack_flavor_vcpus', 'vCPUs of the Nova flavor (<nova:flavor><nova:vcpus>).');
+    const flavor = g(
+      'libvirt_domain_openstack_flavor_info',
+      'Nova flavor of the domain (<nova:flavor>): value 1.',
+      ['flavor_id', 'flavor_name'],
+    );
+    const image = g(
+      'libvirt_domain_openstack_root_info',
+      'Root disk origin of the domain (<nova:root>): value 1.',
+      ['root_type', 'root_id'],
+    );
+    const vcpus = g(
+      'libvirt_domain_openstack_flavor_vcpus',
+      'vCPUs of the Nova flavor (<nova:flavor><nova:vcpus>).',
+    );
     const mem = g(
       'libvirt_domain_openstack_flavor_memory_bytes',
       'Memory of the Nova flavor (<nova:flavor><nova:memory>), converted from MiB.',
@@ -49,7 +54,8 @@ export const openstackCollector: CollectorDefinition = {
 
     const MiB = 1024 * 1024;
     const GiB = 1024 * MiB;
-    const times = (v: number | undefined, f: number): number | undefined => (v === undefined ? undefined : v * f);
+    const times = (v: number | undefined, f: number): number | undefined =>
+      v === undefined ? undefined : v * f;
     for (const i of ctx.inspection.instances) {
       const n = i.nova;
       if (n === undefined) continue;

@@ -14,7 +14,8 @@ export const perfCollector: CollectorDefinition = {
     } as const;
     sink.declare(spec);
     for (const [uuid, s] of ctx.inspection.stats) {
-      for (const [event, value] of Object.entries(s.perf)) sink.add(spec, { ...ctx.domainLabels(uuid), event }, value);
+      for (const [event, value] of Object.entries(s.perf))
+        sink.add(spec, { ...ctx.domainLabels(uuid), event }, value);
     }
   },
 };

@@ -7,7 +7,14 @@
  */
 import type { CollectorName } from '../config/schema.ts';
 import type { Instance } from '../inspector/types.ts';
-import { meterTable, toBase, type MeterRow, type PrometheusMetric, type Scope, type SubjectOf } from '../meters/table.ts';
+import {
+  meterTable,
+  toBase,
+  type MeterRow,
+  type PrometheusMetric,
+  type Scope,
+  type SubjectOf,
+} from '../meters/table.ts';
 import type { ScrapeContext } from '../scrape/collector.ts';
 import type { FamilySpec, MetricSink } from '../scrape/metric-sink.ts';
 
@@ -24,62 +31,86 @@ function spec(metric: PrometheusMetric, labelNames: readonly string[]): FamilySp
 }
 
 /** Whether a row is served by Prometheus for this collector. */
-function served(row: Pick<MeterRow, 'collector' | 'prometheus' | 'inovexAlias'>, collector: CollectorName): boolean {
+function served(
+  row: Pick<MeterRow, 'collector' | 'prometheus' | 'inovexAlias'>,
+  collector: CollectorName,
+): boolean {
   return row.collector === collector && (row.prometheus !== undefined || row.inovexAlias !== undefined);
+}
+
+/** A row of one collector with its families resolved once per scrape. */
+interface Prepared<S extends Scope> {
+  readonly row: MeterRow<S>;
+  readonly metric: FamilySpec | undefined;
+  readonly alias: FamilySpec | undefined;
+  readonly scale: number;
 }
 
 /** Writes every table row of `collector` for every running domain. */
 export function emitRows(ctx: ScrapeContext, sink: MetricSink, collector: CollectorName): void {
   const compat = ctx.config.metrics.inovex_compatibility;
+  // Resolved once per scrape: this runs for every guest, vCPU, disk and vNIC (hot path).
+  const prepare = <S extends Scope>(scope: S): Prepared<S>[] => {
+    const labelNames = [...ctx.domainLabelNames, ...SCOPE_LABELS[scope]];
+    const out: Prepared<S>[] = [];
+    for (const row of meterTable[scope] as unknown as readonly MeterRow<S>[]) {
+      if (!served(row, collector)) continue;
+      const metric = row.prometheus ? spec(row.prometheus, labelNames) : undefined;
+      const alias = compat && row.inovexAlias ? spec(row.inovexAlias, labelNames) : undefined;
+      // Declared even without samples, so that HELP and TYPE show on a host without guests.
+      if (metric) sink.declare(metric);
+      if (alias) sink.declare(alias);
+      if (metric || alias) out.push({ row, metric, alias, scale: row.inovexScale ?? 1 });
+    }
+    return out;
+  };
+  const rows = {
+    domain: prepare('domain'),
+    vcpu: prepare('vcpu'),
+    disk: prepare('disk'),
+    vnic: prepare('vnic'),
+  };
   const emit = <S extends Scope>(
-    rows: readonly MeterRow<S>[],
+    prepared: readonly Prepared<S>[],
     subject: SubjectOf[S],
     labels: Record<string, string>,
-    labelNames: readonly string[],
   ): void => {
-    for (const row of rows) {
-      if (!served(row, collector)) continue;
-      const raw = row.read(subject);
+    for (const p of prepared) {
+      const raw = p.row.read(subject);
       if (raw === undefined) continue;
-      if (row.prometheus) sink.add(spec(row.prometheus, labelNames), labels, toBase(row.rawUnit, raw));
-      if (compat && row.inovexAlias) {
-        sink.add(spec(row.inovexAlias, labelNames), labels, toBase(row.rawUnit, raw) * (row.inovexScale ?? 1));
-      }
+      const value = toBase(p.row.rawUnit, raw);
+      if (p.metric) sink.add(p.metric, labels, value);
+      if (p.alias) sink.add(p.alias, labels, value * p.scale);
     }
   };
+  if (rows.domain.length + rows.vcpu.length + rows.disk.length + rows.vnic.length === 0) return;
 
   const { stats, instances } = ctx.inspection;
   const byUuid = new Map<string, Instance>(instances.map((i) => [i.uuid, i]));
-  const names = (scope: Scope): readonly string[] => [...ctx.domainLabelNames, ...SCOPE_LABELS[scope]];
-
-  // Declare every family of this collector so HELP/TYPE show even on a host without guests.
-  for (const scope of ['domain', 'vcpu', 'disk', 'vnic'] as const) {
-    for (const row of meterTable[scope] as readonly MeterRow[]) {
-      if (!served(row, collector)) continue;
-      if (row.prometheus) sink.declare(spec(row.prometheus, names(scope)));
-      if (compat && row.inovexAlias) sink.declare(spec(row.inovexAlias, names(scope)));
-    }
-  }
-
   for (const [uuid, s] of stats) {
     const instance = byUuid.get(uuid);
     if (instance === undefined) continue;
     const base = ctx.domainLabels(uuid);
     const subject = { instance, stats: s };
-    emit(meterTable.domain, subject, base, names('domain'));
-    for (const vcpu of s.vcpus) {
-      emit(meterTable.vcpu, { ...subject, vcpu }, { ...base, vcpu: String(vcpu.index) }, names('vcpu'));
+    if (rows.domain.length > 0) emit(rows.domain, subject, base);
+    if (rows.vcpu.length > 0) {
+      for (const vcpu of s.vcpus)
+        emit(rows.vcpu, { ...subject, vcpu }, { ...base, vcpu: String(vcpu.index) });
     }
-    for (const block of s.blocks) {
-      // NOTE: backing-chain entries only appear with the BACKING flag, which the inspector never sets.
-      const disk = instance.disks.find((d) => d.target === block.name);
-      emit(meterTable.disk, { ...subject, block, disk }, { ...base, target_device: block.name }, names('disk'));
+    if (rows.disk.length > 0) {
+      for (const block of s.blocks) {
+        // NOTE: backing-chain entries only appear with the BACKING flag, which the inspector never sets.
+        const disk = instance.disks.find((d) => d.target === block.name);
+        emit(rows.disk, { ...subject, block, disk }, { ...base, target_device: block.name });
+      }
     }
-    for (const iface of s.interfaces) {
-      const vnic = iface.name === '' ? undefined : instance.vnics.find((v) => v.targetDev === iface.name);
-      // NOTE: an SR-IOV NIC can have no name; label it by index rather than collide (Tinkoff#35).
-      const device = iface.name === '' ? `#${iface.index}` : iface.name;
-      emit(meterTable.vnic, { ...subject, iface, vnic }, { ...base, target_device: device }, names('vnic'));
+    if (rows.vnic.length > 0) {
+      for (const iface of s.interfaces) {
+        const vnic = iface.name === '' ? undefined : instance.vnics.find((v) => v.targetDev === iface.name);
+        // NOTE: an SR-IOV NIC can have no name; label it by index rather than collide (Tinkoff#35).
+        const device = iface.name === '' ? `#${iface.index}` : iface.name;
+        emit(rows.vnic, { ...subject, iface, vnic }, { ...base, target_device: device });
+      }
     }
   }
 }

@@ -24,7 +24,10 @@ const duration = (description: string, def: string) =>
 
 /** Every collector, whether it is on by default, and what it serves. */
 export const COLLECTORS = {
-  domain: { default: true, description: 'Domain info, state and reason, vCPUs and memory sizes, timed-out flag.' },
+  domain: {
+    default: true,
+    description: 'Domain info, state and reason, vCPUs and memory sizes, timed-out flag.',
+  },
   cpu: { default: true, description: 'Cumulative CPU time of each domain (total, user, system).' },
   vcpu: { default: true, description: 'Per-vCPU state, time, wait and delay (steal).' },
   memory: { default: true, description: 'Balloon and guest memory statistics.' },
@@ -32,9 +35,18 @@ export const COLLECTORS = {
   interface: { default: true, description: 'Per-vNIC traffic, errors and drops, and vNIC info.' },
   openstack: { default: true, description: 'Nova identity (project, user, flavor, image) as info metrics.' },
   host: { default: true, description: 'Host CPUs and memory, libvirt and hypervisor versions.' },
-  storage_pool: { default: true, description: 'Storage pool state and sizes (one list call plus one call per pool).' },
-  job: { default: false, description: 'Migration and other job progress (one call per running domain, hence opt-in).' },
-  dirtyrate: { default: false, description: 'Memory dirty rate, when a calculation was started on the domain.' },
+  storage_pool: {
+    default: true,
+    description: 'Storage pool state and sizes (one list call plus one call per pool).',
+  },
+  job: {
+    default: false,
+    description: 'Migration and other job progress (one call per running domain, hence opt-in).',
+  },
+  dirtyrate: {
+    default: false,
+    description: 'Memory dirty rate, when a calculation was started on the domain.',
+  },
   perf: { default: false, description: 'perf event counters enabled in the domain XML.' },
 } as const;
 
@@ -84,12 +96,19 @@ export const configSchema = z
         uri: z
           .string()
           .default('qemu:///system')
-          .describe('libvirt URI. qemu:///system uses the read-only socket /var/run/libvirt/libvirt-sock-ro.'),
+          .describe(
+            'libvirt URI. qemu:///system uses the read-only socket /var/run/libvirt/libvirt-sock-ro.',
+          ),
         read_only: z
           .boolean()
           .default(true)
-          .describe('Open the connection read-only (VIR_CONNECT_RO). Nothing in this exporter needs write access.'),
-        tls_ca_file: z.string().optional().describe('CA certificate for qemu+tls:// (default: libvirt PKI layout).'),
+          .describe(
+            'Open the connection read-only (VIR_CONNECT_RO). Nothing in this exporter needs write access.',
+          ),
+        tls_ca_file: z
+          .string()
+          .optional()
+          .describe('CA certificate for qemu+tls:// (default: libvirt PKI layout).'),
         tls_cert_file: z.string().optional().describe('Client certificate for qemu+tls://.'),
         tls_key_file: z.string().optional().describe('Client key for qemu+tls://.'),
         connect_timeout: duration('Time allowed to connect and authenticate to libvirt.', '2s'),
@@ -116,11 +135,17 @@ export const configSchema = z
           .string()
           .default(':9177')
           .describe('Address to listen on, host:port; an empty host listens on every address.'),
-        telemetry_path: z.string().startsWith('/').default('/metrics').describe('Path of the metrics endpoint.'),
+        telemetry_path: z
+          .string()
+          .startsWith('/')
+          .default('/metrics')
+          .describe('Path of the metrics endpoint.'),
         config_file: z
           .string()
           .optional()
-          .describe('Web configuration file (TLS, basic auth, headers) in the Prometheus exporter-toolkit format.'),
+          .describe(
+            'Web configuration file (TLS, basic auth, headers) in the Prometheus exporter-toolkit format.',
+          ),
         max_requests_in_flight: z
           .number()
           .int()

@@ -16,8 +16,7 @@ export function redactUri(uri: string): string {
 /** Renders the landing page. */
 export function landingPage(config: Config, extra: { publisher?: object } = {}): string {
   const rows = COLLECTOR_NAMES.map(
-    (n) =>
-      `<tr><td>${esc(n)}</td><td>${config.collectors[n].enabled ? 'enabled' : 'disabled'}</td></tr>`,
+    (n) => `<tr><td>${esc(n)}</td><td>${config.collectors[n].enabled ? 'enabled' : 'disabled'}</td></tr>`,
   ).join('\n');
   const path = esc(config.web.telemetry_path);
   const publisher =

@@ -5,15 +5,14 @@
  * asked for, gzip when accepted (the compress plugin).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Registry, type Metric, type RegistryContentType } from 'prom-client';
 import type { Logger } from 'pino';
 import { COLLECTOR_NAMES, type CollectorName, type Config } from '../config/schema.ts';
 import { parseDuration } from '../config/duration.ts';
 import type { Inspector } from '../inspector/types.ts';
 import { scrapeDeadlineMs } from '../scrape/deadline.ts';
 import { runScrape } from '../scrape/scraper.ts';
+import { CONTENT_TYPES, renderResponse } from '../scrape/metric-sink.ts';
 import type { SelfMetrics } from './self-metrics.ts';
-
 
 function list(v: unknown): string[] {
   if (v === undefined) return [];
@@ -43,51 +42,53 @@ export function registerMetricsRoute(
 
   // NOTE: config and inspector are read from `deps` at each request: a configuration reload (SIGHUP)
   // swaps them without closing the listening socket.
-  app.get(deps.config.web.telemetry_path, { logLevel: 'warn' }, async (req: FastifyRequest, reply: FastifyReply) => {
-    const { config, inspector } = deps;
-    const maxMs = parseDuration(config.scrape.timeout);
-    const offsetMs = parseDuration(config.scrape.timeout_offset);
-    const query = req.query as Record<string, unknown>;
-    let names: CollectorName[];
-    try {
-      names = resolveCollectors(config, list(query['collect[]']), list(query['exclude[]']));
-    } catch (err) {
-      self.scrapes.inc({ result: 'bad_request' });
-      return reply.code(400).type('text/plain; charset=utf-8').send(`${(err as Error).message}\n`);
-    }
-    if (inflight >= config.web.max_requests_in_flight) {
-      self.scrapes.inc({ result: 'rejected' });
-      return reply
-        .code(503)
-        .header('retry-after', '1')
-        .type('text/plain; charset=utf-8')
-        .send(`too many scrapes in flight (max ${config.web.max_requests_in_flight})\n`);
-    }
-    inflight += 1;
-    self.inflight.set(inflight);
-    try {
-      const header = req.headers['x-prometheus-scrape-timeout-seconds'];
-      const deadline = scrapeDeadlineMs(Array.isArray(header) ? header[0] : header, offsetMs, maxMs);
-      const openMetrics = (req.headers.accept ?? '').includes('application/openmetrics-text');
-      const sink = await runScrape({
-        inspector,
-        config,
-        log: deps.logger,
-        collectors: names,
-        signal: AbortSignal.timeout(deadline),
-      });
-      const out = new Registry<RegistryContentType>();
-      if (openMetrics) out.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-      // NOTE: getMetricsAsArray() returns the metric objects themselves (its type says otherwise).
-      const metrics = (r: Registry): Metric[] => r.getMetricsAsArray() as unknown as Metric[];
-      for (const m of metrics(self.registry)) out.registerMetric(m);
-      for (const m of metrics(sink.registry)) out.registerMetric(m);
-      const body = await out.metrics();
-      self.scrapes.inc({ result: 'ok' });
-      return await reply.type(out.contentType).send(body);
-    } finally {
-      inflight -= 1;
+  app.get(
+    deps.config.web.telemetry_path,
+    { logLevel: 'warn' },
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      const { config, inspector } = deps;
+      const maxMs = parseDuration(config.scrape.timeout);
+      const offsetMs = parseDuration(config.scrape.timeout_offset);
+      const query = req.query as Record<string, unknown>;
+      let names: CollectorName[];
+      try {
+        names = resolveCollectors(config, list(query['collect[]']), list(query['exclude[]']));
+      } catch (err) {
+        self.scrapes.inc({ result: 'bad_request' });
+        return reply
+          .code(400)
+          .type('text/plain; charset=utf-8')
+          .send(`${(err as Error).message}\n`);
+      }
+      if (inflight >= config.web.max_requests_in_flight) {
+        self.scrapes.inc({ result: 'rejected' });
+        return reply
+          .code(503)
+          .header('retry-after', '1')
+          .type('text/plain; charset=utf-8')
+          .send(`too many scrapes in flight (max ${config.web.max_requests_in_flight})\n`);
+      }
+      inflight += 1;
       self.inflight.set(inflight);
-    }
-  });
+      try {
+        const header = req.headers['x-prometheus-scrape-timeout-seconds'];
+        const deadline = scrapeDeadlineMs(Array.isArray(header) ? header[0] : header, offsetMs, maxMs);
+        const openMetrics = (req.headers.accept ?? '').includes('application/openmetrics-text');
+        const sink = await runScrape({
+          inspector,
+          config,
+          log: deps.logger,
+          collectors: names,
+          signal: AbortSignal.timeout(deadline),
+        });
+        const format = openMetrics ? 'openmetrics' : 'prometheus';
+        const body = await renderResponse(self.registry, sink, format);
+        self.scrapes.inc({ result: 'ok' });
+        return await reply.type(CONTENT_TYPES[format]).send(body);
+      } finally {
+        inflight -= 1;
+        self.inflight.set(inflight);
+      }
+    },
+  );
 }

@@ -36,11 +36,27 @@ function registerInspectorCounters(registry: Registry, current: () => Inspector 
       },
     });
   };
-  counter('libvirt_exporter_inspections_total', 'Inspection cycles run (one per scrape, or shared by concurrent scrapes).', (c) => c.inspections);
+  counter(
+    'libvirt_exporter_inspections_total',
+    'Inspection cycles run (one per scrape, or shared by concurrent scrapes).',
+    (c) => c.inspections,
+  );
   counter('libvirt_exporter_libvirt_calls_total', 'libvirt RPC calls made by this process.', (c) => c.calls);
-  counter('libvirt_exporter_libvirt_call_errors_total', 'libvirt RPC calls that failed (libvirt errors, lost connections, deadlines).', (c) => c.callErrors);
-  counter('libvirt_exporter_libvirt_abandoned_calls_total', 'libvirt RPC calls given up at their deadline while libvirt still held them.', (c) => c.abandonedCalls);
-  counter('libvirt_exporter_libvirt_reconnects_total', 'New libvirt connections after the first (libvirtd restarted, or a connection full of stuck calls retired).', (c) => c.reconnects);
+  counter(
+    'libvirt_exporter_libvirt_call_errors_total',
+    'libvirt RPC calls that failed (libvirt errors, lost connections, deadlines).',
+    (c) => c.callErrors,
+  );
+  counter(
+    'libvirt_exporter_libvirt_abandoned_calls_total',
+    'libvirt RPC calls given up at their deadline while libvirt still held them.',
+    (c) => c.abandonedCalls,
+  );
+  counter(
+    'libvirt_exporter_libvirt_reconnects_total',
+    'New libvirt connections after the first (libvirtd restarted, or a connection full of stuck calls retired).',
+    (c) => c.reconnects,
+  );
   new Gauge({
     name: 'libvirt_exporter_libvirt_calls_in_flight',
     help: 'libvirt RPC calls in flight now, abandoned ones included (libvirtd serves 5 per connection).',

@@ -55,7 +55,14 @@ const GROUP_BITS: Readonly<Record<StatsGroup, number>> = {
 };
 
 /** The groups read when the caller does not say (everything libvirt 9 offers that costs no extra setup). */
-export const DEFAULT_GROUPS: readonly StatsGroup[] = ['state', 'cpu', 'balloon', 'vcpu', 'interface', 'block'];
+export const DEFAULT_GROUPS: readonly StatsGroup[] = [
+  'state',
+  'cpu',
+  'balloon',
+  'vcpu',
+  'interface',
+  'block',
+];
 
 /** VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT: skip the groups that need a busy domain's job. */
 const NOWAIT = 1 << 29;
@@ -105,7 +112,8 @@ function classify(err: unknown, what: string, signal?: AbortSignal): InspectorEr
   if (signal?.aborted === true) {
     return new InspectorTimeoutError(`${what}: deadline exceeded`, { cause: abortReason(signal) });
   }
-  if (err instanceof LibvirtConnectionError) return new DisconnectedError(`${what}: ${err.message}`, { cause: err });
+  if (err instanceof LibvirtConnectionError)
+    return new DisconnectedError(`${what}: ${err.message}`, { cause: err });
   if (err instanceof LibvirtError) return new LibvirtCallError(`${what}: ${err.message}`, { cause: err });
   const message = err instanceof Error ? err.message : String(err);
   return new InspectorError(`${what}: ${message}`, { cause: err });
@@ -132,7 +140,9 @@ export function splitShards<T>(items: readonly T[], n: number): T[][] {
 function isPartial(stats: DomainStats, groups: readonly StatsGroup[]): boolean {
   return (
     groups.includes('block') &&
-    stats.blocks.some((b) => b.path !== undefined && b.readRequests === undefined && b.capacityBytes === undefined)
+    stats.blocks.some(
+      (b) => b.path !== undefined && b.readRequests === undefined && b.capacityBytes === undefined,
+    )
   );
 }
 
@@ -163,7 +173,8 @@ export class LibvirtInspector implements Inspector {
     // The daemon tells us when a domain changes; a reconnect may hide changes, so forget everything then.
     this.client.on('lifecycle', (event: { domain: Domain; event: number }) => {
       // Suspend, resume and PM suspend (3, 4, 7) leave the XML as it is; the others may change it.
-      if (event.event !== 3 && event.event !== 4 && event.event !== 7) this.#descriptions.delete(event.domain.uuid);
+      if (event.event !== 3 && event.event !== 4 && event.event !== 7)
+        this.#descriptions.delete(event.domain.uuid);
     });
     this.client.on('reconnect', () => {
       this.#descriptions.clear();
@@ -251,10 +262,7 @@ export class LibvirtInspector implements Inspector {
     const timedOut = new Set<string>();
 
     const runShard = async (shard: readonly Domain[]): Promise<void> => {
-      const soft = AbortSignal.any([
-        ...(signal ? [signal] : []),
-        AbortSignal.timeout(this.#shardTimeoutMs),
-      ]);
+      const soft = AbortSignal.any([...(signal ? [signal] : []), AbortSignal.timeout(this.#shardTimeoutMs)]);
       let records: DomainStatsRecord[];
       try {
         roundTrips += 1;
@@ -320,11 +328,11 @@ export class LibvirtInspector implements Inspector {
         s !== undefined &&
         // NOTE: a disk without a source (empty CD-ROM) has no path in the stats and is not listed.
         (s.blocks.some(
-          (b) =>
-            b.path !== undefined &&
-            !cached.description.disks.some((x) => x.target === b.name),
+          (b) => b.path !== undefined && !cached.description.disks.some((x) => x.target === b.name),
         ) ||
-          s.interfaces.some((i) => i.name !== '' && !cached.description.vnics.some((x) => x.targetDev === i.name)));
+          s.interfaces.some(
+            (i) => i.name !== '' && !cached.description.vnics.some((x) => x.targetDev === i.name),
+          ));
       if (cached === undefined || cached.id !== d.id || devicesChanged) describe.push(d);
     }
     await Promise.all(
@@ -337,7 +345,8 @@ export class LibvirtInspector implements Inspector {
           this.#descriptions.set(d.uuid, { id: d.id, description: parseDomainXml(xml) });
         } catch (err) {
           // A domain undefined since the list: it is gone, so it is not an instance any more.
-          if (err instanceof LibvirtCallError && err.cause instanceof LibvirtError && err.cause.code === 42) return;
+          if (err instanceof LibvirtCallError && err.cause instanceof LibvirtError && err.cause.code === 42)
+            return;
           // XML this parser cannot read costs that domain only, reported, never the whole cycle.
           if (err instanceof DomainXmlError) {
             skipped.push({ uuid: d.uuid, name: d.name, reason: 'error', message: err.message });
@@ -371,9 +380,19 @@ export class LibvirtInspector implements Inspector {
         if (!partial) this.#stuck.delete(d.uuid);
         if ((timedOut.has(d.uuid) || this.#stuck.has(d.uuid)) && partial) {
           this.#stuck.add(d.uuid);
-          skipped.push({ uuid: d.uuid, name: d.name, reason: 'timeout', message: 'stats call timed out; partial stats' });
+          skipped.push({
+            uuid: d.uuid,
+            name: d.name,
+            reason: 'timeout',
+            message: 'stats call timed out; partial stats',
+          });
         } else if (partial && stateCode !== 5) {
-          skipped.push({ uuid: d.uuid, name: d.name, reason: 'busy', message: 'domain job busy; partial stats' });
+          skipped.push({
+            uuid: d.uuid,
+            name: d.name,
+            reason: 'busy',
+            message: 'domain job busy; partial stats',
+          });
         }
       }
     }
@@ -450,7 +469,10 @@ export class LibvirtInspector implements Inspector {
    * The current job of each running domain. There is no bulk call for jobs: one call per domain, so
    * the job collector is opt-in. A domain that vanished meanwhile is left out.
    */
-  async jobInfo(instances: readonly Instance[], options: CallOptions = {}): Promise<ReadonlyMap<string, JobInfo>> {
+  async jobInfo(
+    instances: readonly Instance[],
+    options: CallOptions = {},
+  ): Promise<ReadonlyMap<string, JobInfo>> {
     const { signal } = options;
     const o = signal ? { signal } : {};
     const out = new Map<string, JobInfo>();

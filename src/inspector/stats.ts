@@ -108,10 +108,10 @@ const CPU_FIELDS: Readonly<Record<string, keyof CpuStats>> = {
 };
 
 const DIRTYRATE_FIELDS: Readonly<Record<string, keyof DirtyRateStats>> = {
-  'calc_status': 'calcStatus',
-  'calc_start_time': 'calcStartTimeSeconds',
-  'calc_period': 'calcPeriodSeconds',
-  'megabytes_per_second': 'megabytesPerSecond',
+  calc_status: 'calcStatus',
+  calc_start_time: 'calcStartTimeSeconds',
+  calc_period: 'calcPeriodSeconds',
+  megabytes_per_second: 'megabytesPerSecond',
 };
 
 /** `<prefix>.<n>.<rest>` → [n, rest], or undefined. */

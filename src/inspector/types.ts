@@ -8,14 +8,7 @@
 
 /** libvirt's virDomainState, by name. */
 export type DomainStateName =
-  | 'nostate'
-  | 'running'
-  | 'blocked'
-  | 'paused'
-  | 'shutdown'
-  | 'shutoff'
-  | 'crashed'
-  | 'pmsuspended';
+  'nostate' | 'running' | 'blocked' | 'paused' | 'shutdown' | 'shutoff' | 'crashed' | 'pmsuspended';
 
 /** A disk of a domain, from `<devices><disk>` of its XML. Disks without a source are not listed. */
 export interface DiskDevice {
@@ -261,16 +254,7 @@ export interface SkippedDomain {
 
 /** Bit flags of the stats groups (virDomainStatsTypes). */
 export type StatsGroup =
-  | 'state'
-  | 'cpu'
-  | 'balloon'
-  | 'vcpu'
-  | 'interface'
-  | 'block'
-  | 'perf'
-  | 'iothread'
-  | 'memory'
-  | 'dirtyrate';
+  'state' | 'cpu' | 'balloon' | 'vcpu' | 'interface' | 'block' | 'perf' | 'iothread' | 'memory' | 'dirtyrate';
 
 /** One inspection cycle: every domain and the stats of the running ones. */
 export interface Inspection {

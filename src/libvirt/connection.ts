@@ -334,7 +334,8 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     if (!internal) await this.acquireSlot(signal, proc);
     else this.slotsUsed++; // CONNECT_CLOSE during close() must not queue behind stuck calls
     this.throwIfClosed(internal, true);
-    if (signal?.aborted === true) {
+    // (A function call, because TypeScript narrows `signal.aborted` across the await above.)
+    if (signal !== undefined && isAborted(signal)) {
       // Aborted in the moment between being granted a slot and sending: nothing was sent.
       this.releaseSlot();
       throw abortErrorFor(signal, `call of procedure ${proc}`);
@@ -618,4 +619,9 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
       clearTimeout(timer);
     }
   }
+}
+
+/** Whether a signal has fired (read fresh, after an await). */
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
 }

@@ -7,10 +7,12 @@
  * `unsigned char` travels as a 4-byte XDR unsigned int.
  */
 import { uuidToBytes, uuidToString, XdrReader, XdrWriter } from './xdr.ts';
+import { RemoteLimits } from './constants.ts';
 import { writeDomain } from './procedures.ts';
 import type { CallOptions, Domain } from './procedures.ts';
 
-const STRING_MAX = 4194304;
+const STRING_MAX = RemoteLimits.STRING_MAX;
+/** REMOTE_STORAGE_POOL_LIST_MAX of remote_protocol.x. */
 const STORAGE_POOL_LIST_MAX = 4096;
 
 /** Procedure numbers used here. */
@@ -58,11 +60,15 @@ export interface Caller {
 /** Reads a `remote_nonnull_storage_pool`. */
 function readPool(r: XdrReader): StoragePool {
   const name = r.string(STRING_MAX);
-  return { name, uuid: uuidToString(r.opaqueFixed(16)) };
+  return { name, uuid: uuidToString(r.opaqueFixed(RemoteLimits.UUID_BYTES)) };
 }
 
 /** Lists every storage pool (virConnectListAllStoragePools); `flags` 0 for all. */
-export async function listAllStoragePools(api: Caller, flags = 0, options: CallOptions = {}): Promise<StoragePool[]> {
+export async function listAllStoragePools(
+  api: Caller,
+  flags = 0,
+  options: CallOptions = {},
+): Promise<StoragePool[]> {
   const args = new XdrWriter().i32(1).u32(flags).finish();
   const r = new XdrReader(await api.call(PoolProc.CONNECT_LIST_ALL_STORAGE_POOLS, args, options));
   const pools = r.array(STORAGE_POOL_LIST_MAX, readPool, 20);
@@ -72,8 +78,15 @@ export async function listAllStoragePools(api: Caller, flags = 0, options: CallO
 }
 
 /** Reads a pool's state and sizes (virStoragePoolGetInfo). */
-export async function storagePoolGetInfo(api: Caller, pool: StoragePool, options: CallOptions = {}): Promise<StoragePoolInfo> {
-  const args = new XdrWriter().string(pool.name, STRING_MAX).opaqueFixed(uuidToBytes(pool.uuid), 16).finish();
+export async function storagePoolGetInfo(
+  api: Caller,
+  pool: StoragePool,
+  options: CallOptions = {},
+): Promise<StoragePoolInfo> {
+  const args = new XdrWriter()
+    .string(pool.name, STRING_MAX)
+    .opaqueFixed(uuidToBytes(pool.uuid), RemoteLimits.UUID_BYTES)
+    .finish();
   const r = new XdrReader(await api.call(PoolProc.STORAGE_POOL_GET_INFO, args, options));
   const info = { state: r.u32(), capacity: r.u64(), allocation: r.u64(), available: r.u64() };
   r.expectEnd();
@@ -81,7 +94,11 @@ export async function storagePoolGetInfo(api: Caller, pool: StoragePool, options
 }
 
 /** Reads a domain's current job (virDomainGetJobInfo). */
-export async function domainGetJobInfo(api: Caller, dom: Domain, options: CallOptions = {}): Promise<DomainJobInfo> {
+export async function domainGetJobInfo(
+  api: Caller,
+  dom: Domain,
+  options: CallOptions = {},
+): Promise<DomainJobInfo> {
   const w = new XdrWriter();
   writeDomain(w, dom);
   const r = new XdrReader(await api.call(PoolProc.DOMAIN_GET_JOB_INFO, w.finish(), options));

@@ -533,7 +533,13 @@ export const diskRows = [
       type: 'counter',
       help: 'Read requests completed by the disk, libvirt block.<n>.rd.reqs.',
     },
-    ceilometer: { name: 'disk.device.read.requests', type: 'cumulative', unit: 'request', float: false, convert: same },
+    ceilometer: {
+      name: 'disk.device.read.requests',
+      type: 'cumulative',
+      unit: 'request',
+      float: false,
+      convert: same,
+    },
   }),
   row({
     key: 'disk_read_bytes',
@@ -547,7 +553,13 @@ export const diskRows = [
       type: 'counter',
       help: 'Bytes read from the disk, libvirt block.<n>.rd.bytes.',
     },
-    ceilometer: { name: 'disk.device.read.bytes', type: 'cumulative', unit: 'B', float: false, convert: same },
+    ceilometer: {
+      name: 'disk.device.read.bytes',
+      type: 'cumulative',
+      unit: 'B',
+      float: false,
+      convert: same,
+    },
   }),
   row({
     key: 'disk_read_time',
@@ -561,7 +573,13 @@ export const diskRows = [
       type: 'counter',
       help: 'Time spent on reads of the disk, libvirt block.<n>.rd.times converted from ns.',
     },
-    ceilometer: { name: 'disk.device.read.latency', type: 'cumulative', unit: 'ns', float: false, convert: same },
+    ceilometer: {
+      name: 'disk.device.read.latency',
+      type: 'cumulative',
+      unit: 'ns',
+      float: false,
+      convert: same,
+    },
   }),
   row({
     key: 'disk_write_requests',
@@ -575,7 +593,13 @@ export const diskRows = [
       type: 'counter',
       help: 'Write requests completed by the disk, libvirt block.<n>.wr.reqs.',
     },
-    ceilometer: { name: 'disk.device.write.requests', type: 'cumulative', unit: 'request', float: false, convert: same },
+    ceilometer: {
+      name: 'disk.device.write.requests',
+      type: 'cumulative',
+      unit: 'request',
+      float: false,
+      convert: same,
+    },
   }),
   row({
     key: 'disk_write_bytes',
@@ -589,7 +613,13 @@ export const diskRows = [
       type: 'counter',
       help: 'Bytes written to the disk, libvirt block.<n>.wr.bytes.',
     },
-    ceilometer: { name: 'disk.device.write.bytes', type: 'cumulative', unit: 'B', float: false, convert: same },
+    ceilometer: {
+      name: 'disk.device.write.bytes',
+      type: 'cumulative',
+      unit: 'B',
+      float: false,
+      convert: same,
+    },
   }),
   row({
     key: 'disk_write_time',
@@ -603,7 +633,13 @@ export const diskRows = [
       type: 'counter',
       help: 'Time spent on writes to the disk, libvirt block.<n>.wr.times converted from ns.',
     },
-    ceilometer: { name: 'disk.device.write.latency', type: 'cumulative', unit: 'ns', float: false, convert: same },
+    ceilometer: {
+      name: 'disk.device.write.latency',
+      type: 'cumulative',
+      unit: 'ns',
+      float: false,
+      convert: same,
+    },
   }),
   row({
     key: 'disk_flush_requests',
@@ -719,7 +755,13 @@ export const vnicRows = [
         type: 'counter',
         help: `Bytes ${dir === 'receive' ? 'received' : 'transmitted'} by the guest on the vNIC, libvirt net.<n>.${short}.bytes.`,
       },
-      ceilometer: { name: `network.${ceilo}.bytes`, type: 'cumulative', unit: 'B', float: false, convert: same },
+      ceilometer: {
+        name: `network.${ceilo}.bytes`,
+        type: 'cumulative',
+        unit: 'B',
+        float: false,
+        convert: same,
+      },
     }),
     row({
       key: `vnic_${short}_packets`,

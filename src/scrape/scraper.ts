@@ -45,7 +45,7 @@ const ROUND_TRIPS: FamilySpec = {
 
 /** The collectors of a scrape and the stats groups they need. */
 export function plan(names: readonly CollectorName[]): { defs: CollectorDefinition[]; groups: StatsGroup[] } {
-  const defs = names.map((n) => collectors[n]).filter((d): d is CollectorDefinition => d !== undefined);
+  const defs = names.map((n) => collectors[n]);
   const groups = [...new Set<StatsGroup>(['state', ...defs.flatMap((d) => d.groups)])];
   return { defs, groups };
 }

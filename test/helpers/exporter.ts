@@ -31,12 +31,19 @@ export interface RunningExporter {
 }
 
 /** Starts the exporter with `args` and waits until it listens. */
-export async function startExporter(args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningExporter> {
+export async function startExporter(
+  args: readonly string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<RunningExporter> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, `--web.listen-address=127.0.0.1:${port}`, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', MAIN, `--web.listen-address=127.0.0.1:${port}`, ...args],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -6,7 +6,15 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { XdrReader, XdrWriter, uuidToBytes, type Domain, type DomainStatsRecord, type LibvirtClient, type TypedParam } from '../../src/libvirt/index.ts';
+import {
+  XdrReader,
+  XdrWriter,
+  uuidToBytes,
+  type Domain,
+  type DomainStatsRecord,
+  type LibvirtClient,
+  type TypedParam,
+} from '../../src/libvirt/index.ts';
 import { PoolProc } from '../../src/libvirt/pools-and-jobs.ts';
 
 interface Recording {
@@ -15,12 +23,28 @@ interface Recording {
     libvirtVersion: number;
     hypervisorVersion: number;
     hypervisorType: string;
-    node: { model: string; memory: number; cpus: number; mhz: number; nodes: number; sockets: number; cores: number; threads: number };
+    node: {
+      model: string;
+      memory: number;
+      cpus: number;
+      mhz: number;
+      nodes: number;
+      sockets: number;
+      cores: number;
+      threads: number;
+    };
   };
   domains: Domain[];
   stats: { domain: Domain; params: { field: string; type: number; value: string | number | boolean }[] }[];
   xml: Record<string, string>;
-  pools?: { name: string; uuid: string; state: number; capacity: string; allocation: string; available: string }[];
+  pools?: {
+    name: string;
+    uuid: string;
+    state: number;
+    capacity: string;
+    allocation: string;
+    available: string;
+  }[];
 }
 
 /** Loads the lab recording. */
@@ -37,7 +61,10 @@ export interface FixtureClientOptions {
 }
 
 /** Builds a fake client answering from `rec`. */
-export function fixtureClient(rec: Recording = loadRecording(), opts: FixtureClientOptions = {}): LibvirtClient {
+export function fixtureClient(
+  rec: Recording = loadRecording(),
+  opts: FixtureClientOptions = {},
+): LibvirtClient {
   const emitter = new EventEmitter();
   const calls = opts.calls ?? new Map<string, number>();
   const count = (name: string): void => {
@@ -56,7 +83,18 @@ export function fixtureClient(rec: Recording = loadRecording(), opts: FixtureCli
   const fake = {
     get state() {
       const total = [...calls.values()].reduce((a, b) => a + b, 0);
-      return { connected: true, inFlight: 0, abandonedInFlight: 0, calls: total, errors: 0, connectionErrors: 0, abandoned: 0, reconnects: 0, rotations: 0, connectFailures: 0 };
+      return {
+        connected: true,
+        inFlight: 0,
+        abandonedInFlight: 0,
+        calls: total,
+        errors: 0,
+        connectionErrors: 0,
+        abandoned: 0,
+        reconnects: 0,
+        rotations: 0,
+        connectFailures: 0,
+      };
     },
     on: (event: string, fn: (...a: unknown[]) => void) => emitter.on(event, fn),
     emit: (event: string, ...a: unknown[]) => emitter.emit(event, ...a),
@@ -67,7 +105,9 @@ export function fixtureClient(rec: Recording = loadRecording(), opts: FixtureCli
     async getAllDomainStats(args: { domains?: Domain[] }): Promise<DomainStatsRecord[]> {
       count('getAllDomainStats');
       const want = new Set((args.domains ?? rec.domains).map((d) => d.uuid));
-      return rec.stats.filter((s) => want.has(s.domain.uuid)).map((s) => ({ domain: s.domain, params: params(s.params) }));
+      return rec.stats
+        .filter((s) => want.has(s.domain.uuid))
+        .map((s) => ({ domain: s.domain, params: params(s.params) }));
     },
     async domainGetXmlDesc(dom: Domain): Promise<string> {
       count('domainGetXmlDesc');
@@ -114,7 +154,12 @@ export function fixtureClient(rec: Recording = loadRecording(), opts: FixtureCli
           const name = new XdrReader(Buffer.from(args ?? [])).string(4096);
           const p = (rec.pools ?? []).find((x) => x.name === name);
           if (p === undefined) throw new Error(`no pool ${name}`);
-          return w.u32(p.state).u64(BigInt(p.capacity)).u64(BigInt(p.allocation)).u64(BigInt(p.available)).finish();
+          return w
+            .u32(p.state)
+            .u64(BigInt(p.capacity))
+            .u64(BigInt(p.allocation))
+            .u64(BigInt(p.available))
+            .finish();
         }
         case PoolProc.DOMAIN_GET_JOB_INFO: {
           count('domainGetJobInfo');

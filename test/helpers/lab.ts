@@ -7,17 +7,27 @@ const LAB = fileURLToPath(new URL('../lab/lab.sh', import.meta.url));
 
 /** Runs a lab.sh subcommand and returns its stdout. */
 export function lab(...args: string[]): string {
-  return execFileSync('bash', [LAB, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 });
+  return execFileSync('bash', [LAB, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    timeout: 600_000,
+  });
 }
 
 /** Read-only virsh against the lab's libvirtd. */
 export function virsh(...args: string[]): string {
-  return execFileSync('virsh', ['-q', '-r', '-c', 'qemu:///system', ...args], { encoding: 'utf8', timeout: 60_000 });
+  return execFileSync('virsh', ['-q', '-r', '-c', 'qemu:///system', ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 }
 
 /** Read-write virsh (for tests that create, pause or destroy guests). */
 export function virshRw(...args: string[]): string {
-  return execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { encoding: 'utf8', timeout: 60_000 });
+  return execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 }
 
 /** `virsh domstats` of running domains as name → field → value. */
@@ -38,7 +48,12 @@ export function domstats(...args: string[]): Map<string, Map<string, string>> {
 }
 
 /** Waits until `fn` returns true, polling every `stepMs`, or throws after `timeoutMs`. */
-export async function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs: number, what: string, stepMs = 200): Promise<void> {
+export async function waitFor(
+  fn: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  stepMs = 200,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     if (await fn()) return;
@@ -60,8 +75,11 @@ export const LAB_GUESTS = {
 
 /** The pid of a guest's QEMU process (found by `guest=NAME,` in its command line). */
 export function guestPid(name: string): number {
-  const out = execFileSync('pgrep', ['-f', `guest=${name},`], { encoding: 'utf8' }).trim().split('\n');
-  if (out.length !== 1 || !out[0]) throw new Error(`expected one QEMU process for ${name}, found ${out.length}`);
+  const out = execFileSync('pgrep', ['-f', `guest=${name},`], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
+  if (out.length !== 1 || !out[0])
+    throw new Error(`expected one QEMU process for ${name}, found ${out.length}`);
   return Number(out[0]);
 }
 

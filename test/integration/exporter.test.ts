@@ -11,7 +11,11 @@ import { parseExposition, type Family } from '../helpers/exposition.ts';
 import { startExporter, type RunningExporter } from '../helpers/exporter.ts';
 import { LAB_GUESTS, domstats, lab, virsh, virshRw, waitFor } from '../helpers/lab.ts';
 
-async function scrape(e: RunningExporter, path = '/metrics', headers: Record<string, string> = {}): Promise<{ status: number; ms: number; body: string }> {
+async function scrape(
+  e: RunningExporter,
+  path = '/metrics',
+  headers: Record<string, string> = {},
+): Promise<{ status: number; ms: number; body: string }> {
   const t0 = performance.now();
   const r = await fetch(e.url + path, { headers });
   const body = await r.text();
@@ -45,26 +49,42 @@ describe('the exporter on the lab', () => {
       const d = v.get(name)!;
       const cpu = value(f.get('libvirt_domain_info_cpu_time_seconds_total'), { domain: name })!;
       assert.ok(Math.abs(cpu - Number(d.get('cpu.time')) / 1e9) < 2, `${name} cpu`);
-      assert.equal(value(f.get('libvirt_domain_memory_stats_current_balloon_bytes'), { domain: name }), Number(d.get('balloon.current')) * 1024);
+      assert.equal(
+        value(f.get('libvirt_domain_memory_stats_current_balloon_bytes'), { domain: name }),
+        Number(d.get('balloon.current')) * 1024,
+      );
       const blocks = Number(d.get('block.count'));
       for (let i = 0; i < blocks; i++) {
         const dev = d.get(`block.${i}.name`)!;
         if (!d.has(`block.${i}.capacity`)) continue;
-        assert.equal(value(f.get('libvirt_domain_block_stats_capacity_bytes'), { domain: name, target_device: dev }), Number(d.get(`block.${i}.capacity`)), `${name} ${dev}`);
-        const rd = value(f.get('libvirt_domain_block_stats_read_requests_total'), { domain: name, target_device: dev })!;
+        assert.equal(
+          value(f.get('libvirt_domain_block_stats_capacity_bytes'), { domain: name, target_device: dev }),
+          Number(d.get(`block.${i}.capacity`)),
+          `${name} ${dev}`,
+        );
+        const rd = value(f.get('libvirt_domain_block_stats_read_requests_total'), {
+          domain: name,
+          target_device: dev,
+        })!;
         assert.ok(Math.abs(rd - Number(d.get(`block.${i}.rd.reqs`))) <= 200, `${name} ${dev} rd.reqs`);
       }
       const nets = Number(d.get('net.count'));
       for (let i = 0; i < nets; i++) {
         const dev = d.get(`net.${i}.name`)!;
-        const rx = value(f.get('libvirt_domain_interface_stats_receive_packets_total'), { domain: name, target_device: dev })!;
+        const rx = value(f.get('libvirt_domain_interface_stats_receive_packets_total'), {
+          domain: name,
+          target_device: dev,
+        })!;
         assert.ok(Math.abs(rx - Number(d.get(`net.${i}.rx.pkts`))) <= 20, `${name} ${dev} rx.pkts`);
       }
       const vcpus = Number(d.get('vcpu.current'));
       assert.equal(value(f.get('libvirt_domain_vcpu_current'), { domain: name }), vcpus);
     }
     for (const name of LAB_GUESTS.tiny) {
-      assert.ok((value(f.get('libvirt_domain_memory_stats_usable_bytes'), { domain: name }) ?? 0) > 0, `${name} guest memory`);
+      assert.ok(
+        (value(f.get('libvirt_domain_memory_stats_usable_bytes'), { domain: name }) ?? 0) > 0,
+        `${name} guest memory`,
+      );
     }
     const os = f.get('libvirt_domain_openstack_info')!;
     assert.deepEqual(
@@ -77,7 +97,18 @@ describe('the exporter on the lab', () => {
   });
 
   test('every inovex 2.5 metric is served on the real lab with its name, type and labels', async () => {
-    const all = ['domain', 'cpu', 'vcpu', 'memory', 'block', 'interface', 'openstack', 'host', 'storage_pool', 'job'];
+    const all = [
+      'domain',
+      'cpu',
+      'vcpu',
+      'memory',
+      'block',
+      'interface',
+      'openstack',
+      'host',
+      'storage_pool',
+      'job',
+    ];
     const { body } = await scrape(e, `/metrics?${all.map((c) => `collect[]=${c}`).join('&')}`);
     const f = parseExposition(body);
     const tsv = readFileSync(new URL('../fixtures/inovex/inovex-2.5-metrics.tsv', import.meta.url), 'utf8');
@@ -87,7 +118,8 @@ describe('the exporter on the lab', () => {
       assert.ok(fam && fam.samples.length > 0, `${name} is served with samples`);
       assert.equal(fam.type, type.toLowerCase(), `${name} type`);
       const want = labels === '(none)' ? [] : labels.split(',').sort();
-      for (const sample of fam.samples) assert.deepEqual(Object.keys(sample.labels).sort(), want, `${name} labels`);
+      for (const sample of fam.samples)
+        assert.deepEqual(Object.keys(sample.labels).sort(), want, `${name} labels`);
     }
   });
 
@@ -102,7 +134,9 @@ describe('the exporter on the lab', () => {
     try {
       const first = parseExposition((await scrape(e)).body);
       assert.equal(value(first.get('libvirt_domain_info_state'), { domain: name }), 1);
-      assert.ok(value(first.get('libvirt_domain_info_cpu_time_seconds_total'), { domain: name }) !== undefined);
+      assert.ok(
+        value(first.get('libvirt_domain_info_cpu_time_seconds_total'), { domain: name }) !== undefined,
+      );
     } finally {
       virshRw('destroy', name);
     }
@@ -147,13 +181,21 @@ describe('the exporter on the lab', () => {
 
   test('inspect prints the guests as a table and as JSON', () => {
     const json = JSON.parse(
-      execFileSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'inspect', '--output=json', '--interval=1'], { encoding: 'utf8' }),
+      execFileSync(
+        process.execPath,
+        ['--import', 'tsx', 'src/main.ts', 'inspect', '--output=json', '--interval=1'],
+        { encoding: 'utf8' },
+      ),
     ) as { name: string; state: string; cpuPercent?: number }[];
     const byName = new Map(json.map((g) => [g.name, g]));
     for (const n of LAB_GUESTS.running) assert.equal(byName.get(n)?.state, 'running', n);
     assert.equal(byName.get('instance-00000005')?.state, 'shutoff');
     assert.ok((byName.get('instance-00000001')?.cpuPercent ?? -1) >= 0);
-    const table = execFileSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'inspect', '--interval=0.5'], { encoding: 'utf8' });
+    const table = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/main.ts', 'inspect', '--interval=0.5'],
+      { encoding: 'utf8' },
+    );
     assert.match(table, /^NAME\s+STATE\s+VCPUS\s+%CPU/);
     assert.match(table, /instance-00000002\s+running\s+2/);
   });
@@ -169,14 +211,26 @@ describe('configuration reload on SIGHUP', () => {
       assert.match((await scrape(e)).body, /^libvirt_domain_info_cpu_time_seconds_total/m);
       writeFileSync(file, 'collectors:\n  cpu: { enabled: false }\n');
       e.child.kill('SIGHUP');
-      await waitFor(async () => !/^libvirt_domain_info_cpu_time_seconds_total/m.test((await scrape(e)).body), 10_000, 'cpu collector off');
+      await waitFor(
+        async () => !/^libvirt_domain_info_cpu_time_seconds_total/m.test((await scrape(e)).body),
+        10_000,
+        'cpu collector off',
+      );
       writeFileSync(file, 'collectors:\n  cpus: { enabled: true }\n');
       e.child.kill('SIGHUP');
-      await waitFor(() => e.output().includes('configuration reload failed'), 10_000, 'reload failure logged');
+      await waitFor(
+        () => e.output().includes('configuration reload failed'),
+        10_000,
+        'reload failure logged',
+      );
       assert.match(e.output(), /collectors\.cpus: unknown key/);
       const r = await scrape(e);
       assert.equal(r.status, 200, 'still serving');
-      assert.doesNotMatch(r.body, /^libvirt_domain_info_cpu_time_seconds_total/m, 'with the configuration it had');
+      assert.doesNotMatch(
+        r.body,
+        /^libvirt_domain_info_cpu_time_seconds_total/m,
+        'with the configuration it had',
+      );
     } finally {
       assert.equal(await e.stop(), 0);
     }

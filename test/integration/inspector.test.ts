@@ -32,17 +32,25 @@ describe('libvirt inspector on the lab', () => {
         .map((l) => l.trim().split(/\s+/))
         .filter((f) => f.length >= 4 && f[3] !== '-')
         .map((f) => f[2]);
-      assert.deepEqual(i.disks.map((d) => d.target), blk, `${i.name} disks`);
+      assert.deepEqual(
+        i.disks.map((d) => d.target),
+        blk,
+        `${i.name} disks`,
+      );
       const nics = virsh('domiflist', i.name)
         .split('\n')
         .map((l) => l.trim().split(/\s+/)[0])
         .filter((x) => x && x !== '-');
       assert.deepEqual(i.vnics.map((v) => v.targetDev).filter(Boolean), nics, `${i.name} vNICs`);
     }
-    for (const n of LAB_GUESTS.nova11) assert.equal(insp.instances.find((i) => i.name === n)?.nova?.namespaceVersion, '1.1', n);
-    for (const n of LAB_GUESTS.nova10) assert.equal(insp.instances.find((i) => i.name === n)?.nova?.namespaceVersion, '1.0', n);
-    for (const n of LAB_GUESTS.noMetadata) assert.equal(insp.instances.find((i) => i.name === n)?.nova, undefined, n);
-    for (const n of LAB_GUESTS.paused) assert.equal(insp.instances.find((i) => i.name === n)?.state, 'paused');
+    for (const n of LAB_GUESTS.nova11)
+      assert.equal(insp.instances.find((i) => i.name === n)?.nova?.namespaceVersion, '1.1', n);
+    for (const n of LAB_GUESTS.nova10)
+      assert.equal(insp.instances.find((i) => i.name === n)?.nova?.namespaceVersion, '1.0', n);
+    for (const n of LAB_GUESTS.noMetadata)
+      assert.equal(insp.instances.find((i) => i.name === n)?.nova, undefined, n);
+    for (const n of LAB_GUESTS.paused)
+      assert.equal(insp.instances.find((i) => i.name === n)?.state, 'paused');
     for (const n of LAB_GUESTS.shutoff) {
       const i = insp.instances.find((x) => x.name === n);
       assert.equal(i?.state, 'shutoff');
@@ -85,7 +93,11 @@ describe('libvirt inspector on the lab', () => {
       assert.ok(s?.balloon?.usableKiB !== undefined, `${name}: guest memory stats present on a tiny guest`);
     }
     const plain = [...insp.stats.values()].find((x) => x.name === 'lab-plain-1');
-    assert.equal(plain?.balloon?.usableKiB, undefined, 'no guest memory stats without a guest driver: absent, not 0');
+    assert.equal(
+      plain?.balloon?.usableKiB,
+      undefined,
+      'no guest memory stats without a guest driver: absent, not 0',
+    );
   });
 
   test('round trips per cycle stay bounded as guests are added', async () => {
@@ -119,19 +131,27 @@ describe('libvirt inspector on the lab', () => {
     const warm = await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) });
     const original = virsh('dumpxml', '--inactive', name);
     const file = `/tmp/${name}-renamed.xml`;
-    writeFileSync(file, original.replace(/<nova:name>[^<]*<\/nova:name>/, '<nova:name>renamed-by-test</nova:name>'));
+    writeFileSync(
+      file,
+      original.replace(/<nova:name>[^<]*<\/nova:name>/, '<nova:name>renamed-by-test</nova:name>'),
+    );
     try {
       virshRw('define', file);
       // The DEFINED event reaches the inspector asynchronously.
       await waitFor(
         async () =>
-          (await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) })).instances.find((i) => i.name === name)?.nova
-            ?.displayName === 'renamed-by-test',
+          (await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) })).instances.find(
+            (i) => i.name === name,
+          )?.nova?.displayName === 'renamed-by-test',
         10_000,
         'the new display name',
       );
       const after = await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) });
-      assert.equal(after.roundTrips, warm.roundTrips, 'back to the list and the stats shards once the XML is read again');
+      assert.equal(
+        after.roundTrips,
+        warm.roundTrips,
+        'back to the list and the stats shards once the XML is read again',
+      );
     } finally {
       writeFileSync(file, original);
       virshRw('define', file);
@@ -141,7 +161,10 @@ describe('libvirt inspector on the lab', () => {
   test('a libvirtd restart between cycles: the next cycle reconnects by itself', async () => {
     await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) });
     lab('libvirtd-kill');
-    await assert.rejects(inspector.inspectAll({ signal: AbortSignal.timeout(3000) }), /libvirt|connect|socket/i);
+    await assert.rejects(
+      inspector.inspectAll({ signal: AbortSignal.timeout(3000) }),
+      /libvirt|connect|socket/i,
+    );
     assert.equal(inspector.connected, false);
     lab('libvirtd-start');
     const insp = await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) });
@@ -175,12 +198,18 @@ describe('libvirt inspector on the lab', () => {
       assert.ok(next.durationSeconds < 1.5, `next cycle fast (${next.durationSeconds} s)`);
       const partial = [...next.stats.values()].find((x) => x.name === victim);
       assert.ok(partial?.cpu?.timeNs !== undefined, 'partial stats of the hung guest');
-      assert.ok(next.skipped.some((s) => s.name === victim && s.reason === 'timeout'), 'still reported as timed out');
+      assert.ok(
+        next.skipped.some((s) => s.name === victim && s.reason === 'timeout'),
+        'still reported as timed out',
+      );
     } finally {
       guestSignal(victim, 'SIGCONT');
     }
     await waitFor(
-      async () => !(await inspector.inspectAll({ signal: AbortSignal.timeout(8000) })).skipped.some((s) => s.name === victim),
+      async () =>
+        !(await inspector.inspectAll({ signal: AbortSignal.timeout(8000) })).skipped.some(
+          (s) => s.name === victim,
+        ),
       30_000,
       'every guest back after kill -CONT',
       500,

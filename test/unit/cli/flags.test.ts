@@ -48,7 +48,10 @@ test('collect[] and exclude[] choose collectors; unknown names are rejected', ()
   assert.deepEqual(resolveCollectors(config, ['cpu', 'job'], []), ['cpu', 'job']);
   const all = resolveCollectors(config, [], []);
   assert.ok(all.includes('domain') && !all.includes('job'));
-  assert.deepEqual(resolveCollectors(config, [], ['cpu']), all.filter((n) => n !== 'cpu'));
+  assert.deepEqual(
+    resolveCollectors(config, [], ['cpu']),
+    all.filter((n) => n !== 'cpu'),
+  );
   assert.throws(() => resolveCollectors(config, ['nics'], []), /unknown collector\(s\): nics/);
   assert.throws(() => resolveCollectors(config, ['cpu'], ['vcpu']), /cannot be combined/);
 });

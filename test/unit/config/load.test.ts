@@ -20,15 +20,21 @@ describe('configuration files', () => {
     test(`${f} is rejected with a message naming the fault`, () => {
       const expect = /# expect: (.+)/.exec(readFileSync(dir + f, 'utf8'))?.[1];
       assert.ok(expect, 'the fixture says what to expect');
-      assert.throws(() => loadConfig(dir + f), (err: unknown) => {
-        assert.ok(err instanceof ConfigError);
-        assert.ok(err.message.includes(expect), `"${err.message}" should contain "${expect}"`);
-        return true;
-      });
+      assert.throws(
+        () => loadConfig(dir + f),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError);
+          assert.ok(err.message.includes(expect), `"${err.message}" should contain "${expect}"`);
+          return true;
+        },
+      );
     });
   }
   test('a missing file is named', () => {
-    assert.throws(() => loadConfig('/nonexistent/config.yaml'), /cannot read configuration file \/nonexistent\/config.yaml/);
+    assert.throws(
+      () => loadConfig('/nonexistent/config.yaml'),
+      /cannot read configuration file \/nonexistent\/config.yaml/,
+    );
   });
 });
 
@@ -45,7 +51,10 @@ describe('defaults and overrides', () => {
     assert.equal(c.publisher.enabled, false);
   });
   test('flag overrides win over the file', () => {
-    const c = loadConfig(dir + 'identity.good.yaml', { 'web.listen_address': '127.0.0.1:1', 'collectors.cpu.enabled': true });
+    const c = loadConfig(dir + 'identity.good.yaml', {
+      'web.listen_address': '127.0.0.1:1',
+      'collectors.cpu.enabled': true,
+    });
     assert.equal(c.web.listen_address, '127.0.0.1:1');
     assert.equal(c.collectors.cpu.enabled, true);
     assert.deepEqual(c.metrics.identity_labels, ['project_id', 'instance_name']);

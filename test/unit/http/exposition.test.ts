@@ -41,7 +41,11 @@ describe('exposition of the lab recording', () => {
       'collectors.perf.enabled': true,
       'collectors.job.enabled': true,
     });
-    app = await buildApp({ config, inspector: new LibvirtInspector({ client: fixtureClient() }), logger: pino({ level: 'silent' }) });
+    app = await buildApp({
+      config,
+      inspector: new LibvirtInspector({ client: fixtureClient() }),
+      logger: pino({ level: 'silent' }),
+    });
     body = await scrape(app);
   });
   after(async () => {
@@ -57,13 +61,20 @@ describe('exposition of the lab recording', () => {
   test('promtool check metrics is clean apart from the inovex compatibility aliases', () => {
     let out = '';
     try {
-      execFileSync('promtool', ['check', 'metrics'], { input: normalize(body), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+      execFileSync('promtool', ['check', 'metrics'], {
+        input: normalize(body),
+        encoding: 'utf8',
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; status?: number };
       out = `${e.stdout ?? ''}${e.stderr ?? ''}`;
       assert.equal(e.status, 3, `promtool ran: ${out}`);
     }
-    const problems = out.split('\n').filter(Boolean).filter((l) => !/^libvirt_domain_memory_stats_hugetlb_pg(alloc|fail)_total /.test(l));
+    const problems = out
+      .split('\n')
+      .filter(Boolean)
+      .filter((l) => !/^libvirt_domain_memory_stats_hugetlb_pg(alloc|fail)_total /.test(l));
     assert.deepEqual(problems, []);
   });
 
@@ -73,14 +84,21 @@ describe('exposition of the lab recording', () => {
       assert.ok(f.help.length > 10, `${f.name} has HELP`);
       if (f.type === 'counter') assert.ok(f.name.endsWith('_total'), `${f.name}: counters end in _total`);
       const alias = /hugetlb_pg(alloc|fail)_total$/.test(f.name);
-      if (f.type !== 'counter' && !alias) assert.ok(!f.name.endsWith('_total'), `${f.name}: _total only on counters`);
-      assert.ok(!/_(kib|kilobytes|nanoseconds|ns|ms|milliseconds|mb)(_|$)/.test(f.name), `${f.name}: base units`);
+      if (f.type !== 'counter' && !alias)
+        assert.ok(!f.name.endsWith('_total'), `${f.name}: _total only on counters`);
+      assert.ok(
+        !/_(kib|kilobytes|nanoseconds|ns|ms|milliseconds|mb)(_|$)/.test(f.name),
+        `${f.name}: base units`,
+      );
     }
   });
 
   test('every inovex 2.5 metric is served with its name, type and labels', () => {
     const families = parseExposition(body);
-    const tsv = readFileSync(new URL('../../fixtures/inovex/inovex-2.5-metrics.tsv', import.meta.url), 'utf8');
+    const tsv = readFileSync(
+      new URL('../../fixtures/inovex/inovex-2.5-metrics.tsv', import.meta.url),
+      'utf8',
+    );
     for (const line of tsv.split('\n').slice(1).filter(Boolean)) {
       const [name, type, labels] = line.split('\t') as [string, string, string];
       const f = families.get(name);
@@ -94,7 +112,9 @@ describe('exposition of the lab recording', () => {
 
   test('values are converted to base units at the edge', () => {
     const f = parseExposition(body);
-    const rec = JSON.parse(readFileSync(new URL('../../fixtures/lab/inspection.json', import.meta.url), 'utf8')) as {
+    const rec = JSON.parse(
+      readFileSync(new URL('../../fixtures/lab/inspection.json', import.meta.url), 'utf8'),
+    ) as {
       stats: { domain: { name: string }; params: { field: string; value: string | number }[] }[];
     };
     const raw = (dom: string, field: string): number =>
@@ -102,11 +122,23 @@ describe('exposition of the lab recording', () => {
     const value = (name: string, labels: Record<string, string>): number | undefined =>
       f.get(name)?.samples.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
     const d = 'instance-00000002';
-    assert.equal(value('libvirt_domain_info_cpu_time_seconds_total', { domain: d }), raw(d, 'cpu.time') / 1e9);
+    assert.equal(
+      value('libvirt_domain_info_cpu_time_seconds_total', { domain: d }),
+      raw(d, 'cpu.time') / 1e9,
+    );
     assert.equal(value('libvirt_domain_memory_stats_rss_bytes', { domain: d }), raw(d, 'balloon.rss') * 1024);
-    assert.equal(value('libvirt_domain_vcpu_delay_seconds_total', { domain: d, vcpu: '1' }), raw(d, 'vcpu.1.delay') / 1e9);
-    assert.equal(value('libvirt_domain_block_stats_read_bytes_total', { domain: d, target_device: 'vdb' }), raw(d, 'block.1.rd.bytes'));
-    assert.equal(value('libvirt_domain_interface_stats_receive_bytes_total', { domain: d, target_device: 'tap-tiny2b' }), raw(d, 'net.1.rx.bytes'));
+    assert.equal(
+      value('libvirt_domain_vcpu_delay_seconds_total', { domain: d, vcpu: '1' }),
+      raw(d, 'vcpu.1.delay') / 1e9,
+    );
+    assert.equal(
+      value('libvirt_domain_block_stats_read_bytes_total', { domain: d, target_device: 'vdb' }),
+      raw(d, 'block.1.rd.bytes'),
+    );
+    assert.equal(
+      value('libvirt_domain_interface_stats_receive_bytes_total', { domain: d, target_device: 'tap-tiny2b' }),
+      raw(d, 'net.1.rx.bytes'),
+    );
     const used = (raw(d, 'balloon.available') - raw(d, 'balloon.usable')) / raw(d, 'balloon.available');
     assert.equal(value('libvirt_domain_memory_stats_used_ratio', { domain: d }), used);
     assert.equal(value('libvirt_domain_memory_stats_used_percent', { domain: d }), used * 100);
@@ -114,11 +146,17 @@ describe('exposition of the lab recording', () => {
     assert.equal(value('libvirt_domain_memory_stats_usable_bytes', { domain: 'lab-plain-1' }), undefined);
     // A shut-off domain has its state and info, and no stats series.
     assert.equal(value('libvirt_domain_info_state', { domain: 'instance-00000005' }), 5);
-    assert.equal(value('libvirt_domain_info_cpu_time_seconds_total', { domain: 'instance-00000005' }), undefined);
+    assert.equal(
+      value('libvirt_domain_info_cpu_time_seconds_total', { domain: 'instance-00000005' }),
+      undefined,
+    );
   });
 
   test('OpenMetrics when asked for, gzip when accepted', async () => {
-    const om = await app.inject({ url: '/metrics', headers: { accept: 'application/openmetrics-text; version=1.0.0' } });
+    const om = await app.inject({
+      url: '/metrics',
+      headers: { accept: 'application/openmetrics-text; version=1.0.0' },
+    });
     assert.match(String(om.headers['content-type']), /application\/openmetrics-text/);
     assert.match(om.body, /# EOF\n$/);
     const gz = await app.inject({ url: '/metrics', headers: { 'accept-encoding': 'gzip' } });
@@ -140,5 +178,9 @@ describe('exposition of the lab recording', () => {
 
 test('docs/metrics.md lists what the exporter serves and is up to date', async () => {
   const committed = readFileSync(new URL('../../../docs/metrics.md', import.meta.url), 'utf8');
-  assert.equal(committed, await renderMetricsDocs(), 'run: node --import tsx scripts/metrics-docs.ts --write');
+  assert.equal(
+    committed,
+    await renderMetricsDocs(),
+    'run: node --import tsx scripts/metrics-docs.ts --write',
+  );
 });

@@ -8,10 +8,20 @@ import { fixtureClient, loadRecording } from '../../helpers/fixture-client.ts';
 
 describe('splitShards', () => {
   test('splits into at most n nearly equal shards, in order', () => {
-    assert.deepEqual(splitShards([1, 2, 3, 4, 5, 6, 7], 3), [[1, 2, 3], [4, 5], [6, 7]]);
+    assert.deepEqual(splitShards([1, 2, 3, 4, 5, 6, 7], 3), [
+      [1, 2, 3],
+      [4, 5],
+      [6, 7],
+    ]);
     assert.deepEqual(splitShards([1, 2], 4), [[1], [2]]);
     assert.deepEqual(splitShards([], 4), []);
-    assert.equal(splitShards(Array.from({ length: 200 }, (_, i) => i), 4).length, 4);
+    assert.equal(
+      splitShards(
+        Array.from({ length: 200 }, (_, i) => i),
+        4,
+      ).length,
+      4,
+    );
   });
 });
 
@@ -26,8 +36,15 @@ describe('LibvirtInspector over a recording of the lab', () => {
     assert.equal(byName.get('instance-00000005')?.id, -1);
     assert.equal(byName.get('instance-00000003')?.nova?.namespaceVersion, '1.0');
     assert.equal(byName.get('lab-plain-1')?.nova, undefined);
-    assert.deepEqual(byName.get('instance-00000002')?.disks.map((d) => d.target), ['vda', 'vdb']);
-    assert.deepEqual(byName.get('lab-plain-1')?.disks.map((d) => d.target), ['vda'], 'the empty CD-ROM is skipped');
+    assert.deepEqual(
+      byName.get('instance-00000002')?.disks.map((d) => d.target),
+      ['vda', 'vdb'],
+    );
+    assert.deepEqual(
+      byName.get('lab-plain-1')?.disks.map((d) => d.target),
+      ['vda'],
+      'the empty CD-ROM is skipped',
+    );
     // Stats for running and paused domains only.
     assert.equal(insp.stats.size, 5);
     assert.equal(insp.stats.has(byName.get('instance-00000005')!.uuid), false);
@@ -40,7 +57,10 @@ describe('LibvirtInspector over a recording of the lab', () => {
 
   test('reads XML once per domain: later cycles are the list plus the stats shards', async () => {
     const calls = new Map<string, number>();
-    const inspector = new LibvirtInspector({ client: fixtureClient(loadRecording(), { calls }), maxShards: 4 });
+    const inspector = new LibvirtInspector({
+      client: fixtureClient(loadRecording(), { calls }),
+      maxShards: 4,
+    });
     const first = await inspector.inspectAll();
     assert.equal(first.roundTrips, 1 + 4 + 6);
     const second = await inspector.inspectAll();
@@ -51,7 +71,10 @@ describe('LibvirtInspector over a recording of the lab', () => {
 
   test('concurrent cycles share one set of libvirt calls', async () => {
     const calls = new Map<string, number>();
-    const inspector = new LibvirtInspector({ client: fixtureClient(loadRecording(), { calls }), maxShards: 2 });
+    const inspector = new LibvirtInspector({
+      client: fixtureClient(loadRecording(), { calls }),
+      maxShards: 2,
+    });
     const [a, b] = await Promise.all([inspector.inspectAll(), inspector.inspectAll()]);
     assert.equal(a, b);
     assert.equal(calls.get('listAllDomains'), 1);
@@ -70,7 +93,9 @@ describe('LibvirtInspector over a recording of the lab', () => {
     const victim = rec.stats.find((s) => s.domain.name === 'instance-00000003')!;
     // What libvirt 9 sends for a domain whose job is held (seen with a stopped QEMU): disks are listed
     // with name and path, without counters and sizes.
-    victim.params = victim.params.filter((p) => !/^block\.\d+\.(rd|wr|fl|allocation|capacity|physical)/.test(p.field));
+    victim.params = victim.params.filter(
+      (p) => !/^block\.\d+\.(rd|wr|fl|allocation|capacity|physical)/.test(p.field),
+    );
     const inspector = new LibvirtInspector({ client: fixtureClient(rec) });
     const insp = await inspector.inspectAll();
     assert.deepEqual(

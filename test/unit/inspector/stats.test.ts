@@ -9,7 +9,10 @@ const record = (name: string) => {
   const r = rec.stats.find((s) => s.domain.name === name)!;
   return decodeDomainStats(
     r.domain,
-    r.params.map((p) => ({ field: p.field, value: (p.type === 3 || p.type === 4) && typeof p.value === 'string' ? BigInt(p.value) : p.value })),
+    r.params.map((p) => ({
+      field: p.field,
+      value: (p.type === 3 || p.type === 4) && typeof p.value === 'string' ? BigInt(p.value) : p.value,
+    })),
   );
 };
 
@@ -19,15 +22,35 @@ test('a tiny guest with two disks and two vNICs decodes every group in raw units
   assert.ok(s.cpu?.timeNs !== undefined && s.cpu.timeNs > 0 && Number.isInteger(s.cpu.timeNs));
   assert.ok(s.cpu.userNs !== undefined && s.cpu.systemNs !== undefined);
   assert.equal(s.balloon?.currentKiB, 131072);
-  for (const k of ['availableKiB', 'usableKiB', 'unusedKiB', 'swapInKiB', 'swapOutKiB', 'majorFaults', 'minorFaults', 'diskCachesKiB', 'rssKiB', 'lastUpdateSeconds'] as const) {
+  for (const k of [
+    'availableKiB',
+    'usableKiB',
+    'unusedKiB',
+    'swapInKiB',
+    'swapOutKiB',
+    'majorFaults',
+    'minorFaults',
+    'diskCachesKiB',
+    'rssKiB',
+    'lastUpdateSeconds',
+  ] as const) {
     assert.equal(typeof s.balloon[k], 'number', k);
   }
   assert.equal(s.vcpuCurrent, 2);
-  assert.deepEqual(s.vcpus.map((v) => v.index), [0, 1]);
+  assert.deepEqual(
+    s.vcpus.map((v) => v.index),
+    [0, 1],
+  );
   assert.ok(s.vcpus.every((v) => v.timeNs !== undefined && v.state === 1));
-  assert.deepEqual(s.blocks.map((b) => b.name), ['vda', 'vdb']);
+  assert.deepEqual(
+    s.blocks.map((b) => b.name),
+    ['vda', 'vdb'],
+  );
   assert.ok(s.blocks.every((b) => b.capacityBytes !== undefined && b.path !== undefined));
-  assert.deepEqual(s.interfaces.map((i) => i.name), ['tap-tiny2', 'tap-tiny2b']);
+  assert.deepEqual(
+    s.interfaces.map((i) => i.name),
+    ['tap-tiny2', 'tap-tiny2b'],
+  );
   assert.ok(s.interfaces.every((i) => i.rxBytes !== undefined && i.txPackets !== undefined));
   // Every parameter is kept raw as well.
   assert.equal(s.raw.size, rec.stats.find((x) => x.domain.name === 'instance-00000002')!.params.length);

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { loadConfig } from '../../../src/config/load.ts';
+import type { CollectorName } from '../../../src/config/schema.ts';
 import { DisconnectedError } from '../../../src/inspector/errors.ts';
 import { LibvirtInspector } from '../../../src/inspector/libvirt-inspector.ts';
 import type { HostInfo, Inspector } from '../../../src/inspector/types.ts';
@@ -13,7 +14,11 @@ import { parseExposition } from '../../helpers/exposition.ts';
 
 const log = pino({ level: 'silent' });
 
-async function scrapeWith(inspector: Inspector, overrides: Record<string, unknown> = {}, collectors = ['domain', 'cpu', 'host', 'openstack'] as const) {
+async function scrapeWith(
+  inspector: Inspector,
+  overrides: Record<string, unknown> = {},
+  collectors: readonly CollectorName[] = ['domain', 'cpu', 'host', 'openstack'],
+) {
   const sink = await runScrape({
     inspector,
     config: loadConfig(undefined, overrides),
@@ -21,7 +26,7 @@ async function scrapeWith(inspector: Inspector, overrides: Record<string, unknow
     collectors: [...collectors],
     signal: AbortSignal.timeout(5000),
   });
-  return parseExposition(await sink.registry.metrics());
+  return parseExposition(sink.render('prometheus'));
 }
 
 const value = (f: ReturnType<typeof parseExposition>, name: string, labels: Record<string, string> = {}) =>
@@ -49,7 +54,8 @@ describe('runScrape', () => {
     const fail = new LibvirtConnectionError('ENOENT', 'no socket');
     const f = await scrapeWith(new LibvirtInspector({ client: fixtureClient(loadRecording(), { fail }) }));
     assert.equal(value(f, 'libvirt_up'), 0);
-    for (const c of ['domain', 'cpu', 'host', 'openstack']) assert.equal(value(f, 'libvirt_scrape_collector_success', { collector: c }), 0, c);
+    for (const c of ['domain', 'cpu', 'host', 'openstack'])
+      assert.equal(value(f, 'libvirt_scrape_collector_success', { collector: c }), 0, c);
     assert.equal(f.get('libvirt_domain_info_state'), undefined);
     assert.ok(new DisconnectedError('x') instanceof Error);
   });
@@ -58,10 +64,14 @@ describe('runScrape', () => {
     const f = await scrapeWith(new LibvirtInspector({ client: fixtureClient() }), {
       'metrics.identity_labels': ['project_name', 'instance_name'],
     });
-    const s = f.get('libvirt_domain_info_cpu_time_seconds_total')!.samples.find((x) => x.labels['domain'] === 'instance-00000001')!;
+    const s = f
+      .get('libvirt_domain_info_cpu_time_seconds_total')!
+      .samples.find((x) => x.labels['domain'] === 'instance-00000001')!;
     assert.deepEqual(Object.keys(s.labels).sort(), ['domain', 'instance_name', 'project_name']);
     assert.equal(s.labels['project_name'], 'demo');
-    const plain = f.get('libvirt_domain_info_cpu_time_seconds_total')!.samples.find((x) => x.labels['domain'] === 'lab-plain-1')!;
+    const plain = f
+      .get('libvirt_domain_info_cpu_time_seconds_total')!
+      .samples.find((x) => x.labels['domain'] === 'lab-plain-1')!;
     assert.equal(plain.labels['project_name'], '', 'a guest without Nova metadata has empty identity labels');
   });
 
