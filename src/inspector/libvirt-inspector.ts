@@ -13,6 +13,9 @@
  */
 import { setMaxListeners } from 'node:events';
 import {
+  DOMAIN_STATE_NAMES,
+  DomainStatsTypes,
+  GetAllDomainStatsFlags,
   LibvirtClient,
   LibvirtConnectionError,
   LibvirtError,
@@ -40,18 +43,18 @@ import type {
   StatsGroup,
 } from './types.ts';
 
-/** virDomainStatsTypes bits. */
+/** virDomainStatsTypes bits of each group. */
 const GROUP_BITS: Readonly<Record<StatsGroup, number>> = {
-  state: 1,
-  cpu: 2,
-  balloon: 4,
-  vcpu: 8,
-  interface: 16,
-  block: 32,
-  perf: 64,
-  iothread: 128,
-  memory: 256,
-  dirtyrate: 512,
+  state: DomainStatsTypes.STATE,
+  cpu: DomainStatsTypes.CPU_TOTAL,
+  balloon: DomainStatsTypes.BALLOON,
+  vcpu: DomainStatsTypes.VCPU,
+  interface: DomainStatsTypes.INTERFACE,
+  block: DomainStatsTypes.BLOCK,
+  perf: DomainStatsTypes.PERF,
+  iothread: DomainStatsTypes.IOTHREAD,
+  memory: DomainStatsTypes.MEMORY,
+  dirtyrate: DomainStatsTypes.DIRTYRATE,
 };
 
 /** The groups read when the caller does not say (everything libvirt 9 offers that costs no extra setup). */
@@ -64,19 +67,8 @@ export const DEFAULT_GROUPS: readonly StatsGroup[] = [
   'block',
 ];
 
-/** VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT: skip the groups that need a busy domain's job. */
-const NOWAIT = 1 << 29;
-
-const STATE_NAMES: readonly DomainStateName[] = [
-  'nostate',
-  'running',
-  'blocked',
-  'paused',
-  'shutdown',
-  'shutoff',
-  'crashed',
-  'pmsuspended',
-];
+/** Skip the groups that need a busy domain's job (VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT). */
+const NOWAIT = GetAllDomainStatsFlags.NOWAIT;
 
 /** Options of {@link createLibvirtInspector}. */
 export interface LibvirtInspectorOptions {
@@ -261,6 +253,14 @@ export class LibvirtInspector implements Inspector {
     const stats = new Map<string, DomainStats>();
     const timedOut = new Set<string>();
 
+    // A shard that failed: its guests are reported, never dropped silently; a lost connection fails the cycle.
+    const skipShard = (shard: readonly Domain[], err: unknown): void => {
+      const reason = err instanceof InspectorTimeoutError ? 'timeout' : 'error';
+      const message = err instanceof Error ? err.message : String(err);
+      for (const d of shard) skipped.push({ uuid: d.uuid, name: d.name, reason, message });
+      if (err instanceof DisconnectedError) throw err;
+    };
+
     const runShard = async (shard: readonly Domain[]): Promise<void> => {
       const soft = AbortSignal.any([...(signal ? [signal] : []), AbortSignal.timeout(this.#shardTimeoutMs)]);
       let records: DomainStatsRecord[];
@@ -271,15 +271,7 @@ export class LibvirtInspector implements Inspector {
         );
       } catch (err) {
         if (!(err instanceof InspectorTimeoutError) || signal?.aborted === true) {
-          for (const d of shard) {
-            skipped.push({
-              uuid: d.uuid,
-              name: d.name,
-              reason: err instanceof InspectorTimeoutError ? 'timeout' : 'error',
-              message: err instanceof Error ? err.message : String(err),
-            });
-          }
-          if (err instanceof DisconnectedError) throw err;
+          skipShard(shard, err);
           return;
         }
         // Soft timeout: one of these guests holds the call. Send the shard again: the stuck call keeps
@@ -294,15 +286,7 @@ export class LibvirtInspector implements Inspector {
             ),
           );
         } catch (retryErr) {
-          for (const d of shard) {
-            skipped.push({
-              uuid: d.uuid,
-              name: d.name,
-              reason: retryErr instanceof InspectorTimeoutError ? 'timeout' : 'error',
-              message: retryErr instanceof Error ? retryErr.message : String(retryErr),
-            });
-          }
-          if (retryErr instanceof DisconnectedError) throw retryErr;
+          skipShard(shard, retryErr);
           return;
         }
       }
@@ -311,12 +295,7 @@ export class LibvirtInspector implements Inspector {
 
     // NOTE: inactive domains are listed in the shards too: libvirt answers their state from its own
     // memory (no QEMU), and a domain that vanished between the list and the stats call only costs a retry.
-    try {
-      await Promise.all(splitShards(domains, this.#maxShards).map(runShard));
-    } catch (err) {
-      if (err instanceof DisconnectedError) throw err;
-      throw err;
-    }
+    await Promise.all(splitShards(domains, this.#maxShards).map(runShard));
 
     const instances: Instance[] = [];
     const describe: Domain[] = [];
@@ -371,7 +350,7 @@ export class LibvirtInspector implements Inspector {
         name: d.name,
         uuid: d.uuid,
         id: d.id,
-        state: STATE_NAMES[stateCode] ?? 'nostate',
+        state: (DOMAIN_STATE_NAMES[stateCode] ?? 'nostate') as DomainStateName,
         stateCode,
         stateReason: s?.stateReason ?? 0,
       });
