@@ -18,6 +18,12 @@ export interface PublisherMetrics {
   readonly polls: Counter<'source' | 'result'>;
   readonly pollDuration: Gauge<'source'>;
   readonly pollTimestamp: Gauge<'source'>;
+  /**
+   * Removes the gauges that describe a running publisher (queue, broker, last poll), so that a stopped
+   * or disabled publisher does not look like a stuck one. Counters stay until a new publisher
+   * registers its own (a configuration reload), so the final counts remain visible.
+   */
+  unregisterGauges(): void;
 }
 
 /** Live values the gauges read when scraped. */
@@ -29,12 +35,32 @@ export interface PublisherGaugeSources {
 
 const DROP_REASONS: readonly DropReason[] = ['queue_full', 'broker_unavailable', 'rejected', 'shutdown'];
 
-/** Registers the publisher metrics in `registry`; call once per registry. */
+/** Every metric name the publisher registers. */
+export const PUBLISHER_METRIC_NAMES = [
+  'libvirt_publisher_samples_polled_total',
+  'libvirt_publisher_samples_published_total',
+  'libvirt_publisher_samples_dropped_total',
+  'libvirt_publisher_notifications_published_total',
+  'libvirt_publisher_send_failures_total',
+  'libvirt_publisher_queue_samples',
+  'libvirt_publisher_queue_capacity_samples',
+  'libvirt_publisher_broker_up',
+  'libvirt_publisher_polls_total',
+  'libvirt_publisher_last_poll_duration_seconds',
+  'libvirt_publisher_last_poll_timestamp_seconds',
+] as const;
+
+/**
+ * Registers the publisher metrics in `registry`. Metrics left there by a previous publisher (a
+ * configuration reload) are replaced; counters therefore restart from zero, which Prometheus' rate()
+ * handles as a counter reset.
+ */
 export function registerPublisherMetrics(
   registry: Registry,
   sources: PublisherGaugeSources,
 ): PublisherMetrics {
   const registers = [registry];
+  for (const name of PUBLISHER_METRIC_NAMES) registry.removeSingleMetric(name);
   const samplesDropped = new Counter({
     name: 'libvirt_publisher_samples_dropped_total',
     help: 'Ceilometer samples dropped without being published, by reason: queue_full (max_queue_length reached, oldest first), broker_unavailable (policy drop), rejected (refused by the broker), shutdown (unsent at stop).',
@@ -109,5 +135,10 @@ export function registerPublisherMetrics(
       labelNames: ['source'] as const,
       registers,
     }),
+    unregisterGauges() {
+      for (const name of PUBLISHER_METRIC_NAMES) {
+        if (!name.endsWith('_total')) registry.removeSingleMetric(name);
+      }
+    },
   };
 }

@@ -532,6 +532,8 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
         queue.dropAll('shutdown');
       }
       await transport?.close(2000);
+      // The registry outlives this publisher: a stopped one must not look stuck (see unregisterGauges).
+      metrics?.unregisterGauges();
       running = false;
       logger.info({ published: totals.published, dropped: totals.dropped }, 'publisher stopped');
     },

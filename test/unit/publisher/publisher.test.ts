@@ -321,6 +321,28 @@ describe('broker outages', () => {
   });
 });
 
+test('a second publisher on the same registry (a reload) replaces the metrics of the first', async () => {
+  const first = harness(config());
+  await first.publisher.start();
+  await until(() => first.publisher.status().samplesPublished === METERS_PER_CYCLE, 'the first cycle');
+  await first.publisher.stop();
+  const names = (await first.registry.getMetricsAsJSON()).map((m) => m.name);
+  assert.ok(names.includes('libvirt_publisher_samples_published_total'));
+  assert.ok(!names.includes('libvirt_publisher_broker_up'), 'a stopped publisher has no live gauges');
+  const { transport, factory } = memoryTransport();
+  const second = createPublisher(config(), {
+    inspector: createFakeInspector(),
+    logger: pino({ level: 'silent' }),
+    registry: first.registry,
+    createTransport: factory,
+  });
+  await second.start();
+  await until(() => transport.sent.length === METERS_PER_CYCLE, 'the second publisher');
+  assert.equal(await metric(first.registry, 'libvirt_publisher_samples_published_total'), METERS_PER_CYCLE);
+  assert.equal(await metric(first.registry, 'libvirt_publisher_broker_up'), 1);
+  await second.stop();
+});
+
 describe('configuration at start', () => {
   test('secrets from files (trailing newline removed); never in the logs or the status', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'publisher-'));
