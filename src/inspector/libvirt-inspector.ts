@@ -88,6 +88,14 @@ export interface LibvirtInspectorOptions {
   readonly client?: LibvirtClient;
 }
 
+/** A cycle in flight, shared by every caller that asks for the same groups meanwhile. */
+interface Flight {
+  readonly promise: Promise<Inspection>;
+  readonly controller: AbortController;
+  /** Callers still waiting (each has its own deadline). */
+  waiting: number;
+}
+
 interface CachedDescription {
   readonly id: number;
   readonly description: DomainDescription;
@@ -144,7 +152,7 @@ export class LibvirtInspector implements Inspector {
   readonly #maxShards: number;
   readonly #shardTimeoutMs: number;
   readonly #descriptions = new Map<string, CachedDescription>();
-  readonly #inflight = new Map<string, Promise<Inspection>>();
+  readonly #inflight = new Map<string, Flight>();
   /** Domains whose stats call hung: reported as timed out (not merely busy) until they answer in full. */
   readonly #stuck = new Set<string>();
   #subscribed = false;
@@ -217,14 +225,36 @@ export class LibvirtInspector implements Inspector {
   inspectAll(options: InspectOptions = {}): Promise<Inspection> {
     const groups = [...new Set<StatsGroup>(['state', ...(options.groups ?? DEFAULT_GROUPS)])].sort();
     const key = groups.join(',');
-    let shared = this.#inflight.get(key);
-    if (shared === undefined) {
+    let flight = this.#inflight.get(key);
+    if (flight === undefined) {
       this.#inspections += 1;
-      shared = this.#cycle(groups, options.signal).finally(() => this.#inflight.delete(key));
-      this.#inflight.set(key, shared);
-      return shared;
+      const controller = new AbortController();
+      // Removed from the map before any caller sees the result, so the next call starts a new cycle.
+      const promise = this.#cycle(groups, controller.signal).finally(() => this.#inflight.delete(key));
+      // Callers that gave up no longer listen: the rejection is theirs to see, not unhandled.
+      promise.catch(() => undefined);
+      const f: Flight = { promise, controller, waiting: 0 };
+      this.#inflight.set(key, f);
+      flight = f;
     }
-    return withSignal(shared, options.signal, 'inspection');
+    // The cycle runs until its last waiting caller gives up (the latest deadline), not the first.
+    const joined = flight;
+    joined.waiting += 1;
+    const signal = options.signal;
+    if (signal === undefined) {
+      // A caller without a deadline keeps the cycle alive.
+      joined.waiting = Number.POSITIVE_INFINITY;
+      return joined.promise;
+    }
+    const leave = (): void => {
+      joined.waiting -= 1;
+      if (joined.waiting <= 0) joined.controller.abort(signal.reason);
+    };
+    if (signal.aborted) leave();
+    else signal.addEventListener('abort', leave, { once: true });
+    return withSignal(joined.promise, signal, 'inspection').finally(() => {
+      signal.removeEventListener('abort', leave);
+    });
   }
 
   async #cycle(groups: readonly StatsGroup[], callerSignal: AbortSignal | undefined): Promise<Inspection> {

@@ -58,6 +58,8 @@ export interface FixtureClientOptions {
   fail?: Error;
   /** Calls counted per procedure name. */
   calls?: Map<string, number>;
+  /** Delay of every bulk stats call, in ms (it still honours its AbortSignal). */
+  statsDelayMs?: number;
 }
 
 /** Builds a fake client answering from `rec`. */
@@ -102,8 +104,21 @@ export function fixtureClient(
       count('listAllDomains');
       return rec.domains;
     },
-    async getAllDomainStats(args: { domains?: Domain[] }): Promise<DomainStatsRecord[]> {
+    async getAllDomainStats(
+      args: { domains?: Domain[] },
+      o: { signal?: AbortSignal } = {},
+    ): Promise<DomainStatsRecord[]> {
       count('getAllDomainStats');
+      if (opts.statsDelayMs !== undefined) {
+        const ms = opts.statsDelayMs;
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(resolve, ms);
+          o.signal?.addEventListener('abort', () => {
+            clearTimeout(t);
+            reject(new Error('aborted'));
+          });
+        });
+      }
       const want = new Set((args.domains ?? rec.domains).map((d) => d.uuid));
       return rec.stats
         .filter((s) => want.has(s.domain.uuid))

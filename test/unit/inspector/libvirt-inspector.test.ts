@@ -81,6 +81,20 @@ describe('LibvirtInspector over a recording of the lab', () => {
     assert.equal(calls.get('getAllDomainStats'), 2);
   });
 
+  test('a shared cycle runs until the last caller gives up, not the first', async () => {
+    const calls = new Map<string, number>();
+    const inspector = new LibvirtInspector({
+      client: fixtureClient(loadRecording(), { calls, statsDelayMs: 300 }),
+      shardTimeoutMs: 5000,
+    });
+    const short = inspector.inspectAll({ signal: AbortSignal.timeout(100) });
+    const long = inspector.inspectAll({ signal: AbortSignal.timeout(5000) });
+    await assert.rejects(short, /deadline/);
+    const insp = await long;
+    assert.equal(insp.instances.length, 6);
+    assert.equal(calls.get('listAllDomains'), 1, 'one cycle for both callers');
+  });
+
   test('an unreachable libvirt is a DisconnectedError and connected is false', async () => {
     const fail = new LibvirtConnectionError('ENOENT', 'cannot connect to /nonexistent: no such file');
     const inspector = new LibvirtInspector({ client: fixtureClient(loadRecording(), { fail }) });
