@@ -4,7 +4,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.tools/', '.lab/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.tools/', '.lab/', '.scratch/', '.reliability/', 'helm/**/*.json'] },
   eslint.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {
@@ -39,5 +39,9 @@ export default defineConfig(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
-  { files: ['**/*.js', '**/*.mjs'], extends: [tseslint.configs.disableTypeChecked] },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: { URL: 'readonly', process: 'readonly', console: 'readonly', Buffer: 'readonly' } },
+  },
 );
