@@ -421,10 +421,28 @@ export class LibvirtCallCounter {
 
 /** libvirt procedure numbers the reports name (remote_protocol.x). */
 export const PROC = {
-  CONNECT_LIST_ALL_DOMAINS: 273,
-  CONNECT_GET_ALL_DOMAIN_STATS: 344,
+  CONNECT_OPEN: 1,
+  CONNECT_GET_TYPE: 3,
+  CONNECT_GET_VERSION: 4,
+  NODE_GET_INFO: 6,
   DOMAIN_GET_XML_DESC: 14,
+  CONNECT_GET_HOSTNAME: 59,
+  CONNECT_SUPPORTS_FEATURE: 60,
+  AUTH_LIST: 66,
+  STORAGE_POOL_GET_INFO: 87,
+  CONNECT_GET_LIB_VERSION: 157,
+  DOMAIN_GET_JOB_INFO: 163,
+  CONNECT_LIST_ALL_DOMAINS: 273,
+  CONNECT_LIST_ALL_STORAGE_POOLS: 281,
+  CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: 316,
+  CONNECT_GET_ALL_DOMAIN_STATS: 344,
 } as const;
+
+/** `NAME (number)` for a procedure number. */
+export function procName(n: number): string {
+  const name = Object.entries(PROC).find(([, v]) => v === n)?.[0];
+  return name === undefined ? String(n) : `${name} (${n})`;
+}
 
 const LAB = fileURLToPath(new URL('../lab/lab.sh', import.meta.url));
 
