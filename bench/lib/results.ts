@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @packageDocumentation
+ * The shape of a benchmark run's results, as stored in bench/results/<N>-guests.json and rendered into
+ * docs/performance.md.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import type { MicroResult } from '../micro.ts';
+import type { CallCount } from './strace.ts';
+import type { ProfileSummary } from './profile.ts';
+import type { Summary } from './stats.ts';
+
+/** The phases of the micro-benchmark, each timed on its own, and the whole route. */
+export const PHASES = ['reassemble', 'xdr', 'stats', 'collectors', 'exposition', 'e2e', 'gzip'] as const;
+/** One of {@link PHASES}. */
+export type Phase = (typeof PHASES)[number];
+
+/** Wall time and CPU time (the process, all threads) of one phase, ms. */
+export interface Timing {
+  readonly wall: Summary;
+  readonly cpu: Summary;
+}
+
+/** The machine and the versions of everything measured. */
+export interface Environment {
+  readonly date: string;
+  readonly command: string;
+  readonly cpuModel: string;
+  readonly cpus: number;
+  readonly memoryGiB: number;
+  readonly versions: Readonly<Record<string, string>>;
+  readonly loadBefore: number;
+  readonly loadAfter: number;
+}
+
+/** The guests of a run. */
+export interface Guests {
+  /** Running and paused guests (what `--guests` asks for). */
+  readonly active: number;
+  /** Shut-off guests listed too (the lab's core has one). */
+  readonly shutoff: number;
+  /** Of the active guests, the tiny real Linux guests (the rest boot no OS). */
+  readonly tiny: number;
+  readonly extras: number;
+}
+
+/** One thing measured in the interleaved rounds. */
+export interface MethodResult {
+  readonly label: string;
+  /** Latency of the valid rounds, ms (for virsh: its own --timing figure). */
+  readonly latency: Summary;
+  /** virsh only: the wall time of the whole virsh process (start, connect, call, print). */
+  readonly wall?: Summary;
+  /** Process CPU (user + system) per scrape, ms; undefined for virsh. */
+  readonly cpuMsPerScrape?: number;
+  /** libvirtd CPU during this method's samples, per sample, ms. */
+  readonly libvirtdCpuMs: number;
+  /** Sample lines served (virsh: stat fields printed). */
+  readonly series: number;
+  /** Of those, the ones about libvirt (without process and runtime metrics). */
+  readonly libvirtSeries: number;
+  readonly bodyBytes: number;
+  /** libvirt calls per scrape: from the exporter's own gauge, or counted with strace. */
+  readonly roundTrips?: {
+    readonly warm: readonly number[];
+    readonly cold?: number;
+    /** Domains listed by that first scrape (each needs its XML once). */
+    readonly coldDomains?: number;
+    readonly traced?: CallCount;
+  };
+  readonly shards?: number;
+}
+
+/** The interleaved comparison. */
+export interface Comparison {
+  readonly rounds: number;
+  readonly attempted: number;
+  readonly discarded: readonly string[];
+  readonly methods: Readonly<Record<string, MethodResult>>;
+  /** Shard counts swept, in order; each has a method named `shards-N`. */
+  readonly shards: readonly number[];
+  readonly defaultShards: number;
+  readonly coldScrapeMs: number;
+  readonly date: string;
+  readonly revision: string;
+}
+
+/** A long run of back-to-back full scrapes of a fresh exporter process. */
+export interface Soak {
+  readonly guests: number;
+  readonly scrapes: number;
+  readonly failed: number;
+  readonly latency: Summary;
+  readonly cpuMsPerScrape: number;
+  readonly libvirtdCpuMsPerScrape: number;
+  /** [scrape number, RSS KiB, V8 heap used bytes] every few scrapes. */
+  readonly memory: readonly (readonly [number, number, number])[];
+  readonly rssStartKiB: number;
+  readonly rssEndKiB: number;
+  readonly rssMaxKiB: number;
+  /** Least-squares slope of RSS over the second half of the run, KiB per 100 scrapes. */
+  readonly rssSlopeKiBPer100: number;
+  readonly heapStartBytes: number;
+  readonly heapEndBytes: number;
+  readonly roundTrips: readonly number[];
+  readonly series: number;
+  /** RSS of a bare `node` process that only waits, for comparison. */
+  readonly nodeBaselineRssKiB: number;
+  /** A shorter run of the same process under --cpu-prof: where the CPU of a real scrape goes. */
+  readonly liveProfile?: ProfileSummary & { readonly scrapes: number };
+  readonly date: string;
+  readonly revision: string;
+}
+
+/** Everything one run measured; sections not run are absent. */
+export interface Results {
+  readonly environment: Environment;
+  readonly guests?: Guests;
+  readonly comparison?: Comparison;
+  readonly soak?: Soak;
+  readonly micro?: MicroResult & { readonly date: string; readonly revision: string };
+  readonly profile?: ProfileSummary & { readonly loopMsPerScrape: number };
+}
+
+/** The results file of a guest count. */
+export function resultsFile(dir: string, guests: number): string {
+  return `${dir}/${guests}-guests.json`;
+}
+
+/** Reads a results file, or undefined. */
+export function readResults(file: string): Results | undefined {
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as Results;
+}
+
+/** Every stored results file, by guest count. */
+export function allResults(dir: string): Map<number, Results> {
+  const out = new Map<number, Results>();
+  if (!existsSync(dir)) return out;
+  for (const f of readdirSync(dir)) {
+    const m = /^(\d+)-guests\.json$/.exec(f);
+    if (m) {
+      const r = readResults(`${dir}/${f}`);
+      if (r) out.set(Number(m[1]), r);
+    }
+  }
+  return out;
+}
+
+/** Writes a results file (sections of this run replace the stored ones; the others are kept). */
+export function writeResults(dir: string, guests: number, r: Results): Results {
+  mkdirSync(dir, { recursive: true });
+  const file = resultsFile(dir, guests);
+  const old = readResults(file);
+  const fresh = Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as Partial<Results>;
+  const merged = { ...(old ?? {}), ...fresh } as Results;
+  writeFileSync(file, `${JSON.stringify(merged, null, 1)}\n`);
+  return merged;
+}

@@ -1,0 +1,614 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @packageDocumentation
+ * Renders docs/performance.md from the stored results (bench/results/*.json): the machine, the versions,
+ * every figure, and each target of issue 8 with its ratio, whether it holds, and the measured reason when
+ * it does not. Every sentence that depends on a figure is computed from it.
+ *
+ *   node --import tsx bench/report.ts      re-render from the stored results without measuring
+ */
+import { writeFileSync } from 'node:fs';
+import * as prettier from 'prettier';
+import { fileURLToPath } from 'node:url';
+import {
+  PHASES,
+  allResults,
+  type Comparison,
+  type MethodResult,
+  type Phase,
+  type Results,
+  type Soak,
+} from './lib/results.ts';
+import type { ProfileSummary } from './lib/profile.ts';
+import { fmt, type Summary } from './lib/stats.ts';
+
+/** The guest count whose run is the report's main one. */
+export const MAIN_GUESTS = 50;
+
+const TARGETS = {
+  fullVsVirsh: 1.2,
+  likeVsPeer: 0.8,
+  cpuMs: 15,
+  cpuGuests: 50,
+  rssMiB: 100,
+  rssGuests: 200,
+  microMs: 50,
+  /** "Flat": RSS grows by less than this over the second half of the run, in MiB per 1000 scrapes. */
+  flatMiBPer1000: 2,
+} as const;
+
+const mib = (kib: number): string => fmt(kib / 1024, 1);
+const ms = (v: number | undefined): string => fmt(v, 1);
+const yes = (ok: boolean | undefined): string =>
+  ok === undefined ? 'not measured' : ok ? '**holds**' : '**missed**';
+
+function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+interface Target {
+  readonly name: string;
+  readonly measured: string;
+  readonly ok: boolean | undefined;
+  /** Why it is missed (empty when it holds). */
+  readonly why: string;
+  /** What the figures say besides (shown whether it holds or not). */
+  readonly note?: string;
+}
+
+function bestSplit(c: Comparison): { shards: number; m: MethodResult } | undefined {
+  let best: { shards: number; m: MethodResult } | undefined;
+  for (const k of c.shards) {
+    const m = c.methods[k === c.defaultShards ? 'full' : `shards-${k}`];
+    if (m !== undefined && (best === undefined || m.latency.p50 < best.m.latency.p50))
+      best = { shards: k, m };
+  }
+  return best;
+}
+
+function targets(main: Results | undefined, all: Map<number, Results>): Target[] {
+  const out: Target[] = [];
+  const c = main?.comparison;
+  const virsh = c?.methods['virsh'];
+  const full = c?.methods['full'];
+  const like = c?.methods['like'];
+  const peer = c?.methods['peer'];
+  const best = c ? bestSplit(c) : undefined;
+  const processingMs = full?.cpuMsPerScrape;
+
+  if (virsh && full) {
+    const r = full.latency.p50 / virsh.latency.p50;
+    const ok = r <= TARGETS.fullVsVirsh;
+    out.push({
+      name: `full scrape p50 ≤ ${TARGETS.fullVsVirsh} × \`virsh -r domstats\` p50`,
+      measured: `${ms(full.latency.p50)} ms / ${ms(virsh.latency.p50)} ms = **${fmt(r, 2)}×**`,
+      ok,
+      why: ok
+        ? ''
+        : `The scrape is libvirt's answer plus this process's own work: ${ms(processingMs)} ms of CPU per scrape ` +
+          `(decoding, collectors, exposition, gzip) on a ${main?.environment.cpus ?? '?'}-core machine that libvirtd and ` +
+          `QEMU share, and it cannot start before the last shard's reply has arrived.`,
+    });
+  }
+  if (like && peer) {
+    const r = like.latency.p50 / peer.latency.p50;
+    const ok = r <= TARGETS.likeVsPeer;
+    out.push({
+      name: `like for like p50 ≤ ${TARGETS.likeVsPeer} × the Go peer's p50`,
+      measured: `${ms(like.latency.p50)} ms / ${ms(peer.latency.p50)} ms = **${fmt(r, 2)}×**`,
+      ok,
+      why: ok
+        ? ''
+        : `The Go peer makes ${peer.roundTrips?.traced?.total ?? '?'} libvirt calls per scrape against ` +
+          `${like.roundTrips?.warm.join('/') ?? '?'} here, but its calls are cheap per guest (no balloon or vCPU ` +
+          `queries to QEMU), while this exporter's domain collector needs the state, vcpu and balloon groups, so its ` +
+          `bulk call asks QEMU more than the peer does; see libvirtd CPU per sample in the table below.`,
+    });
+  }
+  if (virsh && best) {
+    const ok = best.m.latency.p50 < virsh.latency.p50;
+    out.push({
+      name: 'best stats_shards split: scrape p50 below the single-call floor',
+      measured: `stats_shards ${best.shards}: ${ms(best.m.latency.p50)} ms vs ${ms(virsh.latency.p50)} ms (${fmt(best.m.latency.p50 / virsh.latency.p50, 2)}×)`,
+      ok,
+      why: ok
+        ? ''
+        : `Concurrent shards let libvirtd's workers ask several QEMUs at once, but this machine has ` +
+          `${main?.environment.cpus ?? '?'} cores for libvirtd, the guests and the exporter, so the split saves less ` +
+          `than the exporter's own processing adds.`,
+    });
+  }
+  const cpuSoak = all.get(TARGETS.cpuGuests)?.soak;
+  const cpu =
+    cpuSoak?.cpuMsPerScrape ?? (main?.guests?.active === TARGETS.cpuGuests ? processingMs : undefined);
+  if (cpu !== undefined) {
+    const ok = cpu <= TARGETS.cpuMs;
+    const live = cpuSoak?.liveProfile;
+    const p = live ?? main?.profile;
+    const top = p?.areas
+      .slice(0, 5)
+      .map((a) => `${a.name} ${fmt(a.share * 100, 0)} %`)
+      .join(', ');
+    out.push({
+      name: `CPU per scrape ≤ ${TARGETS.cpuMs} ms at ${TARGETS.cpuGuests} guests`,
+      measured: `**${ms(cpu)} ms**${cpuSoak ? ` (over ${cpuSoak.scrapes} scrapes)` : ''}`,
+      ok,
+      why: ok
+        ? ''
+        : `CPU grows with the series served (${full?.series ?? cpuSoak?.series ?? '?'} at ${TARGETS.cpuGuests} guests). ` +
+          (top
+            ? `Under the profiler ${live ? `(${live.scrapes} real scrapes at ${TARGETS.cpuGuests} guests)` : '(1000-guest micro-benchmark)'} the busy time splits as: ${top}.`
+            : ''),
+    });
+  }
+  const rss = all.get(TARGETS.rssGuests)?.soak;
+  if (rss) {
+    const growth = (rss.rssSlopeKiBPer100 * 10) / 1024;
+    const flat = growth < TARGETS.flatMiBPer1000;
+    const ok = rss.rssMaxKiB / 1024 <= TARGETS.rssMiB && flat;
+    out.push({
+      name: `RSS ≤ ${TARGETS.rssMiB} MB at ${TARGETS.rssGuests} guests, flat over ${rss.scrapes} scrapes`,
+      measured: `max **${mib(rss.rssMaxKiB)} MiB**, ${mib(rss.rssStartKiB)} → ${mib(rss.rssEndKiB)} MiB; second-half slope ${fmt(growth, 2)} MiB per 1000 scrapes`,
+      ok,
+      why: ok
+        ? ''
+        : rss.rssMaxKiB / 1024 > TARGETS.rssMiB
+          ? `A scrape of ${rss.guests} guests builds ${rss.series} series in a fresh prom-client registry and ` +
+            `its text (and gzip) in memory; V8 keeps the heap it grew to (heap used ${mib(rss.heapStartBytes / 1024)} → ` +
+            `${mib(rss.heapEndBytes / 1024)} MiB at the sampled points).`
+          : 'RSS still grows in the second half of the run.',
+    });
+  } else {
+    out.push({
+      name: `RSS ≤ ${TARGETS.rssMiB} MB at ${TARGETS.rssGuests} guests, flat`,
+      measured: `no ${TARGETS.rssGuests}-guest run stored (\`npm run bench -- --guests ${TARGETS.rssGuests} --only soak\`)`,
+      ok: undefined,
+      why: '',
+    });
+  }
+  const m = main?.micro;
+  if (m) {
+    const ph = m.phases;
+    const e2e = ph.e2e.cpu.p50;
+    const ok = e2e <= TARGETS.microMs;
+    const parts: [string, number][] = [
+      ['XDR decode', ph.xdr.cpu.p50],
+      ['stats decode', ph.stats.cpu.p50],
+      ['collectors', ph.collectors.cpu.p50],
+      ['exposition', ph.exposition.cpu.p50],
+    ];
+    const biggest = [...parts].sort((a, b) => b[1] - a[1])[0]!;
+    const top = main.profile?.functions
+      .filter((f) => !f.name.startsWith('('))
+      .slice(0, 3)
+      .map((f) => `\`${f.name}\` ${fmt(f.share * 100, 0)} %`)
+      .join(', ');
+    out.push({
+      name: `decode + serialise ${m.guests} guests ≤ ${TARGETS.microMs} ms`,
+      measured: `GET /metrics CPU p50 **${ms(e2e)} ms** (${fmt(e2e / TARGETS.microMs, 1)}× the target; wall p50 ${ms(ph.e2e.wall.p50)} ms)`,
+      ok,
+      why: ok
+        ? ''
+        : `Phases alone (CPU p50): ${parts.map(([n, v]) => `${n} ${ms(v)} ms`).join(', ')}, for ${m.series} series; ` +
+          `the largest is ${biggest[0]}.` +
+          (top ? ` Busiest functions under the profiler: ${top}.` : ''),
+    });
+  }
+  if (full?.roundTrips && c) {
+    const warm = full.roundTrips.warm;
+    const expectedWarm = 1 + c.defaultShards;
+    const coldDomains = full.roundTrips.coldDomains ?? Number.NaN;
+    const expectedCold = expectedWarm + coldDomains;
+    const tr = full.roundTrips.traced;
+    const inspection = tr ? (tr.byProc['273'] ?? 0) + (tr.byProc['344'] ?? 0) : undefined;
+    const others = tr
+      ? Object.entries(tr.byProc)
+          .filter(([p]) => p !== '273' && p !== '344')
+          .map(([p, n]) => `${PROC_NAMES[p] ?? `proc ${p}`} ×${n}`)
+      : [];
+    const ok =
+      warm.length === 1 &&
+      warm[0] === expectedWarm &&
+      full.roundTrips.cold === expectedCold &&
+      (inspection ?? expectedWarm) === expectedWarm;
+    out.push({
+      name: 'round trips per scrape constant (bulk calls + XML of new or changed guests)',
+      measured:
+        `warm: ${warm.join(', ')} = list + ${c.defaultShards} bulk calls, whatever the guest count; first scrape ` +
+        `${full.roundTrips.cold ?? '?'} = ${expectedWarm} + one XML for each of its ${coldDomains} domains`,
+      ok,
+      why: ok ? '' : `Expected ${expectedWarm} on every warm scrape and ${expectedCold} on the first.`,
+      ...(others.length > 0
+        ? {
+            note:
+              `strace counts ${tr?.total ?? '?'} calls in a warm scrape: the ${inspection ?? '?'} of the inspection plus ` +
+              `${others.join(', ')} made by collectors outside it, which \`libvirt_scrape_libvirt_round_trips\` does ` +
+              `not count (constant per scrape too, one per storage pool).`,
+          }
+        : {}),
+    });
+  }
+  return out;
+}
+
+function summaryRow(s: Summary): string[] {
+  return [ms(s.p50), ms(s.p90), ms(s.p99), ms(s.max)];
+}
+
+function comparisonSection(r: Results, c: Comparison): string {
+  const order = ['virsh', 'full', 'like', 'peer'];
+  const virsh = c.methods['virsh'];
+  const rows = order
+    .map((k) => [k, c.methods[k]] as const)
+    .filter((e): e is readonly [string, MethodResult] => e[1] !== undefined)
+    .map(([k, m]) => [
+      m.label,
+      ...summaryRow(m.latency),
+      virsh ? `${fmt(m.latency.p50 / virsh.latency.p50, 2)}×` : '—',
+      m.cpuMsPerScrape === undefined ? '—' : ms(m.cpuMsPerScrape),
+      ms(m.libvirtdCpuMs),
+      k === 'virsh' ? `${m.series} fields` : `${m.series} (${m.libvirtSeries} libvirt_)`,
+      m.roundTrips ? roundTripText(m) : k === 'virsh' ? '1 bulk call' : '—',
+    ]);
+  const g = r.guests;
+  const disc = c.discarded.length;
+  return [
+    `## Scrape latency, interleaved (${g?.active ?? '?'} guests)`,
+    '',
+    `${c.rounds} valid rounds out of ${c.attempted}; in each round every method is sampled once, in an order ` +
+      `that rotates from round to round, so that all of them see the same machine. ${g ? `Guests: ${g.active} running or paused (${g.tiny} tiny real Linux guests, the others boot no OS), plus ${g.shutoff} shut off.` : ''} ` +
+      `Latency is the whole HTTP scrape as Prometheus makes it (text format, gzip, body read); for virsh it is ` +
+      `the time virsh itself reports for the command (\`virsh -t\`: after connecting, so libvirtd and QEMU only). ` +
+      `CPU is the process's user + system time over the run divided by its scrapes; libvirtd CPU is the daemon's ` +
+      `time during each sample. Run ${c.date} at ${c.revision}.`,
+    '',
+    table(
+      [
+        'method',
+        'p50 ms',
+        'p90 ms',
+        'p99 ms',
+        'max ms',
+        'p50 vs virsh',
+        'CPU ms/scrape',
+        'libvirtd CPU ms',
+        'series',
+        'libvirt calls/scrape',
+      ],
+      rows,
+    ),
+    '',
+    virsh?.wall
+      ? `virsh as a whole process (start, connect, call, print) took p50 ${ms(virsh.wall.p50)} ms.`
+      : '',
+    c.methods['full']
+      ? `The very first scrape of a fresh process (every guest's XML read) took ${ms(c.coldScrapeMs)} ms.`
+      : '',
+    disc > 0
+      ? `\n${disc} round(s) were discarded because something else changed the lab meanwhile (other test runs share ` +
+        `this libvirtd): ${c.discarded.slice(0, 5).join('; ')}${disc > 5 ? '; …' : ''}.`
+      : '',
+    '',
+  ].join('\n');
+}
+
+function roundTripText(m: MethodResult): string {
+  const rt = m.roundTrips!;
+  const procs = rt.traced
+    ? Object.entries(rt.traced.byProc)
+        .sort((a, b) => b[1] - a[1])
+        .map(([p, n]) => `${PROC_NAMES[p] ?? `proc ${p}`} ×${n}`)
+        .join(', ')
+    : '';
+  const warm = rt.warm.join('/');
+  return rt.traced ? `${warm} (strace: ${procs})` : warm;
+}
+
+/** Names of the procedures the targets call (remote_protocol.x). */
+const PROC_NAMES: Readonly<Record<string, string>> = {
+  '1': 'CONNECT_OPEN',
+  '2': 'CONNECT_CLOSE',
+  '3': 'CONNECT_GET_TYPE',
+  '4': 'CONNECT_GET_VERSION',
+  '6': 'NODE_GET_INFO',
+  '14': 'DOMAIN_GET_XML_DESC',
+  '16': 'DOMAIN_GET_INFO',
+  '22': 'DOMAIN_LOOKUP_BY_ID',
+  '23': 'DOMAIN_LOOKUP_BY_NAME',
+  '24': 'DOMAIN_LOOKUP_BY_UUID',
+  '37': 'CONNECT_LIST_DOMAINS',
+  '59': 'CONNECT_GET_HOSTNAME',
+  '60': 'CONNECT_SUPPORTS_FEATURE',
+  '64': 'DOMAIN_BLOCK_STATS',
+  '65': 'DOMAIN_INTERFACE_STATS',
+  '66': 'AUTH_LIST',
+  '87': 'STORAGE_POOL_GET_INFO',
+  '157': 'CONNECT_GET_LIB_VERSION',
+  '163': 'DOMAIN_GET_JOB_INFO',
+  '212': 'DOMAIN_GET_STATE',
+  '265': 'DOMAIN_GET_METADATA',
+  '273': 'CONNECT_LIST_ALL_DOMAINS',
+  '281': 'CONNECT_LIST_ALL_STORAGE_POOLS',
+  '316': 'EVENT_REGISTER_ANY',
+  '344': 'GET_ALL_DOMAIN_STATS',
+};
+
+function sweepSection(c: Comparison): string {
+  const virsh = c.methods['virsh'];
+  const best = bestSplit(c);
+  const rows = c.shards.map((k) => {
+    const m = c.methods[k === c.defaultShards ? 'full' : `shards-${k}`];
+    if (m === undefined) return [String(k), '—', '—', '—', '—', '—', '—'];
+    return [
+      k === best?.shards ? `**${k}**` : String(k),
+      ms(m.latency.p50),
+      ms(m.latency.p99),
+      virsh ? `${fmt(m.latency.p50 / virsh.latency.p50, 2)}×` : '—',
+      ms(m.cpuMsPerScrape),
+      ms(m.libvirtdCpuMs),
+      m.roundTrips?.warm.join('/') ?? '—',
+    ];
+  });
+  return [
+    '## Splitting the bulk call (`libvirt.stats_shards`)',
+    '',
+    'Each value runs in its own exporter process, sampled in the same rounds as above. The guests are split into ' +
+      'that many disjoint lists, each sent as its own concurrent bulk call on one connection (libvirtd serves up ' +
+      'to 5 calls of a client at once).',
+    '',
+    table(
+      [
+        'stats_shards',
+        'p50 ms',
+        'p99 ms',
+        'p50 vs virsh',
+        'CPU ms/scrape',
+        'libvirtd CPU ms',
+        'calls/scrape',
+      ],
+      rows,
+    ),
+    '',
+    best
+      ? `Best split on this machine: **stats_shards ${best.shards}** (p50 ${ms(best.m.latency.p50)} ms${
+          best.shards === c.defaultShards
+            ? ', the default'
+            : `; the default ${c.defaultShards} gives ${ms(c.methods['full']?.latency.p50)} ms`
+        }).`
+      : '',
+    '',
+  ].join('\n');
+}
+
+function soakSection(all: Map<number, Results>): string {
+  const soaks = [...all.entries()]
+    .filter((e): e is [number, Results & { soak: Soak }] => e[1].soak !== undefined)
+    .sort((a, b) => a[0] - b[0]);
+  if (soaks.length === 0) return '';
+  const rows = soaks.map(([, r]) => {
+    const s = r.soak;
+    return [
+      String(s.guests),
+      String(s.scrapes - s.failed),
+      ms(s.latency.p50),
+      ms(s.latency.p99),
+      ms(s.cpuMsPerScrape),
+      ms(s.libvirtdCpuMsPerScrape),
+      `${mib(s.rssStartKiB)} → ${mib(s.rssEndKiB)} (max ${mib(s.rssMaxKiB)})`,
+      fmt((s.rssSlopeKiBPer100 * 10) / 1024, 2),
+      `${mib(s.heapStartBytes / 1024)} → ${mib(s.heapEndBytes / 1024)}`,
+      s.roundTrips.join('/'),
+      String(s.series),
+      `${s.date.slice(0, 10)} ${s.revision}`,
+    ];
+  });
+  const curve = soaks
+    .map(([, r]) => {
+      const pts = r.soak.memory.filter(([i]) => i === 1 || i % 100 === 0);
+      return `- ${r.soak.guests} guests, RSS MiB at scrape ${pts.map(([i, kib]) => `${i}: ${mib(kib)}`).join(', ')}`;
+    })
+    .join('\n');
+  return [
+    '## Back-to-back scrapes of a fresh process',
+    '',
+    'A fresh exporter process (stats_shards default), one warm-up scrape, then scrapes one after the other with no ' +
+      "pause. RSS is read from /proc every 10 scrapes, the V8 heap from the exporter's own " +
+      '`nodejs_heap_size_used_bytes`. The slope is a least-squares fit over the second half of the run.',
+    '',
+    table(
+      [
+        'guests',
+        'scrapes',
+        'p50 ms',
+        'p99 ms',
+        'CPU ms/scrape',
+        'libvirtd CPU ms/scrape',
+        'RSS MiB',
+        'RSS slope MiB/1000 scrapes',
+        'heap used MiB',
+        'calls/scrape',
+        'series',
+        'run',
+      ],
+      rows,
+    ),
+    '',
+    curve,
+    '',
+  ].join('\n');
+}
+
+const PHASE_LABELS: Readonly<Record<Phase, string>> = {
+  reassemble: 'frame reassembly (64 KiB socket chunks)',
+  xdr: 'XDR decode of the reply (typed parameters)',
+  stats: 'stats decode (records → DomainStats)',
+  collectors: 'collectors (runScrape on a fixed inspection)',
+  exposition: 'exposition (the response body, as the route renders it)',
+  e2e: '**GET /metrics end to end** (all of the above + Fastify)',
+  gzip: 'GET /metrics with gzip',
+};
+
+function profileTables(p: ProfileSummary): string {
+  return [
+    table(
+      ['area', 'self ms', 'share'],
+      p.areas.map((a) => [a.name, fmt(a.ms, 0), `${fmt(a.share * 100, 1)} %`]),
+    ),
+    '',
+    "Busiest functions by self time (the function itself), then this project's functions by total time " +
+      '(with what they call):',
+    '',
+    table(
+      ['function (self)', 'self ms', 'share'],
+      p.functions.map((f) => [`\`${f.name}\``, fmt(f.ms, 0), `${fmt(f.share * 100, 1)} %`]),
+    ),
+    '',
+    table(
+      ['function (total)', 'total ms', 'share'],
+      p.inclusive.slice(0, 15).map((f) => [`\`${f.name}\``, fmt(f.ms, 0), `${fmt(f.share * 100, 1)} %`]),
+    ),
+    '',
+  ].join('\n');
+}
+
+function liveProfileSection(r: Results): string {
+  const lp = r.soak?.liveProfile;
+  if (!lp) return '';
+  return [
+    `### Where a real scrape's CPU goes (${r.soak.guests} guests, \`--cpu-prof\`)`,
+    '',
+    `A fresh process run with \`node --cpu-prof\`, ${lp.scrapes} full scrapes of the lab one after the other ` +
+      `(${fmt(lp.busyMs, 0)} ms busy in all, idle time left out).`,
+    '',
+    profileTables(lp),
+  ].join('\n');
+}
+
+function microSection(r: Results): string {
+  const m = r.micro;
+  if (!m) return '';
+  const p = r.profile;
+  const rows: string[][] = PHASES.map((k) => {
+    const t = m.phases[k];
+    return [PHASE_LABELS[k], ms(t.cpu.p50), ms(t.cpu.p90), ms(t.cpu.max), ms(t.wall.p50), ms(t.wall.p90)];
+  });
+  const parts = [
+    `## Micro-benchmark: ${m.guests} guests decoded and served`,
+    '',
+    `A bulk stats reply of ${m.guests} guests (${fmt(m.frameBytes / 1024, 0)} KiB, ${m.params} typed parameters), ` +
+      `synthesised from the reply recorded from the lab libvirtd (test/fixtures/libvirt/recorded-frames.json, every ` +
+      `stats group) by repeating the records of ${m.templates.join(', ')} under new names and UUIDs with shifted ` +
+      `counters. A replaying libvirt API hands it, in 64 KiB chunks, to the real inspector (one shard), collectors, ` +
+      `prom-client and Fastify route (\`bench/micro.ts\`): everything but the socket. ${m.iterations} iterations after ` +
+      `a warm-up; the first, cold scrape (every guest's XML parsed) took ${fmt(m.coldMs, 0)} ms. The exposition has ` +
+      `${m.series} series, ${fmt(m.bodyBytes / 1024, 0)} KiB (${fmt(m.gzipBytes / 1024, 0)} KiB gzipped); warm ` +
+      `round trips ${m.roundTripsWarm}. Run ${m.date} at ${m.revision}.`,
+    '',
+    "CPU time is this process's user + system time during the phase (what a machine shared with other work " +
+      'does not inflate); wall time is the elapsed time.',
+    '',
+    table(['phase', 'CPU p50 ms', 'CPU p90 ms', 'CPU max ms', 'wall p50 ms', 'wall p90 ms'], rows),
+    '',
+  ];
+  if (p) {
+    parts.push(
+      `### Where the time goes (V8 CPU profiler, ${fmt(p.busyMs / 1000, 1)} s busy over 40 warm end-to-end scrapes, ${ms(p.loopMsPerScrape)} ms each under the profiler)`,
+      '',
+      'Functions of src/ run through tsx here, so the profile has no line numbers for them. A function without ' +
+        'a name or file is V8 itself (for instance the UTF-8 encoding of the response under `Buffer.byteLength`).',
+      '',
+      profileTables(p),
+    );
+  }
+  return parts.join('\n');
+}
+
+function environmentSection(r: Results): string {
+  const e = r.environment;
+  const v = e.versions;
+  return [
+    '## Machine and versions',
+    '',
+    table(
+      ['', ''],
+      [
+        ['CPU', `${e.cpuModel}, ${e.cpus} cores`],
+        ['memory', `${fmt(e.memoryGiB, 1)} GiB`],
+        ['OS', `Debian ${v['debian'] ?? '?'}, Linux ${v['kernel'] ?? '?'}`],
+        ['Node.js', v['node'] ?? '?'],
+        ['libvirt (daemon)', v['libvirt'] ?? '?'],
+        ['QEMU', `${v['qemu'] ?? '?'} (TCG: this machine has no usable KVM)`],
+        ['prometheus-libvirt-exporter', `${v['peer'] ?? '?'} (Debian; kumina libvirt_exporter 0.2.0)`],
+        ['this exporter', `${v['revision'] ?? '?'} (compiled with tsconfig.build.json, run with node)`],
+        ['load average (1 min) before / after', `${fmt(e.loadBefore, 2)} / ${fmt(e.loadAfter, 2)}`],
+      ],
+    ),
+    '',
+    "The lab's guests run under TCG and other test runs may share the machine and its libvirtd, so absolute " +
+      'figures move from run to run; the ratios are taken within one run, where every method saw the same load.',
+    '',
+  ].join('\n');
+}
+
+/** Renders the report from every stored result. */
+export function renderReport(all: Map<number, Results>): string {
+  const main = all.get(MAIN_GUESTS) ?? [...all.values()].find((r) => r.comparison !== undefined);
+  const ts = targets(main, all);
+  const parts = [
+    '# Performance',
+    '',
+    '<!-- Written by the benchmark (bench/run.ts, bench/report.ts) from bench/results/*.json; do not edit. -->',
+    '',
+    'How fast a scrape is against what libvirtd itself needs (`virsh -r domstats`) and against a peer exporter, ' +
+      'on real QEMU guests of the lab (issue 8; how it measures: [bench/README.md](../bench/README.md)). Reproduce with:',
+    '',
+    '```sh',
+    `npm run bench -- --guests ${MAIN_GUESTS}                 # everything below but the 200-guest row (about 10 min)`,
+    'npm run bench -- --guests 200 --only soak     # the 200-guest memory run',
+    '```',
+    '',
+    main?.environment ? `Last run: \`${main.environment.command}\`, ${main.environment.date}.` : '',
+    '',
+    '## Targets',
+    '',
+    table(
+      ['target', 'measured', 'result'],
+      ts.map((t) => [t.name, t.measured, yes(t.ok)]),
+    ),
+    '',
+  ];
+  const missed = ts.filter((t) => t.ok === false && t.why !== '');
+  if (missed.length > 0) {
+    parts.push('Why the missed targets are missed (from the figures below):', '');
+    for (const t of missed) parts.push(`- **${t.name}.** ${t.why}`);
+    parts.push('');
+  }
+  const notes = ts.filter((t) => t.note !== undefined);
+  if (notes.length > 0) {
+    parts.push('Notes:', '');
+    for (const t of notes) parts.push(`- **${t.name}.** ${t.note ?? ''}`);
+    parts.push('');
+  }
+  if (main) parts.push(environmentSection(main));
+  if (main?.comparison) parts.push(comparisonSection(main, main.comparison), sweepSection(main.comparison));
+  parts.push(soakSection(all));
+  if (main) parts.push(liveProfileSection(main));
+  if (main) parts.push(microSection(main));
+  return `${parts
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim()}\n`;
+}
+
+/** Renders the report and writes it to `file`, formatted as `npm run format` would leave it. */
+export async function writeReport(file: string, all: Map<number, Results>): Promise<void> {
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  writeFileSync(file, await prettier.format(renderReport(all), { ...options, parser: 'markdown' }));
+}
+
+if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
+  const out = fileURLToPath(new URL('../docs/performance.md', import.meta.url));
+  await writeReport(out, allResults(fileURLToPath(new URL('./results', import.meta.url))));
+  process.stderr.write(`bench: wrote ${out}\n`);
+}
