@@ -6,6 +6,7 @@
 import type { CollectorName } from '../config/schema.ts';
 import type { CollectorDefinition } from '../scrape/collector.ts';
 import { blockCollector } from './block.ts';
+import { ceilometerCollector } from './ceilometer.ts';
 import { cpuCollector } from './cpu.ts';
 import { dirtyrateCollector } from './dirtyrate.ts';
 import { domainCollector } from './domain.ts';
@@ -32,4 +33,5 @@ export const collectors: Record<CollectorName, CollectorDefinition> = {
   job: jobCollector,
   dirtyrate: dirtyrateCollector,
   perf: perfCollector,
+  ceilometer: ceilometerCollector,
 };

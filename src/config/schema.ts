@@ -48,6 +48,11 @@ export const COLLECTORS = {
     description: 'Memory dirty rate, when a calculation was started on the domain.',
   },
   perf: { default: false, description: 'perf event counters enabled in the domain XML.' },
+  ceilometer: {
+    default: false,
+    description:
+      "Ceilometer's own Prometheus exporter series (ceilometer_cpu, …): one gauge per sample, its names and labels (publisher.ceilometer_release decides the meters).",
+  },
 } as const;
 
 /** A collector name. */

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @packageDocumentation
+ * The ceilometer collector (opt-in): the series that Ceilometer's own Prometheus exporter
+ * (`[polling] enable_prometheus_exporter`, `ceilometer/polling/prom_exporter.py`, 24.0.0 / 2025.1 and
+ * later) serves on a compute node, with its names, labels and values, so that what is built on them
+ * (Aodh's Prometheus evaluator, Heat autoscaling queries such as
+ * `rate(ceilometer_cpu{server_group=~"…"}[5m])`) works on this exporter unchanged.
+ *
+ * The samples are the side-publisher's (src/publisher/samples.ts), built from this scrape's inspection
+ * for every meter of `publisher.ceilometer_release` with `publisher.unit_profile`, `publisher.host` and
+ * `publisher.flavor_ids` (read even when the publisher is disabled), so /metrics and AMQP carry the
+ * same values. Each sample becomes one gauge, as the real exporter does:
+ * - name `ceilometer_` + counter_name with `.` replaced by `_`;
+ * - labels from the sample dict, in the order and with the Python truthiness rules of
+ *   `prom_exporter._gen_labels` (see {@link ceilometerLabels});
+ * - value counter_volume, whatever the counter type (cumulative meters are gauges there too).
+ *
+ * Differences, on purpose:
+ * - delta meters (`network.*.bytes.delta`) are not served. The real exporter shows the difference
+ *   between its last two polls; a scrape-time collector has no polls, and a difference between scrapes
+ *   would depend on who scrapes and how often (two Prometheus replicas would each see part of the
+ *   traffic) and keep state across scrapes. `increase(ceilometer_network_incoming_bytes[5m])` gives the
+ *   same quantity over a window the query chooses;
+ * - the series are fresh on every scrape: a shut-off or deleted guest is gone at once (24.x/25.x kept
+ *   stale series until the next batch of the same meter; 26.0.0 purges them on every poll);
+ * - HELP says what the meter is (the real exporter writes an empty HELP);
+ * - every sample gets its own label set; the real exporter fixes a family's label names at its first
+ *   sample and fails on a sample with a different count (no compute sample of this project differs).
+ */
+import type { CollectorDefinition, ScrapeContext } from '../scrape/collector.ts';
+import type { FamilySpec, MetricSink } from '../scrape/metric-sink.ts';
+import {
+  defaultUnitProfile,
+  parseRelease,
+  type PublisherMeter,
+  publisherMeters,
+  type Release,
+} from '../publisher/meters.ts';
+import { type PyDict, PyFloat, pyStr, type PyValue } from '../publisher/python-format.ts';
+import { buildMeterSamples, discoverInstances, prepareCycle, type SampleContext } from '../publisher/samples.ts';
+
+/** The first Ceilometer release with the built-in exporter (24.0.0, 2025.1). */
+const FIRST_EXPORTER_RELEASE = 24;
+/** `flavor_id` and `flavor_name` labels: "Expose the flavor_id and flavor_name in Prometheus metrics" (25.0.0, 2025.2). */
+const FLAVOR_LABELS_SINCE = 25;
+
+/** What varies between releases of `_gen_labels` for compute samples. */
+export interface LabelLayout {
+  /** `flavor_id` / `flavor_name` from resource_metadata.flavor (25.0.0 and later). */
+  readonly flavorLabels: boolean;
+}
+
+/**
+ * The label layout of the exporter of a release. Releases before 24.0.0 have no exporter: they get
+ * the layout of 24.0.0, the first one.
+ */
+export function labelLayout(release: Release): LabelLayout {
+  const major = Math.max(release.major, FIRST_EXPORTER_RELEASE);
+  return { flavorLabels: major >= FLAVOR_LABELS_SINCE };
+}
+
+/** The exporter's metric name of a meter: `ceilometer_` + the counter name with dots as underscores. */
+export function ceilometerMetricName(counterName: string): string {
+  return `ceilometer_${counterName.replaceAll('.', '_')}`;
+}
+
+/** Python truthiness of a sample value (None, False, 0, 0.0, '', empty dict or list are false). */
+function truthy(v: PyValue | undefined): boolean {
+  if (v === undefined || v === null || v === false || v === 0 || v === 0n || v === '') return false;
+  if (v instanceof PyFloat) return v.value !== 0;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === 'object') return Object.keys(v).length > 0;
+  return true;
+}
+
+/** A label value as prometheus_client writes it (`str()` of what the sample holds). */
+function labelValue(v: PyValue | undefined): string {
+  return typeof v === 'string' ? v : pyStr(v ?? null);
+}
+
+function dictOf(v: PyValue | undefined): PyDict | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof PyFloat)
+    ? (v as PyDict)
+    : undefined;
+}
+
+/**
+ * The labels of one sample, in the exporter's order (`prom_exporter._gen_labels`):
+ * 1. the first segment of the counter name as the label name, valued with the third segment if the
+ *    name has more than two, else the resource id (`cpu` → `cpu="<uuid>"`,
+ *    `disk.device.read.bytes` → `disk="read"`, `network.incoming.bytes` → `network="bytes"`);
+ * 2. `publisher="ceilometer"`;
+ * 3. `type`: the second segment, or the first when there is only one (`cpu` → `type="cpu"`);
+ * 4. `counter`, `project`, `user`, `unit`, `resource` from counter_name, project_id, user_id,
+ *    counter_unit and resource_id, each only when truthy (perf meters have unit '' and no `unit`);
+ *    `project_name`/`user_name` exist only with Keystone name discovery, which samples here never have;
+ * 5. with a resource_metadata: `vm_instance` = metadata `host` (Nova's hashed hostId, not the compute
+ *    node name), `resource_name` = `display_name:name` (the tap name for vNIC samples) or whichever is
+ *    set, `server_group` = user_metadata.server_group or `none`, then (layout) `flavor_id` and
+ *    `flavor_name` from the flavor dict.
+ * Labels of non-compute meters (alarm state, load balancer zone, Cinder service health) are left out:
+ * no sample of this exporter has them.
+ */
+export function ceilometerLabels(sample: PyDict, layout: LabelLayout): { names: string[]; values: string[] } {
+  const names: string[] = [];
+  const values: string[] = [];
+  const add = (name: string, value: PyValue | undefined): void => {
+    names.push(name);
+    values.push(labelValue(value));
+  };
+  const counterName = typeof sample.counter_name === 'string' ? sample.counter_name : '';
+  const shards = counterName.split('.');
+  add(shards[0] ?? '', shards.length > 2 ? shards[2] : sample.resource_id);
+  add('publisher', 'ceilometer');
+  add('type', shards.length > 1 ? shards[1] : shards[0]);
+  if (truthy(sample.counter_name)) add('counter', sample.counter_name);
+  if (truthy(sample.project_id)) add('project', sample.project_id);
+  if (truthy(sample.project_name)) add('project_name', sample.project_name);
+  if (truthy(sample.user_id)) add('user', sample.user_id);
+  if (truthy(sample.user_name)) add('user_name', sample.user_name);
+  if (truthy(sample.counter_unit)) add('unit', sample.counter_unit);
+  if (truthy(sample.resource_id)) add('resource', sample.resource_id);
+  const md = dictOf(sample.resource_metadata);
+  if (md && truthy(md)) {
+    if (truthy(md.host)) add('vm_instance', md.host);
+    if (truthy(md.display_name)) {
+      add(
+        'resource_name',
+        truthy(md.name) ? `${labelValue(md.display_name)}:${labelValue(md.name)}` : md.display_name,
+      );
+    } else if (truthy(md.name)) {
+      add('resource_name', md.name);
+    }
+    const group = dictOf(md.user_metadata)?.server_group;
+    add('server_group', truthy(group) ? group : 'none');
+    const flavor = dictOf(md.flavor);
+    if (layout.flavorLabels && flavor && truthy(flavor)) {
+      if (truthy(flavor.id)) add('flavor_id', flavor.id);
+      if (truthy(flavor.name)) add('flavor_name', flavor.name);
+    }
+  }
+  return { names, values };
+}
+
+/** The numeric value of counter_volume. */
+function volumeOf(v: PyValue | undefined): number | undefined {
+  if (typeof v === 'number') return v;
+  if (v instanceof PyFloat) return v.value;
+  if (typeof v === 'bigint') return Number(v);
+  return undefined;
+}
+
+/** What the collector serves for a configuration: the meters and the label layout. */
+interface Plan {
+  readonly meters: readonly PublisherMeter[];
+  readonly layout: LabelLayout;
+}
+
+// NOTE: publisherMeters builds closures over the table; the result only depends on these two
+// settings, so it is built once per configuration instead of on every scrape.
+const plans = new Map<string, Plan>();
+
+function planFor(releaseText: string, profile: 'MB' | 'MiB' | undefined): Plan {
+  const key = `${releaseText}/${profile ?? ''}`;
+  let plan = plans.get(key);
+  if (plan === undefined) {
+    const release = parseRelease(releaseText);
+    const meters = publisherMeters(release, profile ?? defaultUnitProfile(release)).filter(
+      (m) => m.type !== 'delta',
+    );
+    plan = { meters, layout: labelLayout(release) };
+    plans.set(key, plan);
+  }
+  return plan;
+}
+
+/** The sample fields that only matter on AMQP are left empty: nothing here signs or sends them. */
+const SAMPLE_CONTEXT: SampleContext = { source: 'openstack', secret: '', messageId: () => '' };
+
+function familySpec(meter: PublisherMeter, labelNames: readonly string[]): FamilySpec {
+  const unit = meter.unit === '' ? 'no unit' : meter.unit;
+  return {
+    name: ceilometerMetricName(meter.name),
+    help:
+      `Ceilometer meter ${meter.name} (${meter.type}, ${unit}) of each sample the compute agent would poll now, ` +
+      "as Ceilometer's Prometheus exporter serves it (always a gauge).",
+    type: 'gauge',
+    labelNames,
+  };
+}
+
+/** Writes one gauge per sample of every meter. */
+async function update(ctx: ScrapeContext, sink: MetricSink): Promise<void> {
+  const cfg = ctx.config.publisher;
+  const { meters, layout } = planFor(cfg.ceilometer_release, cfg.unit_profile);
+  // [DEFAULT] host: the input of the hashed `vm_instance`; libvirt's hostname unless configured.
+  const host = cfg.host ?? (await ctx.inspector.hostInfo({ signal: ctx.signal })).hostname;
+  const { discovered } = discoverInstances(ctx.inspection, { host, flavorIds: cfg.flavor_ids });
+  if (discovered.length === 0) return;
+  // No delta tracker: delta meters are not served (see the file comment).
+  const cycle = prepareCycle(ctx.inspection, discovered, undefined, 0);
+  for (const meter of meters) {
+    const samples = buildMeterSamples(SAMPLE_CONTEXT, meter, cycle, '');
+    for (const sample of samples) {
+      const { names, values } = ceilometerLabels(sample, layout);
+      const labels: Record<string, string> = {};
+      for (let i = 0; i < names.length; i++) labels[names[i] ?? ''] = values[i] ?? '';
+      sink.add(familySpec(meter, names), labels, volumeOf(sample.counter_volume));
+    }
+  }
+}
+
+/** The ceilometer collector (opt-in): Ceilometer's own Prometheus names and labels, one gauge per sample. */
+export const ceilometerCollector: CollectorDefinition = {
+  name: 'ceilometer',
+  // Every group the real agent reads (domainListGetStats with stats=0), perf included for perf.*.
+  groups: ['state', 'cpu', 'balloon', 'vcpu', 'interface', 'block', 'perf'],
+  update,
+};
