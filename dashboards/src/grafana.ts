@@ -393,7 +393,15 @@ export function queryVariable(o: QueryVariableSpec): VariableModel {
     sort: VariableSort.alphabeticalAsc,
     multi: o.multi === true,
     includeAll: all,
-    ...(all ? { allValue: '.+', current: { text: 'All', value: '$__all' } } : {}),
+    ...(all
+      ? {
+          allValue: '.+',
+          current:
+            o.multi === true
+              ? { selected: true, text: ['All'], value: ['$__all'] }
+              : { selected: true, text: 'All', value: '$__all' },
+        }
+      : {}),
   };
 }
 
