@@ -38,7 +38,12 @@ import {
   type Release,
 } from '../publisher/meters.ts';
 import { type PyDict, PyFloat, pyStr, type PyValue } from '../publisher/python-format.ts';
-import { buildMeterSamples, discoverInstances, prepareCycle, type SampleContext } from '../publisher/samples.ts';
+import {
+  buildMeterSamples,
+  discoverInstances,
+  prepareCycle,
+  type SampleContext,
+} from '../publisher/samples.ts';
 
 /** The first Ceilometer release with the built-in exporter (24.0.0, 2025.1). */
 const FIRST_EXPORTER_RELEASE = 24;
