@@ -27,6 +27,8 @@ const arg = (name: string, fallback: string): string =>
 const DURATION_S = Number(arg('duration', '180'));
 const OUT = join(ROOT, arg('out', 'docs/dashboards.png'));
 const STEP_S = 2;
+/** Most series drawn per graph. */
+const MAX_SERIES = 8;
 /** Grafana's $__rate_interval for a 1 s scrape at this panel width and range. */
 const RATE_INTERVAL = '10s';
 
@@ -154,7 +156,16 @@ async function main(): Promise<void> {
         }
       }
       if (series.length === 0) throw new Error(`panel ${title} has no data`);
-      graphs.push({ title, unit: p.fieldConfig?.defaults?.unit ?? '', series });
+      // topk() picks its ten per step, so a busy node gives many series over minutes: like a legend
+      // limit, draw the ones with the highest mean.
+      const mean = (v: (number | null)[]): number =>
+        v.reduce<number>((a, x) => a + (x ?? 0), 0) / Math.max(1, v.filter((x) => x !== null).length);
+      const shown = [...series].sort((a, b) => mean(b.values) - mean(a.values)).slice(0, MAX_SERIES);
+      graphs.push({
+        title: series.length > MAX_SERIES ? `${title} · top ${MAX_SERIES} of ${series.length} series` : title,
+        unit: p.fieldConfig?.defaults?.unit ?? '',
+        series: shown,
+      });
     }
     log(
       `${graphs.length} graphs, ${graphs.reduce((n, g) => n + g.series.length, 0)} series, ${points} points; ${stats.length} stats`,
@@ -177,7 +188,7 @@ async function main(): Promise<void> {
         '--no-first-run',
         '--hide-scrollbars',
         `--user-data-dir=${join(dir, 'profile')}`,
-        '--window-size=1600,1200',
+        '--window-size=1600,1130',
         '--virtual-time-budget=10000',
         `--screenshot=${OUT}`,
         `file://${html}`,
@@ -227,7 +238,7 @@ function fmt(unit, v) {
     case 's': return Math.abs(v) < 1 ? (v * 1000).toFixed(v < 0.01 ? 2 : 1) + ' ms' : v.toFixed(2) + ' s';
     case 'pps': return v.toFixed(2) + ' p/s';
     case 'suffix:×': return v.toFixed(2) + '×';
-    default: return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : Number(v.toFixed(3)).toString();
+    default: return Number.isInteger(v) ? String(v) : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : Number(v.toFixed(3)).toString();
   }
 }
 for (const s of data.stats) {
