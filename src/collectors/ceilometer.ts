@@ -23,7 +23,7 @@
  *   traffic) and keep state across scrapes. `increase(ceilometer_network_incoming_bytes[5m])` gives the
  *   same quantity over a window the query chooses;
  * - the series are fresh on every scrape: a shut-off or deleted guest is gone at once (24.x/25.x kept
- *   stale series until the next batch of the same meter; 26.0.0 purges them on every poll);
+ *   a meter's old series through polls that produced none of its samples; 26.0.0 clears them per poll);
  * - HELP says what the meter is (the real exporter writes an empty HELP);
  * - every sample gets its own label set; the real exporter fixes a family's label names at its first
  *   sample and fails on a sample with a different count (no compute sample of this project differs).
