@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# The whole test suite: typecheck, lint, unit tests, then the integration tests against the real lab
-# (libvirtd with QEMU guests, RabbitMQ, Prometheus), which this script brings up when they are not.
-#   sh scripts/test.sh            everything (what `npm test` and CI run)
-#   sh scripts/test.sh unit       static checks and unit tests only (no root, no lab)
+# The whole test suite: the lab first (a real libvirtd with QEMU guests; it also installs the Debian
+# packages the tests use: promtool and Prometheus, RabbitMQ, openssl), then typecheck, lint, the unit
+# tests and the integration tests against the real components.
+#   sh scripts/test.sh               everything (what `npm test` and CI run; root on Debian 12)
+#   sh scripts/test.sh unit          static checks and unit tests only (no lab; needs promtool)
 #   sh scripts/test.sh integration   integration tests only
 set -eu
 cd "$(dirname "$0")/.."
@@ -14,6 +15,10 @@ mode=${1:-all}
 # file lists are built here (sorted, so that runs are reproducible).
 list() { find "$@" -name '*.test.ts' 2>/dev/null | sort; }
 
+if [ "$mode" = all ] || [ "$mode" = integration ]; then
+  bash test/lab/lab.sh up
+fi
+
 if [ "$mode" = all ] || [ "$mode" = unit ]; then
   npm run --silent typecheck
   npm run --silent lint
@@ -22,7 +27,6 @@ if [ "$mode" = all ] || [ "$mode" = unit ]; then
 fi
 
 if [ "$mode" = all ] || [ "$mode" = integration ]; then
-  bash test/lab/lab.sh up
   # Integration tests share one libvirtd (and some of them restart it): one file at a time.
   # shellcheck disable=SC2046
   node --import tsx --test --test-concurrency=1 --test-reporter=spec $(list test/integration)
