@@ -5,12 +5,14 @@
  * scrape drivers (open loop at a fixed rate, or one at a time), a counting proxy in front of the libvirt
  * socket, and a safety net that puts the lab back (libvirtd running, guests resumed) when a test dies.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { get } from 'node:http';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './exporter.ts';
 import { parseExposition, type Family } from './exposition.ts';
 
 /** Where the tests write their results (ignored by git: the directory carries its own .gitignore). */
@@ -485,4 +487,85 @@ export function labSafetyNet(guests: readonly string[] = []): () => void {
     });
   }
   return restore;
+}
+
+const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+
+/** An exporter started by {@link spawnExporter}. */
+export interface SpawnedExporter {
+  readonly url: string;
+  readonly port: number;
+  readonly pid: number;
+  /** Everything it printed so far. */
+  output(): string;
+  alive(): boolean;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+  /** Sends a signal. */
+  signal(sig: NodeJS.Signals): void;
+}
+
+/**
+ * Starts src/main.ts on a free loopback port and waits for its "listening" log line (not for
+ * /-/healthy, which basic auth may guard), optionally as another user (with a temporary directory of
+ * its own for tsx's cache).
+ */
+export async function spawnExporter(
+  args: readonly string[],
+  o: { uid?: number } = {},
+): Promise<SpawnedExporter> {
+  const port = await freePort();
+  let tmp: string | undefined;
+  if (o.uid !== undefined) {
+    tmp = mkdtempSync(join(tmpdir(), 'exporter-uid-'));
+    chmodSync(tmp, 0o777);
+  }
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', MAIN, `--web.listen-address=127.0.0.1:${port}`, ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(o.uid !== undefined
+        ? { uid: o.uid, gid: o.uid, env: { ...process.env, TMPDIR: tmp, HOME: tmp } }
+        : {}),
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const cleanup = (): void => {
+    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 60_000;
+  while (!out.includes('"msg":"listening"')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      cleanup();
+      throw new Error(`exporter did not listen (exit ${String(child.exitCode)}):\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    pid: child.pid ?? 0,
+    output: () => out,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    signal: (sig) => {
+      child.kill(sig);
+    },
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise<void>((r) => {
+          child.once('exit', () => {
+            r();
+          });
+        });
+        child.kill('SIGTERM');
+        await exited;
+      }
+      cleanup();
+      return child.exitCode;
+    },
+  };
 }

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startExporter, type RunningExporter } from '../helpers/exporter.ts';
 import { lab } from '../helpers/lab.ts';
-import { Recorder, httpGet, sampleValue, scrapeOnce } from '../helpers/reliability.ts';
+import { Recorder, httpGet, sampleValue, scrapeOnce, spawnExporter } from '../helpers/reliability.ts';
 
 const FILE = 'test/integration/bad-input.test.ts';
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -392,10 +392,10 @@ describe('libvirt missing, unreadable or not libvirt: libvirt_up 0 in time, the 
     ];
     const rows: string[][] = [];
     for (const c of cases) {
-      const e = await startAs(c.uid, [
-        `--libvirt.uri=qemu+unix:///system?socket=${c.socket}`,
-        '--log.level=info',
-      ]);
+      const e = await spawnExporter(
+        [`--libvirt.uri=qemu+unix:///system?socket=${c.socket}`, '--log.level=info'],
+        c.uid !== undefined ? { uid: c.uid } : {},
+      );
       try {
         const scrapes = [];
         for (let i = 0; i < 3; i++)
@@ -433,64 +433,6 @@ describe('libvirt missing, unreadable or not libvirt: libvirt_up 0 in time, the 
     rec.finish();
   });
 });
-
-/** A started exporter, possibly under another uid. */
-interface Started {
-  readonly url: string;
-  alive(): boolean;
-  stop(): Promise<void>;
-}
-
-async function startAs(uid: number | undefined, args: string[]): Promise<Started> {
-  if (uid === undefined) {
-    const e = await startExporter(args);
-    return {
-      url: e.url,
-      alive: () => e.child.exitCode === null,
-      stop: async () => {
-        await e.stop();
-      },
-    };
-  }
-  const port = await freePort();
-  // tsx keeps its cache under the temporary directory, per user: give the other user its own.
-  const tmp = mkdtempSync(join(tmpdir(), 'bad-libvirt-uid-'));
-  chmodSync(tmp, 0o777);
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', MAIN, `--web.listen-address=127.0.0.1:${port}`, ...args],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      uid,
-      gid: uid,
-      env: { ...process.env, TMPDIR: tmp, HOME: tmp },
-    },
-  );
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  while (!out.includes('"msg":"listening"')) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`exporter as uid ${uid} did not listen:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    alive: () => child.exitCode === null,
-    stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(tmp, { recursive: true, force: true });
-    },
-  };
-}
 
 /** Sends `data` on a fresh TCP connection and returns what came back until the server closed (or 5 s). */
 function raw(port: number, data: string | Buffer): Promise<string> {
