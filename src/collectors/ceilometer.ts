@@ -75,7 +75,10 @@ function truthy(v: PyValue | undefined): boolean {
   if (v === undefined || v === null || v === false || v === 0 || v === 0n || v === '') return false;
   if (v instanceof PyFloat) return v.value !== 0;
   if (Array.isArray(v)) return v.length > 0;
-  if (typeof v === 'object') return Object.keys(v).length > 0;
+  if (typeof v === 'object') {
+    for (const k in v as PyDict) if (Object.hasOwn(v, k)) return true;
+    return false;
+  }
   return true;
 }
 
@@ -107,12 +110,15 @@ function dictOf(v: PyValue | undefined): PyDict | undefined {
  * Labels of non-compute meters (alarm state, load balancer zone, Cinder service health) are left out:
  * no sample of this exporter has them.
  */
-export function ceilometerLabels(sample: PyDict, layout: LabelLayout): { names: string[]; values: string[] } {
+export function ceilometerLabels(
+  sample: PyDict,
+  layout: LabelLayout,
+): { names: string[]; labels: Record<string, string> } {
   const names: string[] = [];
-  const values: string[] = [];
+  const labels: Record<string, string> = {};
   const add = (name: string, value: PyValue | undefined): void => {
     names.push(name);
-    values.push(labelValue(value));
+    labels[name] = labelValue(value);
   };
   const counterName = typeof sample.counter_name === 'string' ? sample.counter_name : '';
   const shards = counterName.split('.');
@@ -145,7 +151,7 @@ export function ceilometerLabels(sample: PyDict, layout: LabelLayout): { names: 
       if (truthy(flavor.name)) add('flavor_name', flavor.name);
     }
   }
-  return { names, values };
+  return { names, labels };
 }
 
 /** The numeric value of counter_volume. */
@@ -183,16 +189,12 @@ function planFor(releaseText: string, profile: 'MB' | 'MiB' | undefined): Plan {
 /** The sample fields that only matter on AMQP are left empty: nothing here signs or sends them. */
 const SAMPLE_CONTEXT: SampleContext = { source: 'openstack', secret: '', messageId: () => '' };
 
-function familySpec(meter: PublisherMeter, labelNames: readonly string[]): FamilySpec {
+function help(meter: PublisherMeter): string {
   const unit = meter.unit === '' ? 'no unit' : meter.unit;
-  return {
-    name: ceilometerMetricName(meter.name),
-    help:
-      `Ceilometer meter ${meter.name} (${meter.type}, ${unit}) of each sample the compute agent would poll now, ` +
-      "as Ceilometer's Prometheus exporter serves it (always a gauge).",
-    type: 'gauge',
-    labelNames,
-  };
+  return (
+    `Ceilometer meter ${meter.name} (${meter.type}, ${unit}) of each sample the compute agent would poll now, ` +
+    "as Ceilometer's Prometheus exporter serves it (always a gauge)."
+  );
 }
 
 /** Writes one gauge per sample of every meter. */
@@ -206,12 +208,22 @@ async function update(ctx: ScrapeContext, sink: MetricSink): Promise<void> {
   // No delta tracker: delta meters are not served (see the file comment).
   const cycle = prepareCycle(ctx.inspection, discovered, undefined, 0);
   for (const meter of meters) {
-    const samples = buildMeterSamples(SAMPLE_CONTEXT, meter, cycle, '');
-    for (const sample of samples) {
-      const { names, values } = ceilometerLabels(sample, layout);
-      const labels: Record<string, string> = {};
-      for (let i = 0; i < names.length; i++) labels[names[i] ?? ''] = values[i] ?? '';
-      sink.add(familySpec(meter, names), labels, volumeOf(sample.counter_volume));
+    // The samples of a meter nearly always share one label set: one spec per set, not per sample.
+    const specs = new Map<string, FamilySpec>();
+    for (const sample of buildMeterSamples(SAMPLE_CONTEXT, meter, cycle, '')) {
+      const { names, labels } = ceilometerLabels(sample, layout);
+      const key = names.join(',');
+      let spec = specs.get(key);
+      if (spec === undefined) {
+        spec = {
+          name: ceilometerMetricName(meter.name),
+          help: help(meter),
+          type: 'gauge',
+          labelNames: names,
+        };
+        specs.set(key, spec);
+      }
+      sink.add(spec, labels, volumeOf(sample.counter_volume));
     }
   }
 }

@@ -460,8 +460,9 @@ describe('labels of a sample (prom_exporter._gen_labels)', () => {
     ...over,
   });
   const labels = (s: PyDict, layout = L25): Record<string, string> => {
-    const { names, values } = ceilometerLabels(s, layout);
-    return Object.fromEntries(names.map((n, i) => [n, values[i]!]));
+    const { names, labels: record } = ceilometerLabels(s, layout);
+    assert.deepEqual(Object.keys(record), names, 'the record keeps the exporter order');
+    return record;
   };
 
   test('names: ceilometer_ + the counter name with dots as underscores', () => {
