@@ -223,6 +223,8 @@ export interface MicroResult {
   readonly bodyBytes: number;
   readonly gzipBytes: number;
   readonly roundTripsWarm: number;
+  /** `libvirt_scrape_collector_duration_seconds` of the last scrape, in ms, by collector. */
+  readonly collectorMs: Readonly<Record<string, number>>;
 }
 
 /** Options of {@link runMicro}. */
@@ -378,6 +380,11 @@ export async function runMicro(options: MicroOptions = {}): Promise<MicroResult>
       bodyBytes: Buffer.byteLength(body),
       gzipBytes,
       roundTripsWarm,
+      collectorMs: Object.fromEntries(
+        [...body.matchAll(/^libvirt_scrape_collector_duration_seconds\{collector="([^"]+)"\} (\S+)$/gm)].map(
+          (m) => [m[1]!, Number(m[2]) * 1000],
+        ),
+      ),
     };
   } finally {
     await micro.close();
@@ -453,6 +460,8 @@ async function main(): Promise<void> {
     `${r.guests} guests, frame ${(r.frameBytes / 1024).toFixed(0)} KiB, ${r.params} typed params, ${r.series} series, body ${(r.bodyBytes / 1024).toFixed(0)} KiB (gzip ${(r.gzipBytes / 1024).toFixed(0)} KiB)`,
   );
   for (const p of PHASES) console.log(row(p, r.phases[p]));
+  const colls = Object.entries(r.collectorMs).map(([c, ms]) => `${c} ${ms.toFixed(1)}`);
+  console.log(`collector durations in the last scrape (ms): ${colls.join(', ')}`);
   console.log(`cold first scrape ${r.coldMs.toFixed(0)} ms; warm round trips ${r.roundTripsWarm}`);
 }
 

@@ -235,6 +235,8 @@ interface Accumulator {
   wall: number[];
   libvirtdCpu: number[];
   roundTrips: number[];
+  /** Process CPU during each sample, ms (clock ticks: 10 ms steps, averaged over the samples). */
+  cpu: number[];
   lastBody: string;
   cpuStart: number;
   scrapes: number;
@@ -317,6 +319,7 @@ async function compare(
         latency: [],
         wall: [],
         libvirtdCpu: [],
+        cpu: [],
         roundTrips: [],
         lastBody: '',
         cpuStart: m.target ? cpuMs(m.target.pid) : Number.NaN,
@@ -334,11 +337,14 @@ async function compare(
       attempted++;
       // Rotate the order each round so that no method always follows the same one.
       const order = methods.map((_, i) => methods[(i + attempted) % methods.length]!);
-      const round: { m: Method; ms: number; wallMs?: number; body: string; lvCpu: number }[] = [];
+      const round: { m: Method; ms: number; wallMs?: number; body: string; lvCpu: number; cpu: number }[] =
+        [];
       let problem: string | undefined;
       for (const m of order) {
         const lv0 = lvPid !== undefined ? cpuMs(lvPid) : Number.NaN;
+        const p0 = m.target ? cpuMs(m.target.pid) : Number.NaN;
         const r = await m.sample(signal);
+        const p1 = m.target ? cpuMs(m.target.pid) : Number.NaN;
         const lv1 = lvPid !== undefined ? cpuMs(lvPid) : Number.NaN;
         if (m.target) acc.get(m.name)!.scrapes++;
         if (r.problem !== undefined) {
@@ -351,6 +357,7 @@ async function compare(
           ...(r.wallMs !== undefined ? { wallMs: r.wallMs } : {}),
           body: r.sample.body,
           lvCpu: lv1 - lv0,
+          cpu: p1 - p0,
         });
       }
       if (problem !== undefined) {
@@ -366,6 +373,7 @@ async function compare(
         a.latency.push(r.ms);
         if (r.wallMs !== undefined) a.wall.push(r.wallMs);
         if (Number.isFinite(r.lvCpu)) a.libvirtdCpu.push(r.lvCpu);
+        if (Number.isFinite(r.cpu)) a.cpu.push(r.cpu);
         a.lastBody = r.body;
         const rt = sampleValue(r.body, 'libvirt_scrape_libvirt_round_trips');
         if (Number.isFinite(rt)) a.roundTrips.push(rt);
@@ -384,7 +392,12 @@ async function compare(
         label: m.label,
         latency: summarize(a.latency),
         ...(isVirsh ? { wall: summarize(a.wall) } : {}),
-        ...(m.target ? { cpuMsPerScrape: (cpuMs(m.target.pid) - a.cpuStart) / Math.max(1, a.scrapes) } : {}),
+        ...(m.target
+          ? {
+              cpuMsPerScrape: mean(a.cpu),
+              cpuMsPerScrapeWithIdle: (cpuMs(m.target.pid) - a.cpuStart) / Math.max(1, a.scrapes),
+            }
+          : {}),
         libvirtdCpuMs: mean(a.libvirtdCpu),
         series: isVirsh ? (a.lastBody.match(/^ {2}\S+=/gm) ?? []).length : seriesCount(a.lastBody),
         libvirtSeries: isVirsh
@@ -493,7 +506,7 @@ async function soak(
     const lv0 = lvPid !== undefined ? cpuMs(lvPid) : Number.NaN;
     const cpu0 = cpuMs(t.pid);
     const latency: number[] = [];
-    const memory: [number, number, number][] = [];
+    const memory: [number, number, number, number, number][] = [];
     const roundTrips = new Set<number>();
     let failed = 0;
     let series = 0;
@@ -512,7 +525,13 @@ async function soak(
         series = seriesCount(s.body);
       }
       if (i === 1 || i % 10 === 0)
-        memory.push([i, rssKiB(t.pid), sampleValue(s.body, 'nodejs_heap_size_used_bytes')]);
+        memory.push([
+          i,
+          rssKiB(t.pid),
+          sampleValue(s.body, 'nodejs_heap_size_used_bytes'),
+          sampleValue(s.body, 'nodejs_heap_size_total_bytes'),
+          sampleValue(s.body, 'nodejs_external_memory_bytes'),
+        ]);
       if (i % 100 === 0) log(`soak: ${i}/${opts.scrapes}, RSS ${(rssKiB(t.pid) / 1024).toFixed(1)} MiB`);
     }
     const cpu = (cpuMs(t.pid) - cpu0) / opts.scrapes;

@@ -51,8 +51,10 @@ export interface MethodResult {
   readonly latency: Summary;
   /** virsh only: the wall time of the whole virsh process (start, connect, call, print). */
   readonly wall?: Summary;
-  /** Process CPU (user + system) per scrape, ms; undefined for virsh. */
+  /** Process CPU (user + system) during a scrape, mean over the valid samples, ms; undefined for virsh. */
   readonly cpuMsPerScrape?: number;
+  /** The process's CPU over the whole comparison (idle time between its samples included) per scrape. */
+  readonly cpuMsPerScrapeWithIdle?: number;
   /** libvirtd CPU during this method's samples, per sample, ms. */
   readonly libvirtdCpuMs: number;
   /** Sample lines served (virsh: stat fields printed). */
@@ -93,8 +95,11 @@ export interface Soak {
   readonly latency: Summary;
   readonly cpuMsPerScrape: number;
   readonly libvirtdCpuMsPerScrape: number;
-  /** [scrape number, RSS KiB, V8 heap used bytes] every few scrapes. */
-  readonly memory: readonly (readonly [number, number, number])[];
+  /**
+   * Every 10 scrapes: [scrape number, RSS KiB, V8 heap used, V8 heap total, memory outside the V8 heap
+   * (Buffers, zlib) in bytes], the last three as the exporter serves them.
+   */
+  readonly memory: readonly (readonly [number, number, number, number?, number?])[];
   readonly rssStartKiB: number;
   readonly rssEndKiB: number;
   readonly rssMaxKiB: number;
