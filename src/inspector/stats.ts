@@ -130,7 +130,6 @@ function indexed(field: string, prefix: string): [number, string] | undefined {
  * libvirt skipped leaves no hole (devices are listed by the indices that exist).
  */
 export function decodeDomainStats(domain: StatDomain, params: readonly StatParam[]): DomainStats {
-  const raw = new Map<string, RawStatValue>();
   const cpu: Record<string, number> = {};
   const balloon: Record<string, number> = {};
   const dirty: Record<string, number | string> = {};
@@ -153,7 +152,6 @@ export function decodeDomainStats(domain: StatDomain, params: readonly StatParam
   };
 
   for (const { field, value } of params) {
-    raw.set(field, value);
     const n = num(value);
     if (field === 'state.state') stateCode = n;
     else if (field === 'state.reason') stateReason = n;
@@ -229,6 +227,12 @@ export function decodeDomainStats(domain: StatDomain, params: readonly StatParam
     interfaces: byIndex<InterfaceStats>(nets).map((i) => ({ ...i, name: i.name })),
     blocks: byIndex<BlockStats>(blocks),
     perf,
-    raw,
+    // Built on first use only: nothing on the scrape path reads it, and a Map per guest per scrape
+    // was a measurable share of the garbage collector's work with hundreds of guests.
+    get raw(): ReadonlyMap<string, RawStatValue> {
+      const map = new Map<string, RawStatValue>(params.map((p) => [p.field, p.value]));
+      Object.defineProperty(this, 'raw', { value: map });
+      return map;
+    },
   };
 }
