@@ -9,7 +9,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { get } from 'node:http';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './exporter.ts';
@@ -41,6 +41,8 @@ export interface Environment {
   readonly libvirt: string;
   readonly qemu: string;
   readonly revision: string;
+  /** 1-minute load average when the scenario started and ended (other work on the machine). */
+  readonly loadAverage: string;
 }
 
 /** What a test writes to `.reliability/<id>.json`. */
@@ -73,7 +75,7 @@ function firstLine(cmd: string, args: readonly string[]): string {
   }
 }
 
-function environment(): Environment {
+function environment(loadAtStart: number): Environment {
   const cpu = cpus();
   const dirty =
     firstLine('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src']) === ''
@@ -87,6 +89,7 @@ function environment(): Environment {
     libvirt: firstLine('libvirtd', ['--version']),
     qemu: firstLine('qemu-system-x86_64', ['--version']),
     revision: firstLine('git', ['rev-parse', '--short', 'HEAD']) + dirty,
+    loadAverage: `${loadAtStart.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)}`,
   };
 }
 
@@ -100,6 +103,7 @@ export class Recorder {
   readonly #checks: Check[] = [];
   readonly #tables: ResultFile['tables'][number][] = [];
   readonly #started = performance.now();
+  readonly #loadAtStart = loadavg()[0] ?? 0;
 
   constructor(
     readonly id: string,
@@ -147,7 +151,7 @@ export class Recorder {
       figures: this.#figures,
       checks: this.#checks,
       tables: this.#tables,
-      environment: environment(),
+      environment: environment(this.#loadAtStart),
     };
     writeFileSync(`${RESULTS_DIR}${this.id}.json`, `${JSON.stringify(result, null, 2)}\n`);
   }
