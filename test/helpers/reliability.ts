@@ -42,7 +42,7 @@ export interface Environment {
   readonly qemu: string;
   readonly revision: string;
   /** 1-minute load average when the scenario started and ended (other work on the machine). */
-  readonly loadAverage: string;
+  readonly loadAverage?: string;
 }
 
 /** What a test writes to `.reliability/<id>.json`. */

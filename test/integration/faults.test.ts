@@ -143,7 +143,7 @@ describe('libvirtd killed and restarted while scraping at 10/s for 60 s', () => 
     rec.check(
       'every scrape answered 200',
       errors.length === 0,
-      `${errors.length} of ${results.length} not 200: ${errors
+      `${errors.length} of ${results.length} not 200${errors.length > 0 ? ':' : ''} ${errors
         .slice(0, 3)
         .map((r) => r.error ?? String(r.status))
         .join(', ')}`,
@@ -324,7 +324,7 @@ describe('libvirtd frozen (SIGSTOP) for 20 s while scraping at 10/s', () => {
     rec.check(
       'every scrape answered 200',
       bad.length === 0,
-      `${bad.length} of ${results.length} not 200: ${bad
+      `${bad.length} of ${results.length} not 200${bad.length > 0 ? ':' : ''} ${bad
         .slice(0, 3)
         .map((r) => r.error ?? String(r.status))
         .join(', ')}`,
@@ -431,7 +431,7 @@ describe('guests created and destroyed in a loop while scraping', () => {
     rec.check(
       'no 5xx (every scrape answered 200)',
       bad.length === 0,
-      `${bad.length} of ${results.length} not 200: ${bad
+      `${bad.length} of ${results.length} not 200${bad.length > 0 ? ':' : ''} ${bad
         .slice(0, 3)
         .map((r) => r.error ?? String(r.status))
         .join(', ')}`,
