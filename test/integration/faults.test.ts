@@ -92,6 +92,7 @@ describe('libvirtd killed and restarted while scraping at 10/s for 60 s', () => 
     // Warm up (first XML reads, JIT) before the footprint baseline.
     for (let i = 0; i < 20; i++) await scrapeOnce(e.url);
     const footprint0 = processFootprint(pid);
+    rec.figure('domains on the host', domainsOf((await scrapeOnce(e.url)).families).length);
     const startTimes = new Set<number>();
     const fdSeries: number[] = [];
     const rssSeries: { at: number; rss: number; heap: number }[] = [];
@@ -284,6 +285,7 @@ describe('libvirtd frozen (SIGSTOP) for 20 s while scraping at 10/s', () => {
     for (let i = 0; i < 10; i++) await scrapeOnce(e.url);
     const pid = e.child.pid!;
     const footprint0 = processFootprint(pid);
+    rec.figure('domains on the host', domainsOf((await scrapeOnce(e.url)).families).length);
     const t = (): number => performance.now() - origin;
     const marks = { hang: 0, resume: 0 };
     const driving = driveScrapes(e.url, {
@@ -421,6 +423,7 @@ describe('guests created and destroyed in a loop while scraping', () => {
         lives.push({ name, createEnd, destroyStart, destroyEnd });
       }
     };
+    rec.figure('domains on the host', domainsOf((await scrapeOnce(e.url)).families).length);
     const driving = driveScrapes(e.url, { ratePerSecond: 10, durationMs: 42_000, mode: 'serial', origin });
     await Promise.all([churn(0, 40_000), sleep(700).then(() => churn(1, 40_000))]);
     const results = await driving;
@@ -524,6 +527,7 @@ describe('a hung guest (its QEMU stopped with SIGSTOP)', () => {
       );
     for (let i = 0; i < 5; i++) await scrapeOnce(e.url, { headers });
     const warm = await scrapeOnce(e.url, { headers });
+    rec.figure('domains on the host', domainsOf(warm.families).length);
     rec.check(
       'before the hang: every guest complete, none timed out',
       complete(warm) && sampleValue(warm.families, 'libvirt_domain_timed_out', { domain: HUNG }) === 0,

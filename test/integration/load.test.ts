@@ -57,6 +57,10 @@ describe(`${CONNECTIONS} concurrent scrapers for ${DURATION_S} s`, () => {
     const pid = e.child.pid!;
     for (let i = 0; i < 10; i++) await scrapeOnce(e.url);
     const before0 = await scrapeOnce(e.url);
+    rec.figure(
+      'domains on the host',
+      before0.families?.get('libvirt_domain_info_state')?.samples.length ?? 0,
+    );
     const calls0 = new Map(proxy.calls);
     const total0 = proxy.total;
     const ok0 =
