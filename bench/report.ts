@@ -154,9 +154,15 @@ function targets(main: Results | undefined, all: Map<number, Results>): Target[]
       why: ok
         ? ''
         : rss.rssMaxKiB / 1024 > TARGETS.rssMiB
-          ? `A scrape of ${rss.guests} guests builds ${rss.series} series in a fresh prom-client registry and ` +
-            `its text (and gzip) in memory; V8 keeps the heap it grew to (heap used ${mib(rss.heapStartBytes / 1024)} → ` +
-            `${mib(rss.heapEndBytes / 1024)} MiB at the sampled points).`
+          ? `Not a leak of live objects but V8 letting garbage pile up: an empty Node.js process is already ` +
+            `${mib(rss.nodeBaselineRssKiB)} MiB, and the heap the exporter serves as total reaches ` +
+            `${mib(Math.max(...rss.memory.map((p) => p[3] ?? 0)) / 1024)} MiB while used swings between ` +
+            `${mib(Math.min(...rss.memory.map((p) => p[2])) / 1024)} and ${mib(Math.max(...rss.memory.map((p) => p[2])) / 1024)} MiB ` +
+            `(each scrape of ${rss.guests} guests decodes ${rss.series} series' worth of stats and builds their text, ` +
+            `garbage that survives long enough to be promoted and waits for a major GC)` +
+            (rss.liveHeapBytes !== undefined && Number.isFinite(rss.liveHeapBytes)
+              ? `; a heap snapshot at the end (after a full GC) holds ${mib(rss.liveHeapBytes / 1024)} MiB of live objects.`
+              : '.')
           : 'RSS still grows in the second half of the run.',
     });
   } else {
@@ -209,11 +215,38 @@ function targets(main: Results | undefined, all: Map<number, Results>): Target[]
           .filter(([p]) => p !== '273' && p !== '344')
           .map(([p, n]) => `${PROC_NAMES[p] ?? `proc ${p}`} ×${n}`)
       : [];
+    // The soak runs: every scrape after the first should make the same calls, at every guest count.
+    const soakTrouble = [...all.values()]
+      .map((r) => r.soak)
+      .filter((s): s is Soak => s !== undefined)
+      .filter((s) => s.roundTrips.some((n) => n !== expectedWarm))
+      .sort((a, b) => a.guests - b.guests);
     const ok =
       warm.length === 1 &&
       warm[0] === expectedWarm &&
       (coldExtra === 0 || coldExtra === 1) &&
-      (inspection ?? expectedWarm) === expectedWarm;
+      (inspection ?? expectedWarm) === expectedWarm &&
+      soakTrouble.length === 0;
+    const soakWhy = soakTrouble
+      .map((s) => {
+        const k = s.counters ?? {};
+        const other = Object.entries(s.roundTripCounts ?? {})
+          .filter(([n]) => Number(n) !== expectedWarm)
+          .reduce((a, [, v]) => a + v, 0);
+        return (
+          `at ${s.guests} guests, ${s.roundTripCounts ? `${other} of ${s.scrapes - s.failed}` : 'some'} back-to-back ` +
+          `scrapes made other numbers of calls (${s.roundTrips.join(', ')}): up to one XML per guest again, that is ` +
+          `the XML cache emptied, which the inspector does on every reconnect` +
+          (s.counters
+            ? ` (over the run: ${k['libvirt_exporter_libvirt_reconnects_total'] ?? '?'} reconnects, ` +
+              `${k['libvirt_exporter_libvirt_abandoned_calls_total'] ?? '?'} abandoned calls, ` +
+              `${k['libvirt_exporter_libvirt_call_errors_total'] ?? '?'} call errors)`
+            : '') +
+          '; a bulk call slower than `libvirt.shard_timeout` (2 s) is abandoned and sent again, and a connection ' +
+          'holding abandoned calls is replaced'
+        );
+      })
+      .join('; ');
     out.push({
       name: 'round trips per scrape constant (bulk calls + XML of new or changed guests)',
       measured:
@@ -223,7 +256,9 @@ function targets(main: Results | undefined, all: Map<number, Results>): Target[]
       ok,
       why: ok
         ? ''
-        : `Expected ${expectedWarm} on every warm scrape and ${expectedCold} (+1 for the event subscription) on the first.`,
+        : soakTrouble.length > 0
+          ? `Constant in the interleaved run, but ${soakWhy}.`
+          : `Expected ${expectedWarm} on every warm scrape and ${expectedCold} (+1 for the event subscription) on the first.`,
       ...(others.length > 0
         ? {
             note:
@@ -406,7 +441,11 @@ function soakSection(all: Map<number, Results>): string {
       `${mib(s.rssStartKiB)} → ${mib(s.rssEndKiB)} (max ${mib(s.rssMaxKiB)})`,
       fmt((s.rssSlopeKiBPer100 * 10) / 1024, 2),
       `${mib(s.heapStartBytes / 1024)} → ${mib(s.heapEndBytes / 1024)}`,
-      s.roundTrips.join('/'),
+      s.roundTripCounts
+        ? Object.entries(s.roundTripCounts)
+            .map(([n, k]) => `${n} (×${k})`)
+            .join(', ')
+        : s.roundTrips.join('/'),
       String(s.series),
       `${s.date.slice(0, 10)} ${s.revision}`,
     ];
@@ -420,6 +459,19 @@ function soakSection(all: Map<number, Results>): string {
         `- ${r.soak.guests} guests, RSS MiB at scrape ${at((p) => p[1] * 1024)}`,
         `- ${r.soak.guests} guests, V8 heap total MiB at scrape ${at((p) => p[3])}`,
         `- ${r.soak.guests} guests, memory outside the V8 heap (Buffers, zlib) MiB at scrape ${at((p) => p[4])}`,
+        ...(r.soak.counters
+          ? [
+              `- ${r.soak.guests} guests, the exporter's counters at the end: ` +
+                Object.entries(r.soak.counters)
+                  .map(([k, v]) => `\`${k.replace(/^libvirt_exporter_/, '')}\` ${v}`)
+                  .join(', ') +
+                (r.soak.failures && Object.keys(r.soak.failures).length > 0
+                  ? `; scrapes not counted: ${Object.entries(r.soak.failures)
+                      .map(([k, v]) => `${k} ×${v}`)
+                      .join(', ')}`
+                  : ''),
+            ]
+          : []),
       ].join('\n');
     })
     .join('\n');
@@ -565,7 +617,10 @@ function environmentSection(r: Results): string {
         ['libvirt (daemon)', v['libvirt'] ?? '?'],
         ['QEMU', `${v['qemu'] ?? '?'} (TCG: this machine has no usable KVM)`],
         ['prometheus-libvirt-exporter', `${v['peer'] ?? '?'} (Debian; kumina libvirt_exporter 0.2.0)`],
-        ['this exporter', `${v['revision'] ?? '?'} (compiled with tsconfig.build.json, run with node)`],
+        [
+          'this exporter',
+          `${v['revision'] ?? '?'} (compiled with tsconfig.build.json, run with node${e.nodeArgs ? ` ${e.nodeArgs}` : ''})`,
+        ],
         ['load average (1 min) before / after', `${fmt(e.loadBefore, 2)} / ${fmt(e.loadAfter, 2)}`],
       ],
     ),

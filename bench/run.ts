@@ -16,7 +16,7 @@
  * found); scripts/bench.sh installs the Go peer first. It is not a test: nothing here asserts.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +73,8 @@ const HELP = `usage: npm run bench -- [options]
   --no-report         do not rewrite docs/performance.md
   --results DIR       where results are stored (default bench/results)
   --out FILE          the report (default docs/performance.md)
+  --node-args "ARGS"  Node.js options for the exporter processes, e.g. "--max-semi-space-size=4" (default none)
+  --profile-scrapes P scrapes of the soak's extra process under --cpu-prof (default 200; 0: none)
 `;
 
 interface Options {
@@ -87,6 +89,10 @@ interface Options {
   readonly report: boolean;
   readonly resultsDir: string;
   readonly out: string;
+  /** Node.js options for the exporter processes (to try V8 flags; none by default, as shipped). */
+  readonly nodeArgs: readonly string[];
+  /** Scrapes of the soak's profiled process (0: none). */
+  readonly profileScrapes: number;
 }
 
 function int(v: string | undefined, name: string, min: number, max: number, dflt: number): number {
@@ -112,6 +118,8 @@ function parseOptions(argv: readonly string[]): Options | undefined {
       'no-report': { type: 'boolean', default: false },
       results: { type: 'string' },
       out: { type: 'string' },
+      'node-args': { type: 'string' },
+      'profile-scrapes': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -139,6 +147,8 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     report: !values['no-report'],
     resultsDir: values.results ?? `${ROOT}bench/results`,
     out: values.out ?? `${ROOT}docs/performance.md`,
+    nodeArgs: (values['node-args'] ?? '').split(' ').filter((a) => a !== ''),
+    profileScrapes: int(values['profile-scrapes'], 'profile-scrapes', 0, 100_000, 200),
   };
 }
 
@@ -254,11 +264,11 @@ async function compare(
     log(`starting ${opts.shards.length + 1} exporter processes${opts.peer ? ' and the Go peer' : ''}`);
     const byShards = new Map<number, HttpTarget>();
     for (const k of opts.shards) {
-      const t = await startOurs(`shards-${k}`, main, k, dir, { signal });
+      const t = await startOurs(`shards-${k}`, main, k, dir, { signal, nodeArgs: opts.nodeArgs });
       targets.push(t);
       byShards.set(k, t);
     }
-    const like = await startOurs('like', main, DEFAULT_SHARDS, dir, { signal });
+    const like = await startOurs('like', main, DEFAULT_SHARDS, dir, { signal, nodeArgs: opts.nodeArgs });
     targets.push(like);
     const peer = opts.peer ? await startPeer({ signal }) : undefined;
     if (peer) targets.push(peer);
@@ -463,6 +473,7 @@ async function nodeBaselineRss(): Promise<number> {
 
 /** Profiles `scrapes` full scrapes of a fresh process against the lab (`--cpu-prof`, written at exit). */
 async function liveProfile(
+  opts: Options,
   main: string,
   scrapes: number,
   dir: string,
@@ -472,7 +483,7 @@ async function liveProfile(
   try {
     const t = await startOurs('profiled', main, DEFAULT_SHARDS, dir, {
       signal,
-      nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
+      nodeArgs: [...opts.nodeArgs, '--cpu-prof', `--cpu-prof-dir=${profDir}`],
     });
     try {
       await scrape(t.url, { signal });
@@ -498,7 +509,12 @@ async function soak(
   signal: AbortSignal,
 ): Promise<Soak> {
   const nodeBaselineRssKiB = await nodeBaselineRss();
-  const t = await startOurs('soak', main, DEFAULT_SHARDS, dir, { signal });
+  const snapDir = mkdtempSync(`${tmpdir()}/libvirt-exporter-bench-heap-`);
+  const t = await startOurs('soak', main, DEFAULT_SHARDS, dir, {
+    signal,
+    // A heap snapshot at the end (SIGUSR2) tells the live heap after a full GC from garbage not yet collected.
+    nodeArgs: [...opts.nodeArgs, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`],
+  });
   try {
     // One warm-up scrape: the XML of every guest is read once, then cached.
     await scrape(t.url, { signal });
@@ -507,9 +523,11 @@ async function soak(
     const cpu0 = cpuMs(t.pid);
     const latency: number[] = [];
     const memory: [number, number, number, number, number][] = [];
-    const roundTrips = new Set<number>();
+    const roundTrips = new Map<number, number>();
+    const failures = new Map<string, number>();
     let failed = 0;
     let series = 0;
+    let lastBody = '';
     log(`soak: ${opts.scrapes} back-to-back scrapes of a fresh process`);
     for (let i = 1; i <= opts.scrapes; i++) {
       signal.throwIfAborted();
@@ -518,10 +536,19 @@ async function soak(
         s.ok &&
         sampleValue(s.body, 'libvirt_up') === 1 &&
         sampleValue(s.body, 'libvirt_domains') === expected.all;
-      if (!ok) failed++;
-      else {
+      if (s.ok) lastBody = s.body;
+      if (!ok) {
+        failed++;
+        const why = !s.ok
+          ? (s.error ?? 'failed')
+          : sampleValue(s.body, 'libvirt_up') !== 1
+            ? 'libvirt_up 0'
+            : `${sampleValue(s.body, 'libvirt_domains')} domains`;
+        failures.set(why, (failures.get(why) ?? 0) + 1);
+      } else {
         latency.push(s.ms);
-        roundTrips.add(sampleValue(s.body, 'libvirt_scrape_libvirt_round_trips'));
+        const rt = sampleValue(s.body, 'libvirt_scrape_libvirt_round_trips');
+        roundTrips.set(rt, (roundTrips.get(rt) ?? 0) + 1);
         series = seriesCount(s.body);
       }
       if (i === 1 || i % 10 === 0)
@@ -538,8 +565,11 @@ async function soak(
     const lv = lvPid !== undefined ? (cpuMs(lvPid) - lv0) / opts.scrapes : Number.NaN;
     const half = memory.filter(([i]) => i > opts.scrapes / 2).map(([i, rss]) => [i, rss] as const);
     const finite = (xs: number[]): number[] => xs.filter((x) => Number.isFinite(x));
+    const rssBeforeSnapshot = rssKiB(t.pid);
+    const liveHeapBytes = await liveHeap(t.pid, snapDir);
     await t.stop();
-    const prof = await liveProfile(main, Math.min(200, opts.scrapes), dir, signal);
+    const prof =
+      opts.profileScrapes > 0 ? await liveProfile(opts, main, opts.profileScrapes, dir, signal) : undefined;
     return {
       guests: expected.active,
       scrapes: opts.scrapes,
@@ -554,16 +584,59 @@ async function soak(
       rssSlopeKiBPer100: slope(half) * 100,
       heapStartBytes: memory[0]?.[2] ?? Number.NaN,
       heapEndBytes: memory[memory.length - 1]?.[2] ?? Number.NaN,
-      roundTrips: [...roundTrips].sort((a, b) => a - b),
+      roundTrips: [...roundTrips.keys()].sort((a, b) => a - b),
+      roundTripCounts: Object.fromEntries([...roundTrips].sort((a, b) => a[0] - b[0])),
+      failures: Object.fromEntries(failures),
+      counters: Object.fromEntries(
+        [
+          'libvirt_exporter_inspections_total',
+          'libvirt_exporter_libvirt_calls_total',
+          'libvirt_exporter_libvirt_call_errors_total',
+          'libvirt_exporter_libvirt_abandoned_calls_total',
+          'libvirt_exporter_libvirt_reconnects_total',
+        ].map((n) => [n, sampleValue(lastBody, n)]),
+      ),
       series,
       nodeBaselineRssKiB,
+      liveHeapBytes,
+      rssBeforeSnapshotKiB: rssBeforeSnapshot,
       ...(prof ? { liveProfile: prof } : {}),
       date: new Date().toISOString(),
       revision: (await versions({ signal }))['revision'] ?? 'unknown',
     };
   } finally {
     await t.stop();
+    rmSync(snapDir, { recursive: true, force: true });
   }
+}
+
+/** Asks `pid` for a heap snapshot (SIGUSR2) and sums the objects in it: the heap still live after a full GC. */
+async function liveHeap(pid: number, snapDir: string): Promise<number> {
+  process.kill(pid, 'SIGUSR2');
+  let last = -1;
+  for (let i = 0; i < 120; i++) {
+    await sleep(500);
+    const f = readdirSync(snapDir).find((x) => x.endsWith('.heapsnapshot'));
+    if (f === undefined) continue;
+    const size = statSync(`${snapDir}/${f}`).size;
+    if (size > 0 && size === last) {
+      try {
+        const snap = JSON.parse(readFileSync(`${snapDir}/${f}`, 'utf8')) as {
+          snapshot: { meta: { node_fields: string[] } };
+          nodes: number[];
+        };
+        const fields = snap.snapshot.meta.node_fields;
+        const at = fields.indexOf('self_size');
+        let total = 0;
+        for (let j = at; j < snap.nodes.length; j += fields.length) total += snap.nodes[j]!;
+        return total;
+      } catch {
+        // still being written
+      }
+    }
+    last = size;
+  }
+  return Number.NaN;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -618,7 +691,12 @@ async function micro(
 
 // ---------------------------------------------------------------------------------------------------------
 
-async function environment(command: string, loadBefore: number, signal: AbortSignal): Promise<Environment> {
+async function environment(
+  opts: Options,
+  command: string,
+  loadBefore: number,
+  signal: AbortSignal,
+): Promise<Environment> {
   const v = await versions({ signal });
   return {
     date: new Date().toISOString(),
@@ -627,6 +705,7 @@ async function environment(command: string, loadBefore: number, signal: AbortSig
     cpus: cpus().length,
     memoryGiB: totalmem() / 2 ** 30,
     versions: { ...v, node: process.version },
+    nodeArgs: opts.nodeArgs.join(' '),
     loadBefore,
     loadAfter: loadAverage(),
   };
@@ -699,7 +778,7 @@ async function main(): Promise<void> {
       await labUp(restoreTo);
     }
   }
-  const env = await environment(command, loadBefore, signal);
+  const env = await environment(opts, command, loadBefore, signal);
   // A micro-benchmark alone says nothing about the lab: keep the stored guests then.
   const results: Results = { environment: env, ...(needLab ? { guests } : {}), ...fresh };
   writeResults(opts.resultsDir, opts.guests, results);

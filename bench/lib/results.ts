@@ -29,6 +29,8 @@ export interface Environment {
   readonly cpus: number;
   readonly memoryGiB: number;
   readonly versions: Readonly<Record<string, string>>;
+  /** Node.js options the exporter processes ran with ('' as shipped). */
+  readonly nodeArgs?: string;
   readonly loadBefore: number;
   readonly loadAfter: number;
 }
@@ -108,9 +110,19 @@ export interface Soak {
   readonly heapStartBytes: number;
   readonly heapEndBytes: number;
   readonly roundTrips: readonly number[];
+  /** How many valid scrapes made each number of libvirt calls. */
+  readonly roundTripCounts?: Readonly<Record<string, number>>;
+  /** Why scrapes did not count, and how many. */
+  readonly failures?: Readonly<Record<string, number>>;
+  /** The exporter's own libvirt counters at the end of the run (calls, errors, abandoned calls, reconnects). */
+  readonly counters?: Readonly<Record<string, number>>;
   readonly series: number;
   /** RSS of a bare `node` process that only waits, for comparison. */
   readonly nodeBaselineRssKiB: number;
+  /** Objects in a heap snapshot taken at the end (after the full GC a snapshot makes), bytes. */
+  readonly liveHeapBytes?: number;
+  /** RSS just before that snapshot, KiB. */
+  readonly rssBeforeSnapshotKiB?: number;
   /** A shorter run of the same process under --cpu-prof: where the CPU of a real scrape goes. */
   readonly liveProfile?: ProfileSummary & { readonly scrapes: number };
   readonly date: string;
