@@ -45,6 +45,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   } as FastifyServerOptions) as unknown as FastifyInstance;
   if (deps.webConfig) registerWebSecurity(app, deps.webConfig);
   await app.register(compress, { global: true, encodings: ['gzip'], threshold: 1024 });
+  // Every route here is a GET: a request that carries a body is a mistake or an attack (smuggling).
+  app.addHook('onRequest', async (req, reply) => {
+    const length = req.headers['content-length'];
+    if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) {
+      await reply.code(400).type('text/plain; charset=utf-8').send(`${req.method} requests take no body\n`);
+    }
+  });
 
   app.get('/', async (_req, reply) =>
     reply

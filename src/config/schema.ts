@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
+import { parseLibvirtUri } from '../libvirt/index.ts';
 import { publisherConfigSchema } from '../publisher/config.ts';
 
 const duration = (description: string, def: string) =>
@@ -101,9 +102,15 @@ export const configSchema = z
         uri: z
           .string()
           .default('qemu:///system')
-          .describe(
-            'libvirt URI. qemu:///system uses the read-only socket /var/run/libvirt/libvirt-sock-ro.',
-          ),
+          .describe('libvirt URI. qemu:///system uses the read-only socket /var/run/libvirt/libvirt-sock-ro.')
+          .superRefine((v, ctx) => {
+            // Parsed as libvirt does, so that a wrong URI stops the start instead of every scrape.
+            try {
+              parseLibvirtUri(v);
+            } catch (err) {
+              ctx.addIssue({ code: 'custom', message: (err as Error).message });
+            }
+          }),
         read_only: z
           .boolean()
           .default(true)

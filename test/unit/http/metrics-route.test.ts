@@ -76,5 +76,12 @@ test('landing page, health and an unknown path', async () => {
   assert.equal((await app.inject({ url: '/-/healthy' })).statusCode, 200);
   assert.equal((await app.inject({ url: '/-/ready' })).statusCode, 200);
   assert.equal((await app.inject({ url: '/nope' })).statusCode, 404);
+  const withBody = await app.inject({
+    method: 'GET',
+    url: '/metrics',
+    payload: 'x',
+    headers: { 'content-type': 'text/plain' },
+  });
+  assert.equal(withBody.statusCode, 400, 'a GET with a body is refused');
   await app.close();
 });
