@@ -47,7 +47,7 @@ interface Run {
 }
 
 /** Runs the exporter to its end (or kills it after `timeoutMs`), with a free listen address. */
-async function runToExit(args: readonly string[], timeoutMs = 60_000): Promise<Run> {
+async function runToExit(args: readonly string[], timeoutMs = 180_000): Promise<Run> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
@@ -434,7 +434,7 @@ describe('libvirt missing, unreadable or not libvirt: libvirt_up 0 in time, the 
   });
 });
 
-/** Sends `data` on a fresh TCP connection and returns what came back until the server closed (or 5 s). */
+/** Sends `data` on a fresh TCP connection and returns what came back until the server closed (or 30 s). */
 function raw(port: number, data: string | Buffer): Promise<string> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
@@ -444,7 +444,7 @@ function raw(port: number, data: string | Buffer): Promise<string> {
       s.destroy();
       resolve(out);
     };
-    const timer = setTimeout(done, 5000);
+    const timer = setTimeout(done, 30_000);
     s.on('data', (d: Buffer) => (out += d.toString('latin1')));
     s.on('error', done);
     s.on('close', done);

@@ -570,6 +570,12 @@ describe('a hung guest (its QEMU stopped with SIGSTOP)', () => {
     const notFine = hungResults.filter((r) => !fine(r));
     const lat = hungResults.map((r) => r.end - r.start);
     rec.figure('scrapes while hung (after the first)', hungResults.length);
+    // The client's own view of its request slots, in the last scrape made while the guest was hung.
+    const last = hungResults.at(-1)?.families;
+    rec.figure(
+      'libvirt calls in flight / abandoned calls / reconnects (exporter counters, last scrape while hung)',
+      `${String(sampleValue(last, 'libvirt_exporter_libvirt_calls_in_flight'))} / ${String(sampleValue(last, 'libvirt_exporter_libvirt_abandoned_calls_total'))} / ${String(sampleValue(last, 'libvirt_exporter_libvirt_reconnects_total'))}`,
+    );
     rec.figure(
       'their latency p50 / p99 / max',
       `${ms(percentile(lat, 50))} / ${ms(percentile(lat, 99))} / ${ms(Math.max(...lat))}`,
