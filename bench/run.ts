@@ -516,8 +516,9 @@ async function soak(
     nodeArgs: [...opts.nodeArgs, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`],
   });
   try {
-    // One warm-up scrape: the XML of every guest is read once, then cached.
-    await scrape(t.url, { signal });
+    // Warm-up: the XML of every guest is read once, then cached. Other test runs may have stopped the
+    // shared libvirtd for a moment: wait for a scrape that sees every guest.
+    await untilHealthy(t, expected, signal);
     const lvPid = await libvirtdPid({ signal });
     const lv0 = lvPid !== undefined ? cpuMs(lvPid) : Number.NaN;
     const cpu0 = cpuMs(t.pid);
@@ -529,6 +530,7 @@ async function soak(
     let series = 0;
     let lastBody = '';
     log(`soak: ${opts.scrapes} back-to-back scrapes of a fresh process`);
+    let consecutive = 0;
     for (let i = 1; i <= opts.scrapes; i++) {
       signal.throwIfAborted();
       const s = await scrape(t.url, { signal });
@@ -537,6 +539,11 @@ async function soak(
         sampleValue(s.body, 'libvirt_up') === 1 &&
         sampleValue(s.body, 'libvirt_domains') === expected.all;
       if (s.ok) lastBody = s.body;
+      consecutive = ok ? 0 : consecutive + 1;
+      if (consecutive >= 30)
+        throw new Error(
+          `soak: 30 scrapes in a row failed (last: ${s.error ?? 'libvirt_up 0 or other guests'})`,
+        );
       if (!ok) {
         failed++;
         const why = !s.ok
@@ -608,6 +615,25 @@ async function soak(
     await t.stop();
     rmSync(snapDir, { recursive: true, force: true });
   }
+}
+
+/** Scrapes until one sees libvirt up and the expected guests (at most a minute). */
+async function untilHealthy(t: HttpTarget, expected: Expected, signal: AbortSignal): Promise<void> {
+  let last = '';
+  for (let i = 0; i < 30; i++) {
+    const s = await scrape(t.url, { signal });
+    if (
+      s.ok &&
+      sampleValue(s.body, 'libvirt_up') === 1 &&
+      sampleValue(s.body, 'libvirt_domains') === expected.all
+    )
+      return;
+    last = s.ok
+      ? `libvirt_up ${sampleValue(s.body, 'libvirt_up')}, ${sampleValue(s.body, 'libvirt_domains')} domains`
+      : (s.error ?? '');
+    await sleep(2000);
+  }
+  throw new Error(`the exporter never saw libvirt with ${expected.all} domains (last: ${last})`);
 }
 
 /** Asks `pid` for a heap snapshot (SIGUSR2) and sums the objects in it: the heap still live after a full GC. */
@@ -711,6 +737,35 @@ async function environment(
   };
 }
 
+/** Runs one section; an error is logged and collected instead of ending the run (unless interrupted). */
+async function section(name: string, failures: string[], fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if ((err as Error).message === 'interrupted') throw err;
+    log(`${name} failed: ${(err as Error).stack ?? String(err)}`);
+    failures.push(`${name}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Puts the lab back to `extras` extra guests. Other test runs use the lab at the same time and may make
+ * one `lab.sh up` fail (a guest they just changed): try again, and only warn in the end.
+ */
+async function restoreLab(extras: number): Promise<void> {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    log(`lab: back to ${extras} extra guests`);
+    try {
+      await labUp(extras);
+      return;
+    } catch (err) {
+      log(`lab: ${(err as Error).message}${attempt < 3 ? '; trying again in 10 s' : ''}`);
+      await sleep(10_000);
+    }
+  }
+  log(`lab: could not restore ${extras} extra guests: run \`bash test/lab/lab.sh up --extra ${extras}\``);
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const opts = parseOptions(argv);
@@ -732,6 +787,7 @@ async function main(): Promise<void> {
   let guests: Guests = { active: opts.guests, shutoff: 0, tiny: 0, extras: 0 };
   let fresh: Partial<Results> = {};
   let restoreTo: number | undefined;
+  const failures: string[] = [];
   const dir = mkdtempSync(`${tmpdir()}/libvirt-exporter-bench-`);
   try {
     if (needLab) {
@@ -758,25 +814,33 @@ async function main(): Promise<void> {
 
       log('compiling the exporter (tsconfig.build.json) into node_modules/.cache/libvirt-exporter-bench');
       const mainJs = await buildExporter({ signal });
-      if (opts.only.has('compare'))
-        fresh = { ...fresh, comparison: await compare(opts, mainJs, expected, dir, signal) };
-      if (opts.only.has('soak')) fresh = { ...fresh, soak: await soak(opts, mainJs, expected, dir, signal) };
+      // A section that fails (the shared libvirtd stopped by another test run, say) is reported and the
+      // others still run; its stored figures are left as they were.
+      if (opts.only.has('compare')) {
+        await section('compare', failures, async () => {
+          fresh = { ...fresh, comparison: await compare(opts, mainJs, expected, dir, signal) };
+        });
+      }
+      if (opts.only.has('soak')) {
+        await section('soak', failures, async () => {
+          fresh = { ...fresh, soak: await soak(opts, mainJs, expected, dir, signal) };
+        });
+      }
     }
     if (opts.only.has('micro')) {
-      const r = await micro(opts, signal);
-      const rev = (await versions({ signal }))['revision'] ?? 'unknown';
-      fresh = {
-        ...fresh,
-        micro: { ...r.micro, date: new Date().toISOString(), revision: rev },
-        profile: r.profile,
-      };
+      await section('micro', failures, async () => {
+        const r = await micro(opts, signal);
+        const rev = (await versions({ signal }))['revision'] ?? 'unknown';
+        fresh = {
+          ...fresh,
+          micro: { ...r.micro, date: new Date().toISOString(), revision: rev },
+          profile: r.profile,
+        };
+      });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    if (restoreTo !== undefined && restoreTo !== guests.extras) {
-      log(`lab: back to ${restoreTo} extra guests`);
-      await labUp(restoreTo);
-    }
+    if (restoreTo !== undefined && restoreTo !== guests.extras) await restoreLab(restoreTo);
   }
   const env = await environment(opts, command, loadBefore, signal);
   // A micro-benchmark alone says nothing about the lab: keep the stored guests then.
@@ -786,6 +850,10 @@ async function main(): Promise<void> {
   if (opts.report) {
     await writeReport(opts.out, allResults(opts.resultsDir));
     log(`report: ${opts.out}`);
+  }
+  if (failures.length > 0) {
+    log(`failed sections: ${failures.join('; ')}`);
+    process.exitCode = 1;
   }
 }
 
