@@ -452,8 +452,25 @@ export class LibvirtInspector implements Inspector {
     return this.#host;
   }
 
-  /** Every storage pool: one list call, then one info call per pool (concurrently). */
-  async storagePools(options: CallOptions = {}): Promise<readonly StoragePoolInfo[]> {
+  #poolsInFlight: Promise<readonly StoragePoolInfo[]> | undefined;
+
+  /**
+   * Every storage pool: one list call, then one info call per pool (concurrently). Concurrent scrapes
+   * share the calls in flight, as they share the inspection.
+   */
+  storagePools(options: CallOptions = {}): Promise<readonly StoragePoolInfo[]> {
+    if (this.#poolsInFlight === undefined) {
+      const p = this.#readPools(options).finally(() => {
+        this.#poolsInFlight = undefined;
+      });
+      p.catch(() => undefined);
+      this.#poolsInFlight = p;
+      return p;
+    }
+    return withSignal(this.#poolsInFlight, options.signal, 'storage pools');
+  }
+
+  async #readPools(options: CallOptions): Promise<readonly StoragePoolInfo[]> {
     const { signal } = options;
     const o = signal ? { signal } : {};
     return this.#guard('reading storage pools', signal, async () => {
