@@ -176,9 +176,12 @@ export class LibvirtInspector implements Inspector {
       if (event.event !== 3 && event.event !== 4 && event.event !== 7)
         this.#descriptions.delete(event.domain.uuid);
     });
-    this.client.on('reconnect', () => {
+    // NOTE: the client registers the lifecycle subscription again on a new connection by itself.
+    this.client.on('reconnect', (reason: string) => {
+      // A connection retired for its stuck calls talks to the same daemon: the XML cache stays (emptying
+      // it made the next scrape read every guest's XML again, under exactly the load that caused it).
+      if (reason === 'rotated') return;
       this.#descriptions.clear();
-      this.#subscribed = false;
       this.#host = undefined;
     });
   }
@@ -274,7 +277,7 @@ export class LibvirtInspector implements Inspector {
     if (!this.#subscribed && typeof this.client.subscribeLifecycle === 'function') {
       this.#subscribed = true;
       roundTrips += 1;
-      // A daemon that refuses events is asked again only after a reconnect.
+      // A daemon that refuses events is not asked again; ids and devices still reveal changes.
       await this.client.subscribeLifecycle(null, signal ? { signal } : {}).catch(() => undefined);
     }
 
@@ -292,7 +295,10 @@ export class LibvirtInspector implements Inspector {
     };
 
     const runShard = async (shard: readonly Domain[]): Promise<void> => {
-      const soft = AbortSignal.any([...(signal ? [signal] : []), AbortSignal.timeout(this.#shardTimeoutMs)]);
+      // The soft timeout grows with the shard (libvirtd needs about 5 ms per guest, more under load), so
+      // that a large healthy shard is not mistaken for a hung one.
+      const softMs = this.#shardTimeoutMs + 20 * shard.length;
+      const soft = AbortSignal.any([...(signal ? [signal] : []), AbortSignal.timeout(softMs)]);
       let records: DomainStatsRecord[];
       try {
         roundTrips += 1;
