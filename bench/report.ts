@@ -578,10 +578,9 @@ function microSection(r: Results): string {
     '',
     table(['phase', 'CPU p50 ms', 'CPU p90 ms', 'CPU max ms', 'wall p50 ms', 'wall p90 ms'], rows),
     '',
-    Object.keys(m.collectorMs).length > 0
-      ? `Collector durations the exporter itself reported in the last scrape (\`libvirt_scrape_collector_duration_seconds\`, ms): ${Object.entries(
-          m.collectorMs,
-        )
+    m.collectorCpuMs !== undefined && Object.keys(m.collectorCpuMs).length > 0
+      ? `Each collector alone on the same inspection (runScrape with only that collector, CPU p50, ms; the ` +
+        `scrape's own few metrics included in each): ${Object.entries(m.collectorCpuMs)
           .sort((a, b) => b[1] - a[1])
           .map(([c, v]) => `${c} ${ms(v)}`)
           .join(', ')}.`
