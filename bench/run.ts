@@ -73,7 +73,7 @@ const HELP = `usage: npm run bench -- [options]
   --no-report         do not rewrite docs/performance.md
   --results DIR       where results are stored (default bench/results)
   --out FILE          the report (default docs/performance.md)
-  --node-args "ARGS"  Node.js options for the exporter processes, e.g. "--max-semi-space-size=4" (default none)
+  --node-args="ARGS"  Node.js options for the exporter processes, e.g. --node-args="--max-semi-space-size=4"
   --profile-scrapes P scrapes of the soak's extra process under --cpu-prof (default 200; 0: none)
 `;
 
