@@ -31,6 +31,7 @@ import {
   writeResults,
   type Comparison,
   type Environment,
+  type GroupCost,
   type Guests,
   type MethodResult,
   type Results,
@@ -427,8 +428,10 @@ async function compare(
         ...(m.shards !== undefined ? { shards: m.shards } : {}),
       };
     }
+    const groups = await groupCosts(signal);
     const rev = (await versions({ signal }))['revision'] ?? 'unknown';
     return {
+      groups,
       rounds: valid,
       attempted,
       discarded,
@@ -442,6 +445,40 @@ async function compare(
   } finally {
     for (const t of targets) await t.stop();
   }
+}
+
+/** Stats groups (as virsh flags), alone and in the sets the targets compare. */
+const GROUP_SETS: readonly (readonly [string, readonly string[]])[] = [
+  ['state', ['--state']],
+  ['cpu-total', ['--state', '--cpu-total']],
+  ['balloon', ['--state', '--balloon']],
+  ['vcpu', ['--state', '--vcpu']],
+  ['interface', ['--state', '--interface']],
+  ['block', ['--state', '--block']],
+  [
+    'what the Go peer reads: state, cpu-total, interface, block',
+    ['--state', '--cpu-total', '--interface', '--block'],
+  ],
+  [
+    "this exporter's default groups: state, cpu-total, balloon, vcpu, interface, block",
+    ['--state', '--cpu-total', '--balloon', '--vcpu', '--interface', '--block'],
+  ],
+  ['every group (no flag)', []],
+];
+
+/** What libvirtd takes for one bulk call of each group set over every guest (median of 7, NOWAIT like the exporter). */
+async function groupCosts(signal: AbortSignal): Promise<GroupCost[]> {
+  log('stats groups: 7 calls of each set');
+  const out: GroupCost[] = [];
+  for (const [label, flags] of GROUP_SETS) {
+    const ms: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const s = await virshDomstats([...flags, '--nowait'], { signal });
+      if (s.ok) ms.push(s.commandMs);
+    }
+    out.push({ label, flags: flags.join(' '), ms: summarize(ms).p50 });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -75,8 +75,17 @@ export interface MethodResult {
   readonly shards?: number;
 }
 
+/** libvirtd's time for one bulk call of a set of stats groups over every guest (`virsh -t`, median). */
+export interface GroupCost {
+  readonly label: string;
+  readonly flags: string;
+  readonly ms: number;
+}
+
 /** The interleaved comparison. */
 export interface Comparison {
+  /** What each stats group costs libvirtd (measured after the rounds). */
+  readonly groups?: readonly GroupCost[];
   readonly rounds: number;
   readonly attempted: number;
   readonly discarded: readonly string[];

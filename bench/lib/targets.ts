@@ -230,14 +230,14 @@ export interface VirshSample extends Sample {
   readonly pid: number;
 }
 
-/** Runs `virsh -r -t domstats [domains…]` once. */
+/** Runs `virsh -r -t domstats [args…]` once (args: stats group flags, --nowait, domain names). */
 export async function virshDomstats(
-  domains: readonly string[] = [],
+  args: readonly string[] = [],
   options: { signal?: AbortSignal; timeoutMs?: number } = {},
 ): Promise<VirshSample> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const child = spawn('virsh', ['-r', '-t', '-c', URI, 'domstats', ...domains], {
+    const child = spawn('virsh', ['-r', '-t', '-c', URI, 'domstats', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? 30_000,
       ...(options.signal ? { signal: options.signal } : {}),
