@@ -19,6 +19,7 @@ import {
   LibvirtClient,
   LibvirtConnectionError,
   LibvirtError,
+  deadline,
   type Domain,
   type DomainStatsRecord,
 } from '../libvirt/index.ts';
@@ -264,7 +265,8 @@ export class LibvirtInspector implements Inspector {
     const started = performance.now();
     // One signal for the cycle's calls: every pending call listens to it, and with hundreds of guests
     // (their XML on the first cycle) that is more listeners than Node's default warning threshold.
-    const signal = callerSignal ? AbortSignal.any([callerSignal]) : undefined;
+    // (The signal is the flight's own controller's, so raising its limit affects no one else.)
+    const signal = callerSignal;
     if (signal) setMaxListeners(0, signal);
     const timestampSeconds = Date.now() / 1000;
     let roundTrips = 0;
@@ -298,12 +300,17 @@ export class LibvirtInspector implements Inspector {
       // The soft timeout grows with the shard (libvirtd needs about 5 ms per guest, more under load), so
       // that a large healthy shard is not mistaken for a hung one.
       const softMs = this.#shardTimeoutMs + 20 * shard.length;
-      const soft = AbortSignal.any([...(signal ? [signal] : []), AbortSignal.timeout(softMs)]);
+      // NOTE: not AbortSignal.any([…, AbortSignal.timeout()]): on Node 20 garbage collection can lose the
+      // timeout, and then a shard stuck on a hung guest waited for the caller's whole deadline.
+      const soft = deadline(softMs, signal);
       let records: DomainStatsRecord[];
       try {
         roundTrips += 1;
-        records = await this.#guard('reading domain stats', soft, () =>
-          this.client.getAllDomainStats({ domains: shard, stats: mask, flags: NOWAIT }, { signal: soft }),
+        records = await this.#guard('reading domain stats', soft.signal, () =>
+          this.client.getAllDomainStats(
+            { domains: shard, stats: mask, flags: NOWAIT },
+            { signal: soft.signal },
+          ),
         );
       } catch (err) {
         if (!(err instanceof InspectorTimeoutError) || signal?.aborted === true) {
@@ -325,6 +332,8 @@ export class LibvirtInspector implements Inspector {
           skipShard(shard, retryErr);
           return;
         }
+      } finally {
+        soft.clear();
       }
       for (const r of records) stats.set(r.domain.uuid, decodeDomainStats(r.domain, r.params));
     };

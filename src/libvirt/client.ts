@@ -8,6 +8,7 @@
  */
 import { LibvirtConnectionError, LibvirtError, abortErrorFor, LibvirtAbortError } from './errors.ts';
 import { LibvirtConnection, type LibvirtConnectionOptions } from './connection.ts';
+import { withDeadline } from './signals.ts';
 import { LibvirtApi, type CallOptions, type Domain, type LifecycleEvent } from './procedures.ts';
 
 /** Options of {@link LibvirtClient}: connection options plus the client's own policies. */
@@ -21,7 +22,8 @@ export interface LibvirtClientOptions extends Omit<LibvirtConnectionOptions, 'si
   readonly retireGraceMs?: number;
   /**
    * After a failed connection attempt, calls within this many ms fail at once with the same error
-   * instead of trying again (default 500), so a burst of calls cannot hammer a down daemon.
+   * instead of trying again (default 0: every call after a failed attempt tries again, so the first
+   * call after the daemon returns succeeds; concurrent calls share one attempt either way).
    */
   readonly reconnectDelayMs?: number;
 }
@@ -79,7 +81,7 @@ interface Subscription {
   callbackId: number | undefined;
 }
 
-const DEFAULTS = { maxAbandonedCalls: 2, retireGraceMs: 60000, reconnectDelayMs: 500 } as const;
+const DEFAULTS = { maxAbandonedCalls: 2, retireGraceMs: 60000, reconnectDelayMs: 0 } as const;
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
   if (signal === undefined) return promise;
@@ -250,9 +252,9 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
       sub.conn = conn;
       sub.callbackId = undefined;
       try {
-        sub.callbackId = await conn.registerLifecycleEvents(sub.dom, {
-          signal: AbortSignal.timeout(timeoutMs),
-        });
+        sub.callbackId = await withDeadline(timeoutMs, [], (signal) =>
+          conn.registerLifecycleEvents(sub.dom, { signal }),
+        );
       } catch (err) {
         // A domain-specific subscription whose domain is gone cannot be restored: keep the others.
         if (!(err instanceof LibvirtError)) throw err;

@@ -45,6 +45,7 @@ import {
   type LifecycleEvent,
 } from './procedures.ts';
 import { connectionErrorFrom, openSocket } from './transport.ts';
+import { deadline } from './signals.ts';
 import { describeTarget, parseLibvirtUri, type ConnectTarget, type UriOptions } from './uri.ts';
 
 /** Tunables of one connection. Every field has a default. */
@@ -177,8 +178,10 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     const uri = options.uri ?? 'qemu:///system';
     const parsed = parseLibvirtUri(uri, options);
     const timeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline]);
+    // NOTE: not AbortSignal.any([…, AbortSignal.timeout()]), which garbage collection can lose on Node 20.
+    const bound = deadline(timeoutMs, options.signal);
+    const { signal } = bound;
+    const timedOut = (): boolean => signal.aborted && options.signal?.aborted !== true;
     const address = describeTarget(parsed.target);
     const timeoutError = (): LibvirtConnectionError =>
       new LibvirtConnectionError(
@@ -193,8 +196,8 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     try {
       socket = await openSocket(parsed.target, { signal });
     } catch (err) {
-      if (err instanceof LibvirtAbortError && deadline.aborted && options.signal?.aborted !== true)
-        throw timeoutError();
+      bound.clear();
+      if (err instanceof LibvirtAbortError && timedOut()) throw timeoutError();
       throw err;
     }
     const conn = new LibvirtConnection(socket, parsed.target, options);
@@ -202,9 +205,10 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
       await conn.handshake(parsed.name, { readOnly: options.readOnly ?? true, signal });
     } catch (err) {
       conn.destroy();
-      if (err instanceof LibvirtAbortError && deadline.aborted && options.signal?.aborted !== true)
-        throw timeoutError();
+      if (err instanceof LibvirtAbortError && timedOut()) throw timeoutError();
       throw err;
+    } finally {
+      bound.clear();
     }
     return conn;
   }
@@ -584,7 +588,8 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
 
   private async doClose(): Promise<void> {
     if (this.closedError !== undefined) return;
-    const timeout = AbortSignal.timeout(this.closeTimeoutMs);
+    const bound = deadline(this.closeTimeoutMs);
+    const timeout = bound.signal;
     // Reject the callers' pending calls now; CONNECT_CLOSE goes out regardless of the in-flight cap.
     const localErr = this.localCloseError();
     for (const waiter of this.waiters.splice(0)) waiter.reject(localErr);
@@ -600,6 +605,8 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
       await this.callInternal(Proc.CONNECT_CLOSE, undefined, timeout, true);
     } catch {
       // The daemon may be gone or stuck; the socket is closed below either way.
+    } finally {
+      bound.clear();
     }
     if (!this.failed()) {
       const ended = new Promise<void>((resolve) => {

@@ -61,6 +61,8 @@ export type {
 } from './procedures.ts';
 export { DEFAULT_PKI, LIBVIRT_TCP_PORT, LIBVIRT_TLS_PORT, describeTarget, parseLibvirtUri } from './uri.ts';
 export type { ConnectTarget, LibvirtTransport, ParsedLibvirtUri, TlsFileOptions, UriOptions } from './uri.ts';
+export { deadline, withDeadline } from './signals.ts';
+export type { Deadline } from './signals.ts';
 export { XdrReader, XdrWriter, uuidToBytes, uuidToString } from './xdr.ts';
 export type { TypedParam } from './xdr.ts';
 export { FrameDecoder, decodeFrame, encodeFrame } from './framing.ts';

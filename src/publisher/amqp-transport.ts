@@ -15,6 +15,7 @@ import {
   type Publisher as AmqpPublisher,
 } from 'rabbitmq-client';
 
+import { deadline } from '../libvirt/signals.ts';
 import { AMQP_PROPERTIES } from './notification.ts';
 import { describeTransportUrl, type TransportUrl } from './transport-url.ts';
 
@@ -133,11 +134,13 @@ export function createAmqpTransport(options: AmqpTransportOptions): AmqpTranspor
       return connection.ready;
     },
     async send(body, sendOptions = {}) {
-      const signal = AbortSignal.any([
-        AbortSignal.timeout(options.sendTimeoutMs),
-        ...(sendOptions.signal ? [sendOptions.signal] : []),
-      ]);
-      signal.throwIfAborted();
+      // NOTE: not AbortSignal.any([AbortSignal.timeout(), …]), whose timeout garbage collection can lose.
+      const bound = deadline(options.sendTimeoutMs, sendOptions.signal);
+      const { signal } = bound;
+      if (signal.aborted) {
+        bound.clear();
+        signal.throwIfAborted();
+      }
       const sent = publisher.send(envelope, Buffer.from(body, 'utf8'));
       let onAbort: (() => void) | undefined;
       const aborted = new Promise<never>((_, reject) => {
@@ -153,6 +156,7 @@ export function createAmqpTransport(options: AmqpTransportOptions): AmqpTranspor
         await Promise.race([sent, aborted]);
       } finally {
         if (onAbort) signal.removeEventListener('abort', onAbort);
+        bound.clear();
       }
     },
     async waitReady(timeoutMs, waitOptions = {}) {

@@ -14,6 +14,7 @@ import type { Registry } from 'prom-client';
 import { z } from 'zod';
 
 import type { Inspector, StatsGroup } from '../inspector/types.ts';
+import { deadline } from '../libvirt/signals.ts';
 import {
   amqpErrorCode,
   type AmqpTransport,
@@ -279,7 +280,9 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
     if (!queue || !metrics || !sampleContext) return;
     const t0 = performance.now();
     const startedAt = new Date();
-    const signal = AbortSignal.any([stopController.signal, AbortSignal.timeout(group.interval * 1000)]);
+    // NOTE: not AbortSignal.any([…, AbortSignal.timeout()]), whose timeout garbage collection can lose.
+    const bound = deadline(group.interval * 1000, stopController.signal);
+    const { signal } = bound;
     try {
       const host = cfg.host ?? (await resolveHost(signal));
       // One inspection per cycle, shared by every meter of the cycle (Ceilometer's per-cycle cache).
@@ -336,6 +339,8 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
       group.lastDurationSeconds = seconds;
       group.lastError = err instanceof Error ? err.message : String(err);
       if (!stopping) logger.warn({ err, interval: group.interval }, 'poll failed');
+    } finally {
+      bound.clear();
     }
   }
 
