@@ -20,6 +20,7 @@ import {
   LibvirtConnectionError,
   LibvirtError,
   deadline,
+  withDeadline,
   type Domain,
   type DomainStatsRecord,
 } from '../libvirt/index.ts';
@@ -43,6 +44,9 @@ import type {
   SkippedDomain,
   StatsGroup,
 } from './types.ts';
+
+/** How long the shared read of the host's info may take (five small calls that need no guest). */
+const HOST_INFO_TIMEOUT_MS = 10_000;
 
 /** virDomainStatsTypes bits of each group. */
 const GROUP_BITS: Readonly<Record<StatsGroup, number>> = {
@@ -434,10 +438,27 @@ export class LibvirtInspector implements Inspector {
     };
   }
 
-  async hostInfo(options: CallOptions = {}): Promise<HostInfo> {
-    if (this.#host !== undefined) return this.#host;
-    const { signal } = options;
-    const o = signal ? { signal } : {};
+  #hostInFlight: Promise<HostInfo> | undefined;
+
+  /**
+   * The host's identity and size, read once per connection (five small calls). Concurrent first callers
+   * (two scrapes, the readiness probe, the publisher) share one read, bounded by its own deadline; each
+   * caller still stops waiting at its own.
+   */
+  hostInfo(options: CallOptions = {}): Promise<HostInfo> {
+    if (this.#host !== undefined) return Promise.resolve(this.#host);
+    if (this.#hostInFlight === undefined) {
+      const p = withDeadline(HOST_INFO_TIMEOUT_MS, [], (signal) => this.#readHost(signal)).finally(() => {
+        this.#hostInFlight = undefined;
+      });
+      p.catch(() => undefined);
+      this.#hostInFlight = p;
+    }
+    return withSignal(this.#hostInFlight, options.signal, 'host info');
+  }
+
+  async #readHost(signal: AbortSignal): Promise<HostInfo> {
+    const o = { signal };
     const [hostname, libvirtVersion, hypervisorVersion, hypervisorType, node] = await this.#guard(
       'reading host info',
       signal,
@@ -450,7 +471,7 @@ export class LibvirtInspector implements Inspector {
           this.client.nodeGetInfo(o),
         ]),
     );
-    this.#host = {
+    const host: HostInfo = {
       hostname,
       libvirtVersion,
       hypervisorVersion,
@@ -464,7 +485,8 @@ export class LibvirtInspector implements Inspector {
       cores: node.cores,
       threads: node.threads,
     };
-    return this.#host;
+    this.#host = host;
+    return host;
   }
 
   #poolsInFlight: Promise<readonly StoragePoolInfo[]> | undefined;

@@ -128,6 +128,22 @@ describe('LibvirtInspector over a recording of the lab', () => {
     assert.equal(h.cpus, 2);
     assert.equal(calls.get('nodeGetInfo'), 1);
   });
+
+  test('concurrent first readers of host info share one read', async () => {
+    const calls = new Map<string, number>();
+    const inspector = new LibvirtInspector({ client: fixtureClient(loadRecording(), { calls }) });
+    const all = await Promise.all([
+      inspector.hostInfo(),
+      inspector.hostInfo({ signal: AbortSignal.timeout(5000) }),
+      inspector.hostInfo(),
+    ]);
+    assert.deepEqual(
+      all.map((h) => h.hostname),
+      ['compute-lab-1', 'compute-lab-1', 'compute-lab-1'],
+    );
+    assert.equal(calls.get('nodeGetInfo'), 1);
+    assert.equal(calls.get('connectGetHostname'), 1);
+  });
 });
 
 test('a domain whose XML cannot be parsed is skipped and reported; the others are served', async () => {
