@@ -160,6 +160,15 @@ export class LibvirtInspector implements Inspector {
   readonly #inflight = new Map<string, Flight>();
   /** Domains whose stats call hung: reported as timed out (not merely busy) until they answer in full. */
   readonly #stuck = new Set<string>();
+  /**
+   * Full records from the late replies of abandoned shard calls, by domain UUID: when a hung guest's
+   * QEMU resumes, libvirtd answers the stuck call, and that answer may arrive just after the next
+   * cycle's NOWAIT call found the guest's job still held. Used once, and only while fresh.
+   */
+  readonly #late = new Map<
+    string,
+    { readonly at: number; readonly key: string; readonly stats: DomainStats }
+  >();
   #subscribed = false;
   #host: HostInfo | undefined;
   #connected = false;
@@ -288,6 +297,15 @@ export class LibvirtInspector implements Inspector {
     }
 
     const mask = groups.reduce((m, g) => m | GROUP_BITS[g], 0);
+    const key = groups.join(',');
+    // A stuck call's answer, if it still comes: the guest's full stats, as soon as its QEMU answers.
+    const keepLate = (records: DomainStatsRecord[]): void => {
+      const at = performance.now();
+      for (const r of records) {
+        const decoded = decodeDomainStats(r.domain, r.params);
+        if (!isPartial(decoded, groups)) this.#late.set(r.domain.uuid, { at, key, stats: decoded });
+      }
+    };
     const skipped: SkippedDomain[] = [];
     const stats = new Map<string, DomainStats>();
     const timedOut = new Set<string>();
@@ -313,7 +331,7 @@ export class LibvirtInspector implements Inspector {
         records = await this.#guard('reading domain stats', soft.signal, () =>
           this.client.getAllDomainStats(
             { domains: shard, stats: mask, flags: NOWAIT },
-            { signal: soft.signal },
+            { signal: soft.signal, onLateReply: keepLate },
           ),
         );
       } catch (err) {
@@ -345,6 +363,7 @@ export class LibvirtInspector implements Inspector {
     // NOTE: inactive domains are listed in the shards too: libvirt answers their state from its own
     // memory (no QEMU), and a domain that vanished between the list and the stats call only costs a retry.
     await Promise.all(splitShards(domains, this.#maxShards).map(runShard));
+    this.#useLateRecords(stats, groups, key, started);
 
     const instances: Instance[] = [];
     const describe: Domain[] = [];
@@ -436,6 +455,29 @@ export class LibvirtInspector implements Inspector {
       durationSeconds: (performance.now() - started) / 1000,
       roundTrips,
     };
+  }
+
+  /**
+   * Puts the late answer of a stuck call in place of a partial record (the guest's QEMU resumed, and
+   * its answer came while this cycle's NOWAIT call still found the job held), if it is recent: no
+   * older than the shard timeout before this cycle started. Late records are used once.
+   */
+  #useLateRecords(
+    stats: Map<string, DomainStats>,
+    groups: readonly StatsGroup[],
+    key: string,
+    started: number,
+  ): void {
+    for (const [uuid, late] of this.#late) {
+      if (late.at < started - this.#shardTimeoutMs) {
+        this.#late.delete(uuid);
+        continue;
+      }
+      if (late.key !== key) continue;
+      this.#late.delete(uuid);
+      const current = stats.get(uuid);
+      if (current === undefined || isPartial(current, groups)) stats.set(uuid, late.stats);
+    }
   }
 
   #hostInFlight: Promise<HostInfo> | undefined;

@@ -92,6 +92,8 @@ interface PendingCall {
   readonly reject: (err: Error) => void;
   abandoned: boolean;
   detach: () => void;
+  /** Receives the successful reply of the call after its caller abandoned it, if it still comes. */
+  readonly onLateReply?: ((payload: Buffer) => void) | undefined;
 }
 
 interface SlotWaiter {
@@ -324,7 +326,7 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
    * until libvirtd answers, and that late reply is dropped.
    */
   call(proc: number, args?: Uint8Array, options: CallOptions = {}): Promise<Buffer> {
-    return this.callInternal(proc, args, options.signal, false);
+    return this.callInternal(proc, args, options.signal, false, options.onLateReply);
   }
 
   private async callInternal(
@@ -332,6 +334,7 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     args: Uint8Array | undefined,
     signal: AbortSignal | undefined,
     internal: boolean,
+    onLateReply?: (payload: Buffer) => void,
   ): Promise<Buffer> {
     if (signal?.aborted === true) throw abortErrorFor(signal, `call of procedure ${proc}`);
     this.throwIfClosed(internal);
@@ -364,6 +367,7 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
         reject,
         abandoned: false,
         detach: () => signal?.removeEventListener('abort', onAbort),
+        onLateReply,
       };
       this.pending.set(serial, call);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -479,7 +483,17 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     call.detach();
     if (call.abandoned) this.abandoned--;
     this.releaseSlot();
-    if (call.abandoned) return; // the late reply of a call its caller gave up on
+    if (call.abandoned) {
+      // The late reply of a call its caller gave up on: only a hook that asked for it sees it.
+      if (frame.status === MessageStatus.OK && call.onLateReply !== undefined) {
+        try {
+          call.onLateReply(frame.payload);
+        } catch {
+          // A hook's failure is the hook's business: the connection carries on.
+        }
+      }
+      return;
+    }
     if (frame.status === MessageStatus.OK) {
       call.resolve(frame.payload);
     } else if (frame.status === MessageStatus.ERROR) {

@@ -56,6 +56,7 @@ export type {
   DomainStateInfo,
   DomainStatsRecord,
   GetAllDomainStatsArgs,
+  GetAllDomainStatsOptions,
   LifecycleEvent,
   NodeInfo,
 } from './procedures.ts';

@@ -105,6 +105,20 @@ export interface LifecycleEvent {
 export interface CallOptions {
   /** Aborts the call (or its wait for a free slot); the call rejects with a LibvirtAbortError. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * For a call abandoned through `signal` after it was sent: receives its reply payload (XDR) if
+   * libvirtd still answers it successfully. Exceptions it throws are ignored.
+   */
+  readonly onLateReply?: ((payload: Buffer) => void) | undefined;
+}
+
+/** Options of {@link LibvirtApi.getAllDomainStats}: the late reply comes decoded. */
+export interface GetAllDomainStatsOptions extends Omit<CallOptions, 'onLateReply'> {
+  /**
+   * For a call abandoned through `signal` after it was sent: receives the records if libvirtd still
+   * answers (for example once a hung guest's QEMU resumes). Exceptions it throws are ignored.
+   */
+  readonly onLateReply?: ((records: DomainStatsRecord[]) => void) | undefined;
 }
 
 /** Arguments of {@link LibvirtApi.getAllDomainStats}. */
@@ -304,13 +318,18 @@ export abstract class LibvirtApi<
    */
   async getAllDomainStats(
     args: GetAllDomainStatsArgs,
-    options: CallOptions = {},
+    options: GetAllDomainStatsOptions = {},
   ): Promise<DomainStatsRecord[]> {
-    const payload = await this.call(
-      Proc.CONNECT_GET_ALL_DOMAIN_STATS,
-      encodeGetAllDomainStatsArgs(args),
-      options,
-    );
+    const late = options.onLateReply;
+    const payload = await this.call(Proc.CONNECT_GET_ALL_DOMAIN_STATS, encodeGetAllDomainStatsArgs(args), {
+      signal: options.signal,
+      onLateReply:
+        late === undefined
+          ? undefined
+          : (p) => {
+              late(decodeGetAllDomainStatsRet(p));
+            },
+    });
     return decodeGetAllDomainStatsRet(payload);
   }
 

@@ -359,6 +359,47 @@ describe('LibvirtConnection calls', () => {
     r.expectEnd();
   });
 
+  test('an abandoned bulk stats call hands its late reply, decoded, to onLateReply only', async () => {
+    const real = recordedFrame('get_all_domain_stats').payload;
+    const held: FakeCall[] = [];
+    server.on(Proc.CONNECT_GET_ALL_DOMAIN_STATS, (call) => {
+      held.push(call);
+      return { hold: true };
+    });
+    const c = await open();
+    const late: unknown[] = [];
+    const ac = new AbortController();
+    const first = c.getAllDomainStats(
+      { domains: [DOM], stats: 1, flags: 0 },
+      { signal: ac.signal, onLateReply: (records) => late.push(records) },
+    );
+    await waitFor(() => held.length === 1);
+    ac.abort();
+    await assert.rejects(first, LibvirtAbortError);
+    // A hook that throws does not hurt the connection.
+    const ac2 = new AbortController();
+    const second = c.getAllDomainStats(
+      { domains: [DOM], stats: 1, flags: 0 },
+      {
+        signal: ac2.signal,
+        onLateReply: () => {
+          throw new Error('hook failure');
+        },
+      },
+    );
+    await waitFor(() => held.length === 2);
+    ac2.abort();
+    await assert.rejects(second, LibvirtAbortError);
+    const [a, b] = held;
+    assert.ok(a !== undefined && b !== undefined);
+    a.conn.reply(a.serial, a.proc, { payload: real });
+    b.conn.reply(b.serial, b.proc, { payload: real });
+    await waitFor(() => c.abandonedInFlight === 0);
+    assert.deepEqual(late, [decodeGetAllDomainStatsRet(real)]);
+    assert.equal(c.closed, false);
+    assert.equal(c.inFlight, 0);
+  });
+
   test('a reply that does not decode rejects only that call', async () => {
     server.on(Proc.CONNECT_GET_LIB_VERSION, () => ({ payload: Buffer.from([0, 0, 1]) }));
     server.on(ECHO, () => ({ payload: str('ok') }));
