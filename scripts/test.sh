@@ -6,9 +6,9 @@
 #   sh scripts/test.sh               everything (what `npm test` and CI run; root on Debian 12)
 #   sh scripts/test.sh unit          static checks and unit tests only (no lab; needs promtool)
 #   sh scripts/test.sh integration   integration tests only
-#   sh scripts/test.sh reliability   the long fault and load runs (libvirtd killed and frozen under
-#                                    10 scrapes/s, guest churn, hung guest, 50 concurrent scrapers);
-#                                    not yet part of `all`: see docs/reliability.md and issue 7
+#   sh scripts/test.sh reliability   only the fault and load runs (libvirtd killed and frozen under
+#                                    10 scrapes/s, guest churn, hung guest, broker outage, 50 concurrent
+#                                    scrapers), then docs/reliability.md rendered from their results
 set -eu
 cd "$(dirname "$0")/.."
 mode=${1:-all}
@@ -17,9 +17,9 @@ mode=${1:-all}
 # NOTE: Node 20's --test does not expand globs and counts zero tests when given a directory, so the
 # file lists are built here (sorted, so that runs are reproducible).
 list() { find "$@" -name '*.test.ts' 2>/dev/null | sort; }
-# The timing-strict fault and load runs: they need a machine of their own to be meaningful.
-RELIABILITY='test/integration/faults.test.ts test/integration/load.test.ts'
-integration() { list test/integration | grep -v -e 'faults\.test\.ts$' -e 'load\.test\.ts$'; }
+# The fault and load runs (part of every integration run; timing-strict, so not beside a benchmark).
+RELIABILITY='test/integration/faults.test.ts test/integration/broker-outage.test.ts test/integration/load.test.ts'
+integration() { list test/integration; }
 
 if [ "$mode" = all ] || [ "$mode" = integration ] || [ "$mode" = reliability ]; then
   bash test/lab/lab.sh up
@@ -36,6 +36,7 @@ if [ "$mode" = all ] || [ "$mode" = integration ]; then
   # Integration tests share one libvirtd (and some of them restart it): one file at a time.
   # shellcheck disable=SC2046
   node --import tsx --test --test-concurrency=1 --test-reporter=spec $(integration)
+  node --import tsx scripts/reliability-report.ts
 fi
 
 if [ "$mode" = reliability ]; then
