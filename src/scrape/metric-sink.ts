@@ -118,6 +118,29 @@ export class MetricSink {
     f.lines.push(`${spec.name}${ls} ${formatValue(value)}`);
   }
 
+  /**
+   * Appends the families and samples of `other` after this sink's own, with the same rule for a
+   * repeated label set (the first sample stays). Collectors write into sinks of their own and are
+   * merged in their order, so a scrape's text does not depend on which collector finished first.
+   */
+  merge(other: MetricSink): void {
+    for (const f of other.#families.values()) {
+      const mine = this.#families.get(f.name);
+      if (mine === undefined) {
+        this.#families.set(f.name, f);
+        continue;
+      }
+      // `seen` and `lines` are filled together, so they are in the same order.
+      let i = 0;
+      for (const ls of f.seen) {
+        const line = f.lines[i++];
+        if (line === undefined || mine.seen.has(ls)) continue;
+        mine.seen.add(ls);
+        mine.lines.push(line);
+      }
+    }
+  }
+
   /** Names of the families written so far. */
   names(): string[] {
     return [...this.#families.keys()];

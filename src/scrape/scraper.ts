@@ -126,21 +126,27 @@ export async function runScrape(o: ScrapeOptions): Promise<MetricSink> {
       return l;
     },
   };
-  await Promise.all(
+  const outcomes = await Promise.all(
     defs.map(async (d) => {
       const log = o.log.child({ collector: d.name });
       const ctx: ScrapeContext = { ...ctxBase, log };
       const start = performance.now();
+      const own = new MetricSink();
       let ok = 1;
       try {
-        await d.update(ctx, sink);
+        await d.update(ctx, own);
       } catch (err) {
         ok = 0;
         log.error({ err }, 'collector failed');
       }
-      sink.add(DURATION, { collector: d.name }, (performance.now() - start) / 1000);
-      sink.add(SUCCESS, { collector: d.name }, ok);
+      return { name: d.name, seconds: (performance.now() - start) / 1000, ok, own };
     }),
   );
+  // In the collectors' order, whatever order they finished in: the same scrape gives the same text.
+  for (const r of outcomes) {
+    sink.add(DURATION, { collector: r.name }, r.seconds);
+    sink.add(SUCCESS, { collector: r.name }, r.ok);
+  }
+  for (const r of outcomes) sink.merge(r.own);
   return sink;
 }

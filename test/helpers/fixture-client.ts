@@ -60,6 +60,94 @@ export interface FixtureClientOptions {
   calls?: Map<string, number>;
   /** Delay of every bulk stats call, in ms (it still honours its AbortSignal). */
   statsDelayMs?: number;
+  /** A scripted hung guest (see {@link HungGuest}). */
+  hung?: HungGuest;
+}
+
+/** The bulk call stuck on a hung guest: it answers its caller, or its late-reply hook once abandoned. */
+interface StuckCall {
+  readonly records: () => DomainStatsRecord[];
+  readonly onLateReply: ((records: DomainStatsRecord[]) => void) | undefined;
+  finish?: (records: DomainStatsRecord[]) => void;
+}
+
+/**
+ * A guest whose QEMU stops answering, as libvirtd shows it: while `hung`, the first bulk call that
+ * touches it never answers (it holds the guest's job); later calls answer with the guest's record
+ * partial (disks without counters, as libvirt 9 sends for a held job). `resume()` lets the stuck call
+ * finish: an abandoned one delivers its full records to its `onLateReply`, as a late reply does.
+ * A stuck call keeps the process alive, as its socket would: a test ends with `resume()`.
+ */
+export class HungGuest {
+  hung = true;
+  #stuck: StuckCall | undefined;
+  /** When set, the next call after `resume()` still finds the job held, and the late reply comes just before it answers (the race right after SIGCONT). */
+  lateDuringNextCall = false;
+  #pendingLate: (() => void) | undefined;
+  #alive: NodeJS.Timeout | undefined;
+
+  constructor(readonly uuid: string) {}
+
+  /** Ends the hang; the stuck call answers now, or during the next call (`lateDuringNextCall`). */
+  resume(): void {
+    this.hung = false;
+    clearInterval(this.#alive);
+    this.#alive = undefined;
+    const stuck = this.#stuck;
+    this.#stuck = undefined;
+    if (stuck === undefined) return;
+    const deliver = (): void => {
+      const records = stuck.records();
+      if (stuck.finish) stuck.finish(records);
+      else stuck.onLateReply?.(records);
+    };
+    if (this.lateDuringNextCall) this.#pendingLate = deliver;
+    else deliver();
+  }
+
+  /** @internal The fixture client's bulk call: full, partial, or stuck. */
+  async answer(
+    touches: boolean,
+    full: () => DomainStatsRecord[],
+    o: { signal?: AbortSignal; onLateReply?: (r: DomainStatsRecord[]) => void },
+  ): Promise<DomainStatsRecord[]> {
+    const late = this.#pendingLate;
+    if (late !== undefined && touches) {
+      this.#pendingLate = undefined;
+      const records = this.#partial(full());
+      late();
+      return records;
+    }
+    if (!touches || !this.hung) return full();
+    if (this.#stuck !== undefined) return this.#partial(full());
+    return await new Promise<DomainStatsRecord[]>((resolve, reject) => {
+      const stuck: StuckCall = { records: full, onLateReply: o.onLateReply, finish: resolve };
+      this.#stuck = stuck;
+      // A real stuck call keeps its socket, hence the process, alive until libvirtd answers.
+      this.#alive ??= setInterval(() => undefined, 60_000);
+      o.signal?.addEventListener(
+        'abort',
+        () => {
+          delete stuck.finish;
+          reject(o.signal?.reason instanceof Error ? o.signal.reason : new Error('aborted'));
+        },
+        { once: true },
+      );
+    });
+  }
+
+  #partial(records: DomainStatsRecord[]): DomainStatsRecord[] {
+    return records.map((r) =>
+      r.domain.uuid !== this.uuid
+        ? r
+        : {
+            domain: r.domain,
+            params: r.params.filter(
+              (p) => !/^block\.\d+\.(rd|wr|fl|allocation|capacity|physical)/.test(p.field),
+            ),
+          },
+    );
+  }
 }
 
 /** Builds a fake client answering from `rec`. */
@@ -106,7 +194,7 @@ export function fixtureClient(
     },
     async getAllDomainStats(
       args: { domains?: Domain[] },
-      o: { signal?: AbortSignal } = {},
+      o: { signal?: AbortSignal; onLateReply?: (records: DomainStatsRecord[]) => void } = {},
     ): Promise<DomainStatsRecord[]> {
       count('getAllDomainStats');
       if (opts.statsDelayMs !== undefined) {
@@ -120,9 +208,12 @@ export function fixtureClient(
         });
       }
       const want = new Set((args.domains ?? rec.domains).map((d) => d.uuid));
-      return rec.stats
-        .filter((s) => want.has(s.domain.uuid))
-        .map((s) => ({ domain: s.domain, params: params(s.params) }));
+      const full = (): DomainStatsRecord[] =>
+        rec.stats
+          .filter((s) => want.has(s.domain.uuid))
+          .map((s) => ({ domain: s.domain, params: params(s.params) }));
+      if (opts.hung !== undefined) return opts.hung.answer(want.has(opts.hung.uuid), full, o);
+      return full();
     },
     async domainGetXmlDesc(dom: Domain): Promise<string> {
       count('domainGetXmlDesc');

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { LibvirtConnectionError } from '../../../src/libvirt/index.ts';
 import { DisconnectedError } from '../../../src/inspector/errors.ts';
 import { LibvirtInspector, splitShards } from '../../../src/inspector/libvirt-inspector.ts';
-import { fixtureClient, loadRecording } from '../../helpers/fixture-client.ts';
+import type { Inspection } from '../../../src/inspector/types.ts';
+import { HungGuest, fixtureClient, loadRecording } from '../../helpers/fixture-client.ts';
 
 describe('splitShards', () => {
   test('splits into at most n nearly equal shards, in order', () => {
@@ -117,6 +118,57 @@ describe('LibvirtInspector over a recording of the lab', () => {
       [['instance-00000003', 'busy']],
     );
     assert.ok(insp.stats.get(victim.domain.uuid)?.cpu?.timeNs !== undefined, 'partial stats kept');
+  });
+
+  test('a hung guest: timed out, then partial, then back in the first cycle after it resumes', async () => {
+    const rec = loadRecording();
+    const victim = rec.domains.find((d) => d.name === 'instance-00000003')!;
+    const hung = new HungGuest(victim.uuid);
+    const inspector = new LibvirtInspector({ client: fixtureClient(rec, { hung }), shardTimeoutMs: 40 });
+    const reasons = (i: Inspection): string[][] => i.skipped.map((s) => [s.name, s.reason]);
+    const hasCounters = (i: Inspection): boolean =>
+      i.stats.get(victim.uuid)?.blocks.some((b) => b.readRequests !== undefined) ?? false;
+
+    hung.hung = false;
+    assert.equal(hasCounters(await inspector.inspectAll()), true, 'complete before the hang');
+    hung.hung = true;
+    try {
+      const first = await inspector.inspectAll({ signal: AbortSignal.timeout(5000) });
+      assert.deepEqual(reasons(first), [['instance-00000003', 'timeout']]);
+      assert.equal(first.roundTrips, 1 + 4 + 1, 'list, 4 shards, one retry');
+      const second = await inspector.inspectAll({ signal: AbortSignal.timeout(5000) });
+      assert.deepEqual(reasons(second), [['instance-00000003', 'timeout']], 'still timed out, not busy');
+      assert.equal(hasCounters(second), false);
+      assert.ok(second.stats.get(victim.uuid)?.cpu?.timeNs !== undefined, 'partial stats served');
+      // Resumed: this cycle's call still finds the job held, and the stuck call answers meanwhile.
+      hung.lateDuringNextCall = true;
+    } finally {
+      hung.resume();
+    }
+    const back = await inspector.inspectAll({ signal: AbortSignal.timeout(5000) });
+    assert.deepEqual(reasons(back), [], 'back in the first cycle after the resume');
+    assert.equal(hasCounters(back), true, 'with the full stats of the late answer');
+  });
+
+  test('a late answer older than the shard timeout is never served as current', async () => {
+    const rec = loadRecording();
+    const victim = rec.domains.find((d) => d.name === 'instance-00000003')!;
+    const hung = new HungGuest(victim.uuid);
+    const inspector = new LibvirtInspector({ client: fixtureClient(rec, { hung }), shardTimeoutMs: 40 });
+    try {
+      await inspector.inspectAll({ signal: AbortSignal.timeout(5000) });
+      hung.resume(); // the stuck call answers now: a late record is kept
+      hung.hung = true; // and the guest hangs again before the next scrape, long after
+      await new Promise((r) => setTimeout(r, 120));
+      const later = await inspector.inspectAll({ signal: AbortSignal.timeout(5000) });
+      assert.equal(
+        later.stats.get(victim.uuid)?.blocks.some((b) => b.readRequests !== undefined),
+        false,
+        'the stale full record is dropped, the fresh partial one served',
+      );
+    } finally {
+      hung.resume();
+    }
   });
 
   test('host info is read once per connection', async () => {
