@@ -6,6 +6,7 @@
 import compress from '@fastify/compress';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
+import { parseDuration } from './config/duration.ts';
 import type { Config } from './config/schema.ts';
 import type { Inspector } from './inspector/types.ts';
 import { landingPage } from './http/landing-page.ts';
@@ -64,7 +65,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/-/ready', async (_req, reply) => {
     if (!ready) {
       try {
-        await deps.inspector.hostInfo({ signal: AbortSignal.timeout(2000) });
+        // Long enough for a failed connection attempt to report its own reason (a daemon that accepts
+        // and never answers fails at libvirt.connect_timeout), short of the chart's 5 s probe timeout.
+        const waitMs = Math.min(parseDuration(deps.config.libvirt.connect_timeout) + 1000, 4500);
+        await deps.inspector.hostInfo({ signal: AbortSignal.timeout(waitMs) });
         ready = true;
       } catch (err) {
         return reply
