@@ -9,7 +9,9 @@
  * guest's job and waits on its monitor); so a shard that does not answer within a soft timeout is
  * abandoned (its late reply is discarded by serial) and sent again once: the stuck call still holds the
  * hung guest's job, so the retry skips it (NOWAIT) and returns everyone else. Guests that come back only
- * partially from such a retry are reported as timed out; the next cycles carry their partial stats.
+ * partially from such a retry are reported as timed out; the next cycles carry their partial stats. When
+ * the guest's QEMU answers again, libvirtd answers the stuck call too: that late answer is kept, and the
+ * next cycle uses it if its own NOWAIT call still found the job held, so the guest is back at once.
  */
 import { setMaxListeners } from 'node:events';
 import {
