@@ -276,7 +276,8 @@ function targets(main: Results | undefined, all: Map<number, Results>): Target[]
     const ok =
       warm.length === 1 &&
       warm[0] === expectedWarm &&
-      (coldExtra === 0 || coldExtra === 1) &&
+      coldExtra >= 0 &&
+      coldExtra <= 2 &&
       (inspection ?? expectedWarm) === expectedWarm &&
       soakTrouble.length === 0;
     const counters = (s: Soak): string => {
@@ -311,13 +312,17 @@ function targets(main: Results | undefined, all: Map<number, Results>): Target[]
       measured:
         `warm: ${warm.join(', ')} = list + ${c.defaultShards} bulk calls, whatever the guest count; first scrape ` +
         `${full.roundTrips.cold ?? '?'} = ${expectedWarm} + one XML for each of its ${coldDomains} domains` +
-        (coldExtra === 1 ? ' + the lifecycle event subscription' : ''),
+        (coldExtra === 1
+          ? ' + the event subscription'
+          : coldExtra === 2
+            ? ' + the two event subscriptions (lifecycle, balloon change)'
+            : ''),
       ok,
       why: ok
         ? ''
         : soakTrouble.length > 0
           ? `Constant in the interleaved run, but ${soakWhy}.`
-          : `Expected ${expectedWarm} on every warm scrape and ${expectedCold} (+1 for the event subscription) on the first.`,
+          : `Expected ${expectedWarm} on every warm scrape and ${expectedCold} (+2 for the event subscriptions) on the first.`,
       ...(others.length > 0 || soakNotes.length > 0
         ? {
             note: [

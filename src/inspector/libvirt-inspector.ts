@@ -192,6 +192,15 @@ export class LibvirtInspector implements Inspector {
       if (event.event !== 3 && event.event !== 4 && event.event !== 7)
         this.#descriptions.delete(event.domain.uuid);
     });
+    // The balloon gave the guest more or less memory: what the live XML's <currentMemory> now says.
+    this.client.on('balloon', (event: { domain: Domain; actualKiB: number }) => {
+      const cached = this.#descriptions.get(event.domain.uuid);
+      if (cached !== undefined)
+        this.#descriptions.set(event.domain.uuid, {
+          id: cached.id,
+          description: { ...cached.description, currentMemoryKiB: event.actualKiB },
+        });
+    });
     // NOTE: the client registers the lifecycle subscription again on a new connection by itself.
     this.client.on('reconnect', (reason: string) => {
       // A connection retired for its stuck calls talks to the same daemon: the XML cache stays (emptying
@@ -293,9 +302,15 @@ export class LibvirtInspector implements Inspector {
     // (the client registers again after a reconnect). Without events, ids and devices still tell.
     if (!this.#subscribed && typeof this.client.subscribeLifecycle === 'function') {
       this.#subscribed = true;
-      roundTrips += 1;
       // A daemon that refuses events is not asked again; ids and devices still reveal changes.
-      await this.client.subscribeLifecycle(null, signal ? { signal } : {}).catch(() => undefined);
+      // Balloon changes keep the cached <currentMemory> current (the domain collector serves it when
+      // no collector reads the balloon stats group).
+      roundTrips += 2;
+      const o = signal ? { signal } : {};
+      await Promise.all([
+        this.client.subscribeLifecycle(null, o).catch(() => undefined),
+        this.client.subscribeBalloonChange(null, o).catch(() => undefined),
+      ]);
     }
 
     const mask = groups.reduce((m, g) => m | GROUP_BITS[g], 0);

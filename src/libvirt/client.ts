@@ -9,7 +9,14 @@
 import { LibvirtConnectionError, LibvirtError, abortErrorFor, LibvirtAbortError } from './errors.ts';
 import { LibvirtConnection, type LibvirtConnectionOptions } from './connection.ts';
 import { withDeadline } from './signals.ts';
-import { LibvirtApi, type CallOptions, type Domain, type LifecycleEvent } from './procedures.ts';
+import { DomainEventId } from './constants.ts';
+import {
+  LibvirtApi,
+  type BalloonChangeEvent,
+  type CallOptions,
+  type Domain,
+  type LifecycleEvent,
+} from './procedures.ts';
 
 /** Options of {@link LibvirtClient}: connection options plus the client's own policies. */
 export interface LibvirtClientOptions extends Omit<LibvirtConnectionOptions, 'signal'> {
@@ -41,6 +48,8 @@ export interface LibvirtClientEvents {
   disconnect: [error: LibvirtConnectionError | undefined];
   /** A lifecycle event for one of the client's subscriptions. */
   lifecycle: [event: LifecycleEvent];
+  /** A balloon-change event for one of the client's subscriptions. */
+  balloon: [event: BalloonChangeEvent];
 }
 
 /** Counters and state of a client, for metrics. */
@@ -76,6 +85,8 @@ export interface LifecycleSubscription {
 
 interface Subscription {
   readonly id: number;
+  /** `DomainEventId`: lifecycle or balloon change. */
+  readonly eventId: number;
   readonly dom: Domain | null;
   conn: LibvirtConnection | undefined;
   callbackId: number | undefined;
@@ -221,6 +232,9 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
     conn.on('lifecycle', (event) => {
       this.onLifecycle(conn, event);
     });
+    conn.on('balloon', (event) => {
+      if (this.isOurs(conn, DomainEventId.BALLOON_CHANGE, event.callbackId)) this.emit('balloon', event);
+    });
     conn.on('close', (err) => {
       if (this.conn !== conn) return;
       this.conn = undefined;
@@ -253,7 +267,7 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
       sub.callbackId = undefined;
       try {
         sub.callbackId = await withDeadline(timeoutMs, [], (signal) =>
-          conn.registerLifecycleEvents(sub.dom, { signal }),
+          conn.registerDomainEvents(sub.eventId, sub.dom, { signal }),
         );
       } catch (err) {
         // A domain-specific subscription whose domain is gone cannot be restored: keep the others.
@@ -263,13 +277,16 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
   }
 
   private onLifecycle(conn: LibvirtConnection, event: LifecycleEvent): void {
-    if (this.conn !== conn) return; // a retired connection still delivers until closed: avoid duplicates
+    if (this.isOurs(conn, DomainEventId.LIFECYCLE, event.callbackId)) this.emit('lifecycle', event);
+  }
+
+  /** Whether an event belongs to one of our subscriptions on the current connection. */
+  private isOurs(conn: LibvirtConnection, eventId: number, callbackId: number): boolean {
+    if (this.conn !== conn) return false; // a retired connection still delivers until closed: no duplicates
     for (const sub of this.subscriptions.values()) {
-      if (sub.conn === conn && sub.callbackId === event.callbackId) {
-        this.emit('lifecycle', event);
-        return;
-      }
+      if (sub.conn === conn && sub.eventId === eventId && sub.callbackId === callbackId) return true;
     }
+    return false;
   }
 
   /** Retires a connection pinned by abandoned calls: close it once its calls settle, or after the grace. */
@@ -299,17 +316,40 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
    * 'lifecycle' events; the subscription survives reconnections (it is registered again on each new
    * connection, which happens on the next call after a disconnect).
    */
-  async subscribeLifecycle(
+  subscribeLifecycle(dom: Domain | null = null, options: CallOptions = {}): Promise<LifecycleSubscription> {
+    return this.subscribe(DomainEventId.LIFECYCLE, dom, options);
+  }
+
+  /**
+   * Subscribes to balloon-change events (the memory a guest's balloon gives it changed) of one domain, or
+   * of every domain when `dom` is null. Events come as 'balloon' events; the subscription survives
+   * reconnections, as lifecycle subscriptions do.
+   */
+  subscribeBalloonChange(
     dom: Domain | null = null,
     options: CallOptions = {},
   ): Promise<LifecycleSubscription> {
-    const sub: Subscription = { id: ++this.subscriptionSeq, dom, conn: undefined, callbackId: undefined };
+    return this.subscribe(DomainEventId.BALLOON_CHANGE, dom, options);
+  }
+
+  private async subscribe(
+    eventId: number,
+    dom: Domain | null,
+    options: CallOptions,
+  ): Promise<LifecycleSubscription> {
+    const sub: Subscription = {
+      id: ++this.subscriptionSeq,
+      eventId,
+      dom,
+      conn: undefined,
+      callbackId: undefined,
+    };
     this.subscriptions.set(sub.id, sub);
     try {
       const conn = await this.connection(options.signal);
       if (sub.conn !== conn) {
         sub.conn = conn;
-        sub.callbackId = await conn.registerLifecycleEvents(dom, options);
+        sub.callbackId = await conn.registerDomainEvents(eventId, dom, options);
       }
     } catch (err) {
       this.subscriptions.delete(sub.id);

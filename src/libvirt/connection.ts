@@ -13,6 +13,7 @@ import {
   ConnectFlags,
   DEFAULT_MAX_MESSAGE_BYTES,
   DrvFeature,
+  DomainEventId,
   KEEPALIVE_PROC,
   KEEPALIVE_PROGRAM,
   KEEPALIVE_PROTOCOL_VERSION,
@@ -34,12 +35,14 @@ import {
   Proc,
   decodeAuthListRet,
   decodeAuthPolkitRet,
+  decodeBalloonChangeMessage,
   decodeCallbackId,
   decodeLifecycleMessage,
   decodeRemoteError,
   encodeConnectOpenArgs,
   encodeDeregisterArgs,
-  encodeRegisterLifecycleArgs,
+  encodeRegisterEventArgs,
+  type BalloonChangeEvent,
   type CallOptions,
   type Domain,
   type LifecycleEvent,
@@ -80,6 +83,8 @@ export interface LibvirtConnectionEvents {
   close: [error: LibvirtConnectionError | undefined];
   /** A domain lifecycle event for a registered callback. */
   lifecycle: [event: LifecycleEvent];
+  /** A balloon-change event for a registered callback. */
+  balloon: [event: BalloonChangeEvent];
   /** Another asynchronous message (event) from the server that this client does not decode. */
   message: [proc: number, payload: Buffer];
   /** No call is in flight any more (abandoned ones included). */
@@ -300,9 +305,22 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
    * 'lifecycle' events carrying the returned callback id.
    */
   async registerLifecycleEvents(dom: Domain | null, options: CallOptions = {}): Promise<number> {
+    return this.registerDomainEvents(DomainEventId.LIFECYCLE, dom, options);
+  }
+
+  /**
+   * Registers for domain events of `eventId` (`DomainEventId`) of one domain, or of all when `dom` is
+   * null. Lifecycle and balloon-change events are decoded ('lifecycle', 'balloon'); others arrive as
+   * 'message' events. Resolves with the callback id the events carry.
+   */
+  async registerDomainEvents(
+    eventId: number,
+    dom: Domain | null,
+    options: CallOptions = {},
+  ): Promise<number> {
     const payload = await this.call(
       Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY,
-      encodeRegisterLifecycleArgs(dom),
+      encodeRegisterEventArgs(eventId, dom),
       options,
     );
     const id = decodeCallbackId(payload);
@@ -310,7 +328,7 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     return id;
   }
 
-  /** Removes a lifecycle registration. */
+  /** Removes a registration (lifecycle or another event id). */
   async deregisterLifecycleEvents(callbackId: number, options: CallOptions = {}): Promise<void> {
     this.callbacks.delete(callbackId);
     await this.call(
@@ -516,6 +534,16 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
         return; // an undecodable event must not take the connection down
       }
       this.emit('lifecycle', event);
+      return;
+    }
+    if (frame.proc === Proc.DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE) {
+      let event: BalloonChangeEvent;
+      try {
+        event = decodeBalloonChangeMessage(frame.payload);
+      } catch {
+        return; // as above
+      }
+      this.emit('balloon', event);
       return;
     }
     this.emit('message', frame.proc, frame.payload);

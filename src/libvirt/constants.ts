@@ -146,7 +146,14 @@ export function domainStateName(state: number): string {
 }
 
 /** Domain event ids for CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY (`virDomainEventID`). */
-export const DomainEventId = { LIFECYCLE: 0, REBOOT: 1, RTC_CHANGE: 2, WATCHDOG: 3, IO_ERROR: 4 } as const;
+export const DomainEventId = {
+  LIFECYCLE: 0,
+  REBOOT: 1,
+  RTC_CHANGE: 2,
+  WATCHDOG: 3,
+  IO_ERROR: 4,
+  BALLOON_CHANGE: 13,
+} as const;
 
 /** Lifecycle event types (`virDomainEventType`). */
 export const DomainEventType = {

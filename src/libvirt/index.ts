@@ -50,6 +50,7 @@ export {
 } from './constants.ts';
 export { LibvirtApi, Proc } from './procedures.ts';
 export type {
+  BalloonChangeEvent,
   CallOptions,
   Domain,
   DomainInfo,

@@ -35,6 +35,7 @@ export const Proc = {
   CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: 316,
   CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: 317,
   DOMAIN_EVENT_CALLBACK_LIFECYCLE: 318,
+  DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE: 331,
   CONNECT_GET_ALL_DOMAIN_STATS: 344,
 } as const;
 
@@ -99,6 +100,15 @@ export interface LifecycleEvent {
   readonly eventName: string;
   /** Event detail, whose meaning depends on the event type. */
   readonly detail: number;
+}
+
+/** A balloon-change event: the memory the guest's balloon now gives it. */
+export interface BalloonChangeEvent {
+  /** Server-side callback id the event was delivered for. */
+  readonly callbackId: number;
+  readonly domain: Domain;
+  /** Memory now assigned to the guest, in KiB (libvirt's `actual`). */
+  readonly actualKiB: number;
 }
 
 /** Options every call takes. */
@@ -262,6 +272,16 @@ export function decodeLifecycleMessage(payload: Buffer): LifecycleEvent {
   const detail = r.i32();
   r.expectEnd();
   return { callbackId, domain, event, eventName: domainEventName(event), detail };
+}
+
+/** Decodes a DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE message. */
+export function decodeBalloonChangeMessage(payload: Buffer): BalloonChangeEvent {
+  const r = new XdrReader(payload);
+  const callbackId = r.i32();
+  const domain = readDomain(r);
+  const actualKiB = Number(r.u64());
+  r.expectEnd();
+  return { callbackId, domain, actualKiB };
 }
 
 /** Decodes a payload that is a single string (hostname, type, uri, xml, metadata). */
@@ -453,11 +473,16 @@ export function decodeAuthPolkitRet(payload: Buffer): boolean {
   return decodeI32(payload) !== 0;
 }
 
-/** Encodes the arguments of CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for lifecycle events. */
-export function encodeRegisterLifecycleArgs(dom: Domain | null): Buffer {
-  const w = new XdrWriter().i32(DomainEventId.LIFECYCLE);
+/** Encodes the arguments of CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for an event id. */
+export function encodeRegisterEventArgs(eventId: number, dom: Domain | null): Buffer {
+  const w = new XdrWriter().i32(eventId);
   w.optional(dom, writeDomain);
   return w.finish();
+}
+
+/** Encodes the arguments of CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for lifecycle events. */
+export function encodeRegisterLifecycleArgs(dom: Domain | null): Buffer {
+  return encodeRegisterEventArgs(DomainEventId.LIFECYCLE, dom);
 }
 
 /** Decodes the callback id returned by CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY. */

@@ -101,11 +101,18 @@ export async function openSocket(
     socket = net.createConnection({ host: target.host, port: target.port });
     readyEvent = 'connect';
   } else {
-    const [ca, cert, key] = await Promise.all([
+    // Read together, reported in a fixed order (CA, certificate, key): the same error for the same files.
+    const read = await Promise.allSettled([
       readPkiFile(target.caFile, 'CA certificate', address),
       readPkiFile(target.certFile, 'client certificate', address),
       readPkiFile(target.keyFile, 'client key', address),
     ]);
+    const files: Buffer[] = [];
+    for (const r of read) {
+      if (r.status === 'rejected') throw r.reason;
+      files.push(r.value);
+    }
+    const [ca, cert, key] = files;
     signal?.throwIfAborted();
     socket = tls.connect({
       host: target.host,

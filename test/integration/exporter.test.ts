@@ -145,6 +145,44 @@ describe('the exporter on the lab', () => {
     assert.ok(!second.body.includes(`domain="${name}"`), 'no series of the destroyed guest');
   });
 
+  test('the domain collector alone: sizes from the live XML, memory kept current by balloon-change events', async () => {
+    const guest = LAB_GUESTS.tiny[0];
+    const usedKiB = (): number =>
+      Number(/Used memory:\s+(\d+) KiB/.exec(virsh('dominfo', guest))?.[1] ?? Number.NaN);
+    const served = async (): Promise<number | undefined> => {
+      const f = parseExposition((await scrape(e, '/metrics?collect[]=domain')).body);
+      return value(f.get('libvirt_domain_info_memory_usage_bytes'), { domain: guest });
+    };
+    const domainOnly = parseExposition((await scrape(e, '/metrics?collect[]=domain')).body);
+    for (const n of LAB_GUESTS.running) {
+      const info = virsh('dominfo', n);
+      assert.equal(
+        value(domainOnly.get('libvirt_domain_info_virtual_cpus'), { domain: n }),
+        Number(/CPU\(s\):\s+(\d+)/.exec(info)?.[1]),
+        `${n} vCPUs as virsh dominfo`,
+      );
+      assert.equal(
+        value(domainOnly.get('libvirt_domain_info_maximum_memory_bytes'), { domain: n }),
+        Number(/Max memory:\s+(\d+) KiB/.exec(info)?.[1]) * 1024,
+        `${n} maximum memory as virsh dominfo`,
+      );
+    }
+    const original = usedKiB();
+    assert.equal(await served(), original * 1024);
+    virshRw('setmem', guest, String(original - 16384), '--live');
+    try {
+      // The balloon moves over a few hundred ms; libvirt sends an event at each step.
+      await waitFor(
+        async () => usedKiB() === original - 16384 && (await served()) === usedKiB() * 1024,
+        15_000,
+        'the served memory to follow the balloon',
+      );
+    } finally {
+      virshRw('setmem', guest, String(original), '--live');
+    }
+    await waitFor(async () => (await served()) === original * 1024, 15_000, 'the memory to come back');
+  });
+
   test('landing page, health and readiness', async () => {
     const landing = await scrape(e, '/');
     assert.equal(landing.status, 200);

@@ -171,6 +171,20 @@ describe('LibvirtInspector over a recording of the lab', () => {
     }
   });
 
+  test("a balloon-change event updates the cached XML's current memory, without a call", async () => {
+    const calls = new Map<string, number>();
+    const rec = loadRecording();
+    const client = fixtureClient(rec, { calls });
+    const inspector = new LibvirtInspector({ client });
+    const target = rec.domains.find((d) => d.name === 'instance-00000001')!;
+    const before = await inspector.inspectAll({ groups: ['state'] });
+    assert.equal(before.instances.find((i) => i.uuid === target.uuid)?.currentMemoryKiB, 131072);
+    client.emit('balloon', { callbackId: 1, domain: target, actualKiB: 112640 });
+    const after = await inspector.inspectAll({ groups: ['state'] });
+    assert.equal(after.instances.find((i) => i.uuid === target.uuid)?.currentMemoryKiB, 112640);
+    assert.equal(calls.get('domainGetXmlDesc'), rec.domains.length, 'no XML read again');
+  });
+
   test('host info is read once per connection', async () => {
     const calls = new Map<string, number>();
     const inspector = new LibvirtInspector({ client: fixtureClient(loadRecording(), { calls }) });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 
 import { LibvirtConnection, type LibvirtConnectionOptions } from '../../../src/libvirt/connection.ts';
-import { KEEPALIVE_PROC } from '../../../src/libvirt/constants.ts';
+import { DomainEventId, KEEPALIVE_PROC } from '../../../src/libvirt/constants.ts';
 import { LibvirtAbortError, LibvirtConnectionError, LibvirtError } from '../../../src/libvirt/errors.ts';
 import { Proc, decodeGetAllDomainStatsRet } from '../../../src/libvirt/procedures.ts';
 import { XdrReader, XdrWriter } from '../../../src/libvirt/xdr.ts';
@@ -435,6 +435,32 @@ describe('LibvirtConnection calls', () => {
     assert.equal(event.domain.name, 'lab-plain-1');
     assert.equal(event.event, 3);
     assert.equal(event.eventName, 'suspended');
+  });
+
+  test('balloon-change events: registered with event id 13, emitted decoded', async () => {
+    server.on(Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, () => ({
+      payload: new XdrWriter().i32(5).finish(),
+    }));
+    const c = await open();
+    assert.equal(await c.registerDomainEvents(DomainEventId.BALLOON_CHANGE, null), 5);
+    const reg = new XdrReader(
+      server.callsOf(Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY)[0]?.payload ?? Buffer.alloc(0),
+    );
+    assert.equal(reg.i32(), 13, 'VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE');
+    const got = new Promise((resolve) => c.once('balloon', resolve));
+    // Captured from libvirt 9.0.0 on the lab (proc 331) after `virsh setmem instance-00000001 110M --live`.
+    server.last.sendEvent(
+      Proc.DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE,
+      Buffer.from(
+        '0000000500000011696e7374616e63652d3030303030303031000000111111112222333344445555555555010000000b000000000001b800',
+        'hex',
+      ),
+    );
+    assert.deepEqual(await got, {
+      callbackId: 5,
+      domain: { name: 'instance-00000001', uuid: '11111111-2222-3333-4444-555555555501', id: 11 },
+      actualKiB: 112640,
+    });
   });
 
   test('unknown events are passed on as message events; garbage events are ignored', async () => {
