@@ -497,7 +497,9 @@ export class LibvirtInspector implements Inspector {
     }
   }
 
-  #hostInFlight: Promise<HostInfo> | undefined;
+  readonly #hostRead = new SharedRead<HostInfo>('host info', () =>
+    withDeadline(HOST_INFO_TIMEOUT_MS, [], (signal) => this.#readHost(signal)),
+  );
 
   /**
    * The host's identity and size, read once per connection (five small calls). Concurrent first callers
@@ -506,14 +508,7 @@ export class LibvirtInspector implements Inspector {
    */
   hostInfo(options: CallOptions = {}): Promise<HostInfo> {
     if (this.#host !== undefined) return Promise.resolve(this.#host);
-    if (this.#hostInFlight === undefined) {
-      const p = withDeadline(HOST_INFO_TIMEOUT_MS, [], (signal) => this.#readHost(signal)).finally(() => {
-        this.#hostInFlight = undefined;
-      });
-      p.catch(() => undefined);
-      this.#hostInFlight = p;
-    }
-    return withSignal(this.#hostInFlight, options.signal, 'host info');
+    return this.#hostRead.join(options.signal);
   }
 
   async #readHost(signal: AbortSignal): Promise<HostInfo> {
@@ -548,22 +543,17 @@ export class LibvirtInspector implements Inspector {
     return host;
   }
 
-  #poolsInFlight: Promise<readonly StoragePoolInfo[]> | undefined;
+  // (The calls run under the deadline of the caller that started them.)
+  readonly #poolsRead = new SharedRead<readonly StoragePoolInfo[]>('storage pools', (first) =>
+    this.#readPools(first !== undefined ? { signal: first } : {}),
+  );
 
   /**
    * Every storage pool: one list call, then one info call per pool (concurrently). Concurrent scrapes
    * share the calls in flight, as they share the inspection.
    */
   storagePools(options: CallOptions = {}): Promise<readonly StoragePoolInfo[]> {
-    if (this.#poolsInFlight === undefined) {
-      const p = this.#readPools(options).finally(() => {
-        this.#poolsInFlight = undefined;
-      });
-      p.catch(() => undefined);
-      this.#poolsInFlight = p;
-      return p;
-    }
-    return withSignal(this.#poolsInFlight, options.signal, 'storage pools');
+    return this.#poolsRead.join(options.signal);
   }
 
   async #readPools(options: CallOptions): Promise<readonly StoragePoolInfo[]> {
@@ -633,6 +623,31 @@ export class LibvirtInspector implements Inspector {
 }
 
 /** Waits for `p`, but rejects when `signal` aborts first. */
+/**
+ * One read shared by concurrent callers: the first caller starts it (`start` gets that caller's signal),
+ * later callers join it while it runs, and every caller stops waiting at its own deadline.
+ */
+class SharedRead<T> {
+  #inFlight: Promise<T> | undefined;
+
+  constructor(
+    private readonly what: string,
+    private readonly start: (firstCaller: AbortSignal | undefined) => Promise<T>,
+  ) {}
+
+  join(signal: AbortSignal | undefined): Promise<T> {
+    if (this.#inFlight === undefined) {
+      const p = this.start(signal).finally(() => {
+        this.#inFlight = undefined;
+      });
+      // Callers that gave up no longer listen: the rejection is theirs to see, not unhandled.
+      p.catch(() => undefined);
+      this.#inFlight = p;
+    }
+    return withSignal(this.#inFlight, signal, this.what);
+  }
+}
+
 function withSignal<T>(p: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
   if (signal === undefined) return p;
   if (signal.aborted) return Promise.reject(new InspectorTimeoutError(`${what}: deadline exceeded`));

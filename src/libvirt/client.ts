@@ -230,7 +230,7 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
     }
     this.lastFailure = undefined;
     conn.on('lifecycle', (event) => {
-      this.onLifecycle(conn, event);
+      if (this.isOurs(conn, DomainEventId.LIFECYCLE, event.callbackId)) this.emit('lifecycle', event);
     });
     conn.on('balloon', (event) => {
       if (this.isOurs(conn, DomainEventId.BALLOON_CHANGE, event.callbackId)) this.emit('balloon', event);
@@ -274,10 +274,6 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
         if (!(err instanceof LibvirtError)) throw err;
       }
     }
-  }
-
-  private onLifecycle(conn: LibvirtConnection, event: LifecycleEvent): void {
-    if (this.isOurs(conn, DomainEventId.LIFECYCLE, event.callbackId)) this.emit('lifecycle', event);
   }
 
   /** Whether an event belongs to one of our subscriptions on the current connection. */

@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 
-import { DomainEventId, RemoteLimits, domainEventName } from './constants.ts';
+import { RemoteLimits, domainEventName } from './constants.ts';
 import { LibvirtError, VIR_ERR, type RemoteErrorFields } from './errors.ts';
 import { XdrReader, XdrWriter, uuidToBytes, uuidToString, type TypedParam } from './xdr.ts';
 
@@ -478,11 +478,6 @@ export function encodeRegisterEventArgs(eventId: number, dom: Domain | null): Bu
   const w = new XdrWriter().i32(eventId);
   w.optional(dom, writeDomain);
   return w.finish();
-}
-
-/** Encodes the arguments of CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for lifecycle events. */
-export function encodeRegisterLifecycleArgs(dom: Domain | null): Buffer {
-  return encodeRegisterEventArgs(DomainEventId.LIFECYCLE, dom);
 }
 
 /** Decodes the callback id returned by CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY. */

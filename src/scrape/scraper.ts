@@ -143,10 +143,11 @@ export async function runScrape(o: ScrapeOptions): Promise<MetricSink> {
     }),
   );
   // In the collectors' order, whatever order they finished in: the same scrape gives the same text.
+  // (DURATION and SUCCESS already hold the inspection's samples, so their families stay first.)
   for (const r of outcomes) {
     sink.add(DURATION, { collector: r.name }, r.seconds);
     sink.add(SUCCESS, { collector: r.name }, r.ok);
+    sink.merge(r.own);
   }
-  for (const r of outcomes) sink.merge(r.own);
   return sink;
 }
