@@ -64,6 +64,14 @@ export interface FixtureClientOptions {
   hung?: HungGuest;
 }
 
+/**
+ * A record's parameters as libvirt 9 sends them for a domain whose job is held (seen with a stopped
+ * QEMU): disks listed with name and path, without counters and sizes.
+ */
+export function withoutJobStats<T extends { field: string }>(params: readonly T[]): T[] {
+  return params.filter((p) => !/^block\.\d+\.(rd|wr|fl|allocation|capacity|physical)/.test(p.field));
+}
+
 /** The bulk call stuck on a hung guest: it answers its caller, or its late-reply hook once abandoned. */
 interface StuckCall {
   readonly records: () => DomainStatsRecord[];
@@ -138,14 +146,7 @@ export class HungGuest {
 
   #partial(records: DomainStatsRecord[]): DomainStatsRecord[] {
     return records.map((r) =>
-      r.domain.uuid !== this.uuid
-        ? r
-        : {
-            domain: r.domain,
-            params: r.params.filter(
-              (p) => !/^block\.\d+\.(rd|wr|fl|allocation|capacity|physical)/.test(p.field),
-            ),
-          },
+      r.domain.uuid !== this.uuid ? r : { domain: r.domain, params: withoutJobStats(r.params) },
     );
   }
 }

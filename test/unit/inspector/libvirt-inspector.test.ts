@@ -5,7 +5,7 @@ import { LibvirtConnectionError } from '../../../src/libvirt/index.ts';
 import { DisconnectedError } from '../../../src/inspector/errors.ts';
 import { LibvirtInspector, splitShards } from '../../../src/inspector/libvirt-inspector.ts';
 import type { Inspection } from '../../../src/inspector/types.ts';
-import { HungGuest, fixtureClient, loadRecording } from '../../helpers/fixture-client.ts';
+import { HungGuest, fixtureClient, loadRecording, withoutJobStats } from '../../helpers/fixture-client.ts';
 
 describe('splitShards', () => {
   test('splits into at most n nearly equal shards, in order', () => {
@@ -106,11 +106,7 @@ describe('LibvirtInspector over a recording of the lab', () => {
   test('a running domain without its job-bound groups is reported busy, never dropped', async () => {
     const rec = loadRecording();
     const victim = rec.stats.find((s) => s.domain.name === 'instance-00000003')!;
-    // What libvirt 9 sends for a domain whose job is held (seen with a stopped QEMU): disks are listed
-    // with name and path, without counters and sizes.
-    victim.params = victim.params.filter(
-      (p) => !/^block\.\d+\.(rd|wr|fl|allocation|capacity|physical)/.test(p.field),
-    );
+    victim.params = withoutJobStats(victim.params);
     const inspector = new LibvirtInspector({ client: fixtureClient(rec) });
     const insp = await inspector.inspectAll();
     assert.deepEqual(
