@@ -19,7 +19,6 @@ mode=${1:-all}
 list() { find "$@" -name '*.test.ts' 2>/dev/null | sort; }
 # The fault and load runs (part of every integration run; timing-strict, so not beside a benchmark).
 RELIABILITY='test/integration/faults.test.ts test/integration/broker-outage.test.ts test/integration/load.test.ts'
-integration() { list test/integration; }
 
 if [ "$mode" = all ] || [ "$mode" = integration ] || [ "$mode" = reliability ]; then
   bash test/lab/lab.sh up
@@ -35,7 +34,7 @@ fi
 if [ "$mode" = all ] || [ "$mode" = integration ]; then
   # Integration tests share one libvirtd (and some of them restart it): one file at a time.
   # shellcheck disable=SC2046
-  node --import tsx --test --test-concurrency=1 --test-reporter=spec $(integration)
+  node --import tsx --test --test-concurrency=1 --test-reporter=spec $(list test/integration)
   node --import tsx scripts/reliability-report.ts
 fi
 
