@@ -6,6 +6,8 @@
  *   rules/ (helm can only read files inside the chart directory);
  * - values.schema.json `properties.config`: the exporter's configuration schema (src/config/schema.ts)
  *   as draft-07 JSON Schema, so that `helm install` refuses an unknown or mistyped config key;
+ * - values.yaml `resources`: the memory request and limit derived from the stored benchmark and
+ *   reliability results, with those figures in the comment above them (scripts/chart-sizing.ts);
  * - README.md, between the `values` markers: the table of every value, from the `# --` comments of
  *   values.yaml, the types of values.schema.json and the defaults of values.yaml.
  *
@@ -20,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { isMap, isScalar, parse, parseDocument, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 import { configSchema } from '../src/config/schema.ts';
+import { chartSizing, renderSizedValues } from './chart-sizing.ts';
 
 /** Root of the repository. */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -218,10 +221,20 @@ export function renderReadme(): string {
   return `${text.slice(0, start + README_START.length)}\n\n${renderValuesTable()}\n\n${text.slice(end)}`;
 }
 
+/** values.yaml with the memory request and limit derived from the measurements. */
+export function renderValuesYaml(): string {
+  return renderSizedValues(readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8'), chartSizing(REPO_ROOT));
+}
+
 /** Every generated file of the chart, with the content it must have. */
 export function expectedChartFiles(): ChartFile[] {
   return [
     ...copiedFiles(),
+    {
+      path: 'helm/libvirt-exporter/values.yaml',
+      content: renderValuesYaml(),
+      source: 'bench/results/*.json and docs/reliability.md',
+    },
     {
       path: 'helm/libvirt-exporter/values.schema.json',
       content: renderValuesSchema(),
@@ -256,9 +269,9 @@ function main(): void {
     process.exitCode = drift.length > 0 ? 1 : 0;
     return;
   }
-  // The schema first: the README's types come from it.
-  const schema = renderValuesSchema();
-  writeFileSync(join(CHART_DIR, 'values.schema.json'), schema);
+  // The schema and values.yaml first: the README's table comes from them.
+  writeFileSync(join(CHART_DIR, 'values.schema.json'), renderValuesSchema());
+  writeFileSync(join(CHART_DIR, 'values.yaml'), renderValuesYaml());
   const expected = expectedChartFiles();
   for (const path of staleFiles(expected)) rmSync(join(REPO_ROOT, path));
   for (const f of expected) {

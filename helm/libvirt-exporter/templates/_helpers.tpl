@@ -39,6 +39,16 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/component: metrics
 app.kubernetes.io/part-of: {{ include "libvirt-exporter.name" . }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Namespace of every namespaced resource: namespaceOverride, else the release namespace.
+*/}}
+{{- define "libvirt-exporter.namespace" -}}
+{{- default .Release.Namespace .Values.namespaceOverride }}
 {{- end }}
 
 {{/*
@@ -65,8 +75,9 @@ Image reference: [registry/]repository:tag[@digest], the tag defaulting to the a
 */}}
 {{- define "libvirt-exporter.image" -}}
 {{- $repository := .Values.image.repository }}
-{{- if .Values.image.registry }}
-{{- $repository = printf "%s/%s" .Values.image.registry .Values.image.repository }}
+{{- $registry := default .Values.image.registry (dig "imageRegistry" "" (.Values.global | default dict)) }}
+{{- if $registry }}
+{{- $repository = printf "%s/%s" $registry .Values.image.repository }}
 {{- end }}
 {{- $ref := printf "%s:%s" $repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- if .Values.image.digest }}
@@ -119,6 +130,14 @@ that says where the value belongs.
 {{- end }}
 {{- if hasKey $web "config_file" }}
 {{- fail "config.web.config_file is set by the chart: use webConfig or webConfigExistingSecret" }}
+{{- end }}
+{{- $libvirt := get $config "libvirt" | default dict }}
+{{- if hasKey $libvirt "read_only" }}
+{{- fail "config.libvirt.read_only is set by the chart: use libvirt.readWrite" }}
+{{- end }}
+{{- if .Values.libvirt.readWrite }}
+{{- $_ := set $libvirt "read_only" false }}
+{{- $_ := set $config "libvirt" $libvirt }}
 {{- end }}
 {{- $publisher := get $config "publisher" | default dict }}
 {{- if hasKey $publisher "transport_url" }}

@@ -17,6 +17,19 @@ import {
   schemaAt,
   type JsonSchemaNode,
 } from '../../../scripts/chart-sync.ts';
+import {
+  LIMIT_FACTOR,
+  SIZING_MARKER,
+  chartSizing,
+  loadPeak,
+  mi,
+  quantityMiB,
+  renderSizedValues,
+  roundUpMiB,
+  sizingComment,
+  steadyRss,
+} from '../../../scripts/chart-sizing.ts';
+import type { Results } from '../../../bench/lib/results.ts';
 
 const FIX = 'run: node --import tsx scripts/chart-sync.ts --write';
 const schema = JSON.parse(readFileSync(join(CHART_DIR, 'values.schema.json'), 'utf8')) as JsonSchemaNode;
@@ -85,5 +98,73 @@ describe('Helm chart sources', () => {
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     assert.equal(chart.appVersion, pkg.version);
     assert.match(chart.version, /^\d+\.\d+\.\d+$/);
+  });
+});
+
+describe('Helm chart resources from measurement', () => {
+  const sizing = chartSizing(REPO_ROOT);
+  const values = parse(readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8')) as {
+    resources: { requests: { memory: string }; limits: { memory: string } };
+  };
+
+  test('the memory request covers the steady RSS at 50 guests, the limit 1.5 x the peak under load', () => {
+    assert.equal(sizing.steady.guests, 50);
+    assert.ok(sizing.steady.steadyMiB > 30, 'a Node.js process is at least 30 MiB');
+    assert.ok(sizing.load.peakMiB > 30);
+    const request = quantityMiB(values.resources.requests.memory);
+    const limit = quantityMiB(values.resources.limits.memory);
+    assert.ok(request >= sizing.steady.steadyMiB, `request ${request} MiB >= ${sizing.steady.steadyMiB} MiB. ${FIX}`);
+    assert.ok(limit >= LIMIT_FACTOR * sizing.load.peakMiB, `limit ${limit} MiB >= 1.5 x ${sizing.load.peakMiB} MiB. ${FIX}`);
+    assert.equal(values.resources.requests.memory, mi(sizing.requestMiB), FIX);
+    assert.equal(values.resources.limits.memory, mi(sizing.limitMiB), FIX);
+  });
+
+  test('values.yaml says which figures the values come from, and the README repeats them', () => {
+    const text = readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8');
+    const readme = readFileSync(join(CHART_DIR, 'README.md'), 'utf8');
+    for (const line of sizingComment(sizing)) assert.ok(text.includes(`${line}\n`), `values.yaml: ${line}`);
+    assert.ok(readme.includes(`${sizing.steady.steadyMiB.toFixed(1)} MiB, the steady RSS at 50 guests`));
+    assert.ok(readme.includes(`${sizing.load.peakMiB.toFixed(1)} MiB`));
+  });
+
+  test('steady RSS is the maximum of the second half of the soak run; the peak comes from the Load section', () => {
+    const results = {
+      soak: {
+        guests: 50,
+        scrapes: 100,
+        memory: [
+          [1, 500 * 1024, 0],
+          [40, 900 * 1024, 0],
+          [60, 100 * 1024, 0],
+          [100, 150 * 1024, 0],
+        ],
+        date: '2026-01-02T00:00:00Z',
+        revision: 'abc',
+      },
+    } as unknown as Results;
+    assert.equal(steadyRss(results, 'x')?.steadyMiB, 150);
+    const md = [
+      '# Reliability',
+      '## Faults',
+      '| RSS before / peak / after | 1.0 / 999.0 / 1.0 MiB |',
+      '## Load',
+      '<sub>test/integration/load.test.ts · recorded 2026-01-02 03:04:05 UTC · 60.4 s · load average 1 → 1</sub>',
+      '| RSS before / peak / after | 133.0 / 249.3 / 194.8 MiB |',
+      '## Bad input',
+    ].join('\n');
+    assert.deepEqual(loadPeak(md), { peakMiB: 249.3, recorded: '2026-01-02 03:04:05 UTC', source: 'docs/reliability.md' });
+    assert.throws(() => loadPeak('# Reliability\n## Load\nnothing\n'), /no "RSS before \/ peak \/ after" row/);
+    assert.equal(roundUpMiB(183.9), 192);
+    assert.equal(roundUpMiB(192), 192);
+    assert.equal(quantityMiB('1Gi'), 1024);
+    assert.equal(quantityMiB('192Mi'), 192);
+  });
+
+  test('a hand-edited memory value is put back by the script (the drift test above then passes)', () => {
+    const text = readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8');
+    const edited = text.replace(`    memory: ${mi(sizing.limitMiB)}`, '    memory: 256Mi');
+    assert.notEqual(edited, text);
+    assert.equal(renderSizedValues(edited, sizing), text);
+    assert.throws(() => renderSizedValues(text.replace(SIZING_MARKER, '# x'), sizing), /must stand above/);
   });
 });
