@@ -99,6 +99,63 @@ describe('rules files', () => {
   });
 });
 
+describe('alerts name the OpenStack instance', () => {
+  const IDENTITY = ['instance_id', 'instance_name', 'project_id', 'project_name'];
+  /** Alerts on one guest: they read per-domain series. */
+  const perGuest = alerts.filter((a) =>
+    promqlFacts(a.expr).metrics.some((m) => /^(libvirt_domain_|domain(_device)?:)/.test(m)),
+  );
+  const JOIN =
+    /^\(\n([\s\S]+)\n\)\n\* on \(job, instance, domain\) group_left \(instance_id, instance_name, project_id, project_name\)\nlibvirt_domain_openstack_info\nor on \(job, instance, domain\)\n\(\n([\s\S]+)\n\)$/;
+
+  test('every alert on one guest joins libvirt_domain_openstack_info, and keeps guests without it', () => {
+    assert.ok(perGuest.length >= 11, `${perGuest.length} alerts on one guest`);
+    for (const a of perGuest) {
+      const m = JOIN.exec(a.expr.trim().replace(/^ +/gm, ''));
+      assert.ok(
+        m,
+        `${a.alert ?? ''}: (A) * on (job, instance, domain) group_left (identity) info or on (job, instance, domain) (A)`,
+      );
+      assert.equal(m[1], m[2], `${a.alert ?? ''}: the same condition on both sides of or`);
+      assert.match(
+        a.annotations?.summary ?? '',
+        /\$labels\.instance_name/,
+        `${a.alert ?? ''}: summary names the server`,
+      );
+      for (const l of IDENTITY)
+        assert.ok(
+          (a.annotations?.description ?? '').includes(`$labels.${l}`),
+          `${a.alert ?? ''}: description has ${l}`,
+        );
+    }
+  });
+
+  test('alerts.test.yml fires every alert on one guest with and without the Nova identity labels', () => {
+    const tests = parse(read(TESTS)) as {
+      tests: {
+        alert_rule_test?: {
+          alertname: string;
+          exp_alerts?: { exp_labels: Record<string, string> }[] | null;
+        }[];
+      }[];
+    };
+    const fired = tests.tests
+      .flatMap((t) => t.alert_rule_test ?? [])
+      .flatMap((c) => (c.exp_alerts ?? []).map((e) => ({ alert: c.alertname, labels: e.exp_labels })));
+    for (const a of perGuest) {
+      const mine = fired.filter((f) => f.alert === a.alert);
+      assert.ok(
+        mine.some((f) => IDENTITY.every((l) => (f.labels[l] ?? '') !== '')),
+        `${a.alert ?? ''}: a firing case with ${IDENTITY.join(', ')}`,
+      );
+      assert.ok(
+        mine.some((f) => IDENTITY.every((l) => f.labels[l] === undefined)),
+        `${a.alert ?? ''}: a firing case for a guest without Nova metadata`,
+      );
+    }
+  });
+});
+
 describe('alert documentation', () => {
   const runbooks = read('docs/runbooks.md');
   const headings = [...runbooks.matchAll(/^### (.+)$/gm)].map((m) => m[1]!.trim());
