@@ -102,7 +102,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, DURATION_S * 1000));
 
     const d = readDashboard('dashboards/libvirt-compute-node.json');
-    const values = { job: '.+', instance: `127.0.0.1:${exporter.port}`, datasource: 'prometheus' };
+    const values = { cluster: '.*', job: '.+', node: `127.0.0.1:${exporter.port}`, datasource: 'prometheus' };
     const end = Math.floor(Date.now() / 1000);
     const start = end - DURATION_S + 15;
     const times: number[] = [];
@@ -174,7 +174,7 @@ async function main(): Promise<void> {
     const html = join(dir, 'picture.html');
     writeFileSync(
       html,
-      page({ times, stats, graphs, node: values.instance, minutes: Math.round((end - start) / 60) }),
+      page({ times, stats, graphs, node: values.node, minutes: Math.round((end - start) / 60) }),
     );
     const r = spawnSync(
       browser,

@@ -13,13 +13,37 @@ import {
   timeseries,
   valueMappings,
 } from './grafana.ts';
-import { ACTIVE_STATES, DOMAIN_STATE_MAPPINGS, JOB_VARIABLE, RATE } from './common.ts';
+import {
+  ACTIVE_STATES,
+  CLUSTER_VARIABLE,
+  DOMAIN_STATE_MAPPINGS,
+  JOB_VARIABLE,
+  NODE,
+  RATE,
+  SCOPE,
+  cell,
+  dashboardUrl,
+} from './common.ts';
 
-const S = 'job=~"$job", instance="$instance"';
+const S = `${SCOPE}, instance="$${NODE}"`;
 const ACTIVE = `libvirt_domain_info_state{${S}, state_desc=~"${ACTIVE_STATES}"}`;
 const VCPUS_ACTIVE = `sum(libvirt_domain_info_virtual_cpus{${S}} and on (domain) ${ACTIVE})`;
 const MEMORY_ACTIVE = `sum(libvirt_domain_info_maximum_memory_bytes{${S}} and on (domain) ${ACTIVE})`;
 const rate = (metric: string): string => `rate(${metric}{${S}}[${RATE}])`;
+/** From a row of the guest table to the instance dashboard, on the same node. */
+const INSTANCE_LINK = {
+  title: 'Instance ${__data.fields["Nova name"]} (${__data.fields["Domain"]})',
+  url: dashboardUrl(
+    'libvirt-instance',
+    {
+      project: cell('Project'),
+      server: cell('Nova name'),
+      instance_id: cell('Instance ID'),
+      domain: cell('Domain'),
+    },
+    [NODE],
+  ),
+};
 
 /** The compute node dashboard (uid `libvirt-compute-node`). */
 export function computeNodeDashboard(): Dashboard {
@@ -30,12 +54,13 @@ export function computeNodeDashboard(): Dashboard {
       'One compute node: its guests by state, the vCPUs and memory given to them against the host (overcommit), the guests that use the most CPU, suffer the most steal, wait the longest on their disks or move the most traffic, and the health of the exporter.',
     variables: [
       datasourceVariable(),
+      CLUSTER_VARIABLE,
       JOB_VARIABLE,
       queryVariable({
-        name: 'instance',
+        name: NODE,
         label: 'Compute node',
         description: 'The exporter (Prometheus instance label) of the compute node.',
-        query: 'label_values(libvirt_up{job=~"$job"}, instance)',
+        query: `label_values(libvirt_up{${SCOPE}}, instance)`,
       }),
     ],
     rows: [
@@ -277,6 +302,18 @@ export function computeNodeDashboard(): Dashboard {
             project_name: 'Project',
             flavor_name: 'Flavor',
             instance_id: 'Instance ID',
+          },
+          // A guest opens the instance dashboard (OpenStack guests: the chain project, name, ID of
+          // that dashboard), a project the project dashboard.
+          links: {
+            instance_name: [INSTANCE_LINK],
+            domain: [INSTANCE_LINK],
+            project_name: [
+              {
+                title: 'Project ${__data.fields["Project"]}',
+                url: dashboardUrl('libvirt-project', { project: cell('Project') }),
+              },
+            ],
           },
           h: 10,
         }),

@@ -2,7 +2,7 @@
 /** The exporter dashboard: is the exporter healthy, fast and complete, and is the publisher delivering. */
 import type { Dashboard } from '@grafana/schema';
 
-import { JOB_VARIABLE, RATE } from './common.ts';
+import { CLUSTER_VARIABLE, JOB_VARIABLE, NODE, RATE, SCOPE } from './common.ts';
 import {
   dashboard,
   datasourceVariable,
@@ -15,7 +15,7 @@ import {
   valueMappings,
 } from './grafana.ts';
 
-const E = 'job=~"$job", instance=~"$instance"';
+const E = `${SCOPE}, instance=~"$${NODE}"`;
 const rate = (metric: string): string => `rate(${metric}{${E}}[${RATE}])`;
 const UP_MAPPINGS = valueMappings({
   '0': { text: 'DOWN', color: 'red' },
@@ -31,12 +31,13 @@ export function exporterDashboard(): Dashboard {
       'Health of the libvirt exporters: libvirt reachable, scrape and per-collector durations, collector failures, guests skipped as busy or timed out, process resources, and the Ceilometer publisher (samples published, queued and dropped, broker connection, polls).',
     variables: [
       datasourceVariable(),
+      CLUSTER_VARIABLE,
       JOB_VARIABLE,
       queryVariable({
-        name: 'instance',
-        label: 'Exporter',
-        description: 'Exporter(s) (Prometheus instance label).',
-        query: 'label_values(libvirt_up{job=~"$job"}, instance)',
+        name: NODE,
+        label: 'Compute node',
+        description: 'Exporter(s) (Prometheus instance label), one per compute node.',
+        query: `label_values(libvirt_up{${SCOPE}}, instance)`,
         multi: true,
       }),
     ],

@@ -41,6 +41,7 @@ import {
   type ValueMapping,
   type VariableModel,
 } from '@grafana/schema';
+import type { DataLink } from '@grafana/schema/apis/dashboard.grafana.app/v2';
 import type {
   FieldConfig as StateTimelineFieldConfig,
   Options as StateTimelineOptions,
@@ -304,6 +305,11 @@ export interface TableSpec extends Common {
   readonly columns: Readonly<Record<string, string>>;
   /** Join the queries' rows on this label (one row per value), for multi-query tables. */
   readonly joinOn?: string;
+  /**
+   * Data links of cells, by column (a key of `columns`): a click on a cell of that column opens them.
+   * Their URLs read the row's cells as `${__data.fields["<header>"]}`.
+   */
+  readonly links?: Readonly<Record<string, readonly DataLink[]>>;
 }
 
 /** A table of instant query results, one row per series, label columns chosen by `columns`. */
@@ -339,7 +345,14 @@ export function table(o: TableSpec): PanelSpec {
       o.queries.map((q) => ({ ...q, instant: true })),
       'table',
     ),
-    fieldConfig: { defaults: defaults(o, { ...custom }), overrides: [] },
+    fieldConfig: {
+      defaults: defaults(o, { ...custom }),
+      // After the organize transformation, a column is matched by its header (its display name).
+      overrides: Object.entries(o.links ?? {}).map(([column, links]) => ({
+        matcher: { id: 'byName', options: o.columns[column] ?? column },
+        properties: [{ id: 'links', value: links.map((l) => ({ ...l })) }],
+      })),
+    },
     options: { ...options },
     transformations,
   };
@@ -376,6 +389,11 @@ export interface QueryVariableSpec {
   readonly multi?: boolean;
   /** Single-select with an "All" option (value `.+`), selected by default. */
   readonly includeAll?: boolean;
+  /**
+   * Value of "All" (default `.+`). `.*` also matches series without the label, for a label that
+   * only some set-ups have (e.g. `cluster`).
+   */
+  readonly allValue?: string;
 }
 
 /** A query variable over label values, refreshed when the time range changes. */
@@ -395,7 +413,7 @@ export function queryVariable(o: QueryVariableSpec): VariableModel {
     includeAll: all,
     ...(all
       ? {
-          allValue: '.+',
+          allValue: o.allValue ?? '.+',
           current:
             o.multi === true
               ? { selected: true, text: ['All'], value: ['$__all'] }
@@ -449,7 +467,8 @@ export function dashboard(o: DashboardSpec): Dashboard {
       type: 'dashboards',
       tags: [TAG],
       asDropdown: true,
-      includeVars: false,
+      // The chosen cluster, job and node (and time range) go along to the other dashboards.
+      includeVars: true,
       keepTime: true,
       targetBlank: false,
       icon: 'external link',

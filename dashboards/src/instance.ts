@@ -2,15 +2,24 @@
 /** The instance dashboard: one OpenStack instance, chosen by project, name and ID. */
 import type { Dashboard } from '@grafana/schema';
 
-import { DOMAIN_STATE_MAPPINGS, JOB_VARIABLE, RATE } from './common.ts';
+import {
+  CLUSTER_VARIABLE,
+  DOMAIN_STATE_MAPPINGS,
+  JOB_VARIABLE,
+  NODE,
+  RATE,
+  SCOPE,
+  cell,
+  dashboardUrl,
+} from './common.ts';
 import { dashboard, datasourceVariable, queryVariable, row, stat, table, timeseries } from './grafana.ts';
 
-const D = 'job=~"$job", instance="$node", domain="$domain"';
+const D = `${SCOPE}, instance="$${NODE}", domain="$domain"`;
 const rate = (metric: string): string => `rate(${metric}{${D}}[${RATE}])`;
 /** Mean seconds per request, absent (not NaN) while the disk is idle. */
 const latency = (op: 'read' | 'write' | 'flush'): string =>
   `${rate(`libvirt_domain_block_stats_${op}_time_seconds_total`)} / (${rate(`libvirt_domain_block_stats_${op}_requests_total`)} > 0)`;
-const INFO = 'libvirt_domain_openstack_info{job=~"$job"';
+const INFO = `libvirt_domain_openstack_info{${SCOPE}`;
 
 /** The instance dashboard (uid `libvirt-instance`). */
 export function instanceDashboard(): Dashboard {
@@ -21,6 +30,7 @@ export function instanceDashboard(): Dashboard {
       'One OpenStack instance, chosen by project, name and ID (the compute node and libvirt domain follow from the Nova metadata): its state and size, CPU and per-vCPU time and steal, memory inside and outside the guest, IOPS, throughput and latency of each disk, and traffic, errors and drops of each vNIC.',
     variables: [
       datasourceVariable(),
+      CLUSTER_VARIABLE,
       JOB_VARIABLE,
       queryVariable({
         name: 'project',
@@ -41,7 +51,7 @@ export function instanceDashboard(): Dashboard {
         query: `label_values(${INFO}, project_name="$project", instance_name="$server"}, instance_id)`,
       }),
       queryVariable({
-        name: 'node',
+        name: NODE,
         label: 'Compute node',
         description: 'The exporter (Prometheus instance label) that reports the instance.',
         query: `label_values(${INFO}, instance_id="$instance_id"}, instance)`,
@@ -103,6 +113,20 @@ export function instanceDashboard(): Dashboard {
             user_name: 'User',
             instance: 'Compute node',
             domain: 'Domain',
+          },
+          links: {
+            project_name: [
+              {
+                title: 'Project ${__data.fields["Project"]}',
+                url: dashboardUrl('libvirt-project', { project: cell('Project') }),
+              },
+            ],
+            instance: [
+              {
+                title: 'Compute node ${__data.fields["Compute node"]}',
+                url: dashboardUrl('libvirt-compute-node', { [NODE]: cell('Compute node') }),
+              },
+            ],
           },
           w: 12,
           h: 4,

@@ -2,17 +2,17 @@
 /** The project dashboard: usage per OpenStack project and flavor, across compute nodes. */
 import type { Dashboard } from '@grafana/schema';
 
-import { ACTIVE_STATES, JOB_VARIABLE, RATE } from './common.ts';
+import { ACTIVE_STATES, CLUSTER_VARIABLE, JOB_VARIABLE, RATE, SCOPE } from './common.ts';
 import { dashboard, datasourceVariable, queryVariable, row, stat, table, timeseries } from './grafana.ts';
 
-const J = 'job=~"$job"';
+const J = SCOPE;
 const INFO = `libvirt_domain_openstack_info{${J}, project_name=~"$project"}`;
 const rate = (metric: string): string => `rate(${metric}{${J}}[${RATE}])`;
 /** Joins per-domain (or per-device) series with the Nova identity, keeping the given labels. */
 const withIdentity = (expr: string, labels: string): string =>
-  `(${expr}) * on (job, instance, domain) group_left (${labels}) ${INFO}`;
+  `(${expr}) * on (cluster, job, instance, domain) group_left (${labels}) ${INFO}`;
 const active = (metric: string): string =>
-  `${metric}{${J}} and on (job, instance, domain) libvirt_domain_info_state{${J}, state_desc=~"${ACTIVE_STATES}"}`;
+  `${metric}{${J}} and on (cluster, job, instance, domain) libvirt_domain_info_state{${J}, state_desc=~"${ACTIVE_STATES}"}`;
 const CPU = rate('libvirt_domain_info_cpu_time_seconds_total');
 const DISK_BYTES = `${rate('libvirt_domain_block_stats_read_bytes_total')} + ${rate('libvirt_domain_block_stats_write_bytes_total')}`;
 const DISK_IOPS = `${rate('libvirt_domain_block_stats_read_requests_total')} + ${rate('libvirt_domain_block_stats_write_requests_total')}`;
@@ -27,6 +27,7 @@ export function projectDashboard(): Dashboard {
       'Usage per OpenStack project and per flavor across all compute nodes: instances by state, vCPUs and memory of active instances, CPU, disk and network use, the busiest instances, and how instances spread over nodes.',
     variables: [
       datasourceVariable(),
+      CLUSTER_VARIABLE,
       JOB_VARIABLE,
       queryVariable({
         name: 'project',

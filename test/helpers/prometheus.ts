@@ -124,6 +124,8 @@ export interface ScrapeJob {
   readonly jobName: string;
   readonly targets: readonly string[];
   readonly metricsPath?: string;
+  /** Target labels added to every series of the job (static_configs labels), e.g. `{cluster: 'lab'}`. */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** Options of {@link startPrometheus}. */
@@ -205,7 +207,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     scrape_configs: options.jobs.map((j) => ({
       job_name: j.jobName,
       ...(j.metricsPath !== undefined ? { metrics_path: j.metricsPath } : {}),
-      static_configs: [{ targets: j.targets }],
+      static_configs: [{ targets: j.targets, ...(j.labels !== undefined ? { labels: j.labels } : {}) }],
     })),
   };
   const configFile = join(dir, 'prometheus.yml');

@@ -62,8 +62,10 @@ type Chooser = (name: string, values: readonly string[]) => string | undefined;
 
 /**
  * Resolves a dashboard's variables in order, as Grafana does on load: each `label_values(selector,
- * label)` is asked of Prometheus with the values chosen so far; multi/All variables take their
- * "All" value (allValue, or the regex of every value); others the chooser's pick or the first value.
+ * label)` is asked of Prometheus with the values chosen so far; the chooser's pick wins (it must be
+ * among the values); else multi/All variables take their "All" value (allValue, or the regex of every
+ * value), others the first value. A variable whose All is `.*` may have no value at all (the `cluster`
+ * label of a set-up without it): it takes `.*`, which matches series without the label.
  */
 async function resolveVariables(
   prom: RunningPrometheus,
@@ -85,13 +87,19 @@ async function resolveVariables(
     const options = [
       ...new Set(series.map((s) => s[lv.label]).filter((x): x is string => x !== undefined)),
     ].sort();
-    assert.ok(options.length > 0, `variable ${v.name} has no value: label_values(${selector}, ${lv.label})`);
-    if (v.includeAll || v.multi) {
-      values[v.name] = v.allValue ?? `(${options.map(escapeRegex).join('|')})`;
-    } else {
-      const picked = choose(v.name, options) ?? options[0]!;
+    const picked = choose(v.name, options);
+    if (picked !== undefined) {
       assert.ok(options.includes(picked), `variable ${v.name}: ${picked} is not among ${options.join(', ')}`);
       values[v.name] = picked;
+    } else if (options.length === 0 && v.includeAll && v.allValue === '.*') {
+      values[v.name] = '.*';
+    } else {
+      assert.ok(
+        options.length > 0,
+        `variable ${v.name} has no value: label_values(${selector}, ${lv.label})`,
+      );
+      values[v.name] =
+        v.includeAll || v.multi ? (v.allValue ?? `(${options.map(escapeRegex).join('|')})`) : options[0]!;
     }
   }
   return values;
@@ -193,8 +201,13 @@ describe('dashboards and rules on a live Prometheus scraping the real exporter',
     );
     const e = await startExporter([`--config.file=${config}`, '--log.level=warn']);
     exporter = e;
+    // The same exporter twice: as a job without a cluster label (a single Prometheus) and as one with
+    // `cluster="lab"` (a multi-cluster set-up), for the dashboards' cluster variable.
     const p = await startPrometheus({
-      jobs: [{ jobName: 'libvirt', targets: [`127.0.0.1:${e.port}`] }],
+      jobs: [
+        { jobName: 'libvirt', targets: [`127.0.0.1:${e.port}`] },
+        { jobName: 'libvirt-lab', targets: [`127.0.0.1:${e.port}`], labels: { cluster: 'lab' } },
+      ],
       ruleFiles: [
         fileURLToPath(new URL('rules/libvirt-exporter.rules.yml', ROOT)),
         fileURLToPath(new URL('rules/libvirt-exporter.alerts.yml', ROOT)),
@@ -228,25 +241,40 @@ describe('dashboards and rules on a live Prometheus scraping the real exporter',
     assert.equal(code, 0, 'the exporter ends cleanly on SIGTERM');
   });
 
-  test('every query of our four dashboards returns data', async (t) => {
+  test('every query of our four dashboards returns data, with and without a cluster label', async (t) => {
     const checks: Check[] = [];
-    for (const { file } of DASHBOARDS) {
-      const d = readDashboard(`dashboards/${file}`);
-      if (file === 'libvirt-instance.json') {
-        // Once per tiny guest, chosen through the chain project → name → ID (node and domain follow).
-        for (const g of tiny) {
-          const pick: Record<string, string> = { project: g.project, server: g.name, instance_id: g.id };
-          const values = await resolveVariables(prom!, d, (name) => pick[name]);
-          assert.equal(values.domain, g.domain, 'the chain leads to the chosen guest');
-          assert.equal(values.node, `127.0.0.1:${exporter!.port}`);
-          checks.push(...checksOf(d, file, values, g.domain));
+    // Without a cluster label: cluster All (`.*`, no value to choose), the job of a single Prometheus.
+    // With one: cluster "lab" chosen, every job. (All and All would count each series twice.)
+    const passes: { label: string; scope: Record<string, string> }[] = [
+      { label: 'no cluster label', scope: { job: 'libvirt' } },
+      { label: 'cluster lab', scope: { cluster: 'lab' } },
+    ];
+    for (const { label, scope } of passes) {
+      for (const { file } of DASHBOARDS) {
+        const d = readDashboard(`dashboards/${file}`);
+        if (file === 'libvirt-instance.json') {
+          // Once per tiny guest, chosen through the chain project → name → ID (node and domain follow),
+          // with the values that the compute node dashboard's guest table link passes.
+          for (const g of tiny) {
+            const pick: Record<string, string> = {
+              ...scope,
+              project: g.project,
+              server: g.name,
+              instance_id: g.id,
+            };
+            const values = await resolveVariables(prom!, d, (name) => pick[name]);
+            assert.equal(values.domain, g.domain, 'the chain leads to the chosen guest');
+            assert.equal(values.node, `127.0.0.1:${exporter!.port}`);
+            checks.push(...checksOf(d, file, values, `${label}, ${g.domain}`));
+          }
+        } else {
+          const values = await resolveVariables(prom!, d, (name) => scope[name]);
+          if (scope.cluster === undefined) assert.equal(values.cluster, '.*', `${file}: cluster All`);
+          checks.push(...checksOf(d, file, values, label));
         }
-      } else {
-        const values = await resolveVariables(prom!, d, () => undefined);
-        checks.push(...checksOf(d, file, values, 'defaults'));
       }
     }
-    assert.ok(checks.length >= 150, `${checks.length} queries`);
+    assert.ok(checks.length >= 300, `${checks.length} queries`);
     assertAllHaveData(t, await runUntilData(prom!, checks, deadline));
     // The same method on a misspelt metric and on a guest that does not exist finds no data.
     const control: Check[] = [

@@ -66,14 +66,25 @@ describe('dashboard conventions', () => {
     }
   });
 
-  test('a datasource variable, a job variable, and every query on ${datasource}', () => {
+  test('datasource, cluster and job variables, and every query on ${datasource}', () => {
     for (const { file, d } of ours) {
       const vars = variablesOf(d);
+      assert.deepEqual(
+        vars.slice(0, 3).map((v) => v.name),
+        ['datasource', 'cluster', 'job'],
+        file,
+      );
       const ds = vars.find((v) => v.name === 'datasource');
       assert.equal(ds?.type, 'datasource', file);
       assert.equal(ds.query, 'prometheus', file);
+      // cluster: All by default, as `.*`, which also matches series without the label.
+      const cluster = vars.find((v) => v.name === 'cluster');
+      assert.equal(cluster?.query, 'label_values(libvirt_up, cluster)', file);
+      assert.equal(cluster.includeAll, true, file);
+      assert.equal(cluster.allValue, '.*', file);
+      assert.ok(new RegExp(`^(?:${cluster.allValue})$`).test(''), 'All matches an absent label');
       const job = vars.find((v) => v.name === 'job');
-      assert.equal(job?.query, 'label_values(libvirt_up, job)', file);
+      assert.equal(job?.query, 'label_values(libvirt_up{cluster=~"$cluster"}, job)', file);
       for (const p of panelsOf(d)) {
         if (p.type === 'row') continue;
         assert.deepEqual(
@@ -96,10 +107,17 @@ describe('dashboard conventions', () => {
     }
   });
 
-  test('every query selects on $job, every panel has a title and a description', () => {
+  test('every query selects on $cluster and $job, every panel has a title and a description', () => {
     for (const { file, d } of ours) {
       for (const q of panelQueries(d)) {
-        assert.match(q.expr, /job=~"\$job"/, `${file}: ${q.panel} ${q.refId}`);
+        // Every selector of the query, not only one of them.
+        const selectors = q.expr.match(/[a-z_:]+\{[^}]*\}/g) ?? [];
+        assert.ok(selectors.length > 0, `${file}: ${q.panel} ${q.refId}`);
+        for (const s of selectors)
+          assert.match(s, /\{cluster=~"\$cluster", job=~"\$job"/, `${file}: ${q.panel} ${q.refId}: ${s}`);
+      }
+      for (const v of variablesOf(d).filter((x) => x.type === 'query' && x.name !== 'cluster')) {
+        assert.match(v.query, /cluster=~"\$cluster"/, `${file}: variable ${v.name}`);
       }
       for (const p of panelsOf(d)) {
         assert.ok(p.title, `${file}: panel without a title`);
@@ -164,6 +182,124 @@ describe('dashboard conventions', () => {
           }
         }
       }
+    }
+  });
+});
+
+describe('navigation between the dashboards', () => {
+  /** Every data link of every panel: its panel, the column it sits on, its URL. */
+  interface Link {
+    readonly file: string;
+    readonly panel: string;
+    readonly column: string;
+    readonly headers: readonly string[];
+    readonly title: string;
+    readonly url: string;
+  }
+  const links: Link[] = [];
+  for (const { file } of ours) {
+    const raw = JSON.parse(readFileSync(join(DASHBOARDS_DIR, file), 'utf8')) as {
+      panels: {
+        title: string;
+        fieldConfig?: {
+          overrides?: {
+            matcher: { id: string; options: string };
+            properties: { id: string; value: unknown }[];
+          }[];
+        };
+        transformations?: { id: string; options: { renameByName?: Record<string, string> } }[];
+      }[];
+    };
+    for (const p of raw.panels) {
+      const headers = Object.values(
+        p.transformations?.find((x) => x.id === 'organize')?.options.renameByName ?? {},
+      );
+      for (const o of p.fieldConfig?.overrides ?? []) {
+        for (const prop of o.properties.filter((x) => x.id === 'links')) {
+          for (const l of prop.value as Record<string, unknown>[]) {
+            assert.deepEqual(
+              Object.keys(l).filter((k) => !['title', 'url', 'targetBlank'].includes(k)),
+              [],
+              `${file}: ${p.title}: a data link has title, url and targetBlank only`,
+            );
+            assert.equal(o.matcher.id, 'byName');
+            links.push({
+              file,
+              panel: p.title,
+              column: o.matcher.options,
+              headers,
+              title: String(l['title']),
+              url: String(l['url']),
+            });
+          }
+        }
+      }
+    }
+  }
+  const byUid = new Map(ours.map(({ d }) => [d.uid ?? '', d]));
+
+  test('the node variable has one name, node, wherever a dashboard has one', () => {
+    for (const { file, d } of ours) {
+      const vars = variablesOf(d);
+      assert.equal(
+        vars.find((v) => v.name === 'instance'),
+        undefined,
+        `${file}: no variable named instance`,
+      );
+      if (file === 'libvirt-project.json') continue;
+      const node = vars.find((v) => v.name === 'node');
+      assert.ok(node, `${file}: a node variable`);
+      assert.equal(parseLabelValues(node.query)?.label, 'instance', file);
+    }
+  });
+
+  test('dashboard links carry the variables and the time range', () => {
+    for (const { file } of ours) {
+      const raw = JSON.parse(readFileSync(join(DASHBOARDS_DIR, file), 'utf8')) as {
+        links: { type: string; tags: string[]; includeVars: boolean; keepTime: boolean }[];
+      };
+      assert.ok(raw.links.length > 0, file);
+      for (const l of raw.links) {
+        assert.equal(l.includeVars, true, `${file}: var- values go along`);
+        assert.equal(l.keepTime, true, `${file}: the time range goes along`);
+        assert.deepEqual(l.tags, ['libvirt-exporter'], file);
+      }
+    }
+  });
+
+  test('the guest table of the compute node dashboard links a guest to the instance dashboard, a project to the project dashboard', () => {
+    const guests = links.filter((l) => l.file === 'libvirt-compute-node.json' && l.panel === 'Guests');
+    const target = (column: string): string[] =>
+      guests.filter((l) => l.column === column).map((l) => /^\/d\/([\w-]+)\?/.exec(l.url)?.[1] ?? '');
+    assert.deepEqual(target('Nova name'), ['libvirt-instance']);
+    assert.deepEqual(target('Domain'), ['libvirt-instance']);
+    assert.deepEqual(target('Project'), ['libvirt-project']);
+    const toInstance = guests.find((l) => l.column === 'Nova name')!;
+    for (const v of ['project', 'server', 'instance_id', 'domain'])
+      assert.match(toInstance.url, new RegExp(`&var-${v}=\\$\\{__data\\.fields\\["`), v);
+    assert.match(toInstance.url, /\$\{node:queryparam\}/, 'the node goes along');
+  });
+
+  test('every data link opens a dashboard of ours, sets only its variables, reads only cells of its table, keeps time and scope', () => {
+    assert.ok(links.length >= 5, `${links.length} data links`);
+    for (const l of links) {
+      const where = `${l.file}: ${l.panel}, ${l.column}`;
+      assert.ok(l.headers.includes(l.column), `${where}: on a column of the table`);
+      const m = /^\/d\/([\w-]+)\?(.*)$/.exec(l.url);
+      assert.ok(m, `${where}: ${l.url}`);
+      const target = byUid.get(m[1]!);
+      assert.ok(target, `${where}: dashboard ${m[1] ?? ''} exists`);
+      const names = new Set(variablesOf(target).map((v) => v.name));
+      const params = m[2]!.split('&');
+      assert.equal(params[0], '${__url_time_range}', `${where}: the time range first`);
+      for (const v of ['datasource', 'cluster', 'job'])
+        assert.ok(params.includes(`\${${v}:queryparam}`), `${where}: carries ${v}`);
+      for (const p of params.slice(1)) {
+        const name = /^\$\{(\w+):queryparam\}$/.exec(p)?.[1] ?? /^var-(\w+)=/.exec(p)?.[1];
+        assert.ok(name !== undefined && names.has(name), `${where}: ${p} sets a variable of ${m[1] ?? ''}`);
+      }
+      for (const c of `${l.title} ${l.url}`.matchAll(/__data\.fields\["([^"]+)"\]/g))
+        assert.ok(l.headers.includes(c[1]!), `${where}: cell ${c[1] ?? ''} is a column of the table`);
     }
   });
 });
