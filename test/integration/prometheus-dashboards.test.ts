@@ -215,12 +215,13 @@ describe('dashboards and rules on a live Prometheus scraping the real exporter',
       scrapeInterval: '1s',
     });
     prom = p;
-    await waitForSeries(p, 'libvirt_up == 1', { timeoutMs: 30_000 });
+    // Both jobs scraped at least once (the variables of the first test read both).
+    await waitForSeries(p, 'libvirt_up == 1', { timeoutMs: 30_000, minSeries: 2 });
     // Queries may keep failing for lack of samples until this deadline, not after.
     deadline = Date.now() + DATA_DEADLINE_MS;
     const info = await waitForSeries(
       prom,
-      `libvirt_domain_openstack_info{domain=~"${LAB_GUESTS.tiny.join('|')}"}`,
+      `libvirt_domain_openstack_info{job="libvirt", domain=~"${LAB_GUESTS.tiny.join('|')}"}`,
       {
         minSeries: LAB_GUESTS.tiny.length,
       },
