@@ -5,9 +5,10 @@
 // The "production" libvirtd here is a second libvirtd of this test's own, started outside the lab in
 // private namespaces (unshare: its own mount namespace with tmpfs over /run, /var/lib/libvirt,
 // /var/cache/libvirt, /var/log/libvirt and the lab's state directory, a copy of /etc/libvirt holding a
-// qemu.conf that is not the lab's, and its own PID namespace so that neither it nor the demo sees the
-// lab's daemons). The shared lab libvirtd is never touched, and everything started in the namespaces
-// dies with them when the script ends. The demo script runs inside, as a user would run it.
+// qemu.conf that is not the lab's, its own PID namespace so that neither it nor the demo sees the lab's
+// daemons, and its own network namespace so that no guest of it could take the lab guests' tap
+// devices). The shared lab libvirtd is never touched, and everything started in the namespaces dies
+// with them when the script ends. The demo script runs inside, as a user would run it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -22,11 +23,15 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const LAB_STATE = '/var/lib/libvirt-exporter-lab';
 const GUEST = 'demo-test-foreign-1';
 
-/** Runs in the namespaces: sets up the private libvirtd, records, runs the demo, records again. */
+/**
+ * Runs in fresh namespaces. `help`: the demo's --help with no libvirtd running. `foreign`: a private
+ * libvirtd with one guest, the demo run against it, the state recorded before and after.
+ */
 const SCRIPT = String.raw`
 set -euo pipefail
-t=$1 port=$2 repo=$3 state=$4 guest=$5
+mode=$1 t=$2 port=$3 repo=$4 state=$5 guest=$6
 unset LAB_STATE_DIR LAB
+ip link set lo up
 # A private view of everything libvirtd and the lab read or write.
 mount -t tmpfs tmpfs /run
 mkdir -p /run/libvirt /run/lock
@@ -40,10 +45,13 @@ printf '%s\n' '# The qemu.conf of a compute node (not written by the lab): the d
   'user = "root"' 'group = "root"' 'security_driver = "none"' 'cgroup_controllers = [ ]' >"$t/etc-libvirt/qemu.conf"
 mount --bind "$t/etc-libvirt" /etc/libvirt
 
-# --help answers without bringing anything up (no libvirtd runs yet in this PID namespace).
-sh "$repo/scripts/demo.sh" --help >"$t/help.out" 2>&1 || echo "help-exit $?" >>"$t/help.out"
-pgrep -x libvirtd >"$t/help-daemons" || true
-ls -A "$state" >"$t/help-state" || true
+if [ "$mode" = help ]; then
+  # --help answers without bringing anything up (no libvirtd runs in this PID namespace).
+  sh "$repo/scripts/demo.sh" --help >"$t/help.out" 2>&1 || echo "help-exit $?" >>"$t/help.out"
+  pgrep -x libvirtd >"$t/help-daemons" || true
+  ls -A "$state" >"$t/help-state" || true
+  exit 0
+fi
 
 # The machine's own libvirtd, started outside the lab, with one guest defined.
 libvirtd -d
@@ -83,17 +91,14 @@ snapshot >"$t/after"
 
 describe('npm run demo on a machine whose libvirtd the lab did not start', () => {
   let t: string;
-  let run: ReturnType<typeof spawnSync>;
+  const runs: Record<string, ReturnType<typeof spawnSync>> = {};
   const read = (f: string): string => readFileSync(join(t, f), 'utf8');
-
-  before(async () => {
-    t = mkdtempSync(join(tmpdir(), 'demo-test-'));
-    writeFileSync(join(t, 'script.sh'), SCRIPT);
-    const port = await freePort();
-    run = spawnSync(
+  const inNamespaces = (mode: string, port: number): ReturnType<typeof spawnSync> =>
+    spawnSync(
       'unshare',
       [
         '--mount',
+        '--net',
         '--pid',
         '--fork',
         '--mount-proc',
@@ -102,6 +107,7 @@ describe('npm run demo on a machine whose libvirtd the lab did not start', () =>
         '--kill-child',
         'bash',
         join(t, 'script.sh'),
+        mode,
         t,
         String(port),
         REPO,
@@ -110,13 +116,22 @@ describe('npm run demo on a machine whose libvirtd the lab did not start', () =>
       ],
       { encoding: 'utf8', timeout: 240_000 },
     );
+
+  before(async () => {
+    t = mkdtempSync(join(tmpdir(), 'demo-test-'));
+    writeFileSync(join(t, 'script.sh'), SCRIPT);
+    const port = await freePort();
+    runs['help'] = inNamespaces('help', port);
+    runs['foreign'] = inNamespaces('foreign', port);
   });
   after(() => {
     rmSync(t, { recursive: true, force: true });
   });
 
-  test('the namespace script ran to its end', () => {
-    assert.equal(run.status, 0, `${String(run.stdout)}\n${String(run.stderr)}`);
+  test('the namespace scripts ran to their end', () => {
+    for (const [mode, run] of Object.entries(runs)) {
+      assert.equal(run.status, 0, `${mode}: ${String(run.stdout)}\n${String(run.stderr)}`);
+    }
   });
 
   test('--help answers without bringing anything up', () => {
