@@ -18,8 +18,8 @@ PATH="$(sh scripts/node.sh):$PATH"
 export PATH
 [ -d node_modules ] || npm ci --no-audit --no-fund
 
-# NOTE: Node 20's --test does not expand globs and counts zero tests when given a directory, so the
-# file lists are built here (sorted, so that runs are reproducible).
+# NOTE: node --test counts zero tests when given a directory, so the file lists are built here (sorted,
+# so that runs are reproducible: package.test.ts builds dist/pkg/ before single-executable.test.ts).
 list() { find "$@" -name '*.test.ts' 2>/dev/null | sort; }
 # The fault and load runs (part of every integration run; timing-strict, so not beside a benchmark).
 RELIABILITY='test/integration/faults.test.ts test/integration/broker-outage.test.ts test/integration/load.test.ts'

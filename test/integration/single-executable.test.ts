@@ -31,6 +31,12 @@ function upToDate(version: string): boolean {
   return r.stdout.startsWith(`libvirt-exporter ${version} (revision ${revision()},`);
 }
 
+function withoutTestContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const rest = { ...env };
+  delete rest['NODE_TEST_CONTEXT'];
+  return rest;
+}
+
 describe('the single executable', () => {
   const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
 
@@ -53,12 +59,13 @@ describe('the single executable', () => {
       {
         cwd: REPO,
         encoding: 'utf8',
-        env: { ...process.env, LIBVIRT_EXPORTER_BIN: EXE },
+        // (Without NODE_TEST_CONTEXT: the inner run reports as a run of its own, not to this one.)
+        env: { ...withoutTestContext(process.env), LIBVIRT_EXPORTER_BIN: EXE },
         timeout: 300_000,
       },
     );
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stdout, /# fail 0/);
-    assert.doesNotMatch(r.stdout, /# pass 0\b/);
+    assert.match(r.stdout, /^ℹ fail 0$/m);
+    assert.match(r.stdout, /^ℹ pass [1-9]\d*$/m);
   });
 });
