@@ -126,6 +126,14 @@ bundle_gz=$(gzip -9c "$work/bundle/$name.cjs" | wc -c)
 	[ -z "$rpmfile" ] || echo "| \`$rpmfile\` | $(mib "$(size "$out/$rpmfile")") |"
 	echo "| \`$tarname.tar.gz\` | $(mib "$(size "$out/$tarname.tar.gz")") |"
 	echo "| the bundle alone (\`$name.cjs\`, the container image's own layer) | $(mib "$(size "$work/bundle/$name.cjs")"), $(mib "$bundle_gz") gzipped |"
+	# For comparison, the Go peer as Debian packages it (from the archive's metadata, when apt has it).
+	peer=$(apt-cache show prometheus-libvirt-exporter 2>/dev/null | awk -F': ' '
+		/^Version:/ && !v { v = $2 } /^Size:/ && !s { s = $2 } /^Installed-Size:/ && !i { i = $2 }
+		END { if (s) printf "%s %s %s", v, s, i * 1024 }')
+	if [ -n "$peer" ]; then
+		set -- $peer
+		echo "| for comparison: Debian's Go exporter, \`prometheus-libvirt-exporter\` $1 (apt-cache), .deb / installed, plus libvirt0 | $(mib "$2") / $(mib "$3") |"
+	fi
 } >"$out/SIZES.md"
 if [ "$docs" = 1 ]; then
 	for f in docs/install.md README.md; do
@@ -137,6 +145,7 @@ if [ "$docs" = 1 ]; then
 			if (!re.test(text)) throw new Error(file + ": no <!-- sizes: begin --> block");
 			fs.writeFileSync(file, text.replace(re, (_, a, b) => a + table + "\n" + b));
 		' "$f" "$(cat "$out/SIZES.md")
+
 (measured by \`npm run package\` at $LIBVIRT_EXPORTER_REVISION, version $version)" "$version"
 	done
 fi
