@@ -76,7 +76,9 @@ deb=$work/deb
 mkdir -p "$deb"
 cp -a "$stage/." "$deb/"
 mkdir -p "$deb/DEBIAN"
-sed -e "s/@VERSION@/$version/" -e "s/@INSTALLED_SIZE@/$(du -sk "$stage" | cut -f1)/" \
+# The maintainer: the project's first commit author (the Helm chart names the same "authors").
+maintainer=$(git log --reverse --format='libvirt-exporter authors <%ae>' 2>/dev/null | head -1)
+sed -e "s/@VERSION@/$version/" -e "s|@MAINTAINER@|${maintainer:-libvirt-exporter authors <root@localhost>}|" -e "s/@INSTALLED_SIZE@/$(du -sk "$stage" | cut -f1)/" \
 	-e "/^Homepage: @HOMEPAGE@$/d" packaging/deb/control >"$deb/DEBIAN/control"
 echo "/etc/$name/config.yaml" >"$deb/DEBIAN/conffiles"
 for s in postinst prerm postrm; do install -m 0755 "packaging/deb/$s" "$deb/DEBIAN/$s"; done
