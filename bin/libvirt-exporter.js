@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: Apache-2.0
-// Runs the compiled exporter (npm run build) when present, else the TypeScript sources through tsx.
+// Runs the compiled exporter (npm run build) when present; in a development checkout (dev
+// dependencies installed) the TypeScript sources through tsx; else says what to do. Compute nodes
+// run the single executable or the packages instead (docs/install.md).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -8,7 +10,16 @@ const dist = new URL('../dist/main.js', import.meta.url);
 if (existsSync(fileURLToPath(dist))) {
   await import(dist.href);
 } else {
-  const { register } = await import('tsx/esm/api');
+  let register;
+  try {
+    ({ register } = await import('tsx/esm/api'));
+  } catch {
+    process.stderr.write(
+      'libvirt-exporter: dist/main.js is missing and tsx (a dev dependency) is not installed: ' +
+        'run `npm ci && npm run build`, or install the single executable or a package (docs/install.md)\n',
+    );
+    process.exit(1);
+  }
   register();
   await import(new URL('../src/main.ts', import.meta.url).href);
 }

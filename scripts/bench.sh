@@ -6,6 +6,9 @@
 #   sh scripts/bench.sh [--guests N] [--only compare,soak,micro] [--help]   (npm run bench -- ...)
 set -eu
 cd "$(dirname "$0")/.."
+# On the supported Node.js, as the tests and the packages (scripts/node.sh).
+PATH="$(sh scripts/node.sh):$PATH"
+export PATH
 [ -d node_modules ] || npm ci --no-audit --no-fund
 
 case " $* " in

@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # The whole test suite: the lab first (a real libvirtd with QEMU guests; it also installs the Debian
-# packages the tests use: promtool and Prometheus, RabbitMQ, openssl), then typecheck, lint, the unit
-# tests and the integration tests against the real components.
+# packages the tests use: promtool and Prometheus, RabbitMQ, openssl, rpm), then typecheck, lint, the
+# unit tests and the integration tests against the real components. Everything runs on the project's
+# supported Node.js (scripts/node.sh fetches it into .tools/ the first time), whatever `node` the
+# machine has: the tests, and every exporter, bundle and package they start.
 #   sh scripts/test.sh               everything (what `npm test` and CI run; root on Debian 12)
 #   sh scripts/test.sh unit          static checks and unit tests only (no lab; needs promtool)
 #   sh scripts/test.sh integration   integration tests only
@@ -12,10 +14,12 @@
 set -eu
 cd "$(dirname "$0")/.."
 mode=${1:-all}
+PATH="$(sh scripts/node.sh):$PATH"
+export PATH
 [ -d node_modules ] || npm ci --no-audit --no-fund
 
-# NOTE: Node 20's --test does not expand globs and counts zero tests when given a directory, so the
-# file lists are built here (sorted, so that runs are reproducible).
+# NOTE: node --test counts zero tests when given a directory, so the file lists are built here (sorted,
+# so that runs are reproducible: package.test.ts builds dist/pkg/ before single-executable.test.ts).
 list() { find "$@" -name '*.test.ts' 2>/dev/null | sort; }
 # The fault and load runs (part of every integration run; timing-strict, so not beside a benchmark).
 RELIABILITY='test/integration/faults.test.ts test/integration/broker-outage.test.ts test/integration/load.test.ts'

@@ -1,10 +1,37 @@
 // SPDX-License-Identifier: Apache-2.0
-/** Starts the real exporter (src/main.ts) as a child process on a free loopback port, for integration tests. */
+/**
+ * Starts the real exporter as a child process on a free loopback port, for integration tests: src/main.ts
+ * through tsx, or, when LIBVIRT_EXPORTER_BIN names one, a single executable (npm run package), run
+ * with no `node` on its PATH (test/integration/single-executable.test.ts).
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+
+/** The command line and environment that run the exporter with `args`. */
+export function exporterCommand(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
+  const bin = process.env['LIBVIRT_EXPORTER_BIN'];
+  if (bin === undefined || bin === '') {
+    return {
+      command: process.execPath,
+      args: ['--import', 'tsx', MAIN, ...args],
+      env: { ...process.env, ...env },
+    };
+  }
+  // Every PATH directory that holds a `node` is left out: the executable must not need one.
+  const path = (process.env['PATH'] ?? '')
+    .split(delimiter)
+    .filter((d) => d !== '' && !existsSync(join(d, 'node')))
+    .join(delimiter);
+  return { command: bin, args: [...args], env: { ...process.env, ...env, PATH: path } };
+}
 
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {
@@ -36,14 +63,8 @@ export async function startExporter(
   env: NodeJS.ProcessEnv = {},
 ): Promise<RunningExporter> {
   const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', MAIN, `--web.listen-address=127.0.0.1:${port}`, ...args],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const cmd = exporterCommand([`--web.listen-address=127.0.0.1:${port}`, ...args], env);
+  const child = spawn(cmd.command, cmd.args, { env: cmd.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

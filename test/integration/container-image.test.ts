@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The container image recipe without a container engine: the Dockerfile's own steps run in temporary
-// directories, one per stage, on this machine's Node.js 20. The build context is made with the
-// .dockerignore rules; COPY, WORKDIR, ENV and RUN are carried out as written (RUN flags such as cache
-// mounts are BuildKit's business and are left out), then the ENTRYPOINT is started the way the image
-// and the Helm chart start it.
+// directories, one per stage, on the project's Node.js (scripts/node.sh, the same major as both base
+// images), with the build arguments `scripts/container.sh image` passes. The build context is made
+// with the .dockerignore rules; COPY, WORKDIR, ENV and RUN are carried out as written (RUN flags such
+// as cache mounts are BuildKit's business and are left out), then the ENTRYPOINT is started the way
+// the image and the Helm chart start it, the base image's /nodejs/bin/node being this Node.js.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -172,6 +173,7 @@ interface Image {
 function build(
   stages: readonly Stage[],
   globalArgs: ReadonlyMap<string, string>,
+  buildArgs: ReadonlyMap<string, string>,
   context: string,
   work: string,
 ): Image {
@@ -181,7 +183,7 @@ function build(
     const root = join(work, `stage-${index}`);
     mkdirSync(root, { recursive: true });
     roots.set(stage.name, root);
-    const vars = new Map(globalArgs);
+    const vars = new Map([...globalArgs, ...buildArgs]);
     const env = new Map<string, string>();
     const labels = new Map<string, string>();
     const expose: string[] = [];
@@ -194,7 +196,7 @@ function build(
       switch (ins.op) {
         case 'ARG': {
           const [k, v] = splitAssignment(ins.args);
-          vars.set(k, v ?? globalArgs.get(k) ?? '');
+          vars.set(k, buildArgs.get(k) ?? v ?? globalArgs.get(k) ?? '');
           break;
         }
         case 'ENV':
@@ -279,21 +281,40 @@ async function freePort(): Promise<number> {
 }
 
 describe('container image recipe (Dockerfile steps without a container engine)', () => {
-  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
-    version: string;
-    dependencies: Record<string, string>;
-    devDependencies: Record<string, string>;
-  };
+  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
   const dockerfile = parseDockerfile(readFileSync(join(REPO, 'Dockerfile'), 'utf8'));
+  const nodeVersion = spawnSync('sh', [join(REPO, 'scripts', 'node.sh'), 'version'], {
+    encoding: 'utf8',
+  }).stdout.trim();
+  const REVISION = '0123456789ab';
+  // What `scripts/container.sh image` passes, with a known revision.
+  const buildArgs = new Map(
+    spawnSync('sh', [join(REPO, 'scripts', 'container.sh'), 'build-args'], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map((l): [string, string] => {
+        const [k, v] = splitAssignment(l.replace(/^--build-arg=/, ''));
+        return [k, k === 'REVISION' ? REVISION : (v ?? '')];
+      }),
+  );
   let work: string;
   let contextFiles: string[];
   let image: Image;
-  const run = (args: string[], env: Record<string, string> = {}): ReturnType<typeof spawnSync> => {
+  /** The entrypoint's command line, the image's /nodejs/bin/node being this test's Node.js. */
+  const argv = (args: string[]): [string, string[]] => {
     const [cmd, ...rest] = image.entrypoint;
-    assert.equal(cmd, 'node');
-    return spawnSync(process.execPath, [...rest, ...args], {
+    assert.equal(cmd, '/nodejs/bin/node', "the distroless image's Node.js");
+    // The image's absolute paths (/app/...) live in the stage's root here.
+    return [
+      process.execPath,
+      [...rest.map((a) => (a.startsWith('/app/') ? join(image.root, a) : a)), ...args],
+    ];
+  };
+  const run = (args: string[], env: Record<string, string> = {}): ReturnType<typeof spawnSync> => {
+    const [cmd, rest] = argv(args);
+    return spawnSync(cmd, rest, {
       cwd: join(image.root, image.workdir),
-      env: { PATH: process.env['PATH'] ?? '', ...Object.fromEntries(image.env), ...env },
+      env: { ...Object.fromEntries(image.env), ...env },
       encoding: 'utf8',
       timeout: 60_000,
     });
@@ -303,7 +324,7 @@ describe('container image recipe (Dockerfile steps without a container engine)',
     work = mkdtempSync(join(tmpdir(), 'image-test-'));
     const context = join(work, 'context');
     contextFiles = makeContext(context);
-    image = build(dockerfile.stages, dockerfile.args, context, join(work, 'stages'));
+    image = build(dockerfile.stages, dockerfile.args, buildArgs, context, join(work, 'stages'));
   });
   after(() => {
     rmSync(work, { recursive: true, force: true });
@@ -314,61 +335,77 @@ describe('container image recipe (Dockerfile steps without a container engine)',
     assert.ok(contextFiles.includes('src/main.ts'));
     assert.ok(contextFiles.includes('scripts/container.sh'));
     const outside = contextFiles.filter(
-      (f) => !/^(src\/|package(-lock)?\.json$|tsconfig(\.build)?\.json$|scripts\/container\.sh$)/.test(f),
+      (f) => !/^(src\/|package(-lock)?\.json$|tsconfig\.json$|scripts\/(container\.sh|bundle\.ts)$)/.test(f),
     );
     assert.deepEqual(outside, []);
   });
 
-  test('two stages on the official Node.js 20 image, the same major as this test runs on', () => {
+  test('two stages on Node.js images of the supported major (scripts/node.sh), pinned by digest', () => {
+    const major = nodeVersion.split('.')[0];
+    assert.match(nodeVersion, /^\d+\.\d+\.\d+$/);
+    assert.equal(process.versions.node, nodeVersion, 'this test runs on the pinned Node.js');
     assert.equal(dockerfile.stages.length, 2);
-    for (const s of dockerfile.stages) assert.equal(s.from, 'node:20-bookworm-slim');
-    assert.equal(process.versions.node.split('.')[0], '20');
-    assert.equal(image.from, 'node:20-bookworm-slim');
     assert.equal(dockerfile.stages[0]?.name, 'build');
-  });
-
-  test('the runtime stage installs production dependencies only, with npm ci --omit=dev', () => {
-    const runtime = dockerfile.stages[1];
-    const runs = runtime?.instructions.filter((i) => i.op === 'RUN').map((i) => i.args) ?? [];
-    assert.ok(runs.some((r) => r.endsWith('sh scripts/container.sh install')));
-    assert.match(readFileSync(join(REPO, 'scripts', 'container.sh'), 'utf8'), /npm ci --omit=dev/);
-    const modules = join(image.root, image.workdir, 'node_modules');
-    for (const dep of Object.keys(pkg.dependencies))
-      assert.ok(existsSync(join(modules, dep)), `${dep} is installed`);
-    for (const dev of ['typescript', 'tsx', 'eslint', 'kubernetes-models']) {
-      assert.ok(!existsSync(join(modules, dev)), `${dev} (a devDependency) is not in the image`);
-    }
-    assert.ok(
-      existsSync(join(image.root, image.workdir, 'dist', 'main.js')),
-      'dist/ comes from the build stage',
+    const [buildFrom, runtimeFrom] = dockerfile.stages.map((s) => s.from);
+    assert.match(buildFrom ?? '', new RegExp(`^node:${major}-bookworm-slim@sha256:[0-9a-f]{64}$`));
+    assert.match(
+      runtimeFrom ?? '',
+      new RegExp(`^gcr\\.io/distroless/nodejs${major}-debian12@sha256:[0-9a-f]{64}$`),
     );
-    assert.ok(!existsSync(join(image.root, image.workdir, 'src')), 'no TypeScript sources in the image');
+    assert.equal(image.from, runtimeFrom);
   });
 
-  test('labels, user and port', () => {
+  test('the runtime stage is the bundle alone: no npm, no node_modules, no package manager run', () => {
+    const runtime = dockerfile.stages[1];
+    assert.deepEqual(
+      runtime?.instructions.filter((i) => i.op === 'RUN'),
+      [],
+      'nothing runs in the runtime stage (the distroless base has no shell, npm or apt)',
+    );
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((d) => d.isFile())
+        .map((d) => relative(image.root, join(d.parentPath, d.name)))
+        .sort();
+    assert.deepEqual(files(image.root), ['app/THIRD-PARTY-LICENSES.txt', 'app/libvirt-exporter.cjs']);
+    const bytes = statSync(join(image.root, 'app', 'libvirt-exporter.cjs')).size;
+    process.stdout.write(
+      `# the image's own layer: ${(bytes / 1048576).toFixed(1)} MiB on top of ${image.from.split('@')[0] ?? ''}\n`,
+    );
+  });
+
+  test('labels, user and port; the version and revision come from package.json and git', () => {
     for (const k of ['title', 'description', 'licenses', 'version', 'revision', 'base.name']) {
       assert.ok(image.labels.get(`org.opencontainers.image.${k}`), `org.opencontainers.image.${k}`);
     }
-    assert.equal(
-      image.labels.get('org.opencontainers.image.version'),
-      pkg.version,
-      'ARG VERSION follows package.json',
-    );
+    assert.ok(image.labels.has('org.opencontainers.image.source'), 'org.opencontainers.image.source');
+    assert.equal(image.labels.get('org.opencontainers.image.source'), buildArgs.get('SOURCE'));
+    assert.equal(image.labels.get('org.opencontainers.image.version'), pkg.version);
+    assert.equal(image.labels.get('org.opencontainers.image.revision'), REVISION);
+    assert.equal(image.labels.get('org.opencontainers.image.base.name'), image.from);
     assert.equal(image.labels.get('org.opencontainers.image.licenses'), 'Apache-2.0');
-    assert.equal(image.user, 'node', 'non-root by default');
+    assert.equal(image.user, '65532:65532', 'non-root by default');
     assert.deepEqual(image.expose, ['9177']);
-    assert.deepEqual(image.entrypoint, ['node', 'dist/main.js'], 'exec form: the exporter is PID 1');
+    assert.deepEqual(image.entrypoint, ['/nodejs/bin/node', '/app/libvirt-exporter.cjs'], 'exec form: PID 1');
+    const gitRevision = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], {
+      cwd: REPO,
+      encoding: 'utf8',
+    });
+    assert.equal(
+      spawnSync('sh', [join(REPO, 'scripts', 'container.sh'), 'build-args'], {
+        encoding: 'utf8',
+      }).stdout.split('\n')[1],
+      `--build-arg=REVISION=${gitRevision.stdout.trim()}`,
+    );
   });
 
-  test('the entrypoint prints the version, with the revision from the image environment', () => {
+  test('the entrypoint prints the version and the revision written in at build time', () => {
     const r = run(['--version']);
     assert.equal(r.status, 0, String(r.stderr));
     assert.equal(
       String(r.stdout),
-      `libvirt-exporter ${pkg.version} (revision unknown, Node.js ${process.version})\n`,
+      `libvirt-exporter ${pkg.version} (revision ${REVISION}, Node.js ${process.version})\n`,
     );
-    const rev = run(['--version'], { LIBVIRT_EXPORTER_REVISION: '0123456789ab' });
-    assert.match(String(rev.stdout), /\(revision 0123456789ab,/);
   });
 
   test('the entrypoint checks a configuration: the example passes, an unknown key fails', () => {
@@ -385,21 +422,16 @@ describe('container image recipe (Dockerfile steps without a container engine)',
 
   test('the exporter serves, then stops by itself on SIGTERM (no init needed)', async () => {
     const port = await freePort();
-    const [, ...rest] = image.entrypoint;
     // No libvirt needed for the health endpoint: point the exporter at a socket that does not exist.
-    const child = spawn(
-      process.execPath,
-      [
-        ...rest,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--libvirt.uri=qemu:///system?socket=/nonexistent/libvirt-sock-ro',
-      ],
-      {
-        cwd: join(image.root, image.workdir),
-        env: { PATH: process.env['PATH'] ?? '', ...Object.fromEntries(image.env) },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
+    const [cmd, rest] = argv([
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--libvirt.uri=qemu:///system?socket=/nonexistent/libvirt-sock-ro',
+    ]);
+    const child = spawn(cmd, rest, {
+      cwd: join(image.root, image.workdir),
+      env: Object.fromEntries(image.env),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();

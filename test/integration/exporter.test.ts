@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseExposition, type Family } from '../helpers/exposition.ts';
-import { startExporter, type RunningExporter } from '../helpers/exporter.ts';
+import { exporterCommand, startExporter, type RunningExporter } from '../helpers/exporter.ts';
 import { LAB_GUESTS, domstats, lab, virsh, virshRw, waitFor } from '../helpers/lab.ts';
 
 async function scrape(
@@ -223,22 +223,20 @@ describe('the exporter on the lab', () => {
   });
 
   test('inspect prints the guests as a table and as JSON', () => {
-    const json = JSON.parse(
-      execFileSync(
-        process.execPath,
-        ['--import', 'tsx', 'src/main.ts', 'inspect', '--output=json', '--interval=1'],
-        { encoding: 'utf8' },
-      ),
-    ) as { name: string; state: string; cpuPercent?: number }[];
+    const inspect = (...args: string[]): string => {
+      const cmd = exporterCommand(['inspect', ...args]);
+      return execFileSync(cmd.command, cmd.args, { env: cmd.env, encoding: 'utf8' });
+    };
+    const json = JSON.parse(inspect('--output=json', '--interval=1')) as {
+      name: string;
+      state: string;
+      cpuPercent?: number;
+    }[];
     const byName = new Map(json.map((g) => [g.name, g]));
     for (const n of LAB_GUESTS.running) assert.equal(byName.get(n)?.state, 'running', n);
     assert.equal(byName.get('instance-00000005')?.state, 'shutoff');
     assert.ok((byName.get('instance-00000001')?.cpuPercent ?? -1) >= 0);
-    const table = execFileSync(
-      process.execPath,
-      ['--import', 'tsx', 'src/main.ts', 'inspect', '--interval=0.5'],
-      { encoding: 'utf8' },
-    );
+    const table = inspect('--interval=0.5');
     assert.match(table, /^NAME\s+STATE\s+VCPUS\s+%CPU/);
     assert.match(table, /instance-00000002\s+running\s+2/);
   });

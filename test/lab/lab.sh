@@ -25,9 +25,11 @@ readonly LIBVIRTD_PIDFILE=/run/libvirtd.pid
 readonly VIRTLOGD_PIDFILE=/run/virtlogd.pid
 readonly MAX_EXTRA=200
 # Debian packages: libvirt + QEMU, the tiny guest's kernel and busybox, and the other real components
-# that integration tests use (promtool, RabbitMQ; the lab does not start RabbitMQ).
+# that integration tests use (promtool, RabbitMQ; the lab does not start RabbitMQ; rpmbuild and
+# systemd-analyze for the package test).
 readonly PACKAGES=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
-  linux-image-amd64 busybox-static cpio kmod iproute2 procps prometheus rabbitmq-server unzip openssl curl)
+  linux-image-amd64 busybox-static cpio kmod iproute2 procps prometheus rabbitmq-server unzip openssl curl
+  rpm systemd)
 
 # Guests, in start order. Tiny guests boot a real kernel (about 5 CPU-seconds each under TCG), so
 # they are started apart from each other with the cheap no-OS guests in between.
