@@ -159,7 +159,11 @@ describe('exposition of the lab recording', () => {
     });
     assert.match(String(om.headers['content-type']), /application\/openmetrics-text/);
     assert.match(om.body, /# EOF\n$/);
-    assert.match(om.body, /^# TYPE libvirt_domain_info_cpu_time_seconds counter$/m, 'OpenMetrics counter family without _total');
+    assert.match(
+      om.body,
+      /^# TYPE libvirt_domain_info_cpu_time_seconds counter$/m,
+      'OpenMetrics counter family without _total',
+    );
     assert.match(om.body, /^libvirt_domain_info_cpu_time_seconds_total\{/m, 'samples keep _total');
     // A long-lived counter keeps its name in the Prometheus format after an OpenMetrics response.
     const after = await scrape(app);
