@@ -18,8 +18,7 @@ export function redactUri(uri: string): string {
  * reach the port, and broker hosts and the AMQP user are for the log (issue 15, item 3).
  */
 function publicStatus(status: object): object {
-  const { broker: _broker, ...rest } = status as Record<string, unknown>;
-  return rest;
+  return Object.fromEntries(Object.entries(status).filter(([k]) => k !== 'broker'));
 }
 
 /** Renders the landing page. */

@@ -8,7 +8,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
-import type { LibvirtClient } from '../../../src/libvirt/index.ts';
 import { LibvirtInspector } from '../../../src/inspector/libvirt-inspector.ts';
 import { fixtureClient, loadRecording } from '../../helpers/fixture-client.ts';
 
@@ -35,7 +34,7 @@ function heldClient() {
         });
       };
     },
-  }) as LibvirtClient;
+  });
   return {
     client,
     stats,
