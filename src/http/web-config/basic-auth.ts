@@ -5,8 +5,9 @@
  * built to hold under a flood of wrong credentials (issue 15, item 5):
  * - bcrypt is CPU work on the main thread, so runs go one at a time (as exporter-toolkit's mutex),
  *   from a bounded queue: past {@link BasicAuth.MAX_QUEUE} the answer is "busy" (503), never a wait;
- * - runs of client addresses that never failed go first, so a client with the right password is not
- *   queued behind a flood from addresses that keep failing;
+ * - runs of client addresses that never failed go first, and when the queue is full such a run takes
+ *   the place of the newest run of an address that did (that one is answered 503), so a client with
+ *   the right password is neither queued behind nor shut out by a flood from addresses that fail;
  * - each address has a budget of failures ({@link FailureBudget}); past it, "throttled" (429) without
  *   any bcrypt run, and at most {@link BasicAuth.MAX_PER_ADDRESS} runs of one address wait at a time;
  * - successes have their own small cache (refreshed at each use), so junk logins cannot evict them;
@@ -65,7 +66,8 @@ export type AuthOutcome = 'ok' | 'denied' | 'throttled' | 'busy';
 interface Job {
   readonly address: string;
   readonly run: () => Promise<boolean>;
-  readonly resolve: (ok: boolean) => void;
+  /** The result of the run, or 'busy' when a run of a clean address took its place in the queue. */
+  readonly resolve: (result: boolean | 'busy') => void;
 }
 
 /** Basic auth with bcrypt: cached results, a bounded queue of runs, and a failure budget per address. */
@@ -147,31 +149,50 @@ export class BasicAuth {
     if (pending !== undefined) return (await pending) ? 'ok' : 'denied';
     if (!this.#failures.allows(address)) return 'throttled';
     if ((this.#perAddress.get(address) ?? 0) >= BasicAuth.MAX_PER_ADDRESS) return 'throttled';
-    if (this.queued >= BasicAuth.MAX_QUEUE) return 'busy';
+    const clean = this.#failures.clean(address);
+    if (this.queued >= BasicAuth.MAX_QUEUE) {
+      // Full: a clean address takes the place of the newest run of an address that failed; else busy.
+      const evicted = clean ? this.#suspect.pop() : undefined;
+      if (evicted === undefined) return 'busy';
+      this.#release(evicted.address);
+      evicted.resolve('busy');
+    }
 
-    const run = this.#enqueue(address, () => this.#compare(creds.password, hash)).then((ok) => {
+    const run = this.#enqueue(address, clean, () => this.#compare(creds.password, hash)).then((result) => {
+      if (result === 'busy') return result;
       this.#remember(
-        ok ? this.#successes : this.#failed,
-        ok ? BasicAuth.MAX_SUCCESSES : BasicAuth.MAX_FAILURES,
+        result ? this.#successes : this.#failed,
+        result ? BasicAuth.MAX_SUCCESSES : BasicAuth.MAX_FAILURES,
         key,
       );
-      if (!ok) this.#failures.fail(address);
-      return ok;
+      if (!result) this.#failures.fail(address);
+      return result;
     });
-    this.#pending.set(key, run);
+    // Requests that join this run while it waits see a run given up to a clean address as a failure.
+    this.#pending.set(
+      key,
+      run.then((r) => r === true),
+    );
     try {
-      return (await run) ? 'ok' : 'denied';
+      const result = await run;
+      return result === 'busy' ? 'busy' : result ? 'ok' : 'denied';
     } finally {
       this.#pending.delete(key);
     }
   }
 
-  #enqueue(address: string, run: () => Promise<boolean>): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
+  #enqueue(address: string, clean: boolean, run: () => Promise<boolean>): Promise<boolean | 'busy'> {
+    return new Promise<boolean | 'busy'>((resolve) => {
       this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
-      (this.#failures.clean(address) ? this.#clean : this.#suspect).push({ address, run, resolve });
+      (clean ? this.#clean : this.#suspect).push({ address, run, resolve });
       this.#pump();
     });
+  }
+
+  #release(address: string): void {
+    const left = (this.#perAddress.get(address) ?? 1) - 1;
+    if (left > 0) this.#perAddress.set(address, left);
+    else this.#perAddress.delete(address);
   }
 
   /** Runs the queued comparisons one at a time, clean addresses first. */
@@ -185,9 +206,7 @@ export class BasicAuth {
       .catch(() => false)
       .then((ok) => {
         this.#running = false;
-        const left = (this.#perAddress.get(job.address) ?? 1) - 1;
-        if (left > 0) this.#perAddress.set(job.address, left);
-        else this.#perAddress.delete(job.address);
+        this.#release(job.address);
         job.resolve(ok);
         this.#pump();
       });

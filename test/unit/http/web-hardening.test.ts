@@ -187,6 +187,40 @@ describe('issue 15 item 5: basic auth under a flood of wrong credentials', () =>
     }
   });
 
+  test('item 5: with the queue full of runs of failing addresses, a clean client still gets its run', async () => {
+    const app = await appFor(await loadWebConfig(join(dir, 'auth-only.good.yml')));
+    const gate = gatedCompare();
+    try {
+      // 20 addresses fail once (suspect), then fill the queue with two runs each (bound 32).
+      const first = Array.from({ length: 20 }, (_, i) =>
+        scrape(app, basic('alice', `a-${i}`), `10.6.0.${i}`),
+      );
+      while (!(await Promise.race([Promise.all(first).then(() => true), tick().then(() => false)])))
+        gate.release();
+      const codes: number[] = [];
+      const flood = Array.from({ length: 40 }, (_, i) =>
+        scrape(app, basic('alice', `b-${i}`), `10.6.0.${i % 20}`).then((r) => codes.push(r.statusCode)),
+      );
+      await until(() => codes.length >= 8);
+      const real = scrape(app, basic('alice', PASSWORD), '10.6.1.1');
+      await until(() => codes.length >= 9);
+      // 8 found the queue full (503), then one queued run of a failing address gave way to the clean client.
+      assert.deepEqual(codes, Array.from({ length: 9 }, () => 503));
+      while (!(await Promise.race([real.then(() => true), tick().then(() => false)])))
+        gate.release();
+      assert.equal((await real).statusCode, 200);
+      while (codes.length < 40) {
+        gate.release();
+        await tick();
+      }
+      await Promise.all(flood);
+    } finally {
+      while (gate.release());
+      gate.compare.mock.restore();
+      await app.close();
+    }
+  });
+
   test('item 5: wrong credentials do not spend the rate_limit tokens of the authenticated client', async () => {
     const file = join(dir, 'rate-auth.yml');
     writeFileSync(
