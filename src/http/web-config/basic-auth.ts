@@ -79,9 +79,9 @@ export class BasicAuth {
   /** Failures remembered, so that repeating one wrong password costs nothing. */
   static readonly MAX_FAILURES = 1024;
   /** bcrypt runs waiting or running at most; beyond, "busy". */
-  static readonly MAX_QUEUE = 32;
+  static readonly MAX_QUEUE = 16;
   /** bcrypt runs of one client address waiting or running at most; beyond, "throttled". */
-  static readonly MAX_PER_ADDRESS = 2;
+  static readonly MAX_PER_ADDRESS = 1;
 
   readonly #users: ReadonlyMap<string, Secret<string>>;
   readonly #now: Clock;
