@@ -424,3 +424,40 @@ describe('secrets never appear in logs, pages or errors', () => {
     rec.finish();
   });
 });
+
+describe('issue 15 item 4: SIGHUP re-reads a changed secret file (no web configuration)', () => {
+  test('item 4: the publisher restarts when only the secret file changed', async () => {
+    lab('up');
+    const dir = mkdtempSync(join(tmpdir(), 'secrets-reload-'));
+    const secretFile = join(dir, 'telemetry-secret');
+    writeFileSync(secretFile, `${TELEMETRY_SECRET}\n`, { mode: 0o600 });
+    const configFile = join(dir, 'config.yaml');
+    // Without a web configuration, a reload keeps the HTTP server and restarts only what changed.
+    writeFileSync(
+      configFile,
+      `publisher:\n  enabled: true\n  transport_url: "rabbit://u:p@127.0.0.1:${await freePort()}/"\n  telemetry_secret_file: ${secretFile}\n  polling:\n    sources:\n      - { name: fast, interval: 60, meters: ["*"] }\n`,
+    );
+    const e = await spawnExporter([`--config.file=${configFile}`]);
+    try {
+      const count = (needle: string): number => e.output().split(needle).length - 1;
+      await waitFor(() => count('"msg":"publisher started"') === 1, 30_000, 'the publisher started');
+      writeFileSync(secretFile, `${TELEMETRY_SECRET}-rotated\n`);
+      e.signal('SIGHUP');
+      await waitFor(() => count('"msg":"configuration reloaded"') === 1, 30_000, 'the reload');
+      await waitFor(() => count('"msg":"publisher started"') === 2, 10_000, 'the publisher restarted').catch(
+        () => undefined,
+      );
+      const started = count('"msg":"publisher started"');
+      if (started !== 2)
+        throw new Error(`publisher started ${started} time(s); expected 2 (the secret file changed)`);
+      // The same file again: nothing to restart.
+      e.signal('SIGHUP');
+      await waitFor(() => count('"msg":"configuration reloaded"') === 2, 30_000, 'the second reload');
+      if (count('"msg":"publisher started"') !== 2)
+        throw new Error('the publisher restarted without a change');
+    } finally {
+      await e.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
