@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * Renders docs/reliability.md from the results the reliability tests recorded in .reliability/
- * (test/integration/{faults,broker-outage,load,bad-input,secrets}.test.ts, via test/helpers/reliability.ts),
+ * (test/integration/{faults,broker-outage,load,bad-input,secrets,auth-flood}.test.ts, via test/helpers/reliability.ts),
  * plus `npm audit --omit=dev --audit-level=high`, which this script runs itself. No figure is typed by
  * hand: run the tests, then
  *
@@ -20,6 +20,14 @@ import { RESULTS_DIR, readResult, type Figure, type ResultFile } from '../test/h
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = `${ROOT}docs/reliability.md`;
+
+/** Basic auth under a flood of wrong credentials (issue 15, item 5): test/integration/auth-flood.test.ts. */
+const AUTH_FLOOD_SECTION = {
+  title: 'Authentication under flood',
+  intro:
+    'Basic auth with bcrypt under a flood of wrong credentials, while Prometheus keeps scraping (see docs/web-configuration.md for the bounded bcrypt queue and the failure budget per address).',
+  ids: ['auth-flood'],
+} as const;
 
 /** The scenarios the document expects, in its order, under its sections. */
 const SECTIONS: readonly {
@@ -41,6 +49,7 @@ const SECTIONS: readonly {
     ids: ['bad-configuration', 'bad-libvirt', 'bad-http'],
   },
   { title: 'Security', intro: '', ids: ['secrets', 'npm-audit'] },
+  AUTH_FLOOD_SECTION,
 ];
 
 /** What `npm audit` said, in the shape of a test result. */
@@ -232,6 +241,7 @@ export function renderReliability(results: ReadonlyMap<string, ResultFile>): str
     `| samples lost | ${fig(get('broker-outage'), 'samples lost')} (broker stopped for ${figStartsWith(get('broker-outage'), 'broker down')}, queue with room) |`,
   );
   lines.push(`| secrets found in logs, pages and errors | ${fig(get('secrets'), 'secrets found')} |`);
+  lines.push(authFloodSummary(get('auth-flood')));
   lines.push(
     `| npm audit (production, high and critical) | ${audit === undefined ? 'not run' : audit.passed ? `clean (${fig(audit, 'production dependencies audited')} dependencies)` : `**${esc(audit.checks[0]?.detail ?? 'failed')}**`} |`,
   );
@@ -251,6 +261,10 @@ export function renderReliability(results: ReadonlyMap<string, ResultFile>): str
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')
     .trimEnd()}\n`;
+}
+
+function authFloodSummary(r: ResultFile | undefined): string {
+  return `| correct scrapes during an authentication flood | ${fig(r, 'correct scrapes answered 200 within the deadline')} of ${fig(r, 'correct scrapes')} answered within the deadline, max ${fig(r, 'correct scrape latency max')}, flood of ${fig(r, 'flood rate')} — ${verdict(r)} |`;
 }
 
 function loadTitle(load: ResultFile | undefined): string {

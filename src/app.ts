@@ -3,6 +3,7 @@
  * @packageDocumentation
  * buildApp(): the Fastify application with every route; it never listens (tests use inject()).
  */
+import { STATUS_CODES } from 'node:http';
 import compress from '@fastify/compress';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
@@ -54,6 +55,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
+  // An unexpected error: its message may hold paths or addresses, so it goes to the log only.
+  app.setErrorHandler(async (err: Error & { statusCode?: number }, req, reply) => {
+    const status =
+      err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error({ err }, 'request failed');
+    else req.log.debug({ err: err.message }, 'bad request');
+    return reply
+      .code(status)
+      .type('text/plain; charset=utf-8')
+      .send(`${STATUS_CODES[status] ?? 'Error'}\n`);
+  });
+
   app.get('/', async (_req, reply) =>
     reply
       .type('text/html; charset=utf-8')
@@ -62,7 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/-/healthy', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('OK\n'));
 
   let ready = false;
-  app.get('/-/ready', async (_req, reply) => {
+  app.get('/-/ready', async (req, reply) => {
     if (!ready) {
       try {
         // Long enough for a failed connection attempt to report its own reason (a daemon that accepts
@@ -71,10 +84,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         await deps.inspector.hostInfo({ signal: AbortSignal.timeout(waitMs) });
         ready = true;
       } catch (err) {
-        return reply
-          .code(503)
-          .type('text/plain; charset=utf-8')
-          .send(`libvirt has not answered yet: ${(err as Error).message}\n`);
+        // The reason (socket paths, host names, TLS details) is for the log, not for anyone who asks.
+        req.log.warn({ err: (err as Error).message }, 'not ready: libvirt has not answered yet');
+        return reply.code(503).type('text/plain; charset=utf-8').send('libvirt has not answered yet\n');
       }
     }
     return reply.type('text/plain; charset=utf-8').send('OK\n');

@@ -10,6 +10,7 @@ import { buildApp, type AppDeps } from './app.ts';
 import { parseCli, parseListenAddress, usage, type Cli } from './cli/flags.ts';
 import { runInspect } from './cli/inspect.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
+import { filesDigest } from './config/secret-file.ts';
 import { parseDuration } from './config/duration.ts';
 import type { Config } from './config/schema.ts';
 import { createSelfMetrics, type SelfMetrics } from './http/self-metrics.ts';
@@ -43,6 +44,32 @@ interface Running {
   deps: AppDeps;
   inspector: LibvirtInspector;
   publisher: Publisher | undefined;
+  /** Digests of the files each section read at start: a reload restarts a section whose files changed. */
+  files: SectionFiles;
+}
+
+interface SectionFiles {
+  readonly libvirt: string;
+  readonly publisher: string;
+}
+
+/** What the libvirt connection and the publisher read from files (secrets, TLS, polling.yaml). */
+async function sectionFiles(config: Config): Promise<SectionFiles> {
+  const l = config.libvirt;
+  const p = config.publisher;
+  return {
+    libvirt: await filesDigest([l.tls_ca_file, l.tls_cert_file, l.tls_key_file]),
+    publisher: p.enabled
+      ? await filesDigest([
+          p.transport_url_file,
+          p.telemetry_secret_file,
+          p.polling_file,
+          p.tls.ca_file,
+          p.tls.cert_file,
+          p.tls.key_file,
+        ])
+      : '',
+  };
 }
 
 /** Loads the web configuration file, if any (TLS files and hashes are checked here). */
@@ -71,6 +98,7 @@ async function start(
   log: Logger,
   self: SelfMetrics,
 ): Promise<Running> {
+  const files = await sectionFiles(config);
   const inspector = inspectorFor(config);
   const publisher = publisherFor(config, inspector, log, self);
   const deps: AppDeps = {
@@ -89,7 +117,7 @@ async function start(
     { address: config.web.listen_address, libvirt_uri: config.libvirt.uri, version: version.version },
     'listening',
   );
-  return { config, app, deps, inspector, publisher };
+  return { config, app, deps, inspector, publisher, files };
 }
 
 async function stop(r: Running): Promise<void> {
@@ -124,8 +152,14 @@ async function apply(
     await stop(r);
     return start(next, web, log, self);
   }
-  const inspector = same(r.config.libvirt, next.libvirt) ? r.inspector : inspectorFor(next);
-  const samePublisher = inspector === r.inspector && same(r.config.publisher, next.publisher);
+  // A changed secret or TLS file counts as a changed section, even when the configuration text is the same.
+  const files = await sectionFiles(next);
+  const sameLibvirt = same(r.config.libvirt, next.libvirt) && files.libvirt === r.files.libvirt;
+  const inspector = sameLibvirt ? r.inspector : inspectorFor(next);
+  const samePublisher =
+    inspector === r.inspector &&
+    same(r.config.publisher, next.publisher) &&
+    files.publisher === r.files.publisher;
   const publisher = samePublisher ? r.publisher : publisherFor(next, inspector, log, self);
   r.deps.config = next;
   r.deps.inspector = inspector;
@@ -135,7 +169,7 @@ async function apply(
     await publisher?.start();
   }
   if (inspector !== r.inspector) await r.inspector.close();
-  return { ...r, config: next, inspector, publisher };
+  return { ...r, config: next, inspector, publisher, files };
 }
 
 async function serve(cli: Cli, config: Config, webConfig: WebConfig | undefined): Promise<void> {

@@ -5,9 +5,9 @@
  * Every error names the key (or the file and line) at fault.
  */
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.ts';
+import { parseYamlSafely, YamlSyntaxError } from './yaml.ts';
 
 /** A configuration that cannot be used; `message` names every problem. */
 export class ConfigError extends Error {
@@ -50,13 +50,18 @@ function formatIssues(issues: readonly z.core.$ZodIssue[], source: string): stri
   return `invalid configuration in ${source}:\n${lines.join('\n')}`;
 }
 
-/** Parses YAML text into a plain object; syntax errors and duplicate keys name the line. */
+/**
+ * Parses YAML text into a plain object. Syntax errors and duplicate keys give line, column and code,
+ * never the text of the line (it may hold a password or the telemetry secret).
+ */
 export function parseYaml(text: string, source: string): Record<string, unknown> {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(`cannot parse ${source}:\n${doc.errors.map((e) => `  ${e.message}`).join('\n')}`);
+  let value: unknown;
+  try {
+    value = parseYamlSafely(text, source);
+  } catch (err) {
+    if (err instanceof YamlSyntaxError) throw new ConfigError(err.message);
+    throw err;
   }
-  const value: unknown = doc.toJS();
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigError(`${source}: the top level must be a mapping of keys`);

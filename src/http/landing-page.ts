@@ -13,6 +13,14 @@ export function redactUri(uri: string): string {
   return uri.replace(/\/\/([^@/]*)@/, '//<secret>@');
 }
 
+/**
+ * The publisher's status without where it connects: the landing page is served to anyone who can
+ * reach the port, and broker hosts and the AMQP user are for the log (issue 15, item 3).
+ */
+function publicStatus(status: object): object {
+  return Object.fromEntries(Object.entries(status).filter(([k]) => k !== 'broker'));
+}
+
 /** Renders the landing page. */
 export function landingPage(config: Config, extra: { publisher?: object } = {}): string {
   const rows = COLLECTOR_NAMES.map(
@@ -22,7 +30,7 @@ export function landingPage(config: Config, extra: { publisher?: object } = {}):
   const publisher =
     extra.publisher === undefined
       ? ''
-      : `<h2>Ceilometer publisher</h2><pre>${esc(JSON.stringify(extra.publisher, null, 2))}</pre>`;
+      : `<h2>Ceilometer publisher</h2><pre>${esc(JSON.stringify(publicStatus(extra.publisher), null, 2))}</pre>`;
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>libvirt exporter</title>
 <style>body{font-family:sans-serif;max-width:48em;margin:2em auto}td{padding:0 1em}</style></head>

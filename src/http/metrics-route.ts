@@ -19,16 +19,45 @@ function list(v: unknown): string[] {
   return (Array.isArray(v) ? v : [v]).map(String);
 }
 
-/** Resolves the collectors of one request; throws a message naming unknown collectors. */
-export function resolveCollectors(config: Config, collect: string[], exclude: string[]): CollectorName[] {
-  const unknown = [...collect, ...exclude].filter((n) => !(COLLECTOR_NAMES as string[]).includes(n));
-  if (unknown.length > 0) {
-    throw new Error(`unknown collector(s): ${unknown.join(', ')} (known: ${COLLECTOR_NAMES.join(', ')})`);
+/** A `collect[]`/`exclude[]` the exporter refuses: `message` is safe to send back (no request text in it). */
+export class CollectorRequestError extends Error {
+  override readonly name = 'CollectorRequestError';
+  /** What to log: the names as the client sent them. */
+  readonly detail: string;
+  constructor(message: string, detail: string) {
+    super(message);
+    this.detail = detail;
   }
-  if (collect.length > 0 && exclude.length > 0) throw new Error('collect[] and exclude[] cannot be combined');
+}
+
+/**
+ * Resolves the collectors of one request. Unknown names, collectors the configuration disables
+ * (as node_exporter: "disabled collector"; issue 15 item 6) and collect[] with exclude[] are refused;
+ * the message never repeats the request's names (they go to `detail`, for the log).
+ */
+export function resolveCollectors(config: Config, collect: string[], exclude: string[]): CollectorName[] {
+  const known = COLLECTOR_NAMES as readonly string[];
+  const unknown = [...collect, ...exclude].filter((n) => !known.includes(n));
+  if (unknown.length > 0) {
+    throw new CollectorRequestError(
+      `unknown collector (known: ${COLLECTOR_NAMES.join(', ')})`,
+      `unknown: ${unknown.map((n) => JSON.stringify(n.slice(0, 64))).join(', ')}`,
+    );
+  }
+  if (collect.length > 0 && exclude.length > 0)
+    throw new CollectorRequestError('collect[] and exclude[] cannot be combined', 'collect[] with exclude[]');
   const enabled = COLLECTOR_NAMES.filter((n) => config.collectors[n].enabled);
-  // NOTE: like node_exporter, collect[] may name a collector that is disabled by configuration.
-  if (collect.length > 0) return COLLECTOR_NAMES.filter((n) => collect.includes(n));
+  if (collect.length > 0) {
+    const disabled = COLLECTOR_NAMES.filter((n) => collect.includes(n) && !config.collectors[n].enabled);
+    if (disabled.length > 0) {
+      // The names here are ours (checked above), not the client's text.
+      throw new CollectorRequestError(
+        `disabled collector: ${disabled.join(', ')}`,
+        `disabled: ${disabled.join(', ')}`,
+      );
+    }
+    return enabled.filter((n) => collect.includes(n));
+  }
   return enabled.filter((n) => !exclude.includes(n));
 }
 
@@ -55,10 +84,10 @@ export function registerMetricsRoute(
         names = resolveCollectors(config, list(query['collect[]']), list(query['exclude[]']));
       } catch (err) {
         self.scrapes.inc({ result: 'bad_request' });
-        return reply
-          .code(400)
-          .type('text/plain; charset=utf-8')
-          .send(`${(err as Error).message}\n`);
+        const e =
+          err instanceof CollectorRequestError ? err : new CollectorRequestError('bad request', String(err));
+        req.log.warn({ detail: e.detail, remote: req.ip }, 'scrape refused: bad collect[]/exclude[]');
+        return reply.code(400).type('text/plain; charset=utf-8').send(`${e.message}\n`);
       }
       if (inflight >= config.web.max_requests_in_flight) {
         self.scrapes.inc({ result: 'rejected' });

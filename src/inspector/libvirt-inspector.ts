@@ -22,7 +22,6 @@ import {
   LibvirtConnectionError,
   LibvirtError,
   deadline,
-  withDeadline,
   type Domain,
   type DomainStatsRecord,
 } from '../libvirt/index.ts';
@@ -49,6 +48,8 @@ import type {
 
 /** How long the shared read of the host's info may take (five small calls that need no guest). */
 const HOST_INFO_TIMEOUT_MS = 10_000;
+/** How long the shared read of the storage pools may take (one list call, one info call per pool). */
+const POOLS_TIMEOUT_MS = 10_000;
 
 /** virDomainStatsTypes bits of each group. */
 const GROUP_BITS: Readonly<Record<StatsGroup, number>> = {
@@ -497,8 +498,8 @@ export class LibvirtInspector implements Inspector {
     }
   }
 
-  readonly #hostRead = new SharedRead<HostInfo>('host info', () =>
-    withDeadline(HOST_INFO_TIMEOUT_MS, [], (signal) => this.#readHost(signal)),
+  readonly #hostRead = new SharedRead<HostInfo>('host info', HOST_INFO_TIMEOUT_MS, (signal) =>
+    this.#readHost(signal),
   );
 
   /**
@@ -543,14 +544,18 @@ export class LibvirtInspector implements Inspector {
     return host;
   }
 
-  // (The calls run under the deadline of the caller that started them.)
-  readonly #poolsRead = new SharedRead<readonly StoragePoolInfo[]>('storage pools', (first) =>
-    this.#readPools(first !== undefined ? { signal: first } : {}),
+  // Under its own deadline, as host info: a caller that gives up early (a client asking for a short
+  // scrape deadline) must not cancel the read that a concurrent Prometheus scrape shares (issue 15 item 7).
+  readonly #poolsRead = new SharedRead<readonly StoragePoolInfo[]>(
+    'storage pools',
+    POOLS_TIMEOUT_MS,
+    (signal) => this.#readPools({ signal }),
   );
 
   /**
    * Every storage pool: one list call, then one info call per pool (concurrently). Concurrent scrapes
-   * share the calls in flight, as they share the inspection.
+   * share the calls in flight, as they share the inspection; the shared read has its own deadline and
+   * each caller stops waiting at its own.
    */
   storagePools(options: CallOptions = {}): Promise<readonly StoragePoolInfo[]> {
     return this.#poolsRead.join(options.signal);
@@ -624,27 +629,32 @@ export class LibvirtInspector implements Inspector {
 
 /** Waits for `p`, but rejects when `signal` aborts first. */
 /**
- * One read shared by concurrent callers: the first caller starts it (`start` gets that caller's signal),
- * later callers join it while it runs, and every caller stops waiting at its own deadline.
+ * One read shared by concurrent callers, under its own deadline (`timeoutMs`): the first caller starts
+ * it, later callers join it while it runs, and every caller stops waiting at its own deadline; no
+ * caller's deadline cancels the read. A read whose deadline has passed is never joined: the next
+ * caller starts a new one.
  */
 class SharedRead<T> {
-  #inFlight: Promise<T> | undefined;
+  #inFlight: { readonly promise: Promise<T>; readonly signal: AbortSignal } | undefined;
 
   constructor(
     private readonly what: string,
-    private readonly start: (firstCaller: AbortSignal | undefined) => Promise<T>,
+    private readonly timeoutMs: number,
+    private readonly start: (signal: AbortSignal) => Promise<T>,
   ) {}
 
   join(signal: AbortSignal | undefined): Promise<T> {
-    if (this.#inFlight === undefined) {
-      const p = this.start(signal).finally(() => {
-        this.#inFlight = undefined;
+    if (this.#inFlight === undefined || this.#inFlight.signal.aborted) {
+      const d = deadline(this.timeoutMs);
+      const p = this.start(d.signal).finally(() => {
+        d.clear();
+        if (this.#inFlight?.promise === p) this.#inFlight = undefined;
       });
       // Callers that gave up no longer listen: the rejection is theirs to see, not unhandled.
       p.catch(() => undefined);
-      this.#inFlight = p;
+      this.#inFlight = { promise: p, signal: d.signal };
     }
-    return withSignal(this.#inFlight, signal, this.what);
+    return withSignal(this.#inFlight.promise, signal, this.what);
   }
 }
 

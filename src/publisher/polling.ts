@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 
-import { parse as parseYaml } from 'yaml';
+import { parseYamlSafely } from '../config/yaml.ts';
 
 /** One validated polling source. */
 export interface PollingSource {
@@ -173,9 +173,10 @@ export async function loadPollingFile(
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    // Line, column and code only: never a line of the file.
+    doc = parseYamlSafely(text, path);
   } catch (err) {
-    throw new PollingConfigError(`${path}: invalid YAML: ${(err as Error).message}`, { cause: err });
+    throw new PollingConfigError((err as Error).message);
   }
   return parsePollingConfig(doc, path);
 }

@@ -35,7 +35,13 @@ import {
   type SampleContext,
   VnicDeltaTracker,
 } from './samples.ts';
-import { describeTransportUrl, parseTransportUrl, type TransportUrl } from './transport-url.ts';
+import { secretFileWarning } from '../config/secret-file.ts';
+import {
+  describeTransportUrl,
+  parseTransportUrl,
+  plainTcpPasswordWarning,
+  type TransportUrl,
+} from './transport-url.ts';
 
 /** What the exporter hands the publisher. */
 export interface PublisherDeps {
@@ -426,6 +432,17 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
             : 'transport_url';
         throw new PublisherConfigError(`publisher.${where}: ${(err as Error).message}`, { cause: err });
       }
+      // Issue 15 item 4: secrets others can read, and a password sent in clear, each a one-line warning.
+      for (const [path, key] of [
+        [cfg.transport_url_file, 'publisher.transport_url_file'],
+        [cfg.telemetry_secret_file, 'publisher.telemetry_secret_file'],
+        [cfg.tls.key_file, 'publisher.tls.key_file'],
+      ] as const) {
+        const w = path === undefined ? undefined : await secretFileWarning(path, key);
+        if (w !== undefined) logger.warn(w);
+      }
+      const clear = plainTcpPasswordWarning(transportUrl, transportUrl.tls || cfg.tls.enabled === true);
+      if (clear !== undefined) logger.warn(clear);
       if (transportUrl.otherParams.length > 0) {
         logger.warn({ params: transportUrl.otherParams }, 'transport_url options other than ssl are ignored');
       }

@@ -27,7 +27,7 @@ export interface TransportUrl {
   readonly otherParams: readonly string[];
 }
 
-/** A transport URL that cannot be used; the message never contains the password. */
+/** A transport URL that cannot be used; the message never contains any part of the URL. */
 export class TransportUrlError extends Error {
   override readonly name = 'TransportUrlError';
 }
@@ -52,51 +52,68 @@ export function describeTransportUrl(t: TransportUrl): string {
   return `${t.scheme}://${encodeURIComponent(t.username)}:***@${hosts.join(',')}/${vhost}${t.tls ? '?ssl=1' : ''}`;
 }
 
-function decode(part: string, what: string, url: string): string {
+function decode(part: string, what: string): string {
   try {
     return decodeURIComponent(part);
   } catch {
-    throw new TransportUrlError(
-      `invalid percent-encoding in the ${what} of transport_url ${redactTransportUrl(url)}`,
-    );
+    throw new TransportUrlError(`transport_url: invalid percent-encoding in the ${what}`);
   }
 }
 
-/** Parses a transport URL; throws a {@link TransportUrlError} that names the problem and shows the redacted URL. */
+const ENCODE_HINT =
+  'percent-encode the password (and the user name): "/" as %2F, "?" as %3F, "#" as %23, "," as %2C, "@" as %40, ":" as %3A';
+
+/**
+ * Parses a transport URL; throws a {@link TransportUrlError} that names the problem. No error echoes any
+ * part of the URL (issue 15, item 2): with an unencoded `/`, `?`, `#` or `,` in the password, any part
+ * (a "port", a "host", the "vhost") may be a piece of the password.
+ */
 export function parseTransportUrl(url: string): TransportUrl {
-  const shown = redactTransportUrl(url);
-  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?$/.exec(url.trim());
-  if (!m)
-    throw new TransportUrlError(
-      `transport_url is not of the form rabbit://user:pass@host:port/vhost: ${shown}`,
-    );
+  const trimmed = url.trim();
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?$/.exec(trimmed);
+  if (!m) {
+    // A "#" is never valid in a transport URL; in the credentials it is an unencoded character.
+    if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^@]*#[^@]*@/.test(trimmed))
+      throw new TransportUrlError(`transport_url: "#" before "@": ${ENCODE_HINT}`);
+    throw new TransportUrlError('transport_url is not of the form rabbit://user:pass@host:port/vhost');
+  }
   const scheme = (m[1] ?? '').toLowerCase();
   if (!SCHEMES.has(scheme)) {
     throw new TransportUrlError(
-      `transport_url scheme '${scheme}' is not supported (use rabbit://): ${shown}`,
+      'transport_url: the scheme is not supported (use rabbit://, amqp:// or amqps://)',
     );
   }
+  // An "@" after the host part: the password holds an unencoded "/" or "?" that ended the host part early.
+  if ((m[3] ?? '').includes('@') || (m[4] ?? '').includes('@')) {
+    throw new TransportUrlError(`transport_url: "@" after "/" or "?": ${ENCODE_HINT}`);
+  }
   const netloc = m[2] ?? '';
-  if (netloc === '') throw new TransportUrlError(`transport_url has no host: ${shown}`);
+  if (netloc === '') throw new TransportUrlError('transport_url has no host');
+  const entries = netloc.split(',');
+  // A "," in the password splits the first host's credentials: the first entry has no "@", a later one does.
+  if (!(entries[0] ?? '').includes('@') && entries.slice(1).some((e) => e.includes('@'))) {
+    throw new TransportUrlError(`transport_url: "@" after ",": ${ENCODE_HINT}`);
+  }
 
   let username: string | undefined;
   let password: string | undefined;
   const hosts: BrokerAddress[] = [];
-  for (const entry of netloc.split(',')) {
+  for (const [i, entry] of entries.entries()) {
+    const which = entries.length > 1 ? ` (host ${i + 1} of ${entries.length})` : '';
     let hostPart = entry;
     const at = entry.lastIndexOf('@');
     if (at >= 0) {
       const cred = entry.slice(0, at);
       hostPart = entry.slice(at + 1);
       const colon = cred.indexOf(':');
-      const user = decode(colon >= 0 ? cred.slice(0, colon) : cred, 'user name', url);
-      const pass = colon >= 0 ? decode(cred.slice(colon + 1), 'password', url) : '';
+      const user = decode(colon >= 0 ? cred.slice(0, colon) : cred, 'user name');
+      const pass = colon >= 0 ? decode(cred.slice(colon + 1), 'password') : '';
       if (username === undefined) {
         username = user;
         password = pass;
       } else if (username !== user || password !== pass) {
         // NOTE: oslo allows per-host credentials; rabbitmq-client has one set for all hosts.
-        throw new TransportUrlError(`transport_url hosts must share one user and password: ${shown}`);
+        throw new TransportUrlError('transport_url hosts must share one user and password');
       }
     }
     let hostname: string;
@@ -110,19 +127,21 @@ export function parseTransportUrl(url: string): TransportUrl {
       hostname = colon >= 0 ? hostPart.slice(0, colon) : hostPart;
       portText = colon >= 0 ? hostPart.slice(colon + 1) : undefined;
     }
-    if (hostname === '') throw new TransportUrlError(`transport_url has an empty host name: ${shown}`);
+    if (hostname === '') throw new TransportUrlError(`transport_url has an empty host name${which}`);
     let port = 5672;
     if (portText !== undefined && portText !== '') {
       if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
-        throw new TransportUrlError(`transport_url has an invalid port '${portText}': ${shown}`);
+        throw new TransportUrlError(
+          `transport_url has an invalid port${which} (a number from 1 to 65535; if a password holds "/", "?" or ",": ${ENCODE_HINT})`,
+        );
       }
       port = Number(portText);
     }
-    hosts.push({ hostname: decode(hostname, 'host', url), port });
+    hosts.push({ hostname: decode(hostname, 'host'), port });
   }
 
   const path = m[3] ?? '';
-  const vhost = path.length > 1 ? decode(path.slice(1), 'virtual host', url) : '/';
+  const vhost = path.length > 1 ? decode(path.slice(1), 'virtual host') : '/';
   let tls = scheme === 'amqps';
   const otherParams: string[] = [];
   for (const [k, v] of new URLSearchParams((m[4] ?? '').slice(1))) {
@@ -139,4 +158,15 @@ export function parseTransportUrl(url: string): TransportUrl {
     tls,
     otherParams,
   };
+}
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|::1|0:0:0:0:0:0:0:1)$/i;
+
+/**
+ * A one-line warning when the AMQP password would cross the network in clear: TLS off and a broker
+ * that is not on this host (AMQP's PLAIN mechanism sends the password as is). Undefined otherwise.
+ */
+export function plainTcpPasswordWarning(t: TransportUrl, tls: boolean): string | undefined {
+  if (tls || t.hosts.every((h) => LOOPBACK.test(h.hostname))) return undefined;
+  return 'the AMQP password goes to the broker over plain TCP (no TLS): add ?ssl=1 to transport_url (or set publisher.tls.enabled) so that it is not readable on the network';
 }

@@ -30,7 +30,8 @@ describe('the exporter on the lab', () => {
   let e: RunningExporter;
   before(async () => {
     lab('up');
-    e = await startExporter(['--log.level=warn']);
+    // job is opt-in, and collect[] cannot start a disabled collector (issue 15 item 6): enable it here.
+    e = await startExporter(['--log.level=warn', '--collector.job']);
   });
   after(async () => {
     assert.equal(await e.stop(), 0, 'SIGTERM ends the process cleanly');

@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -210,6 +210,51 @@ describe('secrets never appear in logs, pages or errors', () => {
       'the failed reload logged',
     );
     rec.check('the failed reload is logged', e.output().includes('configuration reload failed'), 'logged');
+    // Issue 15 item 4: a secret file others can read is warned about; a reload re-reads secret files
+    // even when the configuration text is the same.
+    const count = (needle: string): number => e.output().split(needle).length - 1;
+    const secretFile = join(dir, 'telemetry-secret');
+    writeFileSync(secretFile, `${TELEMETRY_SECRET}\n`);
+    chmodSync(secretFile, 0o644);
+    const withFile = `log:\n  level: debug\nweb:\n  config_file: ${join(dir, 'web.yml')}\n${publisher(goodUrl()).replace(`telemetry_secret: ${JSON.stringify(TELEMETRY_SECRET)}`, `telemetry_secret_file: ${secretFile}`)}`;
+    writeFileSync(configFile, withFile);
+    const reloaded = count('"msg":"configuration reloaded"');
+    e.signal('SIGHUP');
+    await waitFor(
+      () => count('"msg":"configuration reloaded"') > reloaded,
+      30_000,
+      'the reload with a secret file',
+    );
+    rec.check(
+      'item 4: a telemetry_secret_file readable by every user is warned about in one line',
+      e
+        .output()
+        .split('\n')
+        .some((l) =>
+          /telemetry_secret_file .* holds a secret and every user can read it \(mode 0644\)/.test(l),
+        ),
+      'warning logged',
+    );
+    chmodSync(secretFile, 0o600);
+    writeFileSync(secretFile, `${TELEMETRY_SECRET}-rotated\n`);
+    const started = count('"msg":"publisher started"');
+    const reloaded2 = count('"msg":"configuration reloaded"');
+    e.signal('SIGHUP');
+    await waitFor(
+      () => count('"msg":"configuration reloaded"') > reloaded2,
+      30_000,
+      'the reload after the secret changed',
+    );
+    await waitFor(
+      () => count('"msg":"publisher started"') > started,
+      30_000,
+      'the publisher restarted',
+    ).catch(() => undefined);
+    rec.check(
+      'item 4: SIGHUP re-reads a changed secret file although the configuration text is the same',
+      count('"msg":"publisher started"') > started,
+      `publisher started ${started} → ${count('"msg":"publisher started"')} times`,
+    );
     await fetchAll();
     const stopCode = await e.stop();
     rec.check('the exporter stopped cleanly (SIGTERM)', stopCode === 0, `exit code ${String(stopCode)}`);
@@ -261,6 +306,38 @@ describe('secrets never appear in logs, pages or errors', () => {
         what: 'secret both inline and from a file',
         args: [
           `--config.file=${bad('b7.yaml', publisher(goodUrl(), `  telemetry_secret_file: ${join(dir, 'nope')}\n`))}`,
+        ],
+      },
+      // Issue 15 item 1: YAML errors on the lines that hold the secrets.
+      {
+        what: 'YAML error: telemetry secret starting with @',
+        args: [
+          `--config.file=${bad('y1.yaml', publisher(goodUrl()).replace(`telemetry_secret: ${JSON.stringify(TELEMETRY_SECRET)}`, `telemetry_secret: @${TELEMETRY_SECRET.replace(/"/g, '')}`))}`,
+        ],
+      },
+      {
+        what: 'YAML error: unterminated quote in the telemetry secret',
+        args: [
+          `--config.file=${bad('y2.yaml', publisher(goodUrl()).replace(`telemetry_secret: ${JSON.stringify(TELEMETRY_SECRET)}`, `telemetry_secret: "${TELEMETRY_SECRET.replace(/"/g, '')}`))}`,
+        ],
+      },
+      {
+        what: 'YAML error: transport_url given twice',
+        args: [
+          `--config.file=${bad('y3.yaml', publisher(goodUrl(), `  transport_url: ${JSON.stringify(goodUrl())}\n`))}`,
+        ],
+      },
+      // Issue 15 item 2: the password not percent-encoded ("/" and "@" in it; then ",").
+      {
+        what: 'transport URL with an unencoded password ("/", ":" and "@" in it)',
+        args: [
+          `--config.file=${bad('u1.yaml', publisher(`rabbit://${AMQP_USER}:${AMQP_PASSWORD}@127.0.0.1:${brokerPort}/`))}`,
+        ],
+      },
+      {
+        what: 'transport URL with an unencoded "," in the password',
+        args: [
+          `--config.file=${bad('u2.yaml', publisher(`rabbit://${AMQP_USER}:amqp-S3cret,5672@127.0.0.1:${brokerPort}/`))}`,
         ],
       },
       {
@@ -345,5 +422,42 @@ describe('secrets never appear in logs, pages or errors', () => {
       ]),
     );
     rec.finish();
+  });
+});
+
+describe('issue 15 item 4: SIGHUP re-reads a changed secret file (no web configuration)', () => {
+  test('item 4: the publisher restarts when only the secret file changed', async () => {
+    lab('up');
+    const dir = mkdtempSync(join(tmpdir(), 'secrets-reload-'));
+    const secretFile = join(dir, 'telemetry-secret');
+    writeFileSync(secretFile, `${TELEMETRY_SECRET}\n`, { mode: 0o600 });
+    const configFile = join(dir, 'config.yaml');
+    // Without a web configuration, a reload keeps the HTTP server and restarts only what changed.
+    writeFileSync(
+      configFile,
+      `publisher:\n  enabled: true\n  transport_url: "rabbit://u:p@127.0.0.1:${await freePort()}/"\n  telemetry_secret_file: ${secretFile}\n  polling:\n    sources:\n      - { name: fast, interval: 60, meters: ["*"] }\n`,
+    );
+    const e = await spawnExporter([`--config.file=${configFile}`]);
+    try {
+      const count = (needle: string): number => e.output().split(needle).length - 1;
+      await waitFor(() => count('"msg":"publisher started"') === 1, 30_000, 'the publisher started');
+      writeFileSync(secretFile, `${TELEMETRY_SECRET}-rotated\n`);
+      e.signal('SIGHUP');
+      await waitFor(() => count('"msg":"configuration reloaded"') === 1, 30_000, 'the reload');
+      await waitFor(() => count('"msg":"publisher started"') === 2, 10_000, 'the publisher restarted').catch(
+        () => undefined,
+      );
+      const started = count('"msg":"publisher started"');
+      if (started !== 2)
+        throw new Error(`publisher started ${started} time(s); expected 2 (the secret file changed)`);
+      // The same file again: nothing to restart.
+      e.signal('SIGHUP');
+      await waitFor(() => count('"msg":"configuration reloaded"') === 2, 30_000, 'the second reload');
+      if (count('"msg":"publisher started"') !== 2)
+        throw new Error('the publisher restarted without a change');
+    } finally {
+      await e.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,7 @@
  * libvirt is deliberately unreachable: /metrics still answers, with libvirt_up 0.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -203,6 +203,27 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Issue 15 item 14: a refusal counts only if the exporter listens and it was the exporter that refused.
+ * curl exits 7 (could not connect) or 28 (timeout) when nothing listens or nothing answers; a TLS
+ * refusal is 35 (handshake), 56 (connection reset after it) or 16/58/60 (certificate problems).
+ */
+async function assertRefusedByServer(port: number, r: CurlResult): Promise<void> {
+  assert.ok(await listening(port), 'the exporter listens (a refusal by nobody proves nothing)');
+  assert.ok(![0, 6, 7, 28].includes(r.exit), `curl exit ${r.exit}: not a refusal by the server`);
+  assert.equal(r.status, 0);
+}
+
+/** The same for node:https: the request failed, and not because nothing was listening. */
+async function assertNodeRefusedByServer(port: number, p: Promise<unknown>): Promise<void> {
+  assert.ok(await listening(port), 'the exporter listens');
+  await assert.rejects(p, (err: NodeJS.ErrnoException) => {
+    assert.ok(!['ECONNREFUSED', 'EHOSTUNREACH'].includes(err.code ?? ''), `no server: ${String(err.code)}`);
+    assert.notEqual(err.message, 'timeout', 'the server did not answer at all');
+    return true;
+  });
+}
+
 /** Nothing secret in what the process printed or served. */
 function assertNoSecrets(text: string): void {
   assert.doesNotMatch(text, HASH_RE, 'a bcrypt hash leaked');
@@ -284,11 +305,13 @@ describe('a node_exporter web configuration, unchanged: TLS and basic auth', () 
   });
 
   test('plain HTTP on the TLS port gets no metrics', async () => {
+    assert.ok(await listening(e.port), 'the exporter listens');
     const body = await fetch(`http://127.0.0.1:${e.port}/metrics`).then(
       async (r) => `${r.status} ${await r.text()}`,
-      (err: unknown) => String(err),
+      (err: unknown) => `${String(err)} ${String((err as { cause?: { code?: string } }).cause?.code)}`,
     );
     assert.doesNotMatch(body, /libvirt_up/);
+    assert.doesNotMatch(body, /ECONNREFUSED/, 'refused by the server, not by the absence of one');
   });
 
   test('the logs hold no hash, password or key', () => {
@@ -308,9 +331,8 @@ describe('mutual TLS: RequireAndVerifyClientCert with client_allowed_sans', () =
 
   test('a client without a certificate is refused', async () => {
     const r = await curl(e.port, '/metrics', ['--cacert', join(dir, 'ca.crt')]);
-    assert.notEqual(r.exit, 0);
-    assert.equal(r.status, 0);
-    await assert.rejects(httpsGet(e.port, '/metrics', { ca: 'ca.crt' }));
+    await assertRefusedByServer(e.port, r);
+    await assertNodeRefusedByServer(e.port, httpsGet(e.port, '/metrics', { ca: 'ca.crt' }));
   });
 
   test('a client certificate from the CA with an allowed SAN: 200 (curl and node:https)', async () => {
@@ -337,9 +359,9 @@ describe('mutual TLS: RequireAndVerifyClientCert with client_allowed_sans', () =
       '--key',
       join(dir, 'other-client.key'),
     ]);
-    assert.notEqual(r.exit, 0);
-    assert.equal(r.status, 0);
-    await assert.rejects(
+    await assertRefusedByServer(e.port, r);
+    await assertNodeRefusedByServer(
+      e.port,
       httpsGet(e.port, '/metrics', { ca: 'ca.crt', cert: 'other-client.crt', key: 'other-client.key' }),
     );
   });
@@ -353,8 +375,7 @@ describe('mutual TLS: RequireAndVerifyClientCert with client_allowed_sans', () =
       '--key',
       join(dir, 'wrong-san-client.key'),
     ]);
-    assert.notEqual(r.exit, 0);
-    assert.equal(r.status, 0);
+    await assertRefusedByServer(e.port, r);
     assert.match(e.output(), /client certificate has none of client_allowed_sans/);
   });
 });
@@ -424,8 +445,7 @@ describe('headers, HTTP/1.1 only, cipher suites and VerifyClientCertIfGiven (eve
       '--key',
       join(dir, 'other-client.key'),
     ]);
-    assert.notEqual(other.exit, 0);
-    assert.equal(other.status, 0);
+    await assertRefusedByServer(e.port, other);
   });
 });
 
@@ -494,5 +514,37 @@ describe('a bad web configuration stops the exporter before it listens', () => {
     assert.doesNotMatch(r.output, /"msg":"listening"/);
     assert.equal(opened, false, 'the port was never opened');
     assert.equal(await listening(port), false);
+  });
+});
+
+describe('issue 15 item 11: client certificate settings that look safe and are not', () => {
+  test('item 11: each gives one warning line at start, and the exporter still serves', async () => {
+    writeFileSync(
+      join(dir, 'verify-public-roots.yml'),
+      'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n',
+    );
+    writeFileSync(
+      join(dir, 'any-cert-sans.yml'),
+      'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAnyClientCert\n  client_allowed_sans: [scraper.test]\n',
+    );
+    for (const [file, re] of [
+      ['verify-public-roots.yml', /without client_ca_file trusts every public CA/],
+      [
+        'any-cert-sans.yml',
+        /client_allowed_sans with RequireAnyClientCert checks the names of an unverified/,
+      ],
+    ] as const) {
+      const e = await startExporter(file);
+      try {
+        const lines = e
+          .output()
+          .split('\n')
+          .filter((l) => re.test(l));
+        assert.equal(lines.length, 1, `one warning line for ${file}:\n${e.output()}`);
+        assert.match(lines[0] ?? '', /"level":"warn"/);
+      } finally {
+        assert.equal(await e.stop(), 0);
+      }
+    }
   });
 });

@@ -45,13 +45,14 @@ test('listen addresses', () => {
 
 test('collect[] and exclude[] choose collectors; unknown names are rejected', () => {
   const config = loadConfig(undefined);
-  assert.deepEqual(resolveCollectors(config, ['cpu', 'job'], []), ['cpu', 'job']);
+  assert.deepEqual(resolveCollectors(config, ['vcpu', 'cpu'], []), ['cpu', 'vcpu']);
+  assert.throws(() => resolveCollectors(config, ['cpu', 'job'], []), /disabled collector: job/);
   const all = resolveCollectors(config, [], []);
   assert.ok(all.includes('domain') && !all.includes('job'));
   assert.deepEqual(
     resolveCollectors(config, [], ['cpu']),
     all.filter((n) => n !== 'cpu'),
   );
-  assert.throws(() => resolveCollectors(config, ['nics'], []), /unknown collector\(s\): nics/);
+  assert.throws(() => resolveCollectors(config, ['nics'], []), /unknown collector \(known: /);
   assert.throws(() => resolveCollectors(config, ['cpu'], ['vcpu']), /cannot be combined/);
 });

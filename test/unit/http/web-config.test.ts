@@ -181,7 +181,7 @@ describe('bcrypt hash validation', () => {
   const valid = [
     '$2y$10$at.RMdJaLc10ONnr7iP4MO/3bLrd..4pBajqoPEnHs.UPyWb0Qav6',
     '$2a$04$48UFVOWcjendMk5lSLUGaeba.ynLlT1ZVcml7aZPj8Cw8ResXVJdu',
-    '$2b$31$48UFVOWcjendMk5lSLUGaeba.ynLlT1ZVcml7aZPj8Cw8ResXVJdu',
+    '$2b$12$48UFVOWcjendMk5lSLUGaeba.ynLlT1ZVcml7aZPj8Cw8ResXVJdu',
   ];
   const invalid = [
     'plain-password',

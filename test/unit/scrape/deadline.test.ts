@@ -11,7 +11,14 @@ test('the deadline is the Prometheus timeout minus the offset, capped by the con
   assert.equal(scrapeDeadlineMs(undefined, 500, 10_000), 10_000, 'no header: the configured maximum');
   assert.equal(scrapeDeadlineMs('nonsense', 500, 10_000), 10_000);
   assert.equal(scrapeDeadlineMs('-3', 500, 10_000), 10_000);
-  assert.equal(scrapeDeadlineMs('0.2', 500, 10_000), 100, 'never below 100 ms');
+  assert.equal(scrapeDeadlineMs(undefined, 500, 50), 100, 'never below 100 ms');
+});
+
+test('issue 15 item 7: a client-chosen deadline has a floor of 1 s (or the configured maximum)', () => {
+  assert.equal(scrapeDeadlineMs('0.2', 500, 10_000), 1000);
+  assert.equal(scrapeDeadlineMs('0.1', 0, 10_000), 1000);
+  assert.equal(scrapeDeadlineMs('1.2', 100, 10_000), 1100);
+  assert.equal(scrapeDeadlineMs('0.1', 0, 600), 600, 'the configured maximum still caps it');
 });
 
 test('durations parse like Prometheus durations and reject anything else', () => {
