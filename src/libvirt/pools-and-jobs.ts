@@ -12,8 +12,6 @@ import { writeDomain } from './procedures.ts';
 import type { CallOptions, Domain } from './procedures.ts';
 
 const STRING_MAX = RemoteLimits.STRING_MAX;
-/** REMOTE_STORAGE_POOL_LIST_MAX of remote_protocol.x. */
-const STORAGE_POOL_LIST_MAX = 4096;
 
 /** Procedure numbers used here. */
 export const PoolProc = {
@@ -71,7 +69,7 @@ export async function listAllStoragePools(
 ): Promise<StoragePool[]> {
   const args = new XdrWriter().i32(1).u32(flags).finish();
   const r = new XdrReader(await api.call(PoolProc.CONNECT_LIST_ALL_STORAGE_POOLS, args, options));
-  const pools = r.array(STORAGE_POOL_LIST_MAX, readPool, 20);
+  const pools = r.array(RemoteLimits.STORAGE_POOL_LIST_MAX, readPool, 20);
   r.u32();
   r.expectEnd();
   return pools;
