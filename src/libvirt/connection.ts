@@ -48,7 +48,8 @@ import {
   type LifecycleEvent,
 } from './procedures.ts';
 import { connectionErrorFrom, openSocket } from './transport.ts';
-import { deadline } from './signals.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { clockDeadline } from './signals.ts';
 import { describeTarget, parseLibvirtUri, type ConnectTarget, type UriOptions } from './uri.ts';
 
 /** Tunables of one connection. Every field has a default. */
@@ -63,6 +64,8 @@ export interface ConnectionTuning {
   readonly keepaliveCount?: number;
   /** How long close() waits for CONNECT_CLOSE and for the socket to end (default 2000). */
   readonly closeTimeoutMs?: number;
+  /** Time source of every timer of the connection (default: the system clock). */
+  readonly clock?: Clock;
   /**
    * Bytes of outgoing frames kept while the socket's write buffer is full (`write()` returned false)
    * and waiting for 'drain' (default 8 MiB). Beyond it the peer is not reading: the connection fails.
@@ -159,6 +162,7 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
   private readonly keepaliveIntervalMs: number;
   private readonly keepaliveCount: number;
   private readonly closeTimeoutMs: number;
+  private readonly clock: Clock;
 
   private serial = 0;
   private readonly pending = new Map<number, PendingCall>();
@@ -167,8 +171,8 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
   private readonly waiters: SlotWaiter[] = [];
   private closedError: LibvirtConnectionError | undefined;
   private closing: Promise<void> | undefined;
-  private lastReceive = Date.now();
-  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private lastReceive: number;
+  private cancelKeepalive: (() => void) | undefined;
   private keepaliveOn = false;
   private readonly callbacks = new Set<number>();
   private readonly maxQueuedWriteBytes: number;
@@ -197,6 +201,8 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     this.keepaliveIntervalMs = tuning.keepaliveIntervalMs ?? DEFAULTS.keepaliveIntervalMs;
     this.keepaliveCount = Math.max(1, tuning.keepaliveCount ?? DEFAULTS.keepaliveCount);
     this.closeTimeoutMs = tuning.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs;
+    this.clock = tuning.clock ?? systemClock;
+    this.lastReceive = this.clock.now();
     this.decoder = new FrameDecoder(tuning.maxMessageBytes ?? DEFAULTS.maxMessageBytes);
     this.maxQueuedWriteBytes = tuning.maxQueuedWriteBytes ?? DEFAULTS.maxQueuedWriteBytes;
     this.onAnomaly = tuning.onAnomaly;
@@ -232,7 +238,7 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     const parsed = parseLibvirtUri(uri, options);
     const timeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
     // NOTE: not AbortSignal.any([…, AbortSignal.timeout()]), which garbage collection can lose on Node 20.
-    const bound = deadline(timeoutMs, options.signal);
+    const bound = clockDeadline(options.clock ?? systemClock, timeoutMs, options.signal);
     const { signal } = bound;
     const timedOut = (): boolean => signal.aborted && options.signal?.aborted !== true;
     const address = describeTarget(parsed.target);
@@ -319,6 +325,11 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
   /** True once the connection is closed or closing; calls then reject at once. */
   get closed(): boolean {
     return this.closedError !== undefined || this.closing !== undefined;
+  }
+
+  /** When the last bytes from the daemon arrived, on the connection's clock (ms). */
+  get lastReceivedAt(): number {
+    return this.lastReceive;
   }
 
   /** True when keepalive was negotiated with the daemon. */
@@ -601,7 +612,7 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
   }
 
   private onData(chunk: Buffer): void {
-    this.lastReceive = Date.now();
+    this.lastReceive = this.clock.now();
     let frames: Buffer[];
     try {
       frames = this.decoder.push(chunk);
@@ -748,11 +759,11 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
   private startKeepalive(): void {
     if (this.keepaliveOn || this.closedError !== undefined) return;
     this.keepaliveOn = true;
-    this.lastReceive = Date.now();
+    this.lastReceive = this.clock.now();
     const interval = this.keepaliveIntervalMs;
     const tick = (): void => {
       if (this.closedError !== undefined) return;
-      const silence = Date.now() - this.lastReceive;
+      const silence = this.clock.now() - this.lastReceive;
       if (silence >= interval * this.keepaliveCount) {
         const address = describeTarget(this.target);
         this.fail(
@@ -765,10 +776,9 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
         return;
       }
       if (silence >= interval) this.sendKeepalive(KEEPALIVE_PROC.PING);
-      this.keepaliveTimer?.refresh();
+      this.cancelKeepalive = this.clock.setTimer(tick, interval);
     };
-    this.keepaliveTimer = setTimeout(tick, interval);
-    this.keepaliveTimer.unref();
+    this.cancelKeepalive = this.clock.setTimer(tick, interval);
   }
 
   /** Fails the connection: rejects every pending and queued call with `err` and emits 'close'. */
@@ -776,7 +786,7 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     if (this.closedError !== undefined) return;
     const reported = err ?? this.localCloseError();
     this.closedError = reported;
-    if (this.keepaliveTimer !== undefined) clearTimeout(this.keepaliveTimer);
+    this.cancelKeepalive?.();
     this.decoder.reset();
     const calls = [...this.pending.values()];
     this.pending.clear();
@@ -815,7 +825,7 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
 
   private async doClose(): Promise<void> {
     if (this.closedError !== undefined) return;
-    const bound = deadline(this.closeTimeoutMs);
+    const bound = clockDeadline(this.clock, this.closeTimeoutMs);
     const timeout = bound.signal;
     // Reject the callers' pending calls now; CONNECT_CLOSE goes out regardless of the in-flight cap.
     const localErr = this.localCloseError();
@@ -842,15 +852,11 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
         });
       });
       this.socket.end();
-      const timer = setTimeout(
-        () => {
-          this.fail(undefined);
-        },
-        Math.max(0, this.closeTimeoutMs),
-      );
-      timer.unref();
+      const cancel = this.clock.setTimer(() => {
+        this.fail(undefined);
+      }, this.closeTimeoutMs);
       await ended;
-      clearTimeout(timer);
+      cancel();
     }
   }
 }
