@@ -66,96 +66,107 @@ afterEach(async () => {
   await server.close();
 });
 
-describe('issue 15 item 8: replies are matched on serial, program, version and procedure', () => {
-  test('a reply with the right serial but another procedure is refused: PROTOCOL error, counted, connection closed', async () => {
-    const anomalies: ConnectionAnomaly[] = [];
-    const c = await open({ onAnomaly: (a) => anomalies.push(a) });
-    const held = nextHeldCall(ECHO);
-    const pending = c.connectGetHostname();
-    const { serial, conn } = await held;
-    // The daemon answers serial N with the reply of CONNECT_GET_TYPE: before the fix this string was
-    // returned as the host name.
-    conn.writeRaw(frameOf(Proc.CONNECT_GET_TYPE, MessageType.REPLY, serial, MessageStatus.OK, str('QEMU')));
-    await assert.rejects(
-      pending,
-      (err: unknown) => err instanceof LibvirtConnectionError && err.reason === 'PROTOCOL',
-    );
-    assert.equal(c.closed, true);
-    assert.equal(c.anomalies['mismatched-reply'], 1);
-    assert.deepEqual(
-      anomalies.map((a) => a.kind),
-      ['mismatched-reply'],
-    );
-  });
+describe(
+  'issue 15 item 8: replies are matched on serial, program, version and procedure',
+  { timeout: 20_000 },
+  () => {
+    test('a reply with the right serial but another procedure is refused: PROTOCOL error, counted, connection closed', async () => {
+      const anomalies: ConnectionAnomaly[] = [];
+      const c = await open({ onAnomaly: (a) => anomalies.push(a) });
+      const held = nextHeldCall(ECHO);
+      const pending = c.connectGetHostname();
+      const { serial, conn } = await held;
+      // The daemon answers serial N with the reply of CONNECT_GET_TYPE: before the fix this string was
+      // returned as the host name.
+      conn.writeRaw(frameOf(Proc.CONNECT_GET_TYPE, MessageType.REPLY, serial, MessageStatus.OK, str('QEMU')));
+      await assert.rejects(
+        pending,
+        (err: unknown) => err instanceof LibvirtConnectionError && err.reason === 'PROTOCOL',
+      );
+      assert.equal(c.closed, true);
+      assert.equal(c.anomalies['mismatched-reply'], 1);
+      assert.deepEqual(
+        anomalies.map((a) => a.kind),
+        ['mismatched-reply'],
+      );
+    });
 
-  test('a reply with the right serial and procedure but another protocol version is refused', async () => {
-    const c = await open();
-    const held = nextHeldCall(ECHO);
-    const pending = c.connectGetHostname();
-    const { serial, conn } = await held;
-    conn.writeRaw(
-      encodeFrame(
-        {
-          prog: REMOTE_PROGRAM,
-          vers: REMOTE_PROTOCOL_VERSION + 1,
-          proc: ECHO,
-          type: MessageType.REPLY,
-          serial,
-          status: MessageStatus.OK,
-        },
-        str('host-from-v2'),
-      ),
-    );
-    await assert.rejects(
-      pending,
-      (err: unknown) => err instanceof LibvirtConnectionError && err.reason === 'PROTOCOL',
-    );
-  });
+    test('a reply with the right serial and procedure but another protocol version is refused', async () => {
+      const c = await open();
+      const held = nextHeldCall(ECHO);
+      const pending = c.connectGetHostname();
+      const { serial, conn } = await held;
+      conn.writeRaw(
+        encodeFrame(
+          {
+            prog: REMOTE_PROGRAM,
+            vers: REMOTE_PROTOCOL_VERSION + 1,
+            proc: ECHO,
+            type: MessageType.REPLY,
+            serial,
+            status: MessageStatus.OK,
+          },
+          str('host-from-v2'),
+        ),
+      );
+      await assert.rejects(
+        pending,
+        (err: unknown) => err instanceof LibvirtConnectionError && err.reason === 'PROTOCOL',
+      );
+    });
 
-  test('a reply of another program with a pending serial is dropped and counted; the real reply still settles the call', async () => {
-    const c = await open();
-    const held = nextHeldCall(ECHO);
-    const pending = c.connectGetHostname();
-    const { serial, conn } = await held;
-    conn.writeRaw(
-      encodeFrame(
-        { prog: 0x20008087, vers: 1, proc: ECHO, type: MessageType.REPLY, serial, status: MessageStatus.OK },
-        str('from-the-qemu-program'),
-      ),
-    );
-    conn.reply(serial, ECHO, { payload: str('real-host') });
-    assert.equal(await pending, 'real-host');
-    assert.equal(c.anomalies['unmatched-reply'], 1);
-    assert.equal(c.closed, false);
-  });
+    test('a reply of another program with a pending serial is dropped and counted; the real reply still settles the call', async () => {
+      const c = await open();
+      const held = nextHeldCall(ECHO);
+      const pending = c.connectGetHostname();
+      const { serial, conn } = await held;
+      conn.writeRaw(
+        encodeFrame(
+          {
+            prog: 0x20008087,
+            vers: 1,
+            proc: ECHO,
+            type: MessageType.REPLY,
+            serial,
+            status: MessageStatus.OK,
+          },
+          str('from-the-qemu-program'),
+        ),
+      );
+      conn.reply(serial, ECHO, { payload: str('real-host') });
+      assert.equal(await pending, 'real-host');
+      assert.equal(c.anomalies['unmatched-reply'], 1);
+      assert.equal(c.closed, false);
+    });
 
-  test('a reply no call waits for is dropped and counted by the client', async () => {
-    server.on(ECHO, () => ({ payload: str('h') }));
-    const client = new LibvirtClient({ socketPath: server.path, connectTimeoutMs: 2000 });
-    clients.push(client);
-    await client.connectGetHostname();
-    server.last.writeRaw(frameOf(ECHO, MessageType.REPLY, 987654, MessageStatus.OK, str('stray')));
-    assert.equal(await client.connectGetHostname(), 'h');
-    assert.equal(client.state.droppedMessages, 1);
-    assert.equal(client.state.protocolErrors, 0);
-  });
+    test('a reply no call waits for is dropped and counted by the client', async () => {
+      server.on(ECHO, () => ({ payload: str('h') }));
+      const client = new LibvirtClient({ socketPath: server.path, connectTimeoutMs: 2000 });
+      clients.push(client);
+      await client.connectGetHostname();
+      server.last.writeRaw(frameOf(ECHO, MessageType.REPLY, 987654, MessageStatus.OK, str('stray')));
+      assert.equal(await client.connectGetHostname(), 'h');
+      assert.equal(client.state.droppedMessages, 1);
+      assert.equal(client.state.protocolErrors, 0);
+    });
 
-  test('the client counts a mismatched reply as a protocol error and reconnects on the next call', async () => {
-    const client = new LibvirtClient({ socketPath: server.path, connectTimeoutMs: 2000 });
-    clients.push(client);
-    const held = nextHeldCall(ECHO);
-    const pending = client.connectGetHostname();
-    const { serial, conn } = await held;
-    conn.writeRaw(frameOf(Proc.CONNECT_GET_URI, MessageType.REPLY, serial, MessageStatus.OK, str('x')));
-    await assert.rejects(pending, LibvirtConnectionError);
-    assert.equal(client.state.protocolErrors, 1);
-    server.on(ECHO, () => ({ payload: str('after') }));
-    assert.equal(await client.connectGetHostname(), 'after');
-    assert.equal(server.accepted, 2);
-  });
-});
+    test('the client counts a mismatched reply as a protocol error and reconnects on the next call', async () => {
+      const client = new LibvirtClient({ socketPath: server.path, connectTimeoutMs: 2000 });
+      clients.push(client);
+      const held = nextHeldCall(ECHO);
+      const pending = client.connectGetHostname();
+      const { serial, conn } = await held;
+      conn.writeRaw(frameOf(Proc.CONNECT_GET_URI, MessageType.REPLY, serial, MessageStatus.OK, str('x')));
+      await assert.rejects(pending, LibvirtConnectionError);
+      assert.equal(client.state.protocolErrors, 1);
+      server.on(ECHO, () => ({ payload: str('after') }));
+      assert.equal(await client.connectGetHostname(), 'after');
+      assert.equal(server.accepted, 2);
+    });
+  },
+);
 
-describe('issue 15 item 8: a listener that throws is isolated', () => {
+describe('issue 15 item 8: a listener that throws is isolated', { timeout: 20_000 }, () => {
   test('a throwing lifecycle listener: the other listeners run, the connection stays, the error is counted', async () => {
     const anomalies: ConnectionAnomaly[] = [];
     const c = await open({ onAnomaly: (a) => anomalies.push(a) });
@@ -257,7 +268,7 @@ class SlowSocket extends Duplex {
 
 const TARGET = { kind: 'unix', path: '/fake/slow-socket' } as const;
 
-describe('issue 15 item 8: writes respect back-pressure', () => {
+describe('issue 15 item 8: writes respect back-pressure', { timeout: 20_000 }, () => {
   test('after write() returns false nothing more is written until drain', async () => {
     const sock = new SlowSocket();
     const c = new LibvirtConnection(sock, TARGET, { keepaliveIntervalMs: 0 });
