@@ -110,6 +110,7 @@ const SEEDS: Buffer[] = [
   .concat(SYNTHETIC_SEEDS);
 
 let decodeCalls = 0;
+const callsPerDecoder = new Map<string, number>();
 
 /**
  * Lets timers run every `every` iterations, so that the suite's timeout can end a fuzz loop that has
@@ -118,8 +119,10 @@ let decodeCalls = 0;
 async function breather(i: number, every = 250): Promise<void> {
   if (i % every === 0) await new Promise((r) => setImmediate(r));
 }
+
 function mustOnlyThrowXdr(decode: Decoder, input: Buffer, label: string): void {
   decodeCalls++;
+  callsPerDecoder.set(label, (callsPerDecoder.get(label) ?? 0) + 1);
   try {
     decode(input);
   } catch (err) {
@@ -264,6 +267,10 @@ describe('decoder fuzzing', { timeout: 60_000 }, () => {
 
   test('ran thousands of decodes (every decoder among them)', () => {
     assert.ok(decodeCalls > 100000, `only ${decodeCalls} decodes`);
+    for (const name of Object.keys(DECODERS)) {
+      const n = callsPerDecoder.get(name) ?? 0;
+      assert.ok(n > 10000, `${name}: only ${n} decodes`);
+    }
   });
 });
 
@@ -397,10 +404,7 @@ describe(
                 (s.type === MessageType.REPLY || s.type === MessageType.REPLY_WITH_FDS) &&
                 s.status === 0,
             );
-            assert.ok(
-              source,
-              `call ${serial} resolved with ${result.value} without a matching reply`,
-            );
+            assert.ok(source, `call ${serial} resolved with ${result.value} without a matching reply`);
             assert.equal(result.value, decodeString(source.payload));
           } else {
             rejected++;
