@@ -159,7 +159,15 @@ function nicIdentity(
 ): { resourceId: string; extra: PyDict } {
   const fref = vnic.filterRef?.filter ?? null;
   const parameters: PyDict = {};
-  for (const [k, v] of Object.entries(vnic.filterRef?.parameters ?? {})) parameters[k.toLowerCase()] = v;
+  // Parameter names come from the domain XML: own properties whatever the name (`__proto__` included).
+  for (const [k, v] of Object.entries(vnic.filterRef?.parameters ?? {})) {
+    Object.defineProperty(parameters, k.toLowerCase(), {
+      value: v,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
   parameters.interfaceid = vnic.interfaceId ?? null;
   parameters.bridge = vnic.sourceBridge ?? null;
   return {

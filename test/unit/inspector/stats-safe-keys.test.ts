@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { parseDomainXml } from '../../../src/inspector/domain-xml.ts';
 import { decodeDomainStats } from '../../../src/inspector/stats.ts';
 
 const DOM = { name: 'd', uuid: '11111111-2222-3333-4444-555555555501', id: 1 };
@@ -52,4 +53,18 @@ test('issue 15 item 9: a perf event of any name is an own property, and sets no 
   ]);
   assert.equal(Object.getPrototypeOf(s.perf), Object.prototype);
   assert.equal(s.perf['__proto__'], 5);
+});
+
+test('issue 15 item 9: a filterref parameter named __proto__ in the domain XML is kept as an own key', () => {
+  const xml = `<domain type='kvm'><name>d</name><uuid>11111111-2222-3333-4444-555555555501</uuid>
+    <devices><interface type='bridge'><mac address='52:54:00:00:00:01'/><target dev='tap0'/>
+      <filterref filter='clean-traffic'><parameter name='__proto__' value='x'/><parameter name='IP' value='10.0.0.1'/></filterref>
+    </interface></devices></domain>`;
+  const parameters = parseDomainXml(xml).vnics[0]?.filterRef?.parameters ?? {};
+  // Before the fix `result['__proto__'] = 'x'` set nothing and the parameter was lost.
+  assert.deepEqual(Object.entries(parameters), [
+    ['__proto__', 'x'],
+    ['IP', '10.0.0.1'],
+  ]);
+  assert.equal(Object.getPrototypeOf(parameters), Object.prototype);
 });
