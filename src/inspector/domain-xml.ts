@@ -438,7 +438,10 @@ function pairs(
   for (const element of elements) {
     const key = attr(element, 'name');
     const v = value(element);
-    if (key !== undefined && v !== undefined && !Object.hasOwn(result, key)) result[key] = v;
+    // An own property whatever the name: `result['__proto__'] = v` would set nothing (issue 15, item 9).
+    if (key !== undefined && v !== undefined && !Object.hasOwn(result, key)) {
+      Object.defineProperty(result, key, { value: v, enumerable: true, writable: true, configurable: true });
+    }
   }
   return result;
 }

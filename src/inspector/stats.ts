@@ -114,6 +114,14 @@ const DIRTYRATE_FIELDS: Readonly<Record<string, keyof DirtyRateStats>> = {
   megabytes_per_second: 'megabytesPerSecond',
 };
 
+/**
+ * A table entry for a field name the daemon sent, or undefined. Field names come from libvirtd: a plain
+ * `TABLE[name]` would find `__proto__`, `constructor` or `toString` on Object.prototype (issue 15, item 9).
+ */
+function own<V>(table: Readonly<Record<string, V>>, name: string): V | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
 /** `<prefix>.<n>.<rest>` → [n, rest], or undefined. */
 function indexed(field: string, prefix: string): [number, string] | undefined {
   if (!field.startsWith(prefix)) return undefined;
@@ -156,10 +164,10 @@ export function decodeDomainStats(domain: StatDomain, params: readonly StatParam
     if (field === 'state.state') stateCode = n;
     else if (field === 'state.reason') stateReason = n;
     else if (field.startsWith('cpu.')) {
-      const key = CPU_FIELDS[field.slice(4)];
+      const key = own(CPU_FIELDS, field.slice(4));
       if (key !== undefined && n !== undefined) cpu[key] = n;
     } else if (field.startsWith('balloon.')) {
-      const key = BALLOON_FIELDS[field.slice(8)];
+      const key = own(BALLOON_FIELDS, field.slice(8));
       if (key !== undefined && n !== undefined) balloon[key] = n;
     } else if (field === 'vcpu.current') vcpuCurrent = n;
     else if (field === 'vcpu.maximum') vcpuMaximum = n;
@@ -168,14 +176,14 @@ export function decodeDomainStats(domain: StatDomain, params: readonly StatParam
       if (ix === undefined) continue;
       const [i, rest] = ix;
       if (rest === 'halted') slot(vcpus, i)['halted'] = value === true || n === 1;
-      const key = VCPU_FIELDS[rest];
+      const key = own(VCPU_FIELDS, rest);
       if (key !== undefined && n !== undefined) slot(vcpus, i)[key] = n;
     } else if (field.startsWith('net.')) {
       const ix = indexed(field, 'net.');
       if (ix === undefined) continue;
       const [i, rest] = ix;
       if (rest === 'name') slot(nets, i)['name'] = str(value) ?? '';
-      const key = NET_FIELDS[rest];
+      const key = own(NET_FIELDS, rest);
       if (key !== undefined && n !== undefined) slot(nets, i)[key] = n;
     } else if (field.startsWith('block.')) {
       const ix = indexed(field, 'block.');
@@ -188,18 +196,25 @@ export function decodeDomainStats(domain: StatDomain, params: readonly StatParam
       } else if (rest === 'backingIndex') {
         if (n !== undefined) slot(blocks, i)['backingIndex'] = n;
       } else {
-        const key = BLOCK_FIELDS[rest];
+        const key = own(BLOCK_FIELDS, rest);
         if (key !== undefined && n !== undefined) slot(blocks, i)[key] = n;
       }
     } else if (field.startsWith('perf.')) {
-      if (n !== undefined) perf[field.slice(5)] = n;
+      // An own data property whatever the event name (`perf.__proto__` must not be lost or set a prototype).
+      if (n !== undefined)
+        Object.defineProperty(perf, field.slice(5), {
+          value: n,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
     } else if (field.startsWith('dirtyrate.')) {
       const rest = field.slice(10);
       if (rest === 'calc_mode') {
         const s = str(value);
         if (s !== undefined) dirty['calcMode'] = s;
       } else {
-        const key = DIRTYRATE_FIELDS[rest];
+        const key = own(DIRTYRATE_FIELDS, rest);
         if (key !== undefined && n !== undefined) dirty[key] = n;
       }
     }

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { LibvirtConnectionError, LibvirtError, abortErrorFor, LibvirtAbortError } from './errors.ts';
-import { LibvirtConnection, type LibvirtConnectionOptions } from './connection.ts';
+import { LibvirtConnection, type ConnectionAnomaly, type LibvirtConnectionOptions } from './connection.ts';
 import { withDeadline } from './signals.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { DomainEventId } from './constants.ts';
@@ -75,6 +75,12 @@ export interface LibvirtClientState {
   readonly rotations: number;
   /** Failed connection attempts. */
   readonly connectFailures: number;
+  /** Messages dropped: replies no call waits for, frames of other programs or types, undecodable events. */
+  readonly droppedMessages: number;
+  /** Connections failed because a reply's procedure, program or version was not its call's. */
+  readonly protocolErrors: number;
+  /** Exceptions thrown by event listeners (of the client or its connections), caught and counted. */
+  readonly listenerErrors: number;
 }
 
 /** A lifecycle subscription of a {@link LibvirtClient}. */
@@ -147,6 +153,9 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
     reconnects: 0,
     rotations: 0,
     connectFailures: 0,
+    droppedMessages: 0,
+    protocolErrors: 0,
+    listenerErrors: 0,
   };
 
   constructor(options: LibvirtClientOptions = {}) {
@@ -221,7 +230,12 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
   private async openConnection(): Promise<LibvirtConnection> {
     let conn: LibvirtConnection;
     try {
-      conn = await LibvirtConnection.open(this.options);
+      conn = await LibvirtConnection.open({
+        ...this.options,
+        onAnomaly: (anomaly) => {
+          this.onAnomaly(anomaly);
+        },
+      });
     } catch (err) {
       this.counters.connectFailures++;
       this.lastFailure = { at: this.clock.now(), error: err instanceof Error ? err : new Error(String(err)) };
@@ -233,16 +247,16 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
     }
     this.lastFailure = undefined;
     conn.on('lifecycle', (event) => {
-      if (this.isOurs(conn, DomainEventId.LIFECYCLE, event.callbackId)) this.emit('lifecycle', event);
+      if (this.isOurs(conn, DomainEventId.LIFECYCLE, event.callbackId)) this.safeEmit('lifecycle', event);
     });
     conn.on('balloon', (event) => {
-      if (this.isOurs(conn, DomainEventId.BALLOON_CHANGE, event.callbackId)) this.emit('balloon', event);
+      if (this.isOurs(conn, DomainEventId.BALLOON_CHANGE, event.callbackId)) this.safeEmit('balloon', event);
     });
     conn.on('close', (err) => {
       if (this.conn !== conn) return;
       this.conn = undefined;
       this.nextReason = 'closed';
-      this.emit('disconnect', err);
+      this.safeEmit('disconnect', err);
     });
     try {
       await this.registerAll(conn);
@@ -255,11 +269,42 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
     this.conn = conn;
     if (this.everConnected) {
       this.counters.reconnects++;
-      this.emit('reconnect', this.nextReason);
+      this.safeEmit('reconnect', this.nextReason);
     }
     this.everConnected = true;
-    this.emit('connect');
+    this.safeEmit('connect');
     return conn;
+  }
+
+  /** Counts a connection's anomaly and passes it on to the `onAnomaly` option. */
+  private onAnomaly(anomaly: ConnectionAnomaly): void {
+    if (anomaly.kind === 'listener-error') this.counters.listenerErrors++;
+    else if (anomaly.kind === 'mismatched-reply') this.counters.protocolErrors++;
+    else this.counters.droppedMessages++;
+    try {
+      this.options.onAnomaly?.(anomaly);
+    } catch {
+      // as in the connection: the hook's failure is ignored
+    }
+  }
+
+  /**
+   * Emits to each listener in turn, isolated (issue 15, item 8): a listener that throws is counted in
+   * `listenerErrors` and reported to `onAnomaly`, and neither the other listeners nor the connection
+   * (whose socket handler delivers the events) see its exception.
+   */
+  private safeEmit<K extends keyof LibvirtClientEvents>(event: K, ...args: LibvirtClientEvents[K]): void {
+    for (const listener of this.rawListeners(event) as ((...a: unknown[]) => unknown)[]) {
+      try {
+        listener.apply(this, args);
+      } catch (err) {
+        this.onAnomaly({
+          kind: 'listener-error',
+          message: `a '${event}' listener threw: ${String(err)}`,
+          error: err,
+        });
+      }
+    }
   }
 
   private async registerAll(conn: LibvirtConnection): Promise<void> {

@@ -66,6 +66,36 @@ export interface ConnectionTuning {
   readonly closeTimeoutMs?: number;
   /** Time source of every timer of the connection (default: the system clock). */
   readonly clock?: Clock;
+  /**
+   * Bytes of outgoing frames kept while the socket's write buffer is full (`write()` returned false)
+   * and waiting for 'drain' (default 8 MiB). Beyond it the peer is not reading: the connection fails.
+   */
+  readonly maxQueuedWriteBytes?: number;
+  /**
+   * Called for every {@link ConnectionAnomaly}: a message dropped or a listener that threw. It must not
+   * throw (what it throws is ignored). Anomalies are counted whether or not it is set.
+   */
+  readonly onAnomaly?: ((anomaly: ConnectionAnomaly) => void) | undefined;
+}
+
+/**
+ * What the connection dropped or survived instead of handing it to a call:
+ * - `unmatched-reply`: a reply whose serial no call waits for (dropped, never given to another call);
+ * - `mismatched-reply`: a reply whose serial is a call's but whose program, version or procedure is not
+ *   that call's: the reply stream can no longer be trusted, so the connection fails (reason `PROTOCOL`);
+ * - `unexpected-frame`: a message of a program, version or type this client never asked for (dropped);
+ * - `undecodable-event`: an event message that does not decode (dropped);
+ * - `listener-error`: a listener of this connection's events threw (the connection carries on).
+ */
+export type ConnectionAnomalyKind =
+  'unmatched-reply' | 'mismatched-reply' | 'unexpected-frame' | 'undecodable-event' | 'listener-error';
+
+/** One anomaly, as passed to `onAnomaly`. */
+export interface ConnectionAnomaly {
+  readonly kind: ConnectionAnomalyKind;
+  readonly message: string;
+  /** The listener's exception, the decoding error, or the connection error. */
+  readonly error?: unknown;
 }
 
 /** Options of {@link LibvirtConnection.open}. */
@@ -111,6 +141,7 @@ interface SlotWaiter {
 
 const DEFAULTS = {
   maxInFlight: 5,
+  maxQueuedWriteBytes: 8 * 1024 * 1024,
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   keepaliveIntervalMs: 5000,
   keepaliveCount: 5,
@@ -144,6 +175,19 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
   private cancelKeepalive: (() => void) | undefined;
   private keepaliveOn = false;
   private readonly callbacks = new Set<number>();
+  private readonly maxQueuedWriteBytes: number;
+  private readonly onAnomaly: ((anomaly: ConnectionAnomaly) => void) | undefined;
+  private readonly anomalyCounts: Record<ConnectionAnomalyKind, number> = {
+    'unmatched-reply': 0,
+    'mismatched-reply': 0,
+    'unexpected-frame': 0,
+    'undecodable-event': 0,
+    'listener-error': 0,
+  };
+  /** True while the socket's buffer is full: frames wait in {@link writeQueue} for 'drain'. */
+  private writeBlocked = false;
+  private readonly writeQueue: { readonly frame: Buffer; readonly serial: number | undefined }[] = [];
+  private queuedWriteBytes = 0;
 
   /**
    * Wraps an already connected byte stream (a unix/TCP/TLS socket, or any tunnel to libvirtd). The
@@ -160,6 +204,8 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     this.clock = tuning.clock ?? systemClock;
     this.lastReceive = this.clock.now();
     this.decoder = new FrameDecoder(tuning.maxMessageBytes ?? DEFAULTS.maxMessageBytes);
+    this.maxQueuedWriteBytes = tuning.maxQueuedWriteBytes ?? DEFAULTS.maxQueuedWriteBytes;
+    this.onAnomaly = tuning.onAnomaly;
     socket.on('data', (chunk: Buffer) => {
       this.onData(chunk);
     });
@@ -291,6 +337,16 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     return this.keepaliveOn;
   }
 
+  /** How many of each {@link ConnectionAnomalyKind} this connection met. */
+  get anomalies(): Readonly<Record<ConnectionAnomalyKind, number>> {
+    return { ...this.anomalyCounts };
+  }
+
+  /** Bytes of frames waiting for the socket to drain. */
+  get queuedWrites(): number {
+    return this.queuedWriteBytes;
+  }
+
   /** Returns the authentication types the daemon accepts (AUTH_LIST). */
   async authList(options: CallOptions = {}): Promise<number[]> {
     return decodeAuthListRet(await this.call(Proc.AUTH_LIST, undefined, options));
@@ -386,8 +442,14 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
       const onAbort = (): void => {
         const call = this.pending.get(serial);
         if (call === undefined || call.abandoned || signal === undefined) return;
-        call.abandoned = true;
-        this.abandoned++;
+        if (this.unqueue(serial)) {
+          // Still waiting for the socket to drain: nothing was sent, so no slot is held in libvirtd.
+          this.pending.delete(serial);
+          this.releaseSlot();
+        } else {
+          call.abandoned = true;
+          this.abandoned++;
+        }
         reject(abortErrorFor(signal, `call of procedure ${proc}`));
       };
       const call: PendingCall = {
@@ -400,7 +462,7 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
       };
       this.pending.set(serial, call);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.socket.write(
+      this.send(
         encodeFrame(
           {
             prog: REMOTE_PROGRAM,
@@ -412,8 +474,91 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
           },
           args,
         ),
+        serial,
       );
     });
+  }
+
+  /**
+   * Writes a frame, or queues it while the socket's buffer is full (issue 15, item 8: back-pressure).
+   * After `write()` returns false nothing more is written until 'drain'; the queue is bounded by
+   * `maxQueuedWriteBytes`, beyond which the peer is not reading and the connection fails.
+   */
+  private send(frame: Buffer, serial?: number): void {
+    if (this.closedError !== undefined) return;
+    if (this.writeBlocked) {
+      if (this.queuedWriteBytes + frame.length > this.maxQueuedWriteBytes) {
+        const address = describeTarget(this.target);
+        this.fail(
+          new LibvirtConnectionError(
+            'SOCKET',
+            `${address} does not read its socket: over ${this.maxQueuedWriteBytes} bytes wait to be written`,
+            { address },
+          ),
+        );
+        return;
+      }
+      this.writeQueue.push({ frame, serial });
+      this.queuedWriteBytes += frame.length;
+      return;
+    }
+    if (!this.socket.write(frame)) this.waitForDrain();
+  }
+
+  private waitForDrain(): void {
+    this.writeBlocked = true;
+    this.socket.once('drain', this.onDrain);
+  }
+
+  private readonly onDrain = (): void => {
+    this.writeBlocked = false;
+    let more = true;
+    while (more && this.closedError === undefined) {
+      const next = this.writeQueue.shift();
+      if (next === undefined) break;
+      this.queuedWriteBytes -= next.frame.length;
+      more = this.socket.write(next.frame);
+    }
+    if (!more) this.waitForDrain();
+  };
+
+  /** Removes a call's frame from the write queue; true when it was there (so it was never sent). */
+  private unqueue(serial: number): boolean {
+    const at = this.writeQueue.findIndex((q) => q.serial === serial);
+    if (at < 0) return false;
+    const [entry] = this.writeQueue.splice(at, 1);
+    this.queuedWriteBytes -= entry?.frame.length ?? 0;
+    return true;
+  }
+
+  /** Counts an anomaly and reports it to `onAnomaly` (whose own exceptions are ignored). */
+  private anomaly(kind: ConnectionAnomalyKind, message: string, error?: unknown): void {
+    this.anomalyCounts[kind]++;
+    if (this.onAnomaly === undefined) return;
+    try {
+      this.onAnomaly(error === undefined ? { kind, message } : { kind, message, error });
+    } catch {
+      // The hook is for logging and counting: its failure must not reach the socket's handlers.
+    }
+  }
+
+  /**
+   * Emits an event to each listener in turn, each isolated from the others and from the socket's data
+   * handler (issue 15, item 8): a listener that throws is counted as a `listener-error` anomaly and the
+   * connection carries on, instead of the exception escaping into the socket's 'data' event and
+   * ending the process.
+   */
+  private safeEmit<K extends keyof LibvirtConnectionEvents>(
+    event: K,
+    ...args: LibvirtConnectionEvents[K]
+  ): void {
+    for (const listener of this.rawListeners(event) as ((...a: unknown[]) => unknown)[]) {
+      try {
+        listener.apply(this, args);
+      } catch (err) {
+        this.anomaly('listener-error', `a '${event}' listener threw: ${String(err)}`, err);
+      }
+    }
   }
 
   private throwIfClosed(internal: boolean, holdsSlot = false): void {
@@ -463,7 +608,7 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
       return;
     }
     this.slotsUsed--;
-    if (this.slotsUsed === 0) this.emit('idle');
+    if (this.slotsUsed === 0) this.safeEmit('idle');
   }
 
   private onData(chunk: Buffer): void {
@@ -492,22 +637,54 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
   }
 
   private dispatch(frame: Frame): void {
-    if (frame.prog === KEEPALIVE_PROGRAM) {
+    if (frame.prog === KEEPALIVE_PROGRAM && frame.vers === KEEPALIVE_PROTOCOL_VERSION) {
       if (frame.proc === KEEPALIVE_PROC.PING) this.sendKeepalive(KEEPALIVE_PROC.PONG);
       return;
     }
-    if (frame.prog !== REMOTE_PROGRAM) return; // another program (qemu, lxc) this client never calls
-    if (frame.type === MessageType.REPLY || frame.type === MessageType.REPLY_WITH_FDS) {
+    const isReply = frame.type === MessageType.REPLY || frame.type === MessageType.REPLY_WITH_FDS;
+    if (isReply && this.pending.has(frame.serial) && frame.prog === REMOTE_PROGRAM) {
       this.settle(frame);
-    } else if (frame.type === MessageType.MESSAGE) {
-      this.onEvent(frame);
+      return;
     }
-    // STREAM frames only follow stream calls, which this client does not make.
+    if (isReply) {
+      // Not ours (another program, a serial never sent, or a call already failed): never deliver by
+      // guesswork, not even to a call of the same serial on another program.
+      this.anomaly(
+        'unmatched-reply',
+        `dropped a reply for serial ${frame.serial} (program 0x${frame.prog.toString(16)}, procedure ${frame.proc}) that no call waits for`,
+      );
+      return;
+    }
+    if (
+      frame.prog === REMOTE_PROGRAM &&
+      frame.vers === REMOTE_PROTOCOL_VERSION &&
+      frame.type === MessageType.MESSAGE
+    ) {
+      this.onEvent(frame);
+      return;
+    }
+    // Another program (qemu, lxc) or version this client never calls, a server-side CALL, or a STREAM
+    // frame (those only follow stream calls, which this client does not make).
+    this.anomaly(
+      'unexpected-frame',
+      `dropped a message of program 0x${frame.prog.toString(16)} version ${frame.vers} type ${frame.type} procedure ${frame.proc}`,
+    );
   }
 
   private settle(frame: Frame): void {
     const call = this.pending.get(frame.serial);
-    if (call === undefined) return; // not ours (or already failed): never deliver by guesswork
+    if (call === undefined) return;
+    if (frame.vers !== REMOTE_PROTOCOL_VERSION || frame.proc !== call.proc) {
+      // The serial is a call's, the rest is not: libvirt's own client refuses such a reply too. Which
+      // reply belongs to which call is no longer certain, so no call on this connection may trust its
+      // reply: fail the connection (the client opens a new one on the next call).
+      const address = describeTarget(this.target);
+      const message = `reply for serial ${frame.serial} is procedure ${frame.proc} version ${frame.vers}, but that call is procedure ${call.proc} version ${REMOTE_PROTOCOL_VERSION} (${address})`;
+      const err = new LibvirtConnectionError('PROTOCOL', message, { address });
+      this.anomaly('mismatched-reply', message, err);
+      this.fail(err);
+      return;
+    }
     this.pending.delete(frame.serial);
     call.detach();
     if (call.abandoned) this.abandoned--;
@@ -541,28 +718,33 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
       let event: LifecycleEvent;
       try {
         event = decodeLifecycleMessage(frame.payload);
-      } catch {
-        return; // an undecodable event must not take the connection down
+      } catch (err) {
+        // An undecodable event must not take the connection down.
+        this.anomaly('undecodable-event', `dropped a lifecycle event: ${String(err)}`, err);
+        return;
       }
-      this.emit('lifecycle', event);
+      this.safeEmit('lifecycle', event);
       return;
     }
     if (frame.proc === Proc.DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE) {
       let event: BalloonChangeEvent;
       try {
         event = decodeBalloonChangeMessage(frame.payload);
-      } catch {
-        return; // as above
+      } catch (err) {
+        this.anomaly('undecodable-event', `dropped a balloon-change event: ${String(err)}`, err);
+        return;
       }
-      this.emit('balloon', event);
+      this.safeEmit('balloon', event);
       return;
     }
-    this.emit('message', frame.proc, frame.payload);
+    this.safeEmit('message', frame.proc, frame.payload);
   }
 
   private sendKeepalive(proc: number): void {
-    if (this.closedError !== undefined) return;
-    this.socket.write(
+    // While the socket does not drain, a PING or PONG would only queue behind calls the peer is not
+    // reading either: skip it (the keepalive timeout still watches what the peer sends).
+    if (this.closedError !== undefined || this.writeBlocked) return;
+    this.send(
       encodeFrame({
         prog: KEEPALIVE_PROGRAM,
         vers: KEEPALIVE_PROTOCOL_VERSION,
@@ -611,13 +793,16 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     this.abandoned = 0;
     this.slotsUsed = 0;
     const waiters = this.waiters.splice(0);
+    this.writeQueue.length = 0;
+    this.queuedWriteBytes = 0;
+    this.socket.off('drain', this.onDrain);
     for (const call of calls) {
       call.detach();
       if (!call.abandoned) call.reject(reported);
     }
     for (const waiter of waiters) waiter.reject(reported);
     this.socket.destroy();
-    this.emit('close', err);
+    this.safeEmit('close', err);
   }
 
   private failed(): boolean {

@@ -197,11 +197,26 @@ export const TypedParamType = {
   STRING: 7,
 } as const;
 
-/** Limits of remote_protocol.x that bound what a decoder accepts (newest libvirt values). */
+/**
+ * Limits of remote_protocol.x that bound what a decoder accepts (newest libvirt values), and libvirt's
+ * own limit on typed parameter names. A reply over any of them is refused with XdrDecodeError before
+ * its items are allocated, as libvirt's own client refuses it.
+ */
 export const RemoteLimits = {
+  /** REMOTE_STRING_MAX: any `remote_nonnull_string`. */
   STRING_MAX: 4194304,
+  /** REMOTE_DOMAIN_LIST_MAX: domains in a list, and records of a bulk stats reply. */
   DOMAIN_LIST_MAX: 16384,
+  /** REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX: typed parameters of one bulk stats record. */
   CONNECT_GET_ALL_DOMAIN_STATS_MAX: 262144,
+  /** REMOTE_AUTH_TYPE_LIST_MAX. */
   AUTH_TYPE_LIST_MAX: 20,
+  /** REMOTE_STORAGE_POOL_LIST_MAX: pools of virConnectListAllStoragePools. */
+  STORAGE_POOL_LIST_MAX: 4096,
+  /**
+   * VIR_TYPED_PARAM_FIELD_LENGTH (libvirt-common.h): the size of `virTypedParameter.field`, NUL
+   * included, so a name has at most 79 bytes; libvirt's virTypedParamsDeserialize refuses longer ones.
+   */
+  TYPED_PARAM_FIELD_LENGTH: 80,
   UUID_BYTES: 16,
 } as const;

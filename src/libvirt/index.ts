@@ -14,7 +14,13 @@ export type {
   ReconnectReason,
 } from './client.ts';
 export { LibvirtConnection } from './connection.ts';
-export type { ConnectionTuning, LibvirtConnectionEvents, LibvirtConnectionOptions } from './connection.ts';
+export type {
+  ConnectionAnomaly,
+  ConnectionAnomalyKind,
+  ConnectionTuning,
+  LibvirtConnectionEvents,
+  LibvirtConnectionOptions,
+} from './connection.ts';
 export {
   LibvirtAbortError,
   LibvirtConnectionError,

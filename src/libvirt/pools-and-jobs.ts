@@ -12,8 +12,6 @@ import { writeDomain } from './procedures.ts';
 import type { CallOptions, Domain } from './procedures.ts';
 
 const STRING_MAX = RemoteLimits.STRING_MAX;
-/** REMOTE_STORAGE_POOL_LIST_MAX of remote_protocol.x. */
-const STORAGE_POOL_LIST_MAX = 4096;
 
 /** Procedure numbers used here. */
 export const PoolProc = {
@@ -70,9 +68,14 @@ export async function listAllStoragePools(
   options: CallOptions = {},
 ): Promise<StoragePool[]> {
   const args = new XdrWriter().i32(1).u32(flags).finish();
-  const r = new XdrReader(await api.call(PoolProc.CONNECT_LIST_ALL_STORAGE_POOLS, args, options));
-  const pools = r.array(STORAGE_POOL_LIST_MAX, readPool, 20);
-  r.u32();
+  return decodeListAllStoragePoolsRet(await api.call(PoolProc.CONNECT_LIST_ALL_STORAGE_POOLS, args, options));
+}
+
+/** Decodes the payload of CONNECT_LIST_ALL_STORAGE_POOLS. */
+export function decodeListAllStoragePoolsRet(payload: Buffer): StoragePool[] {
+  const r = new XdrReader(payload);
+  const pools = r.array(RemoteLimits.STORAGE_POOL_LIST_MAX, readPool, 20);
+  r.u32(); // ret: the count
   r.expectEnd();
   return pools;
 }
@@ -87,7 +90,12 @@ export async function storagePoolGetInfo(
     .string(pool.name, STRING_MAX)
     .opaqueFixed(uuidToBytes(pool.uuid), RemoteLimits.UUID_BYTES)
     .finish();
-  const r = new XdrReader(await api.call(PoolProc.STORAGE_POOL_GET_INFO, args, options));
+  return decodeStoragePoolInfo(await api.call(PoolProc.STORAGE_POOL_GET_INFO, args, options));
+}
+
+/** Decodes the payload of STORAGE_POOL_GET_INFO. */
+export function decodeStoragePoolInfo(payload: Buffer): StoragePoolInfo {
+  const r = new XdrReader(payload);
   const info = { state: r.u32(), capacity: r.u64(), allocation: r.u64(), available: r.u64() };
   r.expectEnd();
   return info;
@@ -101,7 +109,12 @@ export async function domainGetJobInfo(
 ): Promise<DomainJobInfo> {
   const w = new XdrWriter();
   writeDomain(w, dom);
-  const r = new XdrReader(await api.call(PoolProc.DOMAIN_GET_JOB_INFO, w.finish(), options));
+  return decodeDomainJobInfo(await api.call(PoolProc.DOMAIN_GET_JOB_INFO, w.finish(), options));
+}
+
+/** Decodes the payload of DOMAIN_GET_JOB_INFO. */
+export function decodeDomainJobInfo(payload: Buffer): DomainJobInfo {
+  const r = new XdrReader(payload);
   const info = {
     type: r.i32(),
     timeElapsed: r.u64(),

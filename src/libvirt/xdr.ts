@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-import { TypedParamType } from './constants.ts';
+import { RemoteLimits, TypedParamType } from './constants.ts';
 import { XdrDecodeError } from './errors.ts';
 
 /** One libvirt typed parameter (`virTypedParameter`): a named, typed value. */
@@ -306,9 +306,12 @@ export class XdrReader {
     return out;
   }
 
-  /** Reads a string; invalid UTF-8 sequences become U+FFFD rather than failing. */
-  string(max: number): string {
-    const n = this.varLength(max, 'string');
+  /**
+   * Reads a string; invalid UTF-8 sequences become U+FFFD rather than failing. `what` names the item
+   * in the error when its length is over `max`.
+   */
+  string(max: number, what = 'string'): string {
+    const n = this.varLength(max, what);
     const s = this.buf.toString('utf8', this.pos, this.pos + n);
     this.pos += n + pad(n);
     return s;
@@ -340,9 +343,12 @@ export class XdrReader {
     return out;
   }
 
-  /** Reads a libvirt typed parameter (`remote_typed_param`). */
-  typedParam(maxString: number): TypedParam {
-    const field = this.string(maxString);
+  /**
+   * Reads a libvirt typed parameter (`remote_typed_param`). The name is refused beyond `maxField` bytes
+   * (libvirt's limit, VIR_TYPED_PARAM_FIELD_LENGTH − 1, by default), a string value beyond `maxString`.
+   */
+  typedParam(maxString: number, maxField = RemoteLimits.TYPED_PARAM_FIELD_LENGTH - 1): TypedParam {
+    const field = this.string(maxField, 'typed parameter name (VIR_TYPED_PARAM_FIELD_LENGTH)');
     const at = this.pos;
     const type = this.i32();
     switch (type) {

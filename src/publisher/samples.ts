@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 
 import type { DomainStateName, DomainStats, Inspection, Instance, Vnic } from '../inspector/types.ts';
-import type { DiskSubject, DomainSubject, VnicSubject } from '../meters/table.ts';
+import { type DiskSubject, type DomainSubject, meterTable, type VnicSubject } from '../meters/table.ts';
 import { monotonicSeconds, nowMicros, pyIsoformat } from './ids.ts';
 import { type CycleState, type PublisherMeter, type PublisherSubjectOf, vnicByteCounters } from './meters.ts';
 import { type PyDict, PyFloat } from './python-format.ts';
@@ -159,7 +159,15 @@ function nicIdentity(
 ): { resourceId: string; extra: PyDict } {
   const fref = vnic.filterRef?.filter ?? null;
   const parameters: PyDict = {};
-  for (const [k, v] of Object.entries(vnic.filterRef?.parameters ?? {})) parameters[k.toLowerCase()] = v;
+  // Parameter names come from the domain XML: own properties whatever the name (`__proto__` included).
+  for (const [k, v] of Object.entries(vnic.filterRef?.parameters ?? {})) {
+    Object.defineProperty(parameters, k.toLowerCase(), {
+      value: v,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
   parameters.interfaceid = vnic.interfaceId ?? null;
   parameters.bridge = vnic.sourceBridge ?? null;
   return {
@@ -253,6 +261,65 @@ export function prepareCycle(
   return { subjects, state: { vnicDeltas }, monotonicTime };
 }
 
+/** A raw typed parameter of the record as an exact integer (libvirt's 64-bit counters arrive as bigint). */
+function rawInteger(stats: DomainStats, field: string): bigint | undefined {
+  const v = stats.raw.get(field);
+  if (typeof v === 'bigint') return v;
+  return typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : undefined;
+}
+
+/** Ceilometer's `cpu` ({@link ceilometerCpuNs} of the meter table) summed exactly. */
+function exactCpuNs(stats: DomainStats): bigint | undefined {
+  let total = 0n;
+  let complete = 0;
+  for (const v of stats.vcpus) {
+    if (v.timeNs === undefined || v.waitNs === undefined) continue;
+    const time = rawInteger(stats, `vcpu.${v.index}.time`);
+    const wait = rawInteger(stats, `vcpu.${v.index}.wait`);
+    if (time === undefined || wait === undefined) return undefined;
+    total += time + wait;
+    complete += 1;
+  }
+  if (complete > 0 && complete >= (stats.vcpuCurrent ?? 0)) return total;
+  return rawInteger(stats, 'cpu.time');
+}
+
+/** Table rows by key, to find the libvirt field an integer meter reads. */
+const ROWS = new Map(
+  [...meterTable.domain, ...meterTable.disk, ...meterTable.vnic].map((r) => [`table:${r.key}`, r]),
+);
+
+/**
+ * The exact value of an integer meter, read again from the record's raw typed parameters, where
+ * libvirt's uint64 counters are bigint (issue 15, item 10). The inspector's records and the meter
+ * table hold float64 numbers, which is what Prometheus needs; Ceilometer prints integer volumes as
+ * Python ints, and real Ceilometer prints libvirt's exact value (2^64 − 1 as 18446744073709551615, not
+ * 18446744073709551616). Only called for a volume beyond 2^53, where float64 may have rounded it.
+ */
+function exactVolume(
+  meter: PublisherMeter,
+  subject: DomainSubject | DiskSubject | VnicSubject,
+): bigint | undefined {
+  const stats = subject.stats;
+  if (meter.origin === 'table:ceilometer_cpu') return exactCpuNs(stats);
+  if ('block' in subject && meter.origin === 'table:disk_capacity_ceilometer') {
+    const capacity = rawInteger(stats, `block.${subject.block.index}.capacity`);
+    const physical = rawInteger(stats, `block.${subject.block.index}.physical`);
+    if (capacity === undefined && physical === undefined) return undefined;
+    const c = capacity ?? 0n;
+    const p = physical ?? 0n;
+    return c > p ? c : p;
+  }
+  if (meter.origin.startsWith('companion:perf.')) return rawInteger(stats, meter.origin.slice(10));
+  // A row that reads one libvirt field as it is: `cpu.time`, `block.<n>.rd.bytes`, `net.<n>.rx.bytes`.
+  const source = ROWS.get(meter.origin)?.source;
+  if (source === undefined || !/^[a-z_]+(\.<n>)?(\.[a-z_]+)+$/.test(source)) return undefined;
+  const index =
+    'block' in subject ? subject.block.index : 'iface' in subject ? subject.iface.index : undefined;
+  if (source.includes('<n>') && index === undefined) return undefined;
+  return rawInteger(stats, source.replace('<n>', String(index)));
+}
+
 /** Static inputs of every sample. */
 export interface SampleContext {
   /** `[DEFAULT] sample_source`. */
@@ -270,7 +337,7 @@ function makeSample(
   float: boolean,
   d: DiscoveredInstance,
   resourceId: string,
-  volume: number,
+  volume: number | bigint,
   extra: PyDict | undefined,
   timestamp: string,
   monotonicTime: number,
@@ -281,7 +348,7 @@ function makeSample(
     counter_name: meter.name,
     counter_type: meter.type,
     counter_unit: meter.unit,
-    counter_volume: float ? new PyFloat(volume) : volume,
+    counter_volume: float ? new PyFloat(Number(volume)) : volume,
     user_id: d.userId,
     project_id: d.projectId,
     resource_id: resourceId,
@@ -312,12 +379,18 @@ export function buildMeterSamples(
     v: number | undefined,
     extra?: PyDict,
     mono = cycle.monotonicTime,
+    subject?: DomainSubject | DiskSubject | VnicSubject,
   ): void => {
     if (v === undefined || !Number.isFinite(v)) return;
     // NOTE: an int meter cannot have a fraction from libvirt; if one ever does, it is a Python float.
-    out.push(
-      makeSample(ctx, meter, meter.float || !Number.isInteger(v), d, resourceId, v, extra, timestamp, mono),
-    );
+    const float = meter.float || !Number.isInteger(v);
+    let volume: number | bigint = v;
+    if (!float && !Number.isSafeInteger(v) && subject !== undefined) {
+      // Beyond 2^53 the float64 may be rounded: print libvirt's exact integer, as Ceilometer does.
+      const exact = exactVolume(meter, subject);
+      if (exact !== undefined && Number(exact) === v) volume = exact;
+    }
+    out.push(makeSample(ctx, meter, float, d, resourceId, volume, extra, timestamp, mono));
   };
   for (const s of cycle.subjects) {
     const uuid = s.discovered.instance.uuid;
@@ -327,20 +400,27 @@ export function buildMeterSamples(
         const v = (meter as PublisherMeter<'domain'>).volume(s.domain, cycle.state);
         const extra: PyDict | undefined =
           meter.name === 'cpu' ? { cpu_number: s.domain.stats.vcpuCurrent ?? null } : undefined;
-        push(s.discovered, uuid, v, extra);
+        push(s.discovered, uuid, v, extra, undefined, s.domain);
         break;
       }
       case 'disk':
         for (const disk of s.disks) {
           const v = (meter as PublisherMeter<'disk'>).volume(disk, cycle.state);
-          push(s.discovered, `${uuid}-${disk.block.name}`, v, { disk_name: disk.block.name });
+          push(
+            s.discovered,
+            `${uuid}-${disk.block.name}`,
+            v,
+            { disk_name: disk.block.name },
+            undefined,
+            disk,
+          );
         }
         break;
       case 'vnic':
         for (const vnic of s.vnics) {
           const v = (meter as PublisherMeter<'vnic'>).volume(vnic, cycle.state);
           const id = nicIdentity(s.discovered.instance, vnic.nic);
-          push(s.discovered, id.resourceId, v, id.extra);
+          push(s.discovered, id.resourceId, v, id.extra, undefined, vnic);
         }
         break;
       case 'instance': {

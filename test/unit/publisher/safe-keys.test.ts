@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+// Issue 15, item 9: names from the daemon (here a filterref parameter of the domain XML) become sample
+// metadata keys as own properties, whatever the name; before the fix `parameters['__proto__'] = v`
+// set nothing and the parameter was missing from the published sample.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { parseRelease, publisherMeters } from '../../../src/publisher/meters.ts';
+import { pyJsonDumps, type PyDict } from '../../../src/publisher/python-format.ts';
+import { buildMeterSamples, discoverInstances, prepareCycle } from '../../../src/publisher/samples.ts';
+import { verifySignature } from '../../../src/publisher/signature.ts';
+import { inspectionOf, loadLabInstance } from './fake-inspector.ts';
+
+test('issue 15 item 9: a filterref parameter named __proto__ is published as a metadata key', () => {
+  const f = loadLabInstance();
+  const vnic = f.instances[0]?.vnics[0];
+  assert.ok(vnic);
+  const parameters: Record<string, string> = {};
+  Object.defineProperty(parameters, '__PROTO__', { value: 'x', enumerable: true });
+  Object.assign(vnic, { filterRef: { filter: 'clean-traffic', parameters } });
+  const inspection = inspectionOf(f);
+  const meter = publisherMeters(parseRelease('19.0.0'), 'MB').find(
+    (m) => m.name === 'network.incoming.bytes',
+  );
+  assert.ok(meter);
+  const { discovered } = discoverInstances(inspection, { host: 'h', flavorIds: {} });
+  const ctx = { source: 'openstack', secret: 's', messageId: () => '00000000-0000-1000-8000-000000000000' };
+  const [s] = buildMeterSamples(ctx, meter, prepareCycle(inspection, discovered, undefined, 1), 't');
+  assert.ok(s);
+  const md = s.resource_metadata as PyDict;
+  assert.equal(pyJsonDumps(md.parameters ?? null), '{"__proto__": "x", "interfaceid": null, "bridge": null}');
+  assert.equal(verifySignature(s, 's'), true);
+});
