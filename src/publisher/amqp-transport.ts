@@ -4,6 +4,14 @@
  * The AMQP side: one reconnecting connection and one confirming publisher (rabbitmq-client), the
  * exchange declared passively or with the deployment's durability, and the real agent's message
  * properties. The only file that imports the AMQP library.
+ *
+ * A message handed to the client is never given up while the client may still deliver it: while the
+ * broker blocks the connection (`connection.blocked`, a memory or disk alarm) rabbitmq-client corks
+ * its socket and keeps every message written to it, to send them all when the alarm clears; a caller
+ * that timed out and sent its batch again would have it delivered twice. So a send waits for its
+ * confirm for as long as the broker blocks; when the broker is not blocking and the confirm does not
+ * come within `sendTimeoutMs`, the connection is torn down (what the client still held is gone with
+ * it) before the send fails, and a new connection is opened.
  */
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 
@@ -15,19 +23,26 @@ import {
   type Publisher as AmqpPublisher,
 } from 'rabbitmq-client';
 
-import { deadline } from '../libvirt/signals.ts';
 import { AMQP_PROPERTIES } from './notification.ts';
 import { describeTransportUrl, type TransportUrl } from './transport-url.ts';
 
 /** What the publisher needs from a broker connection. */
 export interface AmqpTransport {
-  /** Publishes one body and resolves once the broker confirmed it; rejects on failure or timeout. */
+  /**
+   * Publishes one body and resolves once the broker confirmed it. Rejects when it was not delivered or
+   * its fate is unknown (connection lost before the confirm: at least once), never while the client may
+   * still deliver it later; the `signal` is for shutdown only (the transport is closed right after).
+   */
   send(body: string, options?: { signal?: AbortSignal }): Promise<void>;
-  /** Whether the connection is established (and not blocked by the broker). */
+  /** Whether the connection is established (blocked or not). */
+  readonly connected: boolean;
+  /** Whether the broker blocks publishing on this connection (`connection.blocked`: a resource alarm). */
+  readonly blocked: boolean;
+  /** Connected and not blocked: a send can go out now. */
   readonly ready: boolean;
-  /** Resolves true as soon as the connection is ready, false after `timeoutMs` or on abort. */
+  /** Resolves true as soon as the transport is ready, false after `timeoutMs` or on abort. */
   waitReady(timeoutMs: number, options?: { signal?: AbortSignal }): Promise<boolean>;
-  /** Closes the publisher and the connection, forcibly after `timeoutMs`. */
+  /** Closes the publisher and the connection, forcibly after `timeoutMs` (at once while blocked). */
   close(timeoutMs: number): Promise<void>;
 }
 
@@ -39,7 +54,7 @@ export interface AmqpTransportOptions {
   readonly exchange: string;
   readonly exchangeDeclare: 'passive' | 'durable' | 'transient';
   readonly routingKey: string;
-  /** Longest wait for the connection plus the confirm of one message. */
+  /** Longest wait for the connection, and for a confirm while the broker is not blocking. */
   readonly sendTimeoutMs: number;
   readonly logger: Logger;
 }
@@ -51,6 +66,12 @@ export function amqpErrorCode(err: unknown): string | undefined {
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;
+}
+
+/** One connection and its publisher; replaced as a whole when a confirm never comes. */
+interface Link {
+  readonly connection: Connection;
+  readonly publisher: AmqpPublisher;
 }
 
 /** Opens a reconnecting connection (in the background: this never waits for the broker). */
@@ -79,30 +100,7 @@ export function createAmqpTransport(options: AmqpTransportOptions): AmqpTranspor
     retryLow: 1000,
     retryHigh: 30_000,
   };
-  const connection = new Connection(connOptions);
   const shown = describeTransportUrl(url);
-  let wasUp = false;
-  let lastError = '';
-  connection.on('connection', () => {
-    wasUp = true;
-    lastError = '';
-    logger.info({ broker: shown }, 'amqp connected');
-  });
-  connection.on('error', (err: unknown) => {
-    // NOTE: while the broker is down every reconnect attempt reports an error; log a change of
-    // error at warn and repeats at debug, so an outage does not flood the log.
-    const message = err instanceof Error ? err.message : String(err);
-    const level = message === lastError ? 'debug' : 'warn';
-    lastError = message;
-    logger[level](
-      { broker: shown, err: message, code: amqpErrorCode(err), was_connected: wasUp },
-      'amqp connection error',
-    );
-  });
-  connection.on('connection.blocked', (reason: string) => {
-    logger.warn({ broker: shown, reason }, 'amqp connection blocked by the broker');
-  });
-
   const exchangeParams =
     options.exchangeDeclare === 'passive'
       ? { exchange: options.exchange, type: 'topic', passive: true }
@@ -112,13 +110,6 @@ export function createAmqpTransport(options: AmqpTransportOptions): AmqpTranspor
           durable: options.exchangeDeclare === 'durable',
           autoDelete: false,
         };
-  const publisher: AmqpPublisher = connection.createPublisher({
-    confirm: true,
-    // Retries are the caller's business: it keeps the order and the bounded queue.
-    maxAttempts: 1,
-    exchanges: [exchangeParams],
-  });
-
   // NOTE: rabbitmq-client stamps `timestamp` unless the key is present; the real agent sends none,
   // so it is set to undefined explicitly (the codec skips null/undefined properties).
   const envelope = {
@@ -129,63 +120,181 @@ export function createAmqpTransport(options: AmqpTransportOptions): AmqpTranspor
     timestamp: undefined,
   } as unknown as Envelope;
 
+  let wasUp = false;
+  let lastError = '';
+  let blockedSince: number | undefined;
+  let closing = false;
+  /** Called on every change that may make the transport ready. */
+  const readyListeners = new Set<() => void>();
+  const notify = (): void => {
+    for (const l of [...readyListeners]) l();
+  };
+  const unblocked = (why: string): void => {
+    if (blockedSince === undefined) return;
+    const seconds = (performance.now() - blockedSince) / 1000;
+    blockedSince = undefined;
+    logger.info(
+      { broker: shown, blocked_seconds: Math.round(seconds * 10) / 10, why },
+      'amqp connection unblocked',
+    );
+  };
+
+  function open(): Link {
+    const connection = new Connection(connOptions);
+    connection.on('connection', () => {
+      if (link?.connection !== connection) return;
+      wasUp = true;
+      lastError = '';
+      // A new connection starts unblocked (the broker blocks it again if the alarm still holds).
+      unblocked('reconnected');
+      logger.info({ broker: shown }, 'amqp connected');
+      notify();
+    });
+    connection.on('error', (err: unknown) => {
+      if (link?.connection !== connection) return;
+      // NOTE: while the broker is down every reconnect attempt reports an error; log a change of
+      // error at warn and repeats at debug, so an outage does not flood the log.
+      const message = err instanceof Error ? err.message : String(err);
+      const level = message === lastError ? 'debug' : 'warn';
+      lastError = message;
+      if (!connection.ready) unblocked('connection lost');
+      logger[level](
+        { broker: shown, err: message, code: amqpErrorCode(err), was_connected: wasUp },
+        'amqp connection error',
+      );
+    });
+    connection.on('connection.blocked', (reason: string) => {
+      if (link?.connection !== connection) return;
+      blockedSince ??= performance.now();
+      logger.warn(
+        { broker: shown, reason },
+        'amqp connection blocked by the broker: holding samples until it unblocks',
+      );
+    });
+    connection.on('connection.unblocked', () => {
+      if (link?.connection !== connection) return;
+      unblocked('broker');
+      notify();
+    });
+    const publisher = connection.createPublisher({
+      confirm: true,
+      // Retries are the caller's business: it keeps the order and the bounded queue.
+      maxAttempts: 1,
+      exchanges: [exchangeParams],
+    });
+    return { connection, publisher };
+  }
+
+  let link: Link | undefined;
+  link = open();
+
+  /** Drops the connection with whatever its socket still holds, and opens a new one. */
+  function replace(old: Link): void {
+    if (link !== old || closing) return;
+    old.connection.unsafeDestroy();
+    unblocked('connection replaced');
+    link = open();
+  }
+
+  const isBlocked = (): boolean => blockedSince !== undefined && !(link?.connection.ready ?? false);
+
   return {
-    get ready() {
-      return connection.ready;
+    get connected() {
+      // NOTE: rabbitmq-client's `ready` is false while blocked (its socket is corked).
+      return link !== undefined && (link.connection.ready || isBlocked());
     },
-    async send(body, sendOptions = {}) {
-      // NOTE: not AbortSignal.any([AbortSignal.timeout(), …]), whose timeout garbage collection can lose.
-      const bound = deadline(options.sendTimeoutMs, sendOptions.signal);
-      const { signal } = bound;
-      if (signal.aborted) {
-        bound.clear();
-        signal.throwIfAborted();
-      }
-      const sent = publisher.send(envelope, Buffer.from(body, 'utf8'));
-      let onAbort: (() => void) | undefined;
-      const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => {
-          reject(signal.reason instanceof Error ? signal.reason : new Error('send aborted'));
+    get blocked() {
+      return isBlocked();
+    },
+    get ready() {
+      return link?.connection.ready ?? false;
+    },
+    send(body, sendOptions = {}) {
+      const current = link;
+      if (!current || closing) return Promise.reject(new Error('amqp transport closed'));
+      const signal = sendOptions.signal;
+      if (signal?.aborted)
+        return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('send aborted'));
+      const sent = current.publisher.send(envelope, Buffer.from(body, 'utf8'));
+      return new Promise<void>((resolve, reject) => {
+        let timer: NodeJS.Timeout | undefined;
+        const settle = (err?: unknown): void => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          if (err === undefined) resolve();
+          else reject(err instanceof Error ? err : new Error('send failed', { cause: err }));
         };
-        signal.addEventListener('abort', onAbort, { once: true });
+        const onAbort = (): void => {
+          settle(signal?.reason ?? new Error('send aborted'));
+        };
+        // The watchdog: no confirm within sendTimeoutMs of a connected, unblocked broker.
+        const arm = (): void => {
+          timer = setTimeout(() => {
+            if (current.connection.ready) {
+              logger.warn(
+                { broker: shown, timeout_ms: options.sendTimeoutMs },
+                'no publisher confirm in time: dropping the connection before retrying',
+              );
+              replace(current);
+              settle(Object.assign(new Error('publisher confirm timed out'), { code: 'TIMEOUT' }));
+            } else {
+              // Blocked: the broker holds the message and will confirm it. Not connected: the
+              // client rejects it itself (lost connection, or acquireTimeout). Either way, wait.
+              arm();
+            }
+          }, options.sendTimeoutMs);
+          timer.unref();
+        };
+        arm();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        sent.then(
+          () => {
+            settle();
+          },
+          (err: unknown) => {
+            settle(err);
+          },
+        );
       });
-      // A send abandoned on timeout may still settle later: never leave its rejection unhandled.
-      sent.catch(() => undefined);
-      aborted.catch(() => undefined);
-      try {
-        await Promise.race([sent, aborted]);
-      } finally {
-        if (onAbort) signal.removeEventListener('abort', onAbort);
-        bound.clear();
-      }
     },
     async waitReady(timeoutMs, waitOptions = {}) {
-      if (connection.ready) return true;
+      if (link?.connection.ready === true) return true;
+      if (waitOptions.signal?.aborted === true) return false;
       return new Promise<boolean>((resolve) => {
         const finish = (value: boolean): void => {
           clearTimeout(timer);
-          connection.off('connection', onConnection);
+          readyListeners.delete(onChange);
           waitOptions.signal?.removeEventListener('abort', onAbort);
           resolve(value);
         };
-        const onConnection = (): void => {
-          finish(true);
+        const onChange = (): void => {
+          if (link?.connection.ready === true) finish(true);
         };
         const onAbort = (): void => {
           finish(false);
         };
         const timer = setTimeout(() => {
-          finish(connection.ready);
+          finish(link?.connection.ready ?? false);
         }, timeoutMs);
         timer.unref();
-        connection.on('connection', onConnection);
+        readyListeners.add(onChange);
         waitOptions.signal?.addEventListener('abort', onAbort, { once: true });
       });
     },
     async close(timeoutMs) {
+      closing = true;
+      const current = link;
+      if (!current) return;
+      if (isBlocked()) {
+        // Nothing can be flushed through a corked socket: drop it (and what it holds) at once.
+        logger.info({ broker: shown }, 'amqp connection blocked at close: destroying it');
+        current.connection.unsafeDestroy();
+        unblocked('closed');
+        return;
+      }
       const graceful = (async () => {
-        await publisher.close().catch(() => undefined);
-        await connection.close();
+        await current.publisher.close().catch(() => undefined);
+        await current.connection.close();
       })();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => {
@@ -198,7 +307,7 @@ export function createAmqpTransport(options: AmqpTransportOptions): AmqpTranspor
       clearTimeout(timer);
       if (result === 'timeout') {
         logger.warn({ broker: shown }, 'amqp close timed out, destroying the connection');
-        connection.unsafeDestroy();
+        current.connection.unsafeDestroy();
         graceful.catch(() => undefined);
       }
     },
