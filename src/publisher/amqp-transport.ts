@@ -168,7 +168,7 @@ export function createAmqpTransport(options: AmqpTransportOptions): AmqpTranspor
       blockedSince ??= performance.now();
       logger.warn(
         { broker: shown, reason },
-        'amqp connection blocked by the broker: holding samples until it unblocks',
+        'amqp connection blocked by the broker',
       );
     });
     connection.on('connection.unblocked', () => {
