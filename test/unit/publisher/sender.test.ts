@@ -68,7 +68,7 @@ let serial = 0;
 function batch(n: number): { meter: string; samples: PyDict[] } {
   return {
     meter: 'cpu',
-    samples: Array.from({ length: n }, () => ({ message_id: `m${++serial}` }) as PyDict),
+    samples: Array.from({ length: n }, () => ({ message_id: `m${++serial}` })),
   };
 }
 
