@@ -23,6 +23,7 @@ import {
   type Publisher as AmqpPublisher,
 } from 'rabbitmq-client';
 
+import { awaitConfirm } from './confirm-watchdog.ts';
 import { AMQP_PROPERTIES } from './notification.ts';
 import { describeTransportUrl, type TransportUrl } from './transport-url.ts';
 
@@ -166,10 +167,7 @@ export function createAmqpTransport(options: AmqpTransportOptions): AmqpTranspor
     connection.on('connection.blocked', (reason: string) => {
       if (link?.connection !== connection) return;
       blockedSince ??= performance.now();
-      logger.warn(
-        { broker: shown, reason },
-        'amqp connection blocked by the broker',
-      );
+      logger.warn({ broker: shown, reason }, 'amqp connection blocked by the broker');
     });
     connection.on('connection.unblocked', () => {
       if (link?.connection !== connection) return;
@@ -212,49 +210,20 @@ export function createAmqpTransport(options: AmqpTransportOptions): AmqpTranspor
     send(body, sendOptions = {}) {
       const current = link;
       if (!current || closing) return Promise.reject(new Error('amqp transport closed'));
-      const signal = sendOptions.signal;
-      if (signal?.aborted)
-        return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('send aborted'));
       const sent = current.publisher.send(envelope, Buffer.from(body, 'utf8'));
-      return new Promise<void>((resolve, reject) => {
-        let timer: NodeJS.Timeout | undefined;
-        const settle = (err?: unknown): void => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          if (err === undefined) resolve();
-          else reject(err instanceof Error ? err : new Error('send failed', { cause: err }));
-        };
-        const onAbort = (): void => {
-          settle(signal?.reason ?? new Error('send aborted'));
-        };
-        // The watchdog: no confirm within sendTimeoutMs of a connected, unblocked broker.
-        const arm = (): void => {
-          timer = setTimeout(() => {
-            if (current.connection.ready) {
-              logger.warn(
-                { broker: shown, timeout_ms: options.sendTimeoutMs },
-                'no publisher confirm in time: dropping the connection before retrying',
-              );
-              replace(current);
-              settle(Object.assign(new Error('publisher confirm timed out'), { code: 'TIMEOUT' }));
-            } else {
-              // Blocked: the broker holds the message and will confirm it. Not connected: the
-              // client rejects it itself (lost connection, or acquireTimeout). Either way, wait.
-              arm();
-            }
-          }, options.sendTimeoutMs);
-          timer.unref();
-        };
-        arm();
-        signal?.addEventListener('abort', onAbort, { once: true });
-        sent.then(
-          () => {
-            settle();
-          },
-          (err: unknown) => {
-            settle(err);
-          },
-        );
+      return awaitConfirm(sent, {
+        timeoutMs: options.sendTimeoutMs,
+        // Blocked: the broker holds the message and will confirm it. Not connected: the client
+        // rejects it itself (lost connection, or acquireTimeout). Either way, wait.
+        expectsConfirm: () => current.connection.ready,
+        onTimeout: () => {
+          logger.warn(
+            { broker: shown, timeout_ms: options.sendTimeoutMs },
+            'no publisher confirm in time: dropping the connection before retrying',
+          );
+          replace(current);
+        },
+        signal: sendOptions.signal,
       });
     },
     async waitReady(timeoutMs, waitOptions = {}) {

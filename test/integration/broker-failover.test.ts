@@ -106,10 +106,11 @@ describe('broker failover on a two-node RabbitMQ cluster', () => {
     await waitFor(async () => (await scrape()).published > 0, 60_000, 'publishing');
     await sleep(3000);
     // Which node serves the publisher's connection: the AMQP port of its server side.
+    // NOTE: rabbitmqctl 3.10 has no user_provided_name column; the name is in client_properties.
     const connections = JSON.parse(
-      await c.ctl(a, 'list_connections', 'user_provided_name', 'port', '--formatter', 'json'),
-    ) as { user_provided_name?: string; port: number }[];
-    const ports = connections.filter((x) => x.user_provided_name === CONNECTION_NAME).map((x) => x.port);
+      await c.ctl(a, 'list_connections', 'client_properties', 'port', '--formatter', 'json'),
+    ) as { port: number }[];
+    const ports = connections.filter((x) => JSON.stringify(x).includes(CONNECTION_NAME)).map((x) => x.port);
     const before = consumer.distinct();
 
     const stopAt = Date.now();
