@@ -75,9 +75,9 @@ interface Link {
   readonly publisher: AmqpPublisher;
 }
 
-/** Opens a reconnecting connection (in the background: this never waits for the broker). */
-export function createAmqpTransport(options: AmqpTransportOptions): AmqpTransport {
-  const { url, logger } = options;
+/** rabbitmq-client's options for a transport URL. */
+function connectionOptions(options: AmqpTransportOptions): ConnectionOptions {
+  const { url } = options;
   const hosts = url.hosts;
   if (hosts.length > 1 && hosts.some((h) => h.hostname.includes(':'))) {
     // NOTE: rabbitmq-client splits "host:port" on ':' for its host list.
@@ -87,7 +87,7 @@ export function createAmqpTransport(options: AmqpTransportOptions): AmqpTranspor
   }
   const first = hosts[0];
   if (!first) throw new Error('transport_url has no host');
-  const connOptions: ConnectionOptions = {
+  return {
     username: url.username,
     password: url.password,
     vhost: url.vhost,
@@ -101,184 +101,212 @@ export function createAmqpTransport(options: AmqpTransportOptions): AmqpTranspor
     retryLow: 1000,
     retryHigh: 30_000,
   };
-  const shown = describeTransportUrl(url);
-  const exchangeParams =
-    options.exchangeDeclare === 'passive'
-      ? { exchange: options.exchange, type: 'topic', passive: true }
-      : {
-          exchange: options.exchange,
-          type: 'topic',
-          durable: options.exchangeDeclare === 'durable',
-          autoDelete: false,
-        };
-  // NOTE: rabbitmq-client stamps `timestamp` unless the key is present; the real agent sends none,
-  // so it is set to undefined explicitly (the codec skips null/undefined properties).
-  const envelope = {
-    exchange: options.exchange,
-    routingKey: options.routingKey,
-    ...AMQP_PROPERTIES,
-    headers: {},
-    timestamp: undefined,
-  } as unknown as Envelope;
+}
 
-  let wasUp = false;
-  let lastError = '';
-  let blockedSince: number | undefined;
-  let closing = false;
-  /** Called on every change that may make the transport ready. */
-  const readyListeners = new Set<() => void>();
-  const notify = (): void => {
-    for (const l of [...readyListeners]) l();
-  };
-  const unblocked = (why: string): void => {
-    if (blockedSince === undefined) return;
-    const seconds = (performance.now() - blockedSince) / 1000;
-    blockedSince = undefined;
-    logger.info(
-      { broker: shown, blocked_seconds: Math.round(seconds * 10) / 10, why },
+/** The exchange declaration of the publisher (passive, or with the deployment's durability). */
+function exchangeParams(options: AmqpTransportOptions): Record<string, unknown> & { exchange: string } {
+  return options.exchangeDeclare === 'passive'
+    ? { exchange: options.exchange, type: 'topic', passive: true }
+    : {
+        exchange: options.exchange,
+        type: 'topic',
+        durable: options.exchangeDeclare === 'durable',
+        autoDelete: false,
+      };
+}
+
+/** Opens a reconnecting connection (in the background: this never waits for the broker). */
+export function createAmqpTransport(options: AmqpTransportOptions): AmqpTransport {
+  return new RabbitTransport(options);
+}
+
+/**
+ * The rabbitmq-client transport. State: the current link (replaced as a whole when a confirm never
+ * comes), whether and since when the broker blocks it, and the waiters for readiness.
+ */
+class RabbitTransport implements AmqpTransport {
+  readonly #o: AmqpTransportOptions;
+  readonly #connOptions: ConnectionOptions;
+  readonly #shown: string;
+  readonly #envelope: Envelope;
+  readonly #readyListeners = new Set<() => void>();
+  #link: Link;
+  #wasUp = false;
+  #lastError = '';
+  #blockedSince: number | undefined;
+  #closing = false;
+
+  constructor(options: AmqpTransportOptions) {
+    this.#o = options;
+    this.#connOptions = connectionOptions(options);
+    this.#shown = describeTransportUrl(options.url);
+    // NOTE: rabbitmq-client stamps `timestamp` unless the key is present; the real agent sends none,
+    // so it is set to undefined explicitly (the codec skips null/undefined properties).
+    this.#envelope = {
+      exchange: options.exchange,
+      routingKey: options.routingKey,
+      ...AMQP_PROPERTIES,
+      headers: {},
+      timestamp: undefined,
+    } as unknown as Envelope;
+    this.#link = this.#open();
+  }
+
+  get connected(): boolean {
+    // NOTE: rabbitmq-client's `ready` is false while blocked (its socket is corked).
+    return this.#link.connection.ready || this.blocked;
+  }
+
+  get blocked(): boolean {
+    return this.#blockedSince !== undefined && !this.#link.connection.ready;
+  }
+
+  get ready(): boolean {
+    return this.#link.connection.ready;
+  }
+
+  send(body: string, sendOptions: { signal?: AbortSignal } = {}): Promise<void> {
+    const current = this.#link;
+    if (this.#closing) return Promise.reject(new Error('amqp transport closed'));
+    if (sendOptions.signal?.aborted === true)
+      return Promise.reject(new Error('send aborted', { cause: sendOptions.signal.reason }));
+    const sent = current.publisher.send(this.#envelope, Buffer.from(body, 'utf8'));
+    return awaitConfirm(sent, {
+      timeoutMs: this.#o.sendTimeoutMs,
+      // Blocked: the broker holds the message and will confirm it. Not connected: the client
+      // rejects it itself (lost connection, or acquireTimeout). Either way, wait.
+      expectsConfirm: () => current.connection.ready,
+      onTimeout: () => {
+        this.#o.logger.warn(
+          { broker: this.#shown, timeout_ms: this.#o.sendTimeoutMs },
+          'no publisher confirm in time: dropping the connection before retrying',
+        );
+        this.#replace(current);
+      },
+      signal: sendOptions.signal,
+    });
+  }
+
+  async waitReady(timeoutMs: number, waitOptions: { signal?: AbortSignal } = {}): Promise<boolean> {
+    if (this.ready) return true;
+    const { signal } = waitOptions;
+    if (signal?.aborted === true) return false;
+    return new Promise<boolean>((resolve) => {
+      const finish = (value: boolean): void => {
+        clearTimeout(timer);
+        this.#readyListeners.delete(onChange);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(value);
+      };
+      const onChange = (): void => {
+        if (this.ready) finish(true);
+      };
+      const onAbort = (): void => {
+        finish(false);
+      };
+      const timer = setTimeout(() => {
+        finish(this.ready);
+      }, timeoutMs);
+      timer.unref();
+      this.#readyListeners.add(onChange);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async close(timeoutMs: number): Promise<void> {
+    this.#closing = true;
+    const current = this.#link;
+    if (this.blocked) {
+      // Nothing can be flushed through a corked socket: drop it (and what it holds) at once.
+      this.#o.logger.info({ broker: this.#shown }, 'amqp connection blocked at close: destroying it');
+      current.connection.unsafeDestroy();
+      this.#unblocked('closed');
+      return;
+    }
+    const graceful = (async () => {
+      await current.publisher.close().catch(() => undefined);
+      await current.connection.close();
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => {
+        resolve('timeout');
+      }, timeoutMs);
+      timer.unref();
+    });
+    const result = await Promise.race([graceful.then(() => 'closed' as const), timedOut]);
+    clearTimeout(timer);
+    if (result === 'timeout') {
+      this.#o.logger.warn({ broker: this.#shown }, 'amqp close timed out, destroying the connection');
+      current.connection.unsafeDestroy();
+      graceful.catch(() => undefined);
+    }
+  }
+
+  #notify(): void {
+    for (const l of [...this.#readyListeners]) l();
+  }
+
+  #unblocked(why: string): void {
+    if (this.#blockedSince === undefined) return;
+    const seconds = (performance.now() - this.#blockedSince) / 1000;
+    this.#blockedSince = undefined;
+    this.#o.logger.info(
+      { broker: this.#shown, blocked_seconds: Math.round(seconds * 10) / 10, why },
       'amqp connection unblocked',
     );
-  };
+  }
 
-  function open(): Link {
-    const connection = new Connection(connOptions);
+  /** A new connection and its publisher; events of a replaced connection are ignored. */
+  #open(): Link {
+    const { logger } = this.#o;
+    const broker = this.#shown;
+    const connection = new Connection(this.#connOptions);
+    const current = (): boolean => this.#link.connection === connection;
     connection.on('connection', () => {
-      if (link?.connection !== connection) return;
-      wasUp = true;
-      lastError = '';
+      if (!current()) return;
+      this.#wasUp = true;
+      this.#lastError = '';
       // A new connection starts unblocked (the broker blocks it again if the alarm still holds).
-      unblocked('reconnected');
-      logger.info({ broker: shown }, 'amqp connected');
-      notify();
+      this.#unblocked('reconnected');
+      logger.info({ broker }, 'amqp connected');
+      this.#notify();
     });
     connection.on('error', (err: unknown) => {
-      if (link?.connection !== connection) return;
+      if (!current()) return;
       // NOTE: while the broker is down every reconnect attempt reports an error; log a change of
       // error at warn and repeats at debug, so an outage does not flood the log.
       const message = err instanceof Error ? err.message : String(err);
-      const level = message === lastError ? 'debug' : 'warn';
-      lastError = message;
-      if (!connection.ready) unblocked('connection lost');
-      logger[level](
-        { broker: shown, err: message, code: amqpErrorCode(err), was_connected: wasUp },
-        'amqp connection error',
-      );
+      const level = message === this.#lastError ? 'debug' : 'warn';
+      this.#lastError = message;
+      if (!connection.ready) this.#unblocked('connection lost');
+      const code = amqpErrorCode(err);
+      logger[level]({ broker, err: message, code, was_connected: this.#wasUp }, 'amqp connection error');
     });
     connection.on('connection.blocked', (reason: string) => {
-      if (link?.connection !== connection) return;
-      blockedSince ??= performance.now();
-      logger.warn({ broker: shown, reason }, 'amqp connection blocked by the broker');
+      if (!current()) return;
+      this.#blockedSince ??= performance.now();
+      logger.warn({ broker, reason }, 'amqp connection blocked by the broker');
     });
     connection.on('connection.unblocked', () => {
-      if (link?.connection !== connection) return;
-      unblocked('broker');
-      notify();
+      if (!current()) return;
+      this.#unblocked('broker');
+      this.#notify();
     });
+    // Retries are the caller's business: it keeps the order and the bounded queue.
     const publisher = connection.createPublisher({
       confirm: true,
-      // Retries are the caller's business: it keeps the order and the bounded queue.
       maxAttempts: 1,
-      exchanges: [exchangeParams],
+      exchanges: [exchangeParams(this.#o)],
     });
     return { connection, publisher };
   }
 
-  let link: Link | undefined;
-  link = open();
-
   /** Drops the connection with whatever its socket still holds, and opens a new one. */
-  function replace(old: Link): void {
-    if (link !== old || closing) return;
+  #replace(old: Link): void {
+    if (this.#link !== old || this.#closing) return;
     old.connection.unsafeDestroy();
-    unblocked('connection replaced');
-    link = open();
+    this.#unblocked('connection replaced');
+    this.#link = this.#open();
   }
-
-  const isBlocked = (): boolean => blockedSince !== undefined && !(link?.connection.ready ?? false);
-
-  return {
-    get connected() {
-      // NOTE: rabbitmq-client's `ready` is false while blocked (its socket is corked).
-      return link !== undefined && (link.connection.ready || isBlocked());
-    },
-    get blocked() {
-      return isBlocked();
-    },
-    get ready() {
-      return link?.connection.ready ?? false;
-    },
-    send(body, sendOptions = {}) {
-      const current = link;
-      if (!current || closing) return Promise.reject(new Error('amqp transport closed'));
-      const sent = current.publisher.send(envelope, Buffer.from(body, 'utf8'));
-      return awaitConfirm(sent, {
-        timeoutMs: options.sendTimeoutMs,
-        // Blocked: the broker holds the message and will confirm it. Not connected: the client
-        // rejects it itself (lost connection, or acquireTimeout). Either way, wait.
-        expectsConfirm: () => current.connection.ready,
-        onTimeout: () => {
-          logger.warn(
-            { broker: shown, timeout_ms: options.sendTimeoutMs },
-            'no publisher confirm in time: dropping the connection before retrying',
-          );
-          replace(current);
-        },
-        signal: sendOptions.signal,
-      });
-    },
-    async waitReady(timeoutMs, waitOptions = {}) {
-      if (link?.connection.ready === true) return true;
-      if (waitOptions.signal?.aborted === true) return false;
-      return new Promise<boolean>((resolve) => {
-        const finish = (value: boolean): void => {
-          clearTimeout(timer);
-          readyListeners.delete(onChange);
-          waitOptions.signal?.removeEventListener('abort', onAbort);
-          resolve(value);
-        };
-        const onChange = (): void => {
-          if (link?.connection.ready === true) finish(true);
-        };
-        const onAbort = (): void => {
-          finish(false);
-        };
-        const timer = setTimeout(() => {
-          finish(link?.connection.ready ?? false);
-        }, timeoutMs);
-        timer.unref();
-        readyListeners.add(onChange);
-        waitOptions.signal?.addEventListener('abort', onAbort, { once: true });
-      });
-    },
-    async close(timeoutMs) {
-      closing = true;
-      const current = link;
-      if (!current) return;
-      if (isBlocked()) {
-        // Nothing can be flushed through a corked socket: drop it (and what it holds) at once.
-        logger.info({ broker: shown }, 'amqp connection blocked at close: destroying it');
-        current.connection.unsafeDestroy();
-        unblocked('closed');
-        return;
-      }
-      const graceful = (async () => {
-        await current.publisher.close().catch(() => undefined);
-        await current.connection.close();
-      })();
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => {
-          resolve('timeout');
-        }, timeoutMs);
-        timer.unref();
-      });
-      const result = await Promise.race([graceful.then(() => 'closed' as const), timedOut]);
-      clearTimeout(timer);
-      if (result === 'timeout') {
-        logger.warn({ broker: shown }, 'amqp close timed out, destroying the connection');
-        current.connection.unsafeDestroy();
-        graceful.catch(() => undefined);
-      }
-    },
-  };
 }
