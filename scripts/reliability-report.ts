@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * Renders docs/reliability.md from the results the reliability tests recorded in .reliability/
- * (test/integration/{faults,broker-outage,load,bad-input,secrets,auth-flood}.test.ts, via test/helpers/reliability.ts),
+ * (test/integration/{faults,broker-outage,broker-blocked,broker-failover,load,bad-input,secrets,auth-flood}.test.ts,
+ * via test/helpers/reliability.ts),
  * plus `npm audit --omit=dev --audit-level=high`, which this script runs itself. No figure is typed by
  * hand: run the tests, then
  *
@@ -39,7 +40,15 @@ const SECTIONS: readonly {
     title: 'Faults',
     intro:
       'Real libvirtd, real QEMU guests (test/lab/lab.sh), a real RabbitMQ node (test/lab/rabbitmq.sh) and the real exporter process (src/main.ts).',
-    ids: ['libvirtd-restart', 'libvirtd-freeze', 'guest-churn', 'hung-guest', 'broker-outage'],
+    ids: [
+      'libvirtd-restart',
+      'libvirtd-freeze',
+      'guest-churn',
+      'hung-guest',
+      'broker-outage',
+      'broker-blocked',
+      'broker-failover',
+    ],
   },
   { title: 'Load', intro: 'Loopback, the lab, the real exporter process.', ids: ['load'] },
   {
@@ -240,6 +249,7 @@ export function renderReliability(results: ReadonlyMap<string, ResultFile>): str
   lines.push(
     `| samples lost | ${fig(get('broker-outage'), 'samples lost')} (broker stopped for ${figStartsWith(get('broker-outage'), 'broker down')}, queue with room) |`,
   );
+  lines.push(brokerRow(get('broker-blocked'), get('broker-failover')));
   lines.push(`| secrets found in logs, pages and errors | ${fig(get('secrets'), 'secrets found')} |`);
   lines.push(authFloodSummary(get('auth-flood')));
   lines.push(
@@ -265,6 +275,11 @@ export function renderReliability(results: ReadonlyMap<string, ResultFile>): str
 
 function authFloodSummary(r: ResultFile | undefined): string {
   return `| correct scrapes during an authentication flood | ${fig(r, 'correct scrapes answered 200 within the deadline')} of ${fig(r, 'correct scrapes')} answered within the deadline, max ${fig(r, 'correct scrape latency max')}, flood of ${fig(r, 'flood rate')} — ${verdict(r)} |`;
+}
+
+/** The summary row of the blocked-broker and cluster-failover scenarios. */
+function brokerRow(blocked: ResultFile | undefined, failover: ResultFile | undefined): string {
+  return `| broker blocked, broker failover | memory alarm held ${fig(blocked, 'alarm held')}: samples consumed (repeats) ${figStartsWith(blocked, 'distinct samples consumed')}, peak queue (bound) ${figStartsWith(blocked, 'peak queue')}, RSS ${figStartsWith(blocked, 'exporter RSS')} (before / peak / after) — ${verdict(blocked)}; cluster failover in ${figStartsWith(failover, 'failover:')}, lost ${fig(failover, 'samples lost')}, duplicates ${figStartsWith(failover, 'duplicates')} — ${verdict(failover)} |`;
 }
 
 function loadTitle(load: ResultFile | undefined): string {

@@ -9,7 +9,8 @@
 #   sh scripts/test.sh unit          static checks and unit tests only (no lab; needs promtool)
 #   sh scripts/test.sh integration   integration tests only
 #   sh scripts/test.sh reliability   only the fault and load runs (libvirtd killed and frozen under
-#                                    10 scrapes/s, guest churn, hung guest, broker outage, 50 concurrent
+#                                    10 scrapes/s, guest churn, hung guest, broker outage, blocked broker,
+#                                    cluster failover, 50 concurrent
 #                                    scrapers), then docs/reliability.md rendered from their results
 set -eu
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ export PATH
 # so that runs are reproducible: package.test.ts builds dist/pkg/ before single-executable.test.ts).
 list() { find "$@" -name '*.test.ts' 2>/dev/null | sort; }
 # The fault and load runs (part of every integration run; timing-strict, so not beside a benchmark).
-RELIABILITY='test/integration/faults.test.ts test/integration/broker-outage.test.ts test/integration/load.test.ts'
+RELIABILITY='test/integration/faults.test.ts test/integration/broker-outage.test.ts test/integration/broker-blocked.test.ts test/integration/broker-failover.test.ts test/integration/load.test.ts'
 
 if [ "$mode" = all ] || [ "$mode" = integration ] || [ "$mode" = reliability ]; then
   bash test/lab/lab.sh up

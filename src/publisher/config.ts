@@ -179,7 +179,8 @@ export const publisherConfigSchema = z
       .positive()
       .default(30)
       .describe(
-        'How long one notification may wait for the broker (connection and publisher confirm) before it is retried.',
+        'How long one notification may wait for the connection, and for its publisher confirm while the broker is connected and not blocking, before the connection is dropped and the notification sent again. ' +
+          'While the broker blocks publishers (a memory or disk alarm) nothing is sent and the notification in flight is waited for, not sent twice.',
       ),
     stop_timeout_seconds: z
       .number()

@@ -31,6 +31,8 @@ export interface PublisherGaugeSources {
   readonly queueSamples: () => number;
   readonly queueCapacity: () => number;
   readonly brokerUp: () => boolean;
+  /** Whether the broker blocks publishing; absent = never. */
+  readonly brokerBlocked?: () => boolean;
 }
 
 const DROP_REASONS: readonly DropReason[] = ['queue_full', 'broker_unavailable', 'rejected', 'shutdown'];
@@ -45,6 +47,7 @@ export const PUBLISHER_METRIC_NAMES = [
   'libvirt_publisher_queue_samples',
   'libvirt_publisher_queue_capacity_samples',
   'libvirt_publisher_broker_up',
+  'libvirt_publisher_broker_blocked',
   'libvirt_publisher_polls_total',
   'libvirt_publisher_last_poll_duration_seconds',
   'libvirt_publisher_last_poll_timestamp_seconds',
@@ -87,10 +90,18 @@ export function registerPublisherMetrics(
   });
   new Gauge({
     name: 'libvirt_publisher_broker_up',
-    help: 'Whether the AMQP connection to the broker is established (1) or not (0).',
+    help: 'Whether the AMQP connection to the broker is established (1) or not (0), blocked or not.',
     registers,
     collect() {
       this.set(sources.brokerUp() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'libvirt_publisher_broker_blocked',
+    help: 'Whether the broker blocks publishing on the connection (1: connection.blocked, a memory or disk alarm; samples wait in the queue) or not (0).',
+    registers,
+    collect() {
+      this.set(sources.brokerBlocked?.() === true ? 1 : 0);
     },
   });
   return {

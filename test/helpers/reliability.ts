@@ -573,3 +573,26 @@ export async function spawnExporter(
     },
   };
 }
+
+/** The JSON log lines of an exporter's output with this `msg` (pino's `time` is epoch ms). */
+export function logRecords(output: string, msg: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const line of output.split('\n')) {
+    if (!line.includes(`"msg":"${msg}"`)) continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // not a whole JSON line
+    }
+  }
+  return out;
+}
+
+/** Sum of a numeric field over log records (optionally only those where `where` holds). */
+export function sumField(
+  records: readonly Record<string, unknown>[],
+  field: string,
+  where: (r: Record<string, unknown>) => boolean = () => true,
+): number {
+  return records.filter(where).reduce((n, r) => n + (typeof r[field] === 'number' ? r[field] : 0), 0);
+}
