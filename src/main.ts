@@ -194,9 +194,12 @@ async function start(
 
 /** Stops serving; with `all`, stops the publisher and closes libvirt too. */
 async function stop(r: Running, all = true): Promise<void> {
-  await closeExtra(r.extra);
+  // The extra listeners stop accepting now, and are closed once the app has closed the connections they
+  // handed over (a listener's close() waits for its connections).
+  const extra = closeExtra(r.extra);
   // Fastify's close() waits for in-flight requests (scrapes) to finish.
   await r.app.close();
+  await extra;
   // Kept-alive connections handed over by systemd listeners would stay with the old app.
   if (!r.app.server.listening) r.app.server.closeIdleConnections();
   if (!all) return;
