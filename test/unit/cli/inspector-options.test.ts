@@ -2,7 +2,7 @@
 // One builder of the inspector options for the server and for `inspect`: the `inspect` command used to
 // build its own and dropped the TLS files, so it could not reach a libvirt over TLS.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import { runInspect } from '../../../src/cli/inspect.ts';
 import { inspectorOptions } from '../../../src/config/inspector-options.ts';
 import { loadConfig } from '../../../src/config/load.ts';
@@ -33,8 +33,7 @@ test('inspect builds its inspector with the same options as the server (TLS file
   const config = loadConfig(undefined, TLS_CONFIG);
   let seen: LibvirtInspectorOptions | undefined;
   let closed = false;
-  const stderr = process.stderr.write;
-  process.stderr.write = () => true; // the expected failure message below
+  const stderr = mock.method(process.stderr, 'write', () => true); // the expected failure message below
   try {
     const code = await runInspect(config, { output: 'json', intervalSeconds: 1 }, (options) => {
       seen = options;
@@ -48,7 +47,7 @@ test('inspect builds its inspector with the same options as the server (TLS file
     });
     assert.equal(code, 1);
   } finally {
-    process.stderr.write = stderr;
+    stderr.mock.restore();
   }
   assert.deepEqual(seen, inspectorOptions(config));
   assert.ok(closed, 'the inspector is closed');
