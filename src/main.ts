@@ -4,7 +4,7 @@
  * Process entry: parse the command line, load the configuration, serve (or inspect), handle signals.
  * The only file that calls process.exit().
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp, checkRoutes, type AppDeps } from './app.ts';
@@ -59,11 +59,24 @@ function systemdFds(): number[] {
   return Array.from({ length: count }, (_, i) => 3 + i);
 }
 
+/** The connections each forwarder handed over and that are still open. */
+const handedOver = new WeakMap<Server, Set<Socket>>();
+
 /** A plain TCP listener that hands its connections to the current app's server. */
 function forwarder(app: () => FastifyInstance): Server {
-  return createServer((socket) => {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     app().server.emit('connection', socket);
   });
+  handedOver.set(server, sockets);
+  return server;
+}
+
+/** Ends the connections that listeners handed over and that are still open (kept alive, idle). */
+function dropHandedOver(servers: readonly Server[]): void {
+  for (const s of servers) for (const socket of handedOver.get(s) ?? []) socket.destroy();
 }
 
 function listening(server: Server, options: object): Promise<void> {
@@ -330,8 +343,14 @@ async function serve(cli: Cli, config: Config, webConfig: WebConfig | undefined)
     }, 15_000);
     force.unref();
     work
-      .then(() => closeExtra(systemdListeners))
-      .then(() => (running === undefined ? undefined : stop(running)))
+      .then(async () => {
+        // The systemd listeners stop accepting; the connections they handed over end once the app has
+        // finished its requests.
+        const closing = closeExtra(systemdListeners);
+        if (running !== undefined) await stop(running);
+        dropHandedOver(systemdListeners);
+        await closing;
+      })
       .then(
         () => process.exit(0),
         (err: unknown) => {

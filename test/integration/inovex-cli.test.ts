@@ -235,3 +235,64 @@ describe('exporter-toolkit conventions', () => {
     }
   });
 });
+
+describe('--web.systemd-socket', () => {
+  test('serves on the socket systemd passes (fd 3, LISTEN_FDS/LISTEN_PID), and stops cleanly', async () => {
+    const port = await freePort();
+    // What systemd does for a socket unit, in a few lines: listen, put the socket on fd 3, set
+    // LISTEN_FDS and LISTEN_PID to the pid that then execs the service.
+    const activate = [
+      'import os, socket, sys',
+      's = socket.socket()',
+      `s.bind(("127.0.0.1", ${port}))`,
+      's.listen(16)',
+      'if s.fileno() != 3: os.dup2(s.fileno(), 3)',
+      'os.set_inheritable(3, True)',
+      'os.environ["LISTEN_FDS"] = "1"',
+      'os.environ["LISTEN_PID"] = str(os.getpid())',
+      'os.execv(sys.argv[1], sys.argv[1:])',
+    ].join('\n');
+    const child = spawn(
+      'python3',
+      [
+        '-c',
+        activate,
+        process.execPath,
+        '--import',
+        'tsx',
+        MAIN,
+        '--web.systemd-socket',
+        '--libvirt.uri=qemu+unix:///system?socket=/nonexistent',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const deadline = Date.now() + 30_000;
+      let status = 0;
+      while (status !== 200) {
+        assert.equal(child.exitCode, null, out);
+        assert.ok(Date.now() < deadline, `no answer on the systemd socket:\n${out}`);
+        status = await fetch(`http://127.0.0.1:${port}/-/healthy`).then(
+          (r) => r.status,
+          () => 0,
+        );
+        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      const m = parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+      assert.equal(m.get('libvirt_up')?.samples[0]?.value, 0);
+      assert.match(out, / msg=listening .*address="systemd sockets"/);
+    } finally {
+      const code = await new Promise<number | null>((resolve) => {
+        if (child.exitCode !== null) resolve(child.exitCode);
+        else {
+          child.once('exit', resolve);
+          child.kill('SIGTERM');
+        }
+      });
+      assert.equal(code, 0, out);
+    }
+  });
+});
