@@ -272,9 +272,12 @@ export function usage(): string {
   return `${out.join('\n')}\n`;
 }
 
-/** Whether a `--libvirt.uri` value is a socket path rather than a URI (a URI starts with `scheme:`). */
+/**
+ * Whether a `--libvirt.uri` value is a socket path (inovex's meaning) rather than a URI: an absolute path.
+ * Anything else is parsed as a URI, so that a mistyped value is refused with the URI parser's message.
+ */
 export function isSocketPath(value: string): boolean {
-  return !/^[A-Za-z][A-Za-z0-9.+-]*:/.test(value);
+  return value.startsWith('/');
 }
 
 /** A socket path in a URI query (the characters that would end or split the parameter are escaped). */
@@ -331,7 +334,8 @@ export function parseCli(argv: readonly string[]): Cli {
   for (const [flag, key] of Object.entries(PLAIN)) {
     const v = str(flag);
     if (v === undefined) continue;
-    overrides[key] = key === 'web.max_requests_in_flight' ? integer(flag, v) : v;
+    // A number that is not one is refused by the schema, which names the key.
+    overrides[key] = key === 'web.max_requests_in_flight' ? Number(v) : v;
   }
 
   // --web.listen-address: repeatable, as in the exporter-toolkit.
@@ -352,8 +356,7 @@ export function parseCli(argv: readonly string[]): Cli {
   const uri = str('libvirt.uri');
   const driver = str('libvirt.driver');
   if (uri !== undefined && isSocketPath(uri)) {
-    if (uri === '') throw new Error('--libvirt.uri is empty');
-    const socket = path.resolve(uri);
+    const socket = path.normalize(uri);
     const base = driver ?? DEFAULTS.libvirt.uri;
     if (isSocketPath(base)) throw new Error(`--libvirt.driver must be a libvirt URI, not "${base}"`);
     overrides['libvirt.uri'] = `${base}${base.includes('?') ? '&' : '?'}socket=${socketParam(socket)}`;

@@ -114,7 +114,11 @@ test('--libvirt.uri takes a socket path (inovex) or a URI', () => {
     uri('--libvirt.uri=/tmp/test.sock', '--libvirt.driver=test:///default'),
     'test:///default?socket=/tmp/test.sock',
   );
-  assert.equal(uri('--libvirt.uri=relative/sock'), `qemu:///system?socket=${process.cwd()}/relative/sock`);
+  // Only an absolute path is a socket: anything else is a URI, and garbage is refused by the URI parser.
+  assert.throws(
+    () => loadConfig(undefined, parseCli(['--libvirt.uri=not a uri']).overrides),
+    /libvirt\.uri: not a libvirt URI/,
+  );
   assert.equal(uri('--libvirt.uri=/odd&path#1'), 'qemu:///system?socket=/odd%26path%231');
   assert.equal(uri('--libvirt.uri=qemu+tcp://h/system'), 'qemu+tcp://h/system');
   assert.equal(uri('--libvirt.driver=qemu:///system'), 'qemu:///system');
