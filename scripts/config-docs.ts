@@ -62,6 +62,11 @@ error that names it. Flags (\`libvirt-exporter --help\`) override the file. \`--
 the file and exits. Secrets are best given through the \`*_file\` keys. Durations are Prometheus
 durations (\`500ms\`, \`10s\`, \`1m30s\`). Notation: \`[ key: <type> | default = value ]\`.
 
+The file, the web configuration file and the TLS files it names are watched: when one of them changes on
+disk (a cert-manager renewal in a mounted Secret included), the configuration is loaded again as SIGHUP
+does, about a second after the last change; an invalid file is logged and the running configuration kept.
+Flags, and how inovex's map onto these keys: [migration.md](migration.md).
+
 A complete example is in [\`examples/config.yaml\`](../examples/config.yaml).
 
 ${sections.join('\n')}`;

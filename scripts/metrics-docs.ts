@@ -64,7 +64,8 @@ ${rows.join('\n')}
 
 ## Migrating from inovex
 
-Every metric of the inovex exporter 2.5 is served with the same name, type and labels, so dashboards and
+The whole migration (command line, DaemonSet, unit file, dashboard) is in [migration.md](migration.md); this
+section is about the metrics. Every metric of the inovex exporter 2.5 is served with the same name, type and labels, so dashboards and
 alerts written for it keep working. Where inovex is wrong, the correct metric is served as well and the
 inovex name is a **deprecated alias**; \`metrics.inovex_compatibility: false\` stops serving the aliases:
 

@@ -31,6 +31,28 @@ export interface AppDeps {
   readonly webConfig?: WebConfig;
 }
 
+/** Paths the app always serves besides the metrics. */
+const FIXED_ROUTES = ['/-/healthy', '/-/ready'];
+
+/**
+ * Checks that the configured paths do not collide (a collision would stop the start with Fastify's own
+ * error); throws a message that names the keys.
+ */
+export function checkRoutes(config: Config): void {
+  const { telemetry_path: metrics, health_path: health } = config.web;
+  if (FIXED_ROUTES.includes(metrics)) {
+    throw new Error(`web.telemetry_path ${metrics} is taken by the exporter's own ${metrics} route`);
+  }
+  if (health !== undefined && (health === metrics || FIXED_ROUTES.includes(health))) {
+    throw new Error(
+      `web.health_path ${health} is already served (${health === metrics ? 'web.telemetry_path' : 'built in'})`,
+    );
+  }
+  if (health === '/' && metrics !== '/') {
+    throw new Error('web.health_path / would replace the landing page; choose another path');
+  }
+}
+
 /** Builds the application. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { logger } = deps;
@@ -67,11 +89,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       .send(`${STATUS_CODES[status] ?? 'Error'}\n`);
   });
 
-  app.get('/', async (_req, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .send(landingPage(deps.config, deps.publisherStatus ? { publisher: deps.publisherStatus() } : {})),
-  );
+  checkRoutes(deps.config);
+  // As the exporter-toolkit does: metrics at / replace the landing page.
+  if (deps.config.web.telemetry_path !== '/') {
+    app.get('/', async (_req, reply) =>
+      reply
+        .type('text/html; charset=utf-8')
+        .send(landingPage(deps.config, deps.publisherStatus ? { publisher: deps.publisherStatus() } : {})),
+    );
+  }
+  const healthPath = deps.config.web.health_path;
+  if (healthPath !== undefined) {
+    // inovex's --web.health-path: libvirt answers now (200) or not (503), at every request.
+    app.get(healthPath, async (_req, reply) => {
+      try {
+        const waitMs = Math.min(parseDuration(deps.config.libvirt.connect_timeout) + 1000, 4500);
+        // The domain list, not the host info (read once and kept): libvirt must answer this request.
+        await deps.inspector.listInstances({ signal: AbortSignal.timeout(waitMs) });
+        return await reply.type('text/plain; charset=utf-8').send('OK\n');
+      } catch (err) {
+        // The reason may name sockets or hosts: the log gets it, the answer does not (issue 15 item 3).
+        deps.logger.warn({ err: (err as Error).message }, 'health check: libvirt does not answer');
+        return reply.code(503).type('text/plain; charset=utf-8').send('libvirt does not answer\n');
+      }
+    });
+  }
   app.get('/-/healthy', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('OK\n'));
 
   let ready = false;

@@ -6,7 +6,12 @@
  */
 import type { Config } from '../config/schema.ts';
 import { parseDuration } from '../config/duration.ts';
-import { createLibvirtInspector } from '../inspector/libvirt-inspector.ts';
+import { inspectorOptions } from '../config/inspector-options.ts';
+import {
+  createLibvirtInspector,
+  type LibvirtInspector,
+  type LibvirtInspectorOptions,
+} from '../inspector/libvirt-inspector.ts';
 import type { DomainStats, Inspection } from '../inspector/types.ts';
 
 /** One guest's row. Rates are per second over the interval; absent when not measurable. */
@@ -124,18 +129,14 @@ export function renderTable(rows: readonly GuestRow[]): string {
   return [fmt(header), ...lines.map(fmt)].join('\n') + '\n';
 }
 
-/** Runs the inspect command; returns the exit code. */
+/** Runs the inspect command; returns the exit code. `createInspector` is for tests. */
 export async function runInspect(
   config: Config,
   options: { output: 'table' | 'json'; intervalSeconds: number },
+  createInspector: (options: LibvirtInspectorOptions) => LibvirtInspector = createLibvirtInspector,
 ): Promise<number> {
-  const inspector = createLibvirtInspector({
-    uri: config.libvirt.uri,
-    readWrite: !config.libvirt.read_only,
-    connectTimeoutMs: parseDuration(config.libvirt.connect_timeout),
-    maxShards: config.libvirt.stats_shards,
-    shardTimeoutMs: parseDuration(config.libvirt.shard_timeout),
-  });
+  // The same options as the server's (TLS files included).
+  const inspector = createInspector(inspectorOptions(config));
   try {
     const deadline = (): AbortSignal => AbortSignal.timeout(parseDuration(config.scrape.timeout));
     const first = await inspector.inspectAll({ signal: deadline() });

@@ -69,8 +69,24 @@ export function parseYaml(text: string, source: string): Record<string, unknown>
   return value as Record<string, unknown>;
 }
 
-/** Loads and validates the configuration. */
-export function loadConfig(file: string | undefined, overrides: Overrides = {}): Config {
+function hasPath(obj: Record<string, unknown>, dotted: string): boolean {
+  let cur: unknown = obj;
+  for (const k of dotted.split('.')) {
+    if (typeof cur !== 'object' || cur === null || !Object.hasOwn(cur, k)) return false;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return true;
+}
+
+/**
+ * Loads and validates the configuration: the file, then `overrides` (flags), then `defaults` where
+ * neither set the key (`--collector.disable-defaults`).
+ */
+export function loadConfig(
+  file: string | undefined,
+  overrides: Overrides = {},
+  defaults: Overrides = {},
+): Config {
   let raw: Record<string, unknown> = {};
   if (file !== undefined) {
     let text: string;
@@ -82,6 +98,7 @@ export function loadConfig(file: string | undefined, overrides: Overrides = {}):
     raw = parseYaml(text, file);
   }
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) setPath(raw, k, v);
+  for (const [k, v] of Object.entries(defaults)) if (!hasPath(raw, k)) setPath(raw, k, v);
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     throw new ConfigError(formatIssues(result.error.issues, file ?? 'flags'));

@@ -102,7 +102,9 @@ export const configSchema = z
         uri: z
           .string()
           .default('qemu:///system')
-          .describe('libvirt URI. qemu:///system uses the read-only socket /var/run/libvirt/libvirt-sock-ro.')
+          .describe(
+            "libvirt URI. A local URI finds its socket as libvirt's client does: qemu:///system uses /var/run/libvirt/virtqemud-sock-ro (modular daemons) when it exists, else libvirtd's libvirt-sock-ro; ?socket=PATH names one.",
+          )
           .superRefine((v, ctx) => {
             // Parsed as libvirt does, so that a wrong URI stops the start instead of every scrape.
             try {
@@ -144,14 +146,29 @@ export const configSchema = z
     web: z
       .object({
         listen_address: z
-          .string()
+          .union([z.string(), z.array(z.string()).min(1)])
           .default(':9177')
-          .describe('Address to listen on, host:port; an empty host listens on every address.'),
+          .describe(
+            'Address to listen on, host:port (an empty host listens on every address), or a list of them.',
+          ),
         telemetry_path: z
           .string()
           .startsWith('/')
           .default('/metrics')
-          .describe('Path of the metrics endpoint.'),
+          .describe('Path of the metrics endpoint. With / the metrics replace the landing page.'),
+        health_path: z
+          .string()
+          .startsWith('/')
+          .optional()
+          .describe(
+            "Extra path that answers 200 when libvirt answers now and 503 when it does not (inovex's --web.health-path).",
+          ),
+        disable_exporter_metrics: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Leave out the metrics of the process itself: process_*, nodejs_* and the scrape counters (libvirt_exporter_scrapes_*).',
+          ),
         config_file: z
           .string()
           .optional()
@@ -204,10 +221,14 @@ export const configSchema = z
           .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal'])
           .default('info')
           .describe('Log level.'),
+        format: z
+          .enum(['logfmt', 'json'])
+          .default('logfmt')
+          .describe('Log format: logfmt (the exporter-toolkit default) or JSON lines. Read at start only.'),
       })
       .strict()
       .prefault({})
-      .describe('Logging (JSON lines on stderr).'),
+      .describe('Logging on stderr.'),
     publisher: publisherConfigSchema.prefault({}).describe('Ceilometer samples over AMQP (off by default).'),
   })
   .strict();

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
 import { COLLECTOR_NAMES, type CollectorName, type Config } from '../config/schema.ts';
 import { parseDuration } from '../config/duration.ts';
 import type { Inspector } from '../inspector/types.ts';
@@ -111,7 +112,10 @@ export function registerMetricsRoute(
           signal: AbortSignal.timeout(deadline),
         });
         const format = openMetrics ? 'openmetrics' : 'prometheus';
-        const body = await renderResponse(self.registry, sink, format);
+        const own = config.web.disable_exporter_metrics
+          ? self.registry
+          : Registry.merge([self.registry, self.runtime]);
+        const body = await renderResponse(own, sink, format);
         self.scrapes.inc({ result: 'ok' });
         return await reply.type(CONTENT_TYPES[format]).send(body);
       } finally {

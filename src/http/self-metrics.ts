@@ -9,7 +9,13 @@ import { version } from '../version.ts';
 
 /** The exporter's own metrics. */
 export interface SelfMetrics {
+  /** Build info, libvirt connection counters, and what other parts (the publisher) register. */
   readonly registry: Registry;
+  /**
+   * The process itself: process_*, nodejs_* and the scrape counters, left out by
+   * `web.disable_exporter_metrics` (node_exporter's --web.disable-exporter-metrics).
+   */
+  readonly runtime: Registry;
   readonly scrapes: Counter<'result'>;
   readonly inflight: Gauge;
   /** The inspector whose counters are served; the app sets it (a reload may replace it). */
@@ -74,7 +80,8 @@ function registerInspectorCounters(registry: Registry, current: () => Inspector 
 /** Creates the long-lived registry. */
 export function createSelfMetrics(): SelfMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const runtime = new Registry();
+  collectDefaultMetrics({ register: runtime });
   new Gauge({
     name: 'libvirt_exporter_build_info',
     help: 'Build of this exporter: value 1.',
@@ -85,14 +92,14 @@ export function createSelfMetrics(): SelfMetrics {
     name: 'libvirt_exporter_scrapes_total',
     help: 'Scrapes served, by result: ok, rejected (too many in flight, 503), bad_request (400).',
     labelNames: ['result'] as const,
-    registers: [registry],
+    registers: [runtime],
   });
   const inflight = new Gauge({
     name: 'libvirt_exporter_scrapes_in_flight',
     help: 'Scrapes being served right now.',
-    registers: [registry],
+    registers: [runtime],
   });
-  const self: SelfMetrics = { registry, scrapes, inflight, inspector: () => undefined };
+  const self: SelfMetrics = { registry, runtime, scrapes, inflight, inspector: () => undefined };
   registerInspectorCounters(registry, () => self.inspector());
   return self;
 }

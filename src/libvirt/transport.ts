@@ -22,7 +22,9 @@ export function connectionErrorFrom(err: unknown, target: ConnectTarget): Libvir
     case 'ENOENT':
       return new LibvirtConnectionError(
         'ENOENT',
-        `libvirt socket ${address} does not exist: is libvirtd (or virtqemud) running, and is the socket path right?`,
+        target.kind === 'unix' && target.alternative !== undefined
+          ? `libvirt socket ${address} does not exist, nor ${target.alternative}: is libvirtd (or virtqemud) running, and is the socket directory mounted?`
+          : `libvirt socket ${address} does not exist: is libvirtd (or virtqemud) running, and is the socket path right?`,
         { cause: err, address },
       );
     case 'EACCES':

@@ -3,10 +3,12 @@
  * Parsing of libvirt connection URIs (`driver[+transport]://[host[:port]]/path[?query]`) into what this
  * client needs: where to connect (unix socket, TCP or TLS) and the name to send in CONNECT_OPEN. The
  * rules follow libvirt's remote driver: the transport and the client-side query parameters are removed
- * from the name, and a URI with a host but no transport means TLS.
+ * from the name, a URI with a host but no transport means TLS, and a local URI finds the modular daemon's
+ * socket (`virtqemud-sock-ro`) or the monolithic one's (`libvirt-sock-ro`), whichever exists.
  *
  * @packageDocumentation
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 import { LibvirtUriError } from './errors.ts';
@@ -26,7 +28,12 @@ export const DEFAULT_PKI = {
 
 /** Where a connection goes. */
 export type ConnectTarget =
-  | { readonly kind: 'unix'; readonly path: string }
+  | {
+      readonly kind: 'unix';
+      readonly path: string;
+      /** The other socket that was looked for and not found (named in connection errors). */
+      readonly alternative?: string;
+    }
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
   | {
       readonly kind: 'tls';
@@ -52,6 +59,8 @@ export interface UriOptions {
   readonly tls?: TlsFileOptions;
   /** Environment used to find the session socket (default `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Whether a socket path exists, to choose between the modular and the monolithic daemon (default `fs.existsSync`). */
+  readonly fileExists?: (path: string) => boolean;
 }
 
 /** PKI files and verification of a TLS connection. */
@@ -136,7 +145,7 @@ function parseBoolParam(uri: string, key: string, value: string): boolean {
  * Parses a libvirt connection URI. Throws {@link LibvirtUriError} for malformed URIs and for transports
  * this client lacks (ssh, libssh, libssh2, ext).
  *
- * @example parseLibvirtUri('qemu:///system').target // { kind: 'unix', path: '/var/run/libvirt/libvirt-sock-ro' }
+ * @example parseLibvirtUri('qemu:///system').target.path // '/var/run/libvirt/virtqemud-sock-ro' if it exists, else '/var/run/libvirt/libvirt-sock-ro'
  */
 export function parseLibvirtUri(uri: string, options: UriOptions = {}): ParsedLibvirtUri {
   const m = /^([A-Za-z][A-Za-z0-9.-]*)(?:\+([A-Za-z0-9.-]*))?:(.*)$/s.exec(uri.trim());
@@ -226,20 +235,24 @@ export function parseLibvirtUri(uri: string, options: UriOptions = {}): ParsedLi
       if (!path.isAbsolute(socket))
         throw new LibvirtUriError(uri, 'the socket parameter must be an absolute path');
       target = { kind: 'unix', path: socket };
-    } else if (uriPath === '/session') {
-      const runtimeDir = (options.env ?? process.env)['XDG_RUNTIME_DIR'];
-      if (runtimeDir === undefined || runtimeDir === '') {
-        throw new LibvirtUriError(
-          uri,
-          'session URIs need XDG_RUNTIME_DIR to locate the per-user daemon socket; pass socketPath instead',
-        );
-      }
-      target = { kind: 'unix', path: path.join(runtimeDir, 'libvirt', 'libvirt-sock') };
     } else {
-      target = {
-        kind: 'unix',
-        path: path.join(LIBVIRT_RUN_DIR, readOnly ? 'libvirt-sock-ro' : 'libvirt-sock'),
-      };
+      let dir = LIBVIRT_RUN_DIR;
+      if (uriPath === '/session') {
+        const runtimeDir = (options.env ?? process.env)['XDG_RUNTIME_DIR'];
+        if (runtimeDir === undefined || runtimeDir === '') {
+          throw new LibvirtUriError(
+            uri,
+            'session URIs need XDG_RUNTIME_DIR to locate the per-user daemon socket; pass socketPath instead',
+          );
+        }
+        dir = path.join(runtimeDir, 'libvirt');
+      }
+      const { path: socketPath, alternative } = chooseLocalSocket(dir, driver, {
+        readOnly,
+        session: uriPath === '/session',
+        fileExists: options.fileExists ?? existsSync,
+      });
+      target = { kind: 'unix', path: socketPath, ...(alternative !== undefined ? { alternative } : {}) };
     }
   } else if (transport === 'tcp') {
     target = { kind: 'tcp', host: bareHost === '' ? 'localhost' : bareHost, port: port ?? LIBVIRT_TCP_PORT };
@@ -262,6 +275,34 @@ export function parseLibvirtUri(uri: string, options: UriOptions = {}): ParsedLi
   }
 
   return { uri, driver, transport, host: bareHost, path: uriPath, serverParams, name, target };
+}
+
+/** Where a local URI's daemon listens, and the socket that was not chosen (when it was looked for). */
+export interface LocalSocketChoice {
+  readonly path: string;
+  readonly alternative?: string;
+}
+
+/**
+ * Chooses the unix socket of a local URI as libvirt's remote driver does in its default `auto` mode
+ * (remoteGetUNIXSocket): the modular daemon's socket (`virtqemud-sock-ro` for `qemu`, `virt<driver>d-…`
+ * for the others) when it exists, else the monolithic daemon's (`libvirt-sock-ro`) when it exists, else
+ * the monolithic one (libvirt's build default): a daemon that starts later is found at the next
+ * connection attempt. `remote` (and `name`-less URIs) always mean `libvirt-sock*` (virtproxyd or libvirtd).
+ * Session daemons listen on `<dir>/<daemon>-sock`, with no read-only socket.
+ */
+export function chooseLocalSocket(
+  dir: string,
+  driver: string,
+  options: { readOnly: boolean; session?: boolean; fileExists?: (path: string) => boolean },
+): LocalSocketChoice {
+  const exists = options.fileExists ?? existsSync;
+  const suffix = options.session === true ? 'sock' : options.readOnly ? 'sock-ro' : 'sock';
+  const legacy = path.join(dir, `libvirt-${suffix}`);
+  if (driver === 'remote' || driver === '') return { path: legacy };
+  const modular = path.join(dir, `virt${driver}d-${suffix}`);
+  if (exists(modular)) return { path: modular, alternative: legacy };
+  return { path: legacy, alternative: modular };
 }
 
 /** Describes a target for messages: the socket path or `host:port`. */

@@ -526,7 +526,7 @@ export async function spawnExporter(
   }
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', MAIN, `--web.listen-address=127.0.0.1:${port}`, ...args],
+    ['--import', 'tsx', MAIN, `--web.listen-address=127.0.0.1:${port}`, '--log.format=json', ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(o.uid !== undefined

@@ -56,7 +56,7 @@ async function runToExit(args: readonly string[], timeoutMs = 180_000): Promise<
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', MAIN, `--web.listen-address=127.0.0.1:${port}`, ...args],
+    ['--import', 'tsx', MAIN, `--web.listen-address=127.0.0.1:${port}`, '--log.format=json', ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

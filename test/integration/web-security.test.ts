@@ -52,6 +52,7 @@ async function startExporter(webConfig: string): Promise<Exporter> {
       `--web.listen-address=127.0.0.1:${port}`,
       `--web.config.file=${join(dir, webConfig)}`,
       NO_LIBVIRT,
+      '--log.format=json',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -91,9 +92,13 @@ function runExporter(
 ): Promise<{ code: number | null; output: string }> {
   const listen = port === undefined ? [] : [`--web.listen-address=127.0.0.1:${port}`];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...listen, NO_LIBVIRT, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', MAIN, ...listen, NO_LIBVIRT, '--log.format=json', ...args],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));

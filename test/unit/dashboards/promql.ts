@@ -245,6 +245,7 @@ export async function knownMetrics(): Promise<Map<string, KnownMetric>> {
   });
   for (const [registry, source] of [
     [self.registry, 'src/http/self-metrics.ts'],
+    [self.runtime, 'src/http/self-metrics.ts'],
     [publisher, 'src/publisher/metrics.ts'],
   ] as const) {
     for (const m of await registry.getMetricsAsJSON()) {
@@ -254,6 +255,7 @@ export async function knownMetrics(): Promise<Map<string, KnownMetric>> {
   }
   // collectDefaultMetrics() started timers for its gauges; the test does not need them running.
   self.registry.clear();
+  self.runtime.clear();
   return out;
 }
 

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 
 import { LibvirtUriError } from '../../../src/libvirt/errors.ts';
 import {
+  chooseLocalSocket,
   describeTarget,
   parseLibvirtUri,
   type ConnectTarget,
@@ -28,20 +29,32 @@ const CASES: Case[] = [
   {
     uri: 'qemu:///system',
     name: 'qemu:///system',
-    target: { kind: 'unix', path: '/var/run/libvirt/libvirt-sock-ro' },
+    target: {
+      kind: 'unix',
+      path: '/var/run/libvirt/libvirt-sock-ro',
+      alternative: '/var/run/libvirt/virtqemud-sock-ro',
+    },
     transport: 'unix',
   },
   {
     uri: 'qemu:///system',
     options: { readOnly: false },
     name: 'qemu:///system',
-    target: { kind: 'unix', path: '/var/run/libvirt/libvirt-sock' },
+    target: {
+      kind: 'unix',
+      path: '/var/run/libvirt/libvirt-sock',
+      alternative: '/var/run/libvirt/virtqemud-sock',
+    },
   },
   {
     uri: 'qemu:///session',
     options: { env: { XDG_RUNTIME_DIR: '/run/user/1000' } },
     name: 'qemu:///session',
-    target: { kind: 'unix', path: '/run/user/1000/libvirt/libvirt-sock' },
+    target: {
+      kind: 'unix',
+      path: '/run/user/1000/libvirt/libvirt-sock',
+      alternative: '/run/user/1000/libvirt/virtqemud-sock',
+    },
   },
   {
     uri: 'qemu+unix:///system?socket=/run/libvirt/virtqemud-sock-ro',
@@ -117,12 +130,20 @@ const CASES: Case[] = [
   {
     uri: 'test+unix:///default',
     name: 'test:///default',
-    target: { kind: 'unix', path: '/var/run/libvirt/libvirt-sock-ro' },
+    target: {
+      kind: 'unix',
+      path: '/var/run/libvirt/libvirt-sock-ro',
+      alternative: '/var/run/libvirt/virttestd-sock-ro',
+    },
   },
   {
     uri: 'test:///default',
     name: 'test:///default',
-    target: { kind: 'unix', path: '/var/run/libvirt/libvirt-sock-ro' },
+    target: {
+      kind: 'unix',
+      path: '/var/run/libvirt/libvirt-sock-ro',
+      alternative: '/var/run/libvirt/virttestd-sock-ro',
+    },
   },
   {
     // server-side parameters are forwarded, client-side ones stripped
@@ -149,14 +170,19 @@ const CASES: Case[] = [
   {
     uri: 'QEMU+UNIX:///system',
     name: 'qemu:///system',
-    target: { kind: 'unix', path: '/var/run/libvirt/libvirt-sock-ro' },
+    target: {
+      kind: 'unix',
+      path: '/var/run/libvirt/libvirt-sock-ro',
+      alternative: '/var/run/libvirt/virtqemud-sock-ro',
+    },
   },
 ];
 
 describe('parseLibvirtUri', () => {
   for (const c of CASES) {
     test(`${c.uri}${c.options ? ` ${JSON.stringify(c.options)}` : ''}`, () => {
-      const parsed = parseLibvirtUri(c.uri, c.options);
+      // No socket exists here (the host's own sockets must not decide the answer).
+      const parsed = parseLibvirtUri(c.uri, { fileExists: () => false, ...c.options });
       assert.equal(parsed.name, c.name);
       assert.deepEqual(parsed.target, c.target);
       if (c.transport !== undefined) assert.equal(parsed.transport, c.transport);
@@ -200,5 +226,104 @@ describe('parseLibvirtUri', () => {
     assert.equal(describeTarget({ kind: 'unix', path: '/x' }), '/x');
     assert.equal(describeTarget({ kind: 'tcp', host: 'h', port: 1 }), 'tcp://h:1');
     assert.equal(describeTarget({ kind: 'tcp', host: '::1', port: 1 }), 'tcp://[::1]:1');
+  });
+});
+
+describe("local URIs find the modular or the monolithic daemon, as libvirt's client does", () => {
+  const only =
+    (...paths: string[]) =>
+    (p: string): boolean =>
+      paths.includes(p);
+  const target = (uri: string, options: UriOptions): ConnectTarget => parseLibvirtUri(uri, options).target;
+
+  test('modular daemons only: qemu:///system reaches virtqemud-sock-ro, read-write virtqemud-sock', () => {
+    const fileExists = only('/var/run/libvirt/virtqemud-sock-ro', '/var/run/libvirt/virtqemud-sock');
+    assert.deepEqual(target('qemu:///system', { fileExists }), {
+      kind: 'unix',
+      path: '/var/run/libvirt/virtqemud-sock-ro',
+      alternative: '/var/run/libvirt/libvirt-sock-ro',
+    });
+    assert.equal(
+      target('qemu:///system', { fileExists, readOnly: false }).kind === 'unix' &&
+        (target('qemu:///system', { fileExists, readOnly: false }) as { path: string }).path,
+      '/var/run/libvirt/virtqemud-sock',
+    );
+  });
+
+  test('monolithic libvirtd only: libvirt-sock-ro', () => {
+    const fileExists = only('/var/run/libvirt/libvirt-sock-ro', '/var/run/libvirt/libvirt-sock');
+    assert.equal(
+      (target('qemu:///system', { fileExists }) as { path: string }).path,
+      '/var/run/libvirt/libvirt-sock-ro',
+    );
+  });
+
+  test("both (virtproxyd beside virtqemud): the modular socket, as libvirt's auto mode picks", () => {
+    const fileExists = only('/var/run/libvirt/libvirt-sock-ro', '/var/run/libvirt/virtqemud-sock-ro');
+    assert.equal(
+      (target('qemu:///system', { fileExists }) as { path: string }).path,
+      '/var/run/libvirt/virtqemud-sock-ro',
+    );
+  });
+
+  test("neither yet: the monolithic socket (libvirt's build default), the modular one named as the alternative", () => {
+    assert.deepEqual(
+      chooseLocalSocket('/var/run/libvirt', 'qemu', { readOnly: true, fileExists: () => false }),
+      {
+        path: '/var/run/libvirt/libvirt-sock-ro',
+        alternative: '/var/run/libvirt/virtqemud-sock-ro',
+      },
+    );
+  });
+
+  test('every driver maps to its own daemon: lxc:///system → virtlxcd-sock-ro', () => {
+    const fileExists = only('/var/run/libvirt/virtlxcd-sock-ro');
+    assert.equal(
+      (target('lxc:///system', { fileExists }) as { path: string }).path,
+      '/var/run/libvirt/virtlxcd-sock-ro',
+    );
+  });
+
+  test('session daemons: $XDG_RUNTIME_DIR/libvirt/virtqemud-sock (no read-only socket)', () => {
+    const fileExists = only('/run/user/1000/libvirt/virtqemud-sock');
+    assert.equal(
+      (
+        target('qemu:///session', { fileExists, env: { XDG_RUNTIME_DIR: '/run/user/1000' } }) as {
+          path: string;
+        }
+      ).path,
+      '/run/user/1000/libvirt/virtqemud-sock',
+    );
+  });
+
+  test('remote:/// always means libvirt-sock (virtproxyd or libvirtd)', () => {
+    assert.deepEqual(target('remote:///', { fileExists: () => true }), {
+      kind: 'unix',
+      path: '/var/run/libvirt/libvirt-sock-ro',
+    });
+  });
+
+  test('an explicit socket wins over the search', () => {
+    const seen: string[] = [];
+    const fileExists = (p: string): boolean => {
+      seen.push(p);
+      return true;
+    };
+    assert.equal((target('qemu:///system?socket=/srv/s', { fileExists }) as { path: string }).path, '/srv/s');
+    assert.deepEqual(seen, []);
+  });
+
+  test('the choice is made at each parse, so a daemon that appears later is found at the next connection', () => {
+    let modular = false;
+    const fileExists = (p: string): boolean => modular && p.endsWith('virtqemud-sock-ro');
+    assert.equal(
+      (target('qemu:///system', { fileExists }) as { path: string }).path,
+      '/var/run/libvirt/libvirt-sock-ro',
+    );
+    modular = true;
+    assert.equal(
+      (target('qemu:///system', { fileExists }) as { path: string }).path,
+      '/var/run/libvirt/virtqemud-sock-ro',
+    );
   });
 });

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @packageDocumentation
+ * Watches the files the running configuration was read from (the configuration file, the web
+ * configuration file and the TLS files it names) and calls back when one of them changes on disk, so
+ * that a certificate renewed by cert-manager is served without a SIGHUP (which nothing sends in
+ * Kubernetes) and without a sidecar.
+ *
+ * Each file's directory is watched, not the file: Kubernetes updates a mounted Secret or ConfigMap by
+ * swapping a `..data` symlink in that directory, and tools replace files by renaming, both of which a
+ * watch on the old file would miss. Events are debounced (a renewal writes the certificate and the key
+ * one after the other), then the files' contents are compared with what was last seen: an event about
+ * another file of the same directory calls nothing.
+ */
+import { createHash } from 'node:crypto';
+import { watch as fsWatch, readFileSync, realpathSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+
+/** A directory watch: calls `listener` on any event, `onError` when the watch fails. */
+export type WatchDir = (
+  dir: string,
+  listener: () => void,
+  onError: (err: Error) => void,
+) => { close(): void };
+
+/** What {@link watchFiles} needs. The defaults are the real file system. */
+export interface WatchFilesOptions {
+  /** Called once per debounced burst of changes, with the files whose contents changed. */
+  readonly onChange: (changed: readonly string[]) => void;
+  /** A watch that cannot be set up or fails later (the file is then no longer watched). */
+  readonly onError?: (err: Error, dir: string) => void;
+  /** Quiet time before the files are compared (default 1 s). */
+  readonly debounceMs?: number;
+  readonly watchDir?: WatchDir;
+  /** A fingerprint of a file's content (default: its SHA-256, or the error code when unreadable). */
+  readonly fingerprint?: (path: string) => string;
+  /** The target of a symlink, whose directory is watched too (default: fs.realpathSync). */
+  readonly realpath?: (path: string) => string;
+}
+
+/** A running watch. */
+export interface FileWatcher {
+  /** Watches these files instead (after a reload that named other files); their contents become the reference. */
+  update(paths: readonly string[]): void;
+  /** The files watched now. */
+  readonly paths: readonly string[];
+  close(): void;
+}
+
+function contentFingerprint(path: string): string {
+  try {
+    return createHash('sha256').update(readFileSync(path)).digest('hex');
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    return `unreadable:${typeof code === 'string' ? code : (err as Error).message}`;
+  }
+}
+
+const realWatchDir: WatchDir = (dir, listener, onError) => {
+  const w = fsWatch(dir, { persistent: false }, () => {
+    listener();
+  });
+  w.on('error', onError);
+  return w;
+};
+
+/** Watches `paths` (see the module comment). */
+export function watchFiles(paths: readonly string[], options: WatchFilesOptions): FileWatcher {
+  const debounceMs = options.debounceMs ?? 1000;
+  const watchDir = options.watchDir ?? realWatchDir;
+  const fingerprint = options.fingerprint ?? contentFingerprint;
+  const realpath = options.realpath ?? ((p: string) => realpathSync(p));
+  let files: string[] = [];
+  const seen = new Map<string, string>();
+  const watchers = new Map<string, { close(): void }>();
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  const check = (): void => {
+    timer = undefined;
+    if (closed) return;
+    const changed: string[] = [];
+    for (const f of files) {
+      const now = fingerprint(f);
+      if (seen.get(f) !== now) {
+        seen.set(f, now);
+        changed.push(f);
+      }
+    }
+    if (changed.length > 0) options.onChange(changed);
+  };
+  const onEvent = (): void => {
+    if (closed) return;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(check, debounceMs);
+  };
+
+  const update = (next: readonly string[]): void => {
+    files = [...new Set(next.map((p) => resolve(p)))];
+    seen.clear();
+    for (const f of files) seen.set(f, fingerprint(f));
+    const dirs = new Set<string>();
+    for (const f of files) {
+      dirs.add(dirname(f));
+      try {
+        dirs.add(dirname(realpath(f)));
+      } catch {
+        // missing for now: its own directory is watched, and it is compared when that changes
+      }
+    }
+    for (const [dir, w] of watchers) {
+      if (!dirs.has(dir)) {
+        w.close();
+        watchers.delete(dir);
+      }
+    }
+    for (const dir of dirs) {
+      if (watchers.has(dir)) continue;
+      const fail = (err: Error): void => {
+        watchers.get(dir)?.close();
+        watchers.delete(dir);
+        options.onError?.(err, dir);
+      };
+      try {
+        watchers.set(dir, watchDir(dir, onEvent, fail));
+      } catch (err) {
+        options.onError?.(err as Error, dir);
+      }
+    }
+  };
+
+  update(paths);
+  return {
+    update,
+    get paths() {
+      return files;
+    },
+    close() {
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      for (const w of watchers.values()) w.close();
+      watchers.clear();
+    },
+  };
+}
+
+/**
+ * The TLS files a web configuration file names (`tls_server_config.cert_file`, `key_file`,
+ * `client_ca_file`, relative to the file's directory as the exporter-toolkit reads them). A file that
+ * cannot be read or parsed names none: the loader reports it, and the file itself is still watched.
+ */
+export function webConfigTlsFiles(file: string): string[] {
+  let doc: unknown;
+  try {
+    doc = parseDocument(readFileSync(file, 'utf8')).toJS();
+  } catch {
+    return [];
+  }
+  const tls = (doc as { tls_server_config?: unknown } | null)?.tls_server_config;
+  if (typeof tls !== 'object' || tls === null) return [];
+  const out: string[] = [];
+  for (const key of ['cert_file', 'key_file', 'client_ca_file']) {
+    const v = (tls as Record<string, unknown>)[key];
+    if (typeof v === 'string' && v !== '') out.push(resolve(dirname(resolve(file)), v));
+  }
+  return out;
+}
