@@ -4,6 +4,8 @@
  * Process entry: parse the command line, load the configuration, serve (or inspect), handle signals.
  * The only file that calls process.exit().
  */
+// First: V8 heap settings for a daemon, before anything else allocates (see src/heap.ts).
+import './heap.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp, type AppDeps } from './app.ts';
@@ -16,7 +18,7 @@ import { createSelfMetrics, type SelfMetrics } from './http/self-metrics.ts';
 import { loadWebConfig, type WebConfig } from './http/web-config.ts';
 import { createLibvirtInspector, type LibvirtInspector } from './inspector/libvirt-inspector.ts';
 import { createLogger } from './log/logger.ts';
-import { createPublisher, type Publisher } from './publisher/publisher.ts';
+import type { Publisher } from './publisher/publisher.ts';
 import { version } from './version.ts';
 
 function inspectorFor(config: Config): LibvirtInspector {
@@ -50,19 +52,21 @@ async function loadWeb(config: Config): Promise<WebConfig | undefined> {
   return config.web.config_file === undefined ? undefined : loadWebConfig(config.web.config_file);
 }
 
-function publisherFor(
+async function publisherFor(
   config: Config,
   inspector: LibvirtInspector,
   log: Logger,
   self: SelfMetrics,
-): Publisher | undefined {
-  return config.publisher.enabled
-    ? createPublisher(config.publisher, {
-        inspector,
-        logger: log.child({ component: 'publisher' }),
-        registry: self.registry,
-      })
-    : undefined;
+): Promise<Publisher | undefined> {
+  if (!config.publisher.enabled) return undefined;
+  // Loaded only when enabled: the publisher and its AMQP client are a few MiB of resident code that a
+  // scrape-only exporter never runs.
+  const { createPublisher } = await import('./publisher/publisher.ts');
+  return createPublisher(config.publisher, {
+    inspector,
+    logger: log.child({ component: 'publisher' }),
+    registry: self.registry,
+  });
 }
 
 async function start(
@@ -72,7 +76,7 @@ async function start(
   self: SelfMetrics,
 ): Promise<Running> {
   const inspector = inspectorFor(config);
-  const publisher = publisherFor(config, inspector, log, self);
+  const publisher = await publisherFor(config, inspector, log, self);
   const deps: AppDeps = {
     config,
     inspector,
@@ -126,7 +130,7 @@ async function apply(
   }
   const inspector = same(r.config.libvirt, next.libvirt) ? r.inspector : inspectorFor(next);
   const samePublisher = inspector === r.inspector && same(r.config.publisher, next.publisher);
-  const publisher = samePublisher ? r.publisher : publisherFor(next, inspector, log, self);
+  const publisher = samePublisher ? r.publisher : await publisherFor(next, inspector, log, self);
   r.deps.config = next;
   r.deps.inspector = inspector;
   r.deps.publisherStatus = publisher ? () => publisher.status() : undefined;

@@ -15,7 +15,6 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { createSecureContext, type SecureContextOptions, type SecureVersion, type TLSSocket } from 'node:tls';
 import { inspect } from 'node:util';
-import bcrypt from 'bcryptjs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -642,6 +641,11 @@ function peerProblem(socket: TLSSocket, tls: WebTlsConfig): string | undefined {
   }
 }
 
+/** bcryptjs, loaded on the first basic-auth check only (an exporter without basic auth never needs it). */
+async function loadBcrypt(): Promise<typeof import('bcryptjs').default> {
+  return (await import('bcryptjs')).default;
+}
+
 /** Basic auth with bcrypt, with results cached for a while and bcrypt runs kept one at a time. */
 class BasicAuth {
   /** Results live this long: scrapes every 15–60 s then cost one bcrypt run every few minutes. */
@@ -666,7 +670,7 @@ class BasicAuth {
     if (this.#decoy === undefined) {
       let cost = 10;
       for (const h of this.#users.values()) cost = Number(h.reveal().slice(4, 6));
-      this.#decoy = bcrypt.hash(randomBytes(16).toString('hex'), cost);
+      this.#decoy = loadBcrypt().then((b) => b.hash(randomBytes(16).toString('hex'), cost));
     }
     return this.#decoy;
   }
@@ -706,6 +710,7 @@ class BasicAuth {
   #compare(password: string, hash: string | undefined): Promise<boolean> {
     const run = async (): Promise<boolean> => {
       const tooLong = Buffer.byteLength(password, 'utf8') > BCRYPT_MAX_PASSWORD_BYTES;
+      const bcrypt = await loadBcrypt();
       const ok = await bcrypt.compare(password, hash ?? (await this.#decoyHash()));
       return ok && hash !== undefined && !tooLong;
     };
