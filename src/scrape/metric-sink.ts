@@ -66,7 +66,7 @@ export function formatValue(v: number): string {
 }
 
 /** Renders `{a="1",b="2"}` in the order of `names` (empty string when there are no labels). */
-function labelString(names: readonly string[], labels: Labels): string {
+export function labelString(names: readonly string[], labels: Labels): string {
   if (names.length === 0) return '';
   let out = '{';
   for (let i = 0; i < names.length; i++) {
@@ -116,6 +116,19 @@ export class MetricSink {
     if (f.seen.has(ls)) return;
     f.seen.add(ls);
     f.lines.push(`${spec.name}${ls} ${formatValue(value)}`);
+  }
+
+  /**
+   * Adds one sample whose labels are already rendered (`{a="1"}`, as {@link labelString} renders them in
+   * the order of `spec.labelNames`): the hot path, for label text cached across scrapes. Same rules as
+   * {@link MetricSink.add}.
+   */
+  addText(spec: FamilySpec, labelText: string, value: number | undefined): void {
+    if (value === undefined || Number.isNaN(value)) return;
+    const f = this.#family(spec);
+    if (f.seen.has(labelText)) return;
+    f.seen.add(labelText);
+    f.lines.push(`${spec.name}${labelText} ${formatValue(value)}`);
   }
 
   /**
