@@ -34,6 +34,7 @@ import {
   type GroupCost,
   type Guests,
   type MethodResult,
+  type ProcessSoak,
   type Results,
   type Soak,
 } from './lib/results.ts';
@@ -60,6 +61,8 @@ type Section = (typeof SECTIONS)[number];
 const LIKE_FOR_LIKE = ['domain', 'cpu', 'block', 'interface'] as const;
 /** The exporter's default `libvirt.stats_shards`. */
 const DEFAULT_SHARDS = 4;
+/** Where the single-file bundle is built (scripts/bundle.ts), relative to the checkout. */
+const DEFAULT_BUNDLE = 'dist/bundle/libvirt-exporter.cjs';
 
 const HELP = `usage: npm run bench -- [options]
 
@@ -76,6 +79,9 @@ const HELP = `usage: npm run bench -- [options]
   --out FILE          the report (default docs/performance.md)
   --node-args="ARGS"  Node.js options for the exporter processes, e.g. --node-args="--max-semi-space-size=4"
   --profile-scrapes P scrapes of the soak's extra process under --cpu-prof (default 200; 0: none)
+  --bundle FILE       the single-file bundle soaked beside the compiled build (default
+                      ${DEFAULT_BUNDLE} when it exists; "none": not soaked)
+  --bundle-node BIN   the node binary that runs the bundle (default: this one)
 `;
 
 interface Options {
@@ -94,6 +100,8 @@ interface Options {
   readonly nodeArgs: readonly string[];
   /** Scrapes of the soak's profiled process (0: none). */
   readonly profileScrapes: number;
+  /** The single-file bundle to soak too, and the node binary that runs it (none when undefined). */
+  readonly bundle: { readonly file: string; readonly node: string } | undefined;
 }
 
 function int(v: string | undefined, name: string, min: number, max: number, dflt: number): number {
@@ -121,6 +129,8 @@ function parseOptions(argv: readonly string[]): Options | undefined {
       out: { type: 'string' },
       'node-args': { type: 'string' },
       'profile-scrapes': { type: 'string' },
+      bundle: { type: 'string' },
+      'bundle-node': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -150,7 +160,22 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     out: values.out ?? `${ROOT}docs/performance.md`,
     nodeArgs: (values['node-args'] ?? '').split(' ').filter((a) => a !== ''),
     profileScrapes: int(values['profile-scrapes'], 'profile-scrapes', 0, 100_000, 200),
+    bundle: bundleOption(values.bundle, values['bundle-node']),
   };
+}
+
+/** The bundle to soak: the one named, else the default one when it was built, else none. */
+function bundleOption(
+  file: string | undefined,
+  node: string | undefined,
+): { file: string; node: string } | undefined {
+  if (file === 'none') return undefined;
+  const path = file ?? `${ROOT}${DEFAULT_BUNDLE}`;
+  if (!existsSync(path)) {
+    if (file !== undefined) throw new Error(`--bundle: ${file} does not exist`);
+    return undefined;
+  }
+  return { file: path, node: node ?? process.execPath };
 }
 
 function log(msg: string): void {
@@ -407,6 +432,7 @@ async function compare(
           ? {
               cpuMsPerScrape: mean(a.cpu),
               cpuMsPerScrapeWithIdle: (cpuMs(m.target.pid) - a.cpuStart) / Math.max(1, a.scrapes),
+              rssKiB: rssKiB(m.target.pid),
             }
           : {}),
         libvirtdCpuMs: mean(a.libvirtdCpu),
@@ -553,6 +579,8 @@ async function soak(
     nodeArgs: [...opts.nodeArgs, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`],
   });
   try {
+    // What the process loaded before it served anything.
+    const rssAfterStartKiB = rssKiB(t.pid);
     // Warm-up: the XML of every guest is read once, then cached. Other test runs may have stopped the
     // shared libvirtd for a moment: wait for a scrape that sees every guest.
     await untilHealthy(t, expected, signal);
@@ -617,6 +645,34 @@ async function soak(
     await t.stop();
     const prof =
       opts.profileScrapes > 0 ? await liveProfile(opts, main, opts.profileScrapes, dir, signal) : undefined;
+    const others: Record<string, ProcessSoak> = {};
+    if (opts.bundle !== undefined) {
+      const b = opts.bundle;
+      const bt = await startOurs('bundle', b.file, DEFAULT_SHARDS, dir, {
+        signal,
+        nodeArgs: opts.nodeArgs,
+        node: b.node,
+      });
+      others['bundle'] = await soakProcess(
+        bt,
+        'this exporter, single-file bundle',
+        `${b.node === process.execPath ? 'node' : b.node} ${b.file.replace(ROOT, '')}`,
+        opts.scrapes,
+        (body) => ourProblem(body, expected),
+        signal,
+      );
+    }
+    if (opts.peer && existsSync(PEER_BINARY)) {
+      const pt = await startPeer({ signal });
+      others['peer'] = await soakProcess(
+        pt,
+        'prometheus-libvirt-exporter (Go peer)',
+        PEER_BINARY,
+        opts.scrapes,
+        (body) => peerProblem(body, expected),
+        signal,
+      );
+    }
     return {
       guests: expected.active,
       scrapes: opts.scrapes,
@@ -648,12 +704,88 @@ async function soak(
       liveHeapBytes,
       rssBeforeSnapshotKiB: rssBeforeSnapshot,
       ...(prof ? { liveProfile: prof } : {}),
+      rssAfterStartKiB,
+      rssSteadyKiB: Math.max(...finite(half.map((p) => p[1]))),
+      ...(Object.keys(others).length > 0 ? { others } : {}),
       date: new Date().toISOString(),
       revision: (await versions({ signal }))['revision'] ?? 'unknown',
     };
   } finally {
     await t.stop();
     rmSync(snapDir, { recursive: true, force: true });
+  }
+}
+
+/** Why a scrape of this exporter does not count, or undefined. */
+function ourProblem(body: string, expected: Expected): string | undefined {
+  if (sampleValue(body, 'libvirt_up') !== 1) return 'libvirt_up 0';
+  const n = sampleValue(body, 'libvirt_domains');
+  return n === expected.all ? undefined : `${n} domains`;
+}
+
+/** Why a scrape of the Go peer does not count, or undefined. */
+function peerProblem(body: string, expected: Expected): string | undefined {
+  if (sampleValue(body, 'libvirt_up') !== 1) return 'libvirt_up 0';
+  const n = sampleValue(body, 'libvirt_domains_number');
+  return n === expected.active ? undefined : `${n} active domains`;
+}
+
+/**
+ * `scrapes` back-to-back scrapes of a process started for it (stopped at the end): CPU per scrape, and
+ * RSS (from /proc) with the V8 heap and external memory the process serves, every 10 scrapes.
+ */
+async function soakProcess(
+  t: HttpTarget,
+  label: string,
+  command: string,
+  scrapes: number,
+  problem: (body: string) => string | undefined,
+  signal: AbortSignal,
+): Promise<ProcessSoak> {
+  try {
+    const rssAfterStartKiB = rssKiB(t.pid);
+    log(`soak: ${scrapes} back-to-back scrapes of ${label}`);
+    // Warm-up (the first scrape reads what a process caches), then the run.
+    for (let i = 0; i < 3; i++) await scrape(t.url, { signal });
+    const cpu0 = cpuMs(t.pid);
+    const latency: number[] = [];
+    const memory: [number, number, number, number, number][] = [];
+    let failed = 0;
+    let series = 0;
+    for (let i = 1; i <= scrapes; i++) {
+      const s = await scrape(t.url, { signal });
+      if (!s.ok || problem(s.body) !== undefined) failed++;
+      else {
+        latency.push(s.ms);
+        series = seriesCount(s.body);
+      }
+      if (i === 1 || i % 10 === 0)
+        memory.push([
+          i,
+          rssKiB(t.pid),
+          sampleValue(s.body, 'nodejs_heap_size_used_bytes'),
+          sampleValue(s.body, 'nodejs_heap_size_total_bytes'),
+          sampleValue(s.body, 'nodejs_external_memory_bytes'),
+        ]);
+    }
+    const cpu = (cpuMs(t.pid) - cpu0) / scrapes;
+    const rss = memory.map((m) => m[1]).filter((x) => Number.isFinite(x));
+    const half = memory.filter(([i]) => i > scrapes / 2).map((m) => m[1]);
+    return {
+      label,
+      command,
+      scrapes,
+      failed,
+      latency: summarize(latency),
+      cpuMsPerScrape: cpu,
+      memory,
+      rssAfterStartKiB,
+      rssSteadyKiB: Math.max(...half.filter((x) => Number.isFinite(x))),
+      rssMaxKiB: Math.max(...rss),
+      series,
+    };
+  } finally {
+    await t.stop();
   }
 }
 
