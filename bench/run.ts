@@ -39,6 +39,7 @@ import {
   type Soak,
 } from './lib/results.ts';
 import { summarize } from './lib/stats.ts';
+import { soakProcess } from './lib/soak.ts';
 import { tracedCalls } from './lib/strace.ts';
 import {
   PEER_BINARY,
@@ -728,65 +729,6 @@ function peerProblem(body: string, expected: Expected): string | undefined {
   if (sampleValue(body, 'libvirt_up') !== 1) return 'libvirt_up 0';
   const n = sampleValue(body, 'libvirt_domains_number');
   return n === expected.active ? undefined : `${n} active domains`;
-}
-
-/**
- * `scrapes` back-to-back scrapes of a process started for it (stopped at the end): CPU per scrape, and
- * RSS (from /proc) with the V8 heap and external memory the process serves, every 10 scrapes.
- */
-async function soakProcess(
-  t: HttpTarget,
-  label: string,
-  command: string,
-  scrapes: number,
-  problem: (body: string) => string | undefined,
-  signal: AbortSignal,
-): Promise<ProcessSoak> {
-  try {
-    const rssAfterStartKiB = rssKiB(t.pid);
-    log(`soak: ${scrapes} back-to-back scrapes of ${label}`);
-    // Warm-up (the first scrape reads what a process caches), then the run.
-    for (let i = 0; i < 3; i++) await scrape(t.url, { signal });
-    const cpu0 = cpuMs(t.pid);
-    const latency: number[] = [];
-    const memory: [number, number, number, number, number][] = [];
-    let failed = 0;
-    let series = 0;
-    for (let i = 1; i <= scrapes; i++) {
-      const s = await scrape(t.url, { signal });
-      if (!s.ok || problem(s.body) !== undefined) failed++;
-      else {
-        latency.push(s.ms);
-        series = seriesCount(s.body);
-      }
-      if (i === 1 || i % 10 === 0)
-        memory.push([
-          i,
-          rssKiB(t.pid),
-          sampleValue(s.body, 'nodejs_heap_size_used_bytes'),
-          sampleValue(s.body, 'nodejs_heap_size_total_bytes'),
-          sampleValue(s.body, 'nodejs_external_memory_bytes'),
-        ]);
-    }
-    const cpu = (cpuMs(t.pid) - cpu0) / scrapes;
-    const rss = memory.map((m) => m[1]).filter((x) => Number.isFinite(x));
-    const half = memory.filter(([i]) => i > scrapes / 2).map((m) => m[1]);
-    return {
-      label,
-      command,
-      scrapes,
-      failed,
-      latency: summarize(latency),
-      cpuMsPerScrape: cpu,
-      memory,
-      rssAfterStartKiB,
-      rssSteadyKiB: Math.max(...half.filter((x) => Number.isFinite(x))),
-      rssMaxKiB: Math.max(...rss),
-      series,
-    };
-  } finally {
-    await t.stop();
-  }
 }
 
 /** Scrapes until one sees libvirt up and the expected guests (at most a minute). */

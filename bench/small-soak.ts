@@ -1,82 +1,68 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * @packageDocumentation
- * A small soak against whatever guests the libvirtd already has (no lab changes, no root needed beyond
- * reading the socket): compiles the exporter, starts it on a free port, scrapes it back to back and reads
- * its RSS from /proc, its V8 heap from its own metrics, and its CPU per scrape. For trying changes on a
- * shared machine; `npm run bench` is the measurement of record.
+ * A small soak against the guests the libvirtd already has, leaving the lab as it is: compiles the
+ * exporter (or takes an entry file), starts it on a free port, scrapes it back to back and prints its
+ * footprint (RSS, V8 heap, external memory, CPU per scrape) as JSON; optionally the single-file bundle and
+ * the Go peer the same way. For trying changes on a shared machine; `npm run bench` measures for the docs.
  *
- *   node --import tsx bench/small-soak.ts [--scrapes 300] [--main FILE] [--node-args="..."] [--concurrency N]
+ *   node --import tsx bench/small-soak.ts [--scrapes 300] [--main FILE] [--bundle FILE] [--peer]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
-import { cpuMs, rssKiB } from './lib/proc.ts';
-import { buildExporter, sampleValue, scrape, seriesCount, startOurs } from './lib/targets.ts';
-import { summarize } from './lib/stats.ts';
+import type { ProcessSoak } from './lib/results.ts';
+import { soakProcess } from './lib/soak.ts';
+import { PEER_BINARY, buildExporter, sampleValue, startOurs, startPeer } from './lib/targets.ts';
 
 const { values } = parseArgs({
   options: {
     scrapes: { type: 'string', default: '300' },
     main: { type: 'string' },
-    'node-args': { type: 'string', default: '' },
-    concurrency: { type: 'string', default: '1' },
+    bundle: { type: 'string' },
+    'bundle-node': { type: 'string' },
+    peer: { type: 'boolean', default: false },
   },
 });
 const scrapes = Number(values.scrapes);
-const concurrency = Number(values.concurrency);
-const main = values.main ?? (await buildExporter());
-const dir = mkdtempSync(`${tmpdir()}/libvirt-exporter-small-soak-`);
-const t = await startOurs('small-soak', main, 4, dir, {
-  nodeArgs: values['node-args'].split(' ').filter((a) => a !== ''),
-});
-try {
-  const first = await scrape(t.url);
-  const rss0 = rssKiB(t.pid);
-  const cpu0 = cpuMs(t.pid);
-  const rss: number[] = [];
-  const heapUsed: number[] = [];
-  const heapTotal: number[] = [];
-  const external: number[] = [];
-  const lat: number[] = [];
-  let body = first.body;
-  let n = 0;
-  const worker = async (): Promise<void> => {
-    while (n < scrapes) {
-      n++;
-      const s = await scrape(t.url);
-      lat.push(s.ms);
-      if (s.ok) body = s.body;
-      if (n % 5 === 0) {
-        rss.push(rssKiB(t.pid) / 1024);
-        heapUsed.push(sampleValue(body, 'nodejs_heap_size_used_bytes') / 2 ** 20);
-        heapTotal.push(sampleValue(body, 'nodejs_heap_size_total_bytes') / 2 ** 20);
-        external.push(sampleValue(body, 'nodejs_external_memory_bytes') / 2 ** 20);
-      }
-    }
+const up = (body: string): string | undefined =>
+  sampleValue(body, 'libvirt_up') === 1 ? undefined : 'libvirt_up 0';
+const summary = (s: ProcessSoak): Record<string, number | string> => {
+  const f = (x: number): number => Math.round(x * 10) / 10;
+  const max = (k: 2 | 3 | 4): number =>
+    f(Math.max(...s.memory.map((m) => m[k]).filter(Number.isFinite)) / 2 ** 20);
+  return {
+    process: s.label,
+    scrapes: s.scrapes - s.failed,
+    series: s.series,
+    cpuMsPerScrape: f(s.cpuMsPerScrape),
+    p50ms: f(s.latency.p50),
+    rssAfterStartMiB: f(s.rssAfterStartKiB / 1024),
+    rssSteadyMiB: f(s.rssSteadyKiB / 1024),
+    rssMaxMiB: f(s.rssMaxKiB / 1024),
+    heapUsedMaxMiB: max(2),
+    heapTotalMaxMiB: max(3),
+    externalMaxMiB: max(4),
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const cpu = (cpuMs(t.pid) - cpu0) / scrapes;
-  const half = rss.slice(Math.floor(rss.length / 2));
-  const f = (x: number): string => x.toFixed(1);
-  console.log(
-    JSON.stringify({
-      guests: sampleValue(body, 'libvirt_domains'),
-      series: seriesCount(body),
-      scrapes,
-      concurrency,
-      cpuMsPerScrape: Number(f(cpu)),
-      p50ms: Number(f(summarize(lat).p50)),
-      rssFirstMiB: Number(f(rss0 / 1024)),
-      rssMaxLastHalfMiB: Number(f(Math.max(...half))),
-      rssMaxMiB: Number(f(Math.max(...rss))),
-      rssEndMiB: Number(f(rssKiB(t.pid) / 1024)),
-      heapUsedMaxMiB: Number(f(Math.max(...heapUsed))),
-      heapTotalMaxMiB: Number(f(Math.max(...heapTotal))),
-      externalMaxMiB: Number(f(Math.max(...external))),
-    }),
-  );
+};
+
+const signal = new AbortController().signal;
+const dir = mkdtempSync(`${tmpdir()}/libvirt-exporter-small-soak-`);
+try {
+  const main = values.main ?? (await buildExporter());
+  const t = await startOurs('small-soak', main, 4, dir, { signal });
+  console.log(JSON.stringify(summary(await soakProcess(t, 'compiled', main, scrapes, up, signal))));
+  if (values.bundle !== undefined) {
+    const b = await startOurs('small-soak-bundle', values.bundle, 4, dir, {
+      signal,
+      ...(values['bundle-node'] !== undefined ? { node: values['bundle-node'] } : {}),
+    });
+    console.log(JSON.stringify(summary(await soakProcess(b, 'bundle', values.bundle, scrapes, up, signal))));
+  }
+  if (values.peer && existsSync(PEER_BINARY)) {
+    const p = await startPeer({ signal });
+    console.log(JSON.stringify(summary(await soakProcess(p, 'Go peer', PEER_BINARY, scrapes, up, signal))));
+  }
 } finally {
-  await t.stop();
   rmSync(dir, { recursive: true, force: true });
 }
