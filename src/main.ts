@@ -5,7 +5,7 @@
  * The only file that calls process.exit().
  */
 // First: V8 heap settings for a daemon, before anything else allocates (see src/heap.ts).
-import './heap.ts';
+import { appliedV8Flags, heapLimitBytes } from './heap.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp, type AppDeps } from './app.ts';
@@ -90,7 +90,13 @@ async function start(
   await app.listen({ host, port });
   await publisher?.start();
   log.info(
-    { address: config.web.listen_address, libvirt_uri: config.libvirt.uri, version: version.version },
+    {
+      address: config.web.listen_address,
+      libvirt_uri: config.libvirt.uri,
+      version: version.version,
+      v8_flags: appliedV8Flags.join(' '),
+      heap_limit_bytes: heapLimitBytes(),
+    },
     'listening',
   );
   return { config, app, deps, inspector, publisher };
