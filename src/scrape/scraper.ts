@@ -90,6 +90,24 @@ interface LabelTexts {
  */
 const labelTexts = new Map<string, LabelTexts>();
 
+/** Each collector's child logger, made once per logger and level (not one pino child per collector per scrape). */
+const childLoggers = new WeakMap<Logger, Map<string, Logger>>();
+
+function collectorLog(log: Logger, name: string): Logger {
+  let byName = childLoggers.get(log);
+  if (byName === undefined) {
+    byName = new Map();
+    childLoggers.set(log, byName);
+  }
+  let child = byName.get(name);
+  // A child keeps the level it was made with: a reload that changed the parent's level makes new ones.
+  if (child === undefined || child.level !== log.level) {
+    child = log.child({ collector: name });
+    byName.set(name, child);
+  }
+  return child;
+}
+
 /** Everything a scrape needs. */
 export interface ScrapeOptions {
   readonly inspector: Inspector;
@@ -168,7 +186,7 @@ export async function runScrape(o: ScrapeOptions): Promise<MetricSink> {
   };
   const outcomes = await Promise.all(
     defs.map(async (d) => {
-      const log = o.log.child({ collector: d.name });
+      const log = collectorLog(o.log, d.name);
       const ctx: ScrapeContext = { ...ctxBase, log };
       const start = performance.now();
       const own = new MetricSink();
