@@ -82,7 +82,8 @@ export function registerMetricsRoute(
           signal: AbortSignal.timeout(deadline),
         });
         const format = openMetrics ? 'openmetrics' : 'prometheus';
-        const body = await renderResponse(self.registry, sink, format);
+        // Encoded once here: a string body would be scanned for its UTF-8 length, then encoded again.
+        const body = Buffer.from(await renderResponse(self.registry, sink, format), 'utf8');
         self.scrapes.inc({ result: 'ok' });
         return await reply.type(CONTENT_TYPES[format]).send(body);
       } finally {
