@@ -34,10 +34,12 @@ import {
   type GroupCost,
   type Guests,
   type MethodResult,
+  type ProcessSoak,
   type Results,
   type Soak,
 } from './lib/results.ts';
 import { summarize } from './lib/stats.ts';
+import { soakProcess } from './lib/soak.ts';
 import { tracedCalls } from './lib/strace.ts';
 import {
   PEER_BINARY,
@@ -60,6 +62,8 @@ type Section = (typeof SECTIONS)[number];
 const LIKE_FOR_LIKE = ['domain', 'cpu', 'block', 'interface'] as const;
 /** The exporter's default `libvirt.stats_shards`. */
 const DEFAULT_SHARDS = 4;
+/** Where the single-file bundle is built (scripts/bundle.ts), relative to the checkout. */
+const DEFAULT_BUNDLE = 'dist/bundle/libvirt-exporter.cjs';
 
 const HELP = `usage: npm run bench -- [options]
 
@@ -76,6 +80,9 @@ const HELP = `usage: npm run bench -- [options]
   --out FILE          the report (default docs/performance.md)
   --node-args="ARGS"  Node.js options for the exporter processes, e.g. --node-args="--max-semi-space-size=4"
   --profile-scrapes P scrapes of the soak's extra process under --cpu-prof (default 200; 0: none)
+  --bundle FILE       the single-file bundle soaked beside the compiled build (default
+                      ${DEFAULT_BUNDLE} when it exists; "none": not soaked)
+  --bundle-node BIN   the node binary that runs the bundle (default: this one)
 `;
 
 interface Options {
@@ -94,6 +101,8 @@ interface Options {
   readonly nodeArgs: readonly string[];
   /** Scrapes of the soak's profiled process (0: none). */
   readonly profileScrapes: number;
+  /** The single-file bundle to soak too, and the node binary that runs it (none when undefined). */
+  readonly bundle: { readonly file: string; readonly node: string } | undefined;
 }
 
 function int(v: string | undefined, name: string, min: number, max: number, dflt: number): number {
@@ -121,6 +130,8 @@ function parseOptions(argv: readonly string[]): Options | undefined {
       out: { type: 'string' },
       'node-args': { type: 'string' },
       'profile-scrapes': { type: 'string' },
+      bundle: { type: 'string' },
+      'bundle-node': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -150,7 +161,22 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     out: values.out ?? `${ROOT}docs/performance.md`,
     nodeArgs: (values['node-args'] ?? '').split(' ').filter((a) => a !== ''),
     profileScrapes: int(values['profile-scrapes'], 'profile-scrapes', 0, 100_000, 200),
+    bundle: bundleOption(values.bundle, values['bundle-node']),
   };
+}
+
+/** The bundle to soak: the one named, else the default one when it was built, else none. */
+function bundleOption(
+  file: string | undefined,
+  node: string | undefined,
+): { file: string; node: string } | undefined {
+  if (file === 'none') return undefined;
+  const path = file ?? `${ROOT}${DEFAULT_BUNDLE}`;
+  if (!existsSync(path)) {
+    if (file !== undefined) throw new Error(`--bundle: ${file} does not exist`);
+    return undefined;
+  }
+  return { file: path, node: node ?? process.execPath };
 }
 
 function log(msg: string): void {
@@ -407,6 +433,7 @@ async function compare(
           ? {
               cpuMsPerScrape: mean(a.cpu),
               cpuMsPerScrapeWithIdle: (cpuMs(m.target.pid) - a.cpuStart) / Math.max(1, a.scrapes),
+              rssKiB: rssKiB(m.target.pid),
             }
           : {}),
         libvirtdCpuMs: mean(a.libvirtdCpu),
@@ -553,6 +580,8 @@ async function soak(
     nodeArgs: [...opts.nodeArgs, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`],
   });
   try {
+    // What the process loaded before it served anything.
+    const rssAfterStartKiB = rssKiB(t.pid);
     // Warm-up: the XML of every guest is read once, then cached. Other test runs may have stopped the
     // shared libvirtd for a moment: wait for a scrape that sees every guest.
     await untilHealthy(t, expected, signal);
@@ -617,6 +646,45 @@ async function soak(
     await t.stop();
     const prof =
       opts.profileScrapes > 0 ? await liveProfile(opts, main, opts.profileScrapes, dir, signal) : undefined;
+    // The bundle and the Go peer the same way; one that cannot start is logged, and the soak kept.
+    const others: Record<string, ProcessSoak> = {};
+    const other = async (key: string, run: () => Promise<ProcessSoak>): Promise<void> => {
+      try {
+        others[key] = await run();
+      } catch (err) {
+        signal.throwIfAborted();
+        log(`soak: ${key} left out: ${(err as Error).message}`);
+      }
+    };
+    const b = opts.bundle;
+    if (b !== undefined) {
+      await other('bundle', async () =>
+        soakProcess(
+          await startOurs('bundle', b.file, DEFAULT_SHARDS, dir, {
+            signal,
+            nodeArgs: opts.nodeArgs,
+            node: b.node,
+          }),
+          'this exporter, single-file bundle',
+          `${b.node === process.execPath ? 'node' : b.node} ${b.file.replace(ROOT, '')}`,
+          opts.scrapes,
+          (body) => ourProblem(body, expected),
+          signal,
+        ),
+      );
+    }
+    if (opts.peer && existsSync(PEER_BINARY)) {
+      await other('peer', async () =>
+        soakProcess(
+          await startPeer({ signal }),
+          'prometheus-libvirt-exporter (Go peer)',
+          PEER_BINARY,
+          opts.scrapes,
+          (body) => peerProblem(body, expected),
+          signal,
+        ),
+      );
+    }
     return {
       guests: expected.active,
       scrapes: opts.scrapes,
@@ -648,6 +716,9 @@ async function soak(
       liveHeapBytes,
       rssBeforeSnapshotKiB: rssBeforeSnapshot,
       ...(prof ? { liveProfile: prof } : {}),
+      rssAfterStartKiB,
+      rssSteadyKiB: Math.max(...finite(half.map((p) => p[1]))),
+      ...(Object.keys(others).length > 0 ? { others } : {}),
       date: new Date().toISOString(),
       revision: (await versions({ signal }))['revision'] ?? 'unknown',
     };
@@ -655,6 +726,20 @@ async function soak(
     await t.stop();
     rmSync(snapDir, { recursive: true, force: true });
   }
+}
+
+/** Why a scrape of this exporter does not count, or undefined. */
+function ourProblem(body: string, expected: Expected): string | undefined {
+  if (sampleValue(body, 'libvirt_up') !== 1) return 'libvirt_up 0';
+  const n = sampleValue(body, 'libvirt_domains');
+  return n === expected.all ? undefined : `${n} domains`;
+}
+
+/** Why a scrape of the Go peer does not count, or undefined. */
+function peerProblem(body: string, expected: Expected): string | undefined {
+  if (sampleValue(body, 'libvirt_up') !== 1) return 'libvirt_up 0';
+  const n = sampleValue(body, 'libvirt_domains_number');
+  return n === expected.active ? undefined : `${n} active domains`;
 }
 
 /** Scrapes until one sees libvirt up and the expected guests (at most a minute). */

@@ -4,6 +4,8 @@
  * Process entry: parse the command line, load the configuration, serve (or inspect), handle signals.
  * The only file that calls process.exit().
  */
+// First: V8 heap settings for a daemon, before anything else allocates (see src/heap.ts).
+import { appliedV8Flags, heapLimitBytes } from './heap.ts';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -13,14 +15,13 @@ import { runInspect } from './cli/inspect.ts';
 import { inspectorOptions } from './config/inspector-options.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { filesDigest } from './config/secret-file.ts';
-import { parseDuration } from './config/duration.ts';
 import type { Config } from './config/schema.ts';
 import { watchFiles, webConfigTlsFiles } from './config/watch.ts';
 import { createSelfMetrics, type SelfMetrics } from './http/self-metrics.ts';
 import { loadWebConfig, type WebConfig } from './http/web-config.ts';
 import { createLibvirtInspector, type LibvirtInspector } from './inspector/libvirt-inspector.ts';
 import { createLogger } from './log/logger.ts';
-import { createPublisher, type Publisher } from './publisher/publisher.ts';
+import type { Publisher } from './publisher/publisher.ts';
 import { version } from './version.ts';
 
 function inspectorFor(config: Config): LibvirtInspector {
@@ -186,19 +187,21 @@ async function loadWeb(config: Config): Promise<WebConfig | undefined> {
   return config.web.config_file === undefined ? undefined : loadWebConfig(config.web.config_file);
 }
 
-function publisherFor(
+async function publisherFor(
   config: Config,
   inspector: LibvirtInspector,
   log: Logger,
   self: SelfMetrics,
-): Publisher | undefined {
-  return config.publisher.enabled
-    ? createPublisher(config.publisher, {
-        inspector,
-        logger: log.child({ component: 'publisher' }),
-        registry: self.registry,
-      })
-    : undefined;
+): Promise<Publisher | undefined> {
+  if (!config.publisher.enabled) return undefined;
+  // Loaded only when enabled: the publisher and its AMQP client are a few MiB of resident code that a
+  // scrape-only exporter never runs.
+  const { createPublisher } = await import('./publisher/publisher.ts');
+  return createPublisher(config.publisher, {
+    inspector,
+    logger: log.child({ component: 'publisher' }),
+    registry: self.registry,
+  });
 }
 
 async function start(
@@ -211,7 +214,7 @@ async function start(
 ): Promise<Running> {
   const files = await sectionFiles(config);
   const inspector = keep?.inspector ?? inspectorFor(config);
-  const publisher = keep === undefined ? publisherFor(config, inspector, log, self) : keep.publisher;
+  const publisher = keep === undefined ? await publisherFor(config, inspector, log, self) : keep.publisher;
   const deps: AppDeps = {
     config,
     inspector,
@@ -228,6 +231,8 @@ async function start(
       address: systemd ? 'systemd sockets' : listenAddresses(config.web.listen_address).join(','),
       libvirt_uri: config.libvirt.uri,
       version: version.version,
+      v8_flags: appliedV8Flags.join(' '),
+      heap_limit_bytes: heapLimitBytes(),
     },
     'listening',
   );
@@ -292,7 +297,7 @@ async function apply(
     inspector === r.inspector &&
     same(r.config.publisher, next.publisher) &&
     files.publisher === r.files.publisher;
-  const publisher = samePublisher ? r.publisher : publisherFor(next, inspector, log, self);
+  const publisher = samePublisher ? r.publisher : await publisherFor(next, inspector, log, self);
   r.deps.config = next;
   r.deps.inspector = inspector;
   r.deps.publisherStatus = publisher ? () => publisher.status() : undefined;

@@ -57,6 +57,8 @@ export interface MethodResult {
   readonly cpuMsPerScrape?: number;
   /** The process's CPU over the whole comparison (idle time between its samples included) per scrape. */
   readonly cpuMsPerScrapeWithIdle?: number;
+  /** The process's RSS at the end of the comparison, KiB (undefined for virsh). */
+  readonly rssKiB?: number;
   /** libvirtd CPU during this method's samples, per sample, ms. */
   readonly libvirtdCpuMs: number;
   /** Sample lines served (virsh: stat fields printed). */
@@ -134,8 +136,31 @@ export interface Soak {
   readonly rssBeforeSnapshotKiB?: number;
   /** A shorter run of the same process under --cpu-prof: where the CPU of a real scrape goes. */
   readonly liveProfile?: ProfileSummary & { readonly scrapes: number };
+  /** RSS once the process listens, before its first scrape (the code it loaded), KiB. */
+  readonly rssAfterStartKiB?: number;
+  /** The steady RSS: the largest sample of the second half of the run, KiB. */
+  readonly rssSteadyKiB?: number;
+  /** The same back-to-back scrapes of other processes: the Go peer, the single-file bundle. */
+  readonly others?: Readonly<Record<string, ProcessSoak>>;
   readonly date: string;
   readonly revision: string;
+}
+
+/** Back-to-back scrapes of one process other than the compiled exporter (the Go peer, the bundle). */
+export interface ProcessSoak {
+  readonly label: string;
+  /** How it was started (the command, without the ports and files the benchmark chose). */
+  readonly command: string;
+  readonly scrapes: number;
+  readonly failed: number;
+  readonly latency: Summary;
+  readonly cpuMsPerScrape: number;
+  /** Every 10 scrapes: [scrape number, RSS KiB, V8 heap used, V8 heap total, external bytes] (NaN when not served). */
+  readonly memory: readonly (readonly [number, number, number, number, number])[];
+  readonly rssAfterStartKiB: number;
+  readonly rssSteadyKiB: number;
+  readonly rssMaxKiB: number;
+  readonly series: number;
 }
 
 /** Everything one run measured; sections not run are absent. */

@@ -152,13 +152,13 @@ async function startHttp(
   return { name, pid, url: `http://127.0.0.1:${port}${path}`, child, output: () => out, stop };
 }
 
-/** Starts this exporter (compiled) with `libvirt.stats_shards` = `shards`. */
+/** Starts this exporter (compiled, or any entry file such as the bundle) with `libvirt.stats_shards` = `shards`. */
 export async function startOurs(
   name: string,
   main: string,
   shards: number,
   dir: string,
-  options: { signal?: AbortSignal; nodeArgs?: readonly string[] } = {},
+  options: { signal?: AbortSignal; nodeArgs?: readonly string[]; node?: string } = {},
 ): Promise<HttpTarget> {
   const port = await freePort();
   const config = `${dir}/${name}.yaml`;
@@ -169,7 +169,7 @@ export async function startOurs(
   return startHttp(
     name,
     [
-      process.execPath,
+      options.node ?? process.execPath,
       ...(options.nodeArgs ?? []),
       main,
       `--config.file=${config}`,

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { CollectorDefinition } from '../scrape/collector.ts';
+import { labelString } from '../scrape/metric-sink.ts';
 import { emitRows } from './rows.ts';
 
 const INFO = {
@@ -34,9 +35,9 @@ export const blockCollector: CollectorDefinition = {
     for (const instance of ctx.inspection.instances) {
       if (!ctx.inspection.stats.has(instance.uuid)) continue;
       for (const d of instance.disks) {
-        sink.add(
-          spec,
-          {
+        // From the description only: the label text is cached across scrapes.
+        const text = ctx.labelText(instance.uuid, `disk_info:${d.target}`, () =>
+          labelString(spec.labelNames, {
             ...ctx.domainLabels(instance.uuid),
             disk_type: d.type,
             target_bus: d.bus ?? '',
@@ -48,9 +49,9 @@ export const blockCollector: CollectorDefinition = {
             source_protocol: d.sourceProtocol ?? '',
             target_device: d.target,
             serial: d.serial ?? '',
-          },
-          1,
+          }),
         );
+        sink.addText(spec, text, 1);
       }
     }
   },

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { CollectorDefinition } from '../scrape/collector.ts';
+import { labelString } from '../scrape/metric-sink.ts';
 
 /** Reason names per state (virDomainRunningReason, virDomainPausedReason, …), from libvirt's headers. */
 const REASONS: Readonly<Record<string, readonly string[]>> = {
@@ -114,28 +115,39 @@ export const domainCollector: CollectorDefinition = {
     for (const i of instances) {
       const labels = ctx.domainLabels(i.uuid);
       const s = stats.get(i.uuid);
-      sink.add(
+      // Label texts that depend on the description (or on the state) only: cached across scrapes.
+      const text = (key: string, names: readonly string[], extra?: Record<string, string>): string =>
+        ctx.labelText(i.uuid, key, () => labelString(names, extra ? { ...labels, ...extra } : labels));
+      const plain = text('', maxMem.labelNames);
+      sink.addText(
         info,
-        {
-          ...labels,
+        text('domain_info', info.labelNames, {
           os_type: i.osType ?? '',
           os_type_arch: i.osArch ?? '',
           os_type_machine: i.osMachine ?? '',
-        },
+        }),
         1,
       );
-      sink.add(uuidInfo, { ...labels, uuid: i.uuid, hypervisor_type: i.hypervisorType }, 1);
-      sink.add(state, { ...labels, state_desc: i.state }, i.stateCode);
-      sink.add(
+      sink.addText(
+        uuidInfo,
+        text('domain_uuid', uuidInfo.labelNames, { uuid: i.uuid, hypervisor_type: i.hypervisorType }),
+        1,
+      );
+      sink.addText(state, text(`state:${i.state}`, state.labelNames, { state_desc: i.state }), i.stateCode);
+      const reasonDesc = REASONS[i.state]?.[i.stateReason] ?? 'unknown';
+      sink.addText(
         reason,
-        { ...labels, state_desc: i.state, reason_desc: REASONS[i.state]?.[i.stateReason] ?? 'unknown' },
+        text(`reason:${i.state}:${reasonDesc}`, reason.labelNames, {
+          state_desc: i.state,
+          reason_desc: reasonDesc,
+        }),
         i.stateReason,
       );
       const kib = (v: number | undefined): number | undefined => (v === undefined ? undefined : v * 1024);
-      sink.add(maxMem, labels, kib(s?.balloon?.maximumKiB ?? i.maxMemoryKiB));
-      sink.add(memUsage, labels, kib(s?.balloon?.currentKiB ?? i.currentMemoryKiB));
-      sink.add(vcpus, labels, s?.vcpuCurrent ?? i.vcpus);
-      if (i.id > 0) sink.add(timedOut, labels, late.has(i.uuid) ? 1 : 0);
+      sink.addText(maxMem, plain, kib(s?.balloon?.maximumKiB ?? i.maxMemoryKiB));
+      sink.addText(memUsage, plain, kib(s?.balloon?.currentKiB ?? i.currentMemoryKiB));
+      sink.addText(vcpus, plain, s?.vcpuCurrent ?? i.vcpus);
+      if (i.id > 0) sink.addText(timedOut, plain, late.has(i.uuid) ? 1 : 0);
     }
   },
 };

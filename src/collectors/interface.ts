@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { CollectorDefinition } from '../scrape/collector.ts';
+import { labelString } from '../scrape/metric-sink.ts';
 import { emitRows } from './rows.ts';
 
 const INFO = {
@@ -30,20 +31,21 @@ export const interfaceCollector: CollectorDefinition = {
     for (const instance of ctx.inspection.instances) {
       if (!ctx.inspection.stats.has(instance.uuid)) continue;
       for (const v of instance.vnics) {
-        if (v.targetDev === undefined) continue;
-        sink.add(
-          spec,
-          {
+        const dev = v.targetDev;
+        if (dev === undefined) continue;
+        // From the description only: the label text is cached across scrapes.
+        const text = ctx.labelText(instance.uuid, `vnic_info:${dev}`, () =>
+          labelString(spec.labelNames, {
             ...ctx.domainLabels(instance.uuid),
             interface_type: v.type,
             source_bridge: v.sourceBridge ?? '',
-            target_device: v.targetDev,
+            target_device: dev,
             mac_address: v.mac ?? '',
             model_type: v.model ?? '',
             mtu_size: v.mtu === undefined ? '' : String(v.mtu),
-          },
-          1,
+          }),
         );
+        sink.addText(spec, text, 1);
       }
     }
   },

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { CollectorDefinition } from '../scrape/collector.ts';
+import { labelString } from '../scrape/metric-sink.ts';
 
 /**
  * The openstack collector: the Nova identity written into each domain's metadata, as info metrics joined
@@ -60,10 +61,13 @@ export const openstackCollector: CollectorDefinition = {
       const n = i.nova;
       if (n === undefined) continue;
       const labels = ctx.domainLabels(i.uuid);
-      sink.add(
+      // Everything here comes from the description: label texts cached across scrapes.
+      const text = (key: string, names: readonly string[], extra?: Record<string, string>): string =>
+        ctx.labelText(i.uuid, key, () => labelString(names, extra ? { ...labels, ...extra } : labels));
+      const plain = text('', vcpus.labelNames);
+      sink.addText(
         info,
-        {
-          ...labels,
+        text('openstack_info', info.labelNames, {
           instance_name: n.displayName ?? '',
           instance_id: i.uuid,
           flavor_name: n.flavor?.name ?? '',
@@ -71,21 +75,33 @@ export const openstackCollector: CollectorDefinition = {
           user_id: n.userId ?? '',
           project_name: n.projectName ?? '',
           project_id: n.projectId ?? '',
-        },
+        }),
         1,
       );
       if (n.flavor !== undefined) {
-        sink.add(flavor, { ...labels, flavor_id: n.flavor.id ?? '', flavor_name: n.flavor.name ?? '' }, 1);
-        sink.add(vcpus, labels, n.flavor.vcpus);
-        sink.add(mem, labels, times(n.flavor.memoryMiB, MiB));
-        sink.add(disk, labels, times(n.flavor.diskGiB, GiB));
-        sink.add(eph, labels, times(n.flavor.ephemeralGiB, GiB));
-        sink.add(swap, labels, times(n.flavor.swapMiB, MiB));
+        const fl = n.flavor;
+        sink.addText(
+          flavor,
+          text('openstack_flavor', flavor.labelNames, { flavor_id: fl.id ?? '', flavor_name: fl.name ?? '' }),
+          1,
+        );
+        sink.addText(vcpus, plain, fl.vcpus);
+        sink.addText(mem, plain, times(fl.memoryMiB, MiB));
+        sink.addText(disk, plain, times(fl.diskGiB, GiB));
+        sink.addText(eph, plain, times(fl.ephemeralGiB, GiB));
+        sink.addText(swap, plain, times(fl.swapMiB, MiB));
       }
       if (n.rootType !== undefined || n.rootUuid !== undefined) {
-        sink.add(image, { ...labels, root_type: n.rootType ?? '', root_id: n.rootUuid ?? '' }, 1);
+        sink.addText(
+          image,
+          text('openstack_root', image.labelNames, {
+            root_type: n.rootType ?? '',
+            root_id: n.rootUuid ?? '',
+          }),
+          1,
+        );
       }
-      sink.add(created, labels, n.creationTimestampSeconds);
+      sink.addText(created, plain, n.creationTimestampSeconds);
     }
   },
 };

@@ -16,7 +16,7 @@ import {
   type SubjectOf,
 } from '../meters/table.ts';
 import type { ScrapeContext } from '../scrape/collector.ts';
-import type { FamilySpec, MetricSink } from '../scrape/metric-sink.ts';
+import { labelString, type FamilySpec, type MetricSink } from '../scrape/metric-sink.ts';
 
 /** Extra labels per scope, after the domain labels. */
 const SCOPE_LABELS: Readonly<Record<Scope, readonly string[]>> = {
@@ -73,35 +73,50 @@ export function emitRows(ctx: ScrapeContext, sink: MetricSink, collector: Collec
   const emit = <S extends Scope>(
     prepared: readonly Prepared<S>[],
     subject: SubjectOf[S],
-    labels: Record<string, string>,
+    labelText: string,
   ): void => {
     for (const p of prepared) {
       const raw = p.row.read(subject);
       if (raw === undefined) continue;
       const value = toBase(p.row.rawUnit, raw);
-      if (p.metric) sink.add(p.metric, labels, value);
-      if (p.alias) sink.add(p.alias, labels, value * p.scale);
+      if (p.metric) sink.addText(p.metric, labelText, value);
+      if (p.alias) sink.addText(p.alias, labelText, value * p.scale);
     }
   };
   if (rows.domain.length + rows.vcpu.length + rows.disk.length + rows.vnic.length === 0) return;
 
   const { stats, instances } = ctx.inspection;
+  const names = {
+    domain: [...ctx.domainLabelNames, ...SCOPE_LABELS.domain],
+    vcpu: [...ctx.domainLabelNames, ...SCOPE_LABELS.vcpu],
+    disk: [...ctx.domainLabelNames, ...SCOPE_LABELS.disk],
+    vnic: [...ctx.domainLabelNames, ...SCOPE_LABELS.vnic],
+  };
   const byUuid = new Map<string, Instance>(instances.map((i) => [i.uuid, i]));
   for (const [uuid, s] of stats) {
     const instance = byUuid.get(uuid);
     if (instance === undefined) continue;
-    const base = ctx.domainLabels(uuid);
-    const subject = { instance, stats: s };
-    if (rows.domain.length > 0) emit(rows.domain, subject, base);
+    // Label texts depend on the domain's description and the device names only: cached across scrapes.
+    const text = (key: string, scope: Scope, extra?: Record<string, string>): string =>
+      ctx.labelText(uuid, key, () =>
+        labelString(names[scope], extra ? { ...ctx.domainLabels(uuid), ...extra } : ctx.domainLabels(uuid)),
+      );
+    if (rows.domain.length > 0) emit(rows.domain, { instance, stats: s }, text('', 'domain'));
     if (rows.vcpu.length > 0) {
-      for (const vcpu of s.vcpus)
-        emit(rows.vcpu, { ...subject, vcpu }, { ...base, vcpu: String(vcpu.index) });
+      for (const vcpu of s.vcpus) {
+        const index = String(vcpu.index);
+        emit(rows.vcpu, { instance, stats: s, vcpu }, text(`vcpu:${index}`, 'vcpu', { vcpu: index }));
+      }
     }
     if (rows.disk.length > 0) {
       for (const block of s.blocks) {
         // NOTE: backing-chain entries only appear with the BACKING flag, which the inspector never sets.
         const disk = instance.disks.find((d) => d.target === block.name);
-        emit(rows.disk, { ...subject, block, disk }, { ...base, target_device: block.name });
+        emit(
+          rows.disk,
+          { instance, stats: s, block, disk },
+          text(`disk:${block.name}`, 'disk', { target_device: block.name }),
+        );
       }
     }
     if (rows.vnic.length > 0) {
@@ -109,7 +124,11 @@ export function emitRows(ctx: ScrapeContext, sink: MetricSink, collector: Collec
         const vnic = iface.name === '' ? undefined : instance.vnics.find((v) => v.targetDev === iface.name);
         // NOTE: an SR-IOV NIC can have no name; label it by index rather than collide (Tinkoff#35).
         const device = iface.name === '' ? `#${iface.index}` : iface.name;
-        emit(rows.vnic, { ...subject, iface, vnic }, { ...base, target_device: device });
+        emit(
+          rows.vnic,
+          { instance, stats: s, iface, vnic },
+          text(`vnic:${device}`, 'vnic', { target_device: device }),
+        );
       }
     }
   }

@@ -115,7 +115,8 @@ export function registerMetricsRoute(
         const own = config.web.disable_exporter_metrics
           ? self.registry
           : Registry.merge([self.registry, self.runtime]);
-        const body = await renderResponse(own, sink, format);
+        // Encoded once here: a string body would be scanned for its UTF-8 length, then encoded again.
+        const body = Buffer.from(await renderResponse(own, sink, format), 'utf8');
         self.scrapes.inc({ result: 'ok' });
         return await reply.type(CONTENT_TYPES[format]).send(body);
       } finally {

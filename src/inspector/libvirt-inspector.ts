@@ -349,7 +349,7 @@ export class LibvirtInspector implements Inspector {
         records = await this.#guard('reading domain stats', soft.signal, () =>
           this.client.getAllDomainStats(
             { domains: shard, stats: mask, flags: NOWAIT },
-            { signal: soft.signal, onLateReply: keepLate },
+            { signal: soft.signal, onLateReply: keepLate, int64AsNumber: true },
           ),
         );
       } catch (err) {
@@ -365,7 +365,7 @@ export class LibvirtInspector implements Inspector {
           records = await this.#guard('reading domain stats (retry)', signal, () =>
             this.client.getAllDomainStats(
               { domains: shard, stats: mask, flags: NOWAIT },
-              signal ? { signal } : {},
+              signal ? { signal, int64AsNumber: true } : { int64AsNumber: true },
             ),
           );
         } catch (retryErr) {

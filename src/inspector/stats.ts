@@ -114,132 +114,149 @@ const DIRTYRATE_FIELDS: Readonly<Record<string, keyof DirtyRateStats>> = {
   megabytes_per_second: 'megabytesPerSecond',
 };
 
+/** Domain-level fields (not per device) → the group record and key they fill. */
+type GroupField = readonly ['cpu' | 'balloon' | 'dirty', string];
+const GROUP_FIELDS: ReadonlyMap<string, GroupField> = new Map<string, GroupField>([
+  ...Object.entries(CPU_FIELDS).map(([f, k]): [string, GroupField] => [`cpu.${f}`, ['cpu', k]]),
+  ...Object.entries(BALLOON_FIELDS).map(([f, k]): [string, GroupField] => [`balloon.${f}`, ['balloon', k]]),
+  ...Object.entries(DIRTYRATE_FIELDS).map(([f, k]): [string, GroupField] => [`dirtyrate.${f}`, ['dirty', k]]),
+]);
+/** Per-device fields by what follows `<prefix>.<n>.` (Maps: the names come from the daemon). */
+const VCPU_KEYS: ReadonlyMap<string, string> = new Map(Object.entries(VCPU_FIELDS));
+const NET_KEYS: ReadonlyMap<string, string> = new Map(Object.entries(NET_FIELDS));
+const BLOCK_KEYS: ReadonlyMap<string, string> = new Map(Object.entries(BLOCK_FIELDS));
+
 /**
- * A table entry for a field name the daemon sent, or undefined. Field names come from libvirtd: a plain
- * `TABLE[name]` would find `__proto__`, `constructor` or `toString` on Object.prototype (issue 15, item 9).
+ * The index of `<prefix>.<n>.<rest>` when `field` starts with `prefix` (dot included) followed by decimal
+ * digits and a dot; -1 otherwise. `restAt` receives where `<rest>` starts.
  */
-function own<V>(table: Readonly<Record<string, V>>, name: string): V | undefined {
-  return Object.hasOwn(table, name) ? table[name] : undefined;
+function deviceIndex(field: string, prefixLength: number, restAt: { at: number }): number {
+  let n = 0;
+  let i = prefixLength;
+  for (; i < field.length; i++) {
+    const c = field.charCodeAt(i);
+    if (c === 46 /* . */) break;
+    if (c < 48 || c > 57 || i - prefixLength > 9) return -1;
+    n = n * 10 + (c - 48);
+  }
+  if (i === prefixLength || i >= field.length - 1) return -1;
+  restAt.at = i + 1;
+  return n;
 }
 
-/** `<prefix>.<n>.<rest>` → [n, rest], or undefined. */
-function indexed(field: string, prefix: string): [number, string] | undefined {
-  if (!field.startsWith(prefix)) return undefined;
-  const rest = field.slice(prefix.length);
-  const dot = rest.indexOf('.');
-  if (dot <= 0) return undefined;
-  const n = Number(rest.slice(0, dot));
-  if (!Number.isInteger(n) || n < 0) return undefined;
-  return [n, rest.slice(dot + 1)];
+type Slot = Record<string, number | string | boolean> & { index: number };
+
+function slot(m: Map<number, Slot>, n: number): Slot {
+  let r = m.get(n);
+  if (r === undefined) {
+    r = { index: n };
+    m.set(n, r);
+  }
+  return r;
+}
+
+/** The records of a map in index order (libvirt sends them in order; sorted only when it did not). */
+function byIndex<T>(m: Map<number, Slot>): T[] {
+  const out = [...m.values()];
+  let last = -1;
+  for (const r of out) {
+    if (r.index < last) {
+      out.sort((a, b) => a.index - b.index);
+      break;
+    }
+    last = r.index;
+  }
+  return out as unknown as T[];
 }
 
 /**
  * Decodes the typed parameters of one domain. Unknown fields are kept in `raw` only; a device index
  * libvirt skipped leaves no hole (devices are listed by the indices that exist).
+ *
+ * Hot path (every guest, every scrape): one pass, one lookup per field, and records built in place.
  */
 export function decodeDomainStats(domain: StatDomain, params: readonly StatParam[]): DomainStats {
-  const cpu: Record<string, number> = {};
-  const balloon: Record<string, number> = {};
-  const dirty: Record<string, number | string> = {};
+  let cpu: Record<string, number> | undefined;
+  let balloon: Record<string, number> | undefined;
+  let dirty: Record<string, number | string> | undefined;
   const perf: Record<string, number> = {};
-  const vcpus = new Map<number, Record<string, number | boolean>>();
-  const nets = new Map<number, Record<string, number | string>>();
-  const blocks = new Map<number, Record<string, number | string>>();
+  const vcpus = new Map<number, Slot>();
+  const nets = new Map<number, Slot>();
+  const blocks = new Map<number, Slot>();
   let stateCode: number | undefined;
   let stateReason: number | undefined;
   let vcpuCurrent: number | undefined;
   let vcpuMaximum: number | undefined;
-
-  const slot = <V>(m: Map<number, Record<string, V>>, n: number): Record<string, V> => {
-    let r = m.get(n);
-    if (r === undefined) {
-      r = {};
-      m.set(n, r);
-    }
-    return r;
-  };
+  const rest = { at: 0 };
 
   for (const { field, value } of params) {
     const n = num(value);
-    if (field === 'state.state') stateCode = n;
+    const group = GROUP_FIELDS.get(field);
+    if (group !== undefined) {
+      if (n === undefined) continue;
+      const [g, key] = group;
+      if (g === 'cpu') (cpu ??= {})[key] = n;
+      else if (g === 'balloon') (balloon ??= {})[key] = n;
+      else (dirty ??= {})[key] = n;
+    } else if (field === 'state.state') stateCode = n;
     else if (field === 'state.reason') stateReason = n;
-    else if (field.startsWith('cpu.')) {
-      const key = own(CPU_FIELDS, field.slice(4));
-      if (key !== undefined && n !== undefined) cpu[key] = n;
-    } else if (field.startsWith('balloon.')) {
-      const key = own(BALLOON_FIELDS, field.slice(8));
-      if (key !== undefined && n !== undefined) balloon[key] = n;
-    } else if (field === 'vcpu.current') vcpuCurrent = n;
+    else if (field === 'vcpu.current') vcpuCurrent = n;
     else if (field === 'vcpu.maximum') vcpuMaximum = n;
-    else if (field.startsWith('vcpu.')) {
-      const ix = indexed(field, 'vcpu.');
-      if (ix === undefined) continue;
-      const [i, rest] = ix;
-      if (rest === 'halted') slot(vcpus, i)['halted'] = value === true || n === 1;
-      const key = own(VCPU_FIELDS, rest);
-      if (key !== undefined && n !== undefined) slot(vcpus, i)[key] = n;
-    } else if (field.startsWith('net.')) {
-      const ix = indexed(field, 'net.');
-      if (ix === undefined) continue;
-      const [i, rest] = ix;
-      if (rest === 'name') slot(nets, i)['name'] = str(value) ?? '';
-      const key = own(NET_FIELDS, rest);
-      if (key !== undefined && n !== undefined) slot(nets, i)[key] = n;
-    } else if (field.startsWith('block.')) {
-      const ix = indexed(field, 'block.');
-      if (ix === undefined) continue;
-      const [i, rest] = ix;
-      if (rest === 'name') slot(blocks, i)['name'] = str(value) ?? '';
-      else if (rest === 'path') {
+    else if (field.startsWith('block.')) {
+      const i = deviceIndex(field, 6, rest);
+      if (i < 0) continue;
+      const r = field.slice(rest.at);
+      if (r === 'name') slot(blocks, i)['name'] = str(value) ?? '';
+      else if (r === 'path') {
         const p = str(value);
         if (p !== undefined) slot(blocks, i)['path'] = p;
-      } else if (rest === 'backingIndex') {
+      } else if (r === 'backingIndex') {
         if (n !== undefined) slot(blocks, i)['backingIndex'] = n;
       } else {
-        const key = own(BLOCK_FIELDS, rest);
+        const key = BLOCK_KEYS.get(r);
         if (key !== undefined && n !== undefined) slot(blocks, i)[key] = n;
       }
+    } else if (field.startsWith('net.')) {
+      const i = deviceIndex(field, 4, rest);
+      if (i < 0) continue;
+      const r = field.slice(rest.at);
+      if (r === 'name') slot(nets, i)['name'] = str(value) ?? '';
+      const key = NET_KEYS.get(r);
+      if (key !== undefined && n !== undefined) slot(nets, i)[key] = n;
+    } else if (field.startsWith('vcpu.')) {
+      const i = deviceIndex(field, 5, rest);
+      if (i < 0) continue;
+      const r = field.slice(rest.at);
+      if (r === 'halted') slot(vcpus, i)['halted'] = value === true || n === 1;
+      const key = VCPU_KEYS.get(r);
+      if (key !== undefined && n !== undefined) slot(vcpus, i)[key] = n;
     } else if (field.startsWith('perf.')) {
       // An own data property whatever the event name (`perf.__proto__` must not be lost or set a prototype).
       if (n !== undefined)
-        Object.defineProperty(perf, field.slice(5), {
-          value: n,
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-    } else if (field.startsWith('dirtyrate.')) {
-      const rest = field.slice(10);
-      if (rest === 'calc_mode') {
-        const s = str(value);
-        if (s !== undefined) dirty['calcMode'] = s;
-      } else {
-        const key = own(DIRTYRATE_FIELDS, rest);
-        if (key !== undefined && n !== undefined) dirty[key] = n;
-      }
+        Object.defineProperty(perf, field.slice(5), { value: n, enumerable: true, writable: true, configurable: true });
+    } else if (field === 'dirtyrate.calc_mode') {
+      const m = str(value);
+      if (m !== undefined) (dirty ??= {})['calcMode'] = m;
     }
   }
 
-  const byIndex = <T>(m: Map<number, Record<string, unknown>>): T[] =>
-    [...m.entries()].sort((a, b) => a[0] - b[0]).map(([index, r]) => ({ index, ...r }) as T);
-
-  return {
+  const out: DomainStats = {
     ...defined<Pick<DomainStats, 'stateCode' | 'stateReason' | 'vcpuCurrent' | 'vcpuMaximum'>>({
       stateCode,
       stateReason,
       vcpuCurrent,
       vcpuMaximum,
     }),
-    ...(Object.keys(cpu).length > 0 ? { cpu } : {}),
-    ...(Object.keys(balloon).length > 0 ? { balloon } : {}),
-    ...(Object.keys(dirty).length > 0 ? { dirtyRate: dirty } : {}),
+    ...(cpu !== undefined ? { cpu } : {}),
+    ...(balloon !== undefined ? { balloon } : {}),
+    ...(dirty !== undefined ? { dirtyRate: dirty } : {}),
     uuid: domain.uuid,
     name: domain.name,
     id: domain.id,
     vcpus: byIndex<VcpuStats>(vcpus),
     // NOTE: a NIC or disk record without a name cannot be labelled; libvirt always sends one, but an
     // SR-IOV hostdev NIC can have an empty name (Tinkoff#35): keep it, the collectors label it by index.
-    interfaces: byIndex<InterfaceStats>(nets).map((i) => ({ ...i, name: i.name })),
+    interfaces: byIndex<InterfaceStats>(nets),
     blocks: byIndex<BlockStats>(blocks),
     perf,
     // Built on first use only: nothing on the scrape path reads it, and a Map per guest per scrape
@@ -250,4 +267,5 @@ export function decodeDomainStats(domain: StatDomain, params: readonly StatParam
       return map;
     },
   };
+  return out;
 }

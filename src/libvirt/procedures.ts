@@ -129,6 +129,11 @@ export interface GetAllDomainStatsOptions extends Omit<CallOptions, 'onLateReply
    * answers (for example once a hung guest's QEMU resumes). Exceptions it throws are ignored.
    */
   readonly onLateReply?: ((records: DomainStatsRecord[]) => void) | undefined;
+  /**
+   * 64-bit values as numbers (float64, exact up to 2^53 and rounded as `Number(bigint)` rounds above),
+   * not bigint: for readers that only need float64, without a bigint per counter. Default false.
+   */
+  readonly int64AsNumber?: boolean;
 }
 
 /** Arguments of {@link LibvirtApi.getAllDomainStats}. */
@@ -194,14 +199,18 @@ export function encodeRemoteError(e: RemoteErrorFields): Buffer {
   return w.finish();
 }
 
-/** Decodes the payload of GET_ALL_DOMAIN_STATS. */
-export function decodeGetAllDomainStatsRet(payload: Buffer): DomainStatsRecord[] {
+/** Decodes the payload of GET_ALL_DOMAIN_STATS (64-bit values as bigint unless `int64AsNumber`). */
+export function decodeGetAllDomainStatsRet(payload: Buffer, int64AsNumber = false): DomainStatsRecord[] {
   const r = new XdrReader(payload);
   const records = r.array(
     RemoteLimits.DOMAIN_LIST_MAX,
     (x) => ({
       domain: readDomain(x),
-      params: x.array(RemoteLimits.CONNECT_GET_ALL_DOMAIN_STATS_MAX, (y) => y.typedParam(STR_MAX), 12),
+      params: x.array(
+        RemoteLimits.CONNECT_GET_ALL_DOMAIN_STATS_MAX,
+        (y) => y.typedParam(STR_MAX, int64AsNumber),
+        12,
+      ),
     }),
     28,
   );
@@ -341,16 +350,17 @@ export abstract class LibvirtApi<
     options: GetAllDomainStatsOptions = {},
   ): Promise<DomainStatsRecord[]> {
     const late = options.onLateReply;
+    const asNumber = options.int64AsNumber === true;
     const payload = await this.call(Proc.CONNECT_GET_ALL_DOMAIN_STATS, encodeGetAllDomainStatsArgs(args), {
       signal: options.signal,
       onLateReply:
         late === undefined
           ? undefined
           : (p) => {
-              late(decodeGetAllDomainStatsRet(p));
+              late(decodeGetAllDomainStatsRet(p, asNumber));
             },
     });
-    return decodeGetAllDomainStatsRet(payload);
+    return decodeGetAllDomainStatsRet(payload, asNumber);
   }
 
   /** Lists domains (virConnectListAllDomains); `flags` are `ListAllDomainsFlags` bits, 0 for all. */

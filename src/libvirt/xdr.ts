@@ -266,6 +266,25 @@ export class XdrReader {
     return v;
   }
 
+  /**
+   * Reads an unsigned hyper as a number: exact up to 2^53, above that rounded to the nearest float64
+   * (one rounding of the exact value, as `Number(bigint)` rounds), without allocating a bigint.
+   */
+  u64Number(): number {
+    this.need(8, 'u64');
+    const v = this.buf.readUInt32BE(this.pos) * 4294967296 + this.buf.readUInt32BE(this.pos + 4);
+    this.pos += 8;
+    return v;
+  }
+
+  /** Reads a signed hyper as a number (see {@link XdrReader.u64Number}). */
+  i64Number(): number {
+    this.need(8, 'i64');
+    const v = this.buf.readInt32BE(this.pos) * 4294967296 + this.buf.readUInt32BE(this.pos + 4);
+    this.pos += 8;
+    return v;
+  }
+
   /** Reads an IEEE 754 double. */
   f64(): number {
     this.need(8, 'f64');
@@ -344,10 +363,15 @@ export class XdrReader {
   }
 
   /**
-   * Reads a libvirt typed parameter (`remote_typed_param`). The name is refused beyond `maxField` bytes
+   * Reads a libvirt typed parameter (`remote_typed_param`); 64-bit integers as bigint, or as numbers
+   * with `int64AsNumber` (see {@link XdrReader.u64Number}). The name is refused beyond `maxField` bytes
    * (libvirt's limit, VIR_TYPED_PARAM_FIELD_LENGTH − 1, by default), a string value beyond `maxString`.
    */
-  typedParam(maxString: number, maxField = RemoteLimits.TYPED_PARAM_FIELD_LENGTH - 1): TypedParam {
+  typedParam(
+    maxString: number,
+    int64AsNumber = false,
+    maxField = RemoteLimits.TYPED_PARAM_FIELD_LENGTH - 1,
+  ): TypedParam {
     const field = this.string(maxField, 'typed parameter name (VIR_TYPED_PARAM_FIELD_LENGTH)');
     const at = this.pos;
     const type = this.i32();
@@ -357,9 +381,9 @@ export class XdrReader {
       case TypedParamType.UINT:
         return { field, type, value: this.u32() };
       case TypedParamType.LLONG:
-        return { field, type, value: this.i64() };
+        return { field, type, value: int64AsNumber ? this.i64Number() : this.i64() };
       case TypedParamType.ULLONG:
-        return { field, type, value: this.u64() };
+        return { field, type, value: int64AsNumber ? this.u64Number() : this.u64() };
       case TypedParamType.DOUBLE:
         return { field, type, value: this.f64() };
       case TypedParamType.BOOLEAN:

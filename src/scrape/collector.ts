@@ -22,6 +22,13 @@ export interface ScrapeContext {
   readonly domainLabels: (uuid: string) => Record<string, string>;
   /** The label names matching {@link ScrapeContext.domainLabels}. */
   readonly domainLabelNames: readonly string[];
+  /**
+   * Rendered label text of one of a domain's label sets, cached across scrapes for as long as the
+   * domain's description (its XML) and name stay the same: `build` runs on a miss only and must depend on
+   * nothing else than the description, the name and `key` (which names the label set: `''` for the
+   * domain labels alone, `disk:vda`…). Returns `build()` uncached for a domain the inspection lacks.
+   */
+  readonly labelText: (uuid: string, key: string, build: () => string) => string;
 }
 
 /** A collector. */

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type { CollectorName, Config } from '../config/schema.ts';
 import { collectors } from '../collectors/index.ts';
-import type { Inspection, Inspector, StatsGroup } from '../inspector/types.ts';
+import type { Inspection, Inspector, Instance, StatsGroup } from '../inspector/types.ts';
 import type { CollectorDefinition, ScrapeContext } from './collector.ts';
 import { MetricSink, type FamilySpec } from './metric-sink.ts';
 
@@ -73,6 +73,41 @@ function identityValue(label: string, i: Inspection['instances'][number]): strin
   }
 }
 
+/** One domain's cached label texts, valid while its description, name and identity labels stay the same. */
+interface LabelTexts {
+  /** The description's device list (the same array as long as the XML is cached) and Nova metadata. */
+  readonly disks: Instance['disks'];
+  readonly nova: Instance['nova'];
+  readonly name: string;
+  readonly identity: string;
+  readonly texts: Map<string, string>;
+}
+
+/**
+ * Label texts by domain UUID, shared by every scrape of this process (the same rendering whatever the
+ * scrape): a domain's series keep their labels from one scrape to the next, so they are rendered once per
+ * description instead of once per sample. Entries of domains gone from an inspection are dropped.
+ */
+const labelTexts = new Map<string, LabelTexts>();
+
+/** Each collector's child logger, made once per logger and level (not one pino child per collector per scrape). */
+const childLoggers = new WeakMap<Logger, Map<string, Logger>>();
+
+function collectorLog(log: Logger, name: string): Logger {
+  let byName = childLoggers.get(log);
+  if (byName === undefined) {
+    byName = new Map();
+    childLoggers.set(log, byName);
+  }
+  let child = byName.get(name);
+  // A child keeps the level it was made with: a reload that changed the parent's level makes new ones.
+  if (child === undefined || child.level !== log.level) {
+    child = log.child({ collector: name });
+    byName.set(name, child);
+  }
+  return child;
+}
+
 /** Everything a scrape needs. */
 export interface ScrapeOptions {
   readonly inspector: Inspector;
@@ -107,7 +142,9 @@ export async function runScrape(o: ScrapeOptions): Promise<MetricSink> {
   }
 
   const identity = o.config.metrics.identity_labels;
+  const identityKey = identity.join(',');
   const byUuid = new Map(inspection.instances.map((i) => [i.uuid, i]));
+  for (const uuid of labelTexts.keys()) if (!byUuid.has(uuid)) labelTexts.delete(uuid);
   const labelCache = new Map<string, Record<string, string>>();
   const ctxBase = {
     inspection,
@@ -125,10 +162,31 @@ export async function runScrape(o: ScrapeOptions): Promise<MetricSink> {
       }
       return l;
     },
+    labelText: (uuid: string, key: string, build: () => string): string => {
+      const i = byUuid.get(uuid);
+      if (i === undefined) return build();
+      let e = labelTexts.get(uuid);
+      if (
+        e === undefined ||
+        e.disks !== i.disks ||
+        e.nova !== i.nova ||
+        e.name !== i.name ||
+        e.identity !== identityKey
+      ) {
+        e = { disks: i.disks, nova: i.nova, name: i.name, identity: identityKey, texts: new Map() };
+        labelTexts.set(uuid, e);
+      }
+      let t = e.texts.get(key);
+      if (t === undefined) {
+        t = build();
+        e.texts.set(key, t);
+      }
+      return t;
+    },
   };
   const outcomes = await Promise.all(
     defs.map(async (d) => {
-      const log = o.log.child({ collector: d.name });
+      const log = collectorLog(o.log, d.name);
       const ctx: ScrapeContext = { ...ctxBase, log };
       const start = performance.now();
       const own = new MetricSink();

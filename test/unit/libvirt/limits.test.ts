@@ -49,7 +49,7 @@ describe('issue 15 item 9: typed parameter names are at most VIR_TYPED_PARAM_FIE
     const buf = new XdrWriter()
       .typedParam({ field: 'abcdef', type: TypedParamType.STRING, value: 'v'.repeat(200) })
       .finish();
-    assert.throws(() => new XdrReader(buf).typedParam(1000, 5), XdrDecodeError);
+    assert.throws(() => new XdrReader(buf).typedParam(1000, false, 5), XdrDecodeError);
     assert.throws(() => new XdrReader(buf).typedParam(100), XdrDecodeError);
     assert.equal(new XdrReader(buf).typedParam(1000).value, 'v'.repeat(200));
   });
