@@ -49,6 +49,20 @@ export {
   domainStateName,
 } from './constants.ts';
 export { LibvirtApi, Proc } from './procedures.ts';
+export {
+  GuestEventProc,
+  GuestInfoTypes,
+  IO_ERROR_ACTION_NAMES,
+  WATCHDOG_ACTION_NAMES,
+  decodeGuestInfoRet,
+  decodeIoErrorMessage,
+  decodeWatchdogMessage,
+  domainGetGuestInfo,
+  encodeGuestInfoArgs,
+  encodeIoErrorMessage,
+  encodeWatchdogMessage,
+} from './guest-and-events.ts';
+export type { IoErrorEvent, WatchdogEvent } from './guest-and-events.ts';
 export type {
   BalloonChangeEvent,
   CallOptions,
