@@ -21,7 +21,7 @@ import { version } from './version.ts';
 
 function inspectorFor(config: Config): LibvirtInspector {
   const l = config.libvirt;
-  return createLibvirtInspector({
+  const inspector = createLibvirtInspector({
     uri: l.uri,
     readWrite: !l.read_only,
     tls: {
@@ -33,6 +33,10 @@ function inspectorFor(config: Config): LibvirtInspector {
     maxShards: l.stats_shards,
     shardTimeoutMs: parseDuration(l.shard_timeout),
   });
+  // Domain events are counted from the start (the events collector); a daemon that is down now is
+  // subscribed again on the first connection.
+  if (config.collectors.events.enabled) void inspector.startEvents(AbortSignal.timeout(10_000));
+  return inspector;
 }
 
 /** A running server: the app, the inspector and the publisher of one configuration. */
