@@ -22,6 +22,7 @@ import {
   LibvirtConnectionError,
   LibvirtError,
   deadline,
+  parseLibvirtUri,
   withDeadline,
   type Domain,
   type DomainStatsRecord,
@@ -195,6 +196,8 @@ export class LibvirtInspector implements Inspector {
   readonly #connectTimeoutMs: number;
   #cgroups: CgroupReader | undefined;
   readonly #cgroupPaths: { readonly pidDir?: string; readonly proc?: string };
+  /** Why this host's cgroups say nothing about the guests (remote libvirt, injected client), or undefined. */
+  readonly #cgroupsNotLocal: string | undefined;
   #host: HostInfo | undefined;
   #connected = false;
 
@@ -210,6 +213,19 @@ export class LibvirtInspector implements Inspector {
     this.#agentOption = options.agentClient ?? options.client;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 2000;
     this.#cgroupPaths = options.cgroupPaths ?? {};
+    // Pressure comes from this machine's cgroups: only meaningful when libvirtd runs here.
+    if (options.client !== undefined)
+      this.#cgroupsNotLocal =
+        options.cgroupPaths === undefined ? 'an injected libvirt client (no cgroupPaths given)' : undefined;
+    else {
+      let local: boolean;
+      try {
+        local = parseLibvirtUri(options.uri ?? 'qemu:///system').target.kind === 'unix';
+      } catch {
+        local = false;
+      }
+      this.#cgroupsNotLocal = local ? undefined : `libvirt at ${options.uri ?? ''} is not on this machine`;
+    }
     this.#events = new DomainEventCounts(options.now);
     // Counted from the first subscription (startEvents(), or the first inspection) for as long as we run.
     this.client.on('lifecycle', (event: LifecycleEvent) => {
@@ -720,6 +736,7 @@ export class LibvirtInspector implements Inspector {
     instances: readonly Instance[],
     options: { readonly cgroupRoot?: string | undefined },
   ): { readonly unavailable?: string; readonly byUuid: ReadonlyMap<string, GuestPressure> } {
+    if (this.#cgroupsNotLocal !== undefined) return { unavailable: this.#cgroupsNotLocal, byUuid: new Map() };
     if (this.#cgroups === undefined || this.#cgroups.root !== (options.cgroupRoot ?? this.#cgroups.root))
       this.#cgroups = new CgroupReader({ root: options.cgroupRoot, ...this.#cgroupPaths });
     const reader = this.#cgroups;
