@@ -379,6 +379,14 @@ export interface Inspector {
     instances: readonly Instance[],
     options: { readonly cgroupRoot?: string | undefined },
   ): { readonly unavailable?: string; readonly byUuid: ReadonlyMap<string, GuestPressure> };
+  /**
+   * Disk sizes of each shut-off instance (virDomainGetBlockInfo per disk: bulk stats cover running
+   * domains only), by UUID, as block records with only `name`, capacity, allocation and physical.
+   */
+  stoppedDisks?(
+    instances: readonly Instance[],
+    options?: CallOptions,
+  ): Promise<ReadonlyMap<string, readonly BlockStats[]>>;
   /** Whether the last call reached libvirt. */
   readonly connected: boolean;
   /** Cumulative counters, when the implementation keeps them. */

@@ -147,3 +147,38 @@ export function encodeIoErrorMessage(e: IoErrorEvent, withReason: boolean): Buff
   if (withReason) w.string(e.reason, STRING_MAX);
   return w.finish();
 }
+
+/** REMOTE_PROC_DOMAIN_GET_BLOCK_INFO (virDomainGetBlockInfo), checked with virsh domblkinfo's debug log. */
+export const BLOCK_INFO_PROC = 194;
+
+/** virDomainGetBlockInfo: sizes of one disk in bytes, also for a shut-off domain. */
+export interface DomainBlockInfo {
+  readonly capacity: bigint;
+  readonly allocation: bigint;
+  readonly physical: bigint;
+}
+
+/** Encodes the arguments of DOMAIN_GET_BLOCK_INFO: the domain, the disk (target or path), flags. */
+export function encodeBlockInfoArgs(dom: Domain, disk: string, flags = 0): Buffer {
+  const w = new XdrWriter();
+  writeDomain(w, dom);
+  return w.string(disk, STRING_MAX).u32(flags).finish();
+}
+
+/** Decodes the reply of DOMAIN_GET_BLOCK_INFO. */
+export function decodeBlockInfoRet(payload: Buffer): DomainBlockInfo {
+  const r = new XdrReader(payload);
+  const info = { allocation: r.u64(), capacity: r.u64(), physical: r.u64() };
+  r.expectEnd();
+  return info;
+}
+
+/** virDomainGetBlockInfo of one disk (its target name, `vda`, or its source path). */
+export async function domainGetBlockInfo(
+  c: Caller,
+  dom: Domain,
+  disk: string,
+  options: CallOptions = {},
+): Promise<DomainBlockInfo> {
+  return decodeBlockInfoRet(await c.call(BLOCK_INFO_PROC, encodeBlockInfoArgs(dom, disk), options));
+}

@@ -50,6 +50,10 @@ export {
 } from './constants.ts';
 export { LibvirtApi, Proc } from './procedures.ts';
 export {
+  BLOCK_INFO_PROC,
+  decodeBlockInfoRet,
+  domainGetBlockInfo,
+  encodeBlockInfoArgs,
   GuestEventProc,
   GuestInfoTypes,
   IO_ERROR_ACTION_NAMES,
@@ -62,7 +66,7 @@ export {
   encodeIoErrorMessage,
   encodeWatchdogMessage,
 } from './guest-and-events.ts';
-export type { IoErrorEvent, WatchdogEvent } from './guest-and-events.ts';
+export type { DomainBlockInfo, IoErrorEvent, WatchdogEvent } from './guest-and-events.ts';
 export type {
   BalloonChangeEvent,
   CallOptions,

@@ -35,6 +35,7 @@ import {
   type SampleContext,
   VnicDeltaTracker,
 } from './samples.ts';
+import { STOPPED_INSTANCE_METERS, stoppedCycle } from './stopped.ts';
 import { describeTransportUrl, parseTransportUrl, type TransportUrl } from './transport-url.ts';
 
 /** What the exporter hands the publisher. */
@@ -295,12 +296,17 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
       reportUndiscovered(undiscovered);
       const pollsVnics = group.meters.some((m) => m.scope === 'vnic');
       const cycle = prepareCycle(inspection, discovered, pollsVnics ? deltas : undefined, monotonicTime);
+      const stopped = await stoppedCycle(cfg.report_stopped_instance_metrics, inspector, cycle, signal);
       let built = 0;
       for (const meter of group.meters) {
         if (stopping) break;
         let samples;
         try {
-          samples = buildMeterSamples(sampleContext, meter, cycle);
+          samples = buildMeterSamples(
+            sampleContext,
+            meter,
+            stopped && STOPPED_INSTANCE_METERS.has(meter.name) ? stopped : cycle,
+          );
         } catch (err) {
           // Ceilometer: "Continue after error from <pollster>".
           logger.error({ err, meter: meter.name }, 'building samples failed');

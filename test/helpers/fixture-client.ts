@@ -18,7 +18,7 @@ import {
 import { PoolProc } from '../../src/libvirt/pools-and-jobs.ts';
 import { decodeFrame } from '../../src/libvirt/framing.ts';
 import { LibvirtError } from '../../src/libvirt/errors.ts';
-import { GuestEventProc } from '../../src/libvirt/guest-and-events.ts';
+import { BLOCK_INFO_PROC, GuestEventProc } from '../../src/libvirt/guest-and-events.ts';
 import { decodeRemoteError } from '../../src/libvirt/procedures.ts';
 
 /** A frame of test/fixtures/libvirt/insight-frames.json (guest agent and events, recorded from the lab). */
@@ -302,6 +302,11 @@ export function fixtureClient(
           // guests answer as libvirt does for a guest without an agent channel.
           const name = new XdrReader(Buffer.from(args ?? [])).string(4096);
           return replay(name === 'instance-00000002' ? 'guest_info' : 'guest_info_no_agent', proc);
+        }
+        case BLOCK_INFO_PROC: {
+          count('domainGetBlockInfo');
+          // Recorded for instance-00000005's vda (a blank 64 MiB qcow2, as every lab guest's vda).
+          return replay('block_info_shutoff', proc);
         }
         default:
           throw new Error(`fixture client: procedure ${proc} not recorded`);
