@@ -9,6 +9,7 @@
 import { LibvirtConnectionError, LibvirtError, abortErrorFor, LibvirtAbortError } from './errors.ts';
 import { LibvirtConnection, type LibvirtConnectionOptions } from './connection.ts';
 import { withDeadline } from './signals.ts';
+import { systemClock, type Clock } from './clock.ts';
 import { DomainEventId } from './constants.ts';
 import {
   GuestEventProc,
@@ -139,6 +140,7 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
   private readonly maxAbandonedCalls: number;
   private readonly retireGraceMs: number;
   private readonly reconnectDelayMs: number;
+  private readonly clock: Clock;
   private conn: LibvirtConnection | undefined;
   private connecting: Promise<LibvirtConnection> | undefined;
   private lastFailure: { at: number; error: Error } | undefined;
@@ -164,6 +166,7 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
     this.maxAbandonedCalls = Math.max(1, options.maxAbandonedCalls ?? DEFAULTS.maxAbandonedCalls);
     this.retireGraceMs = options.retireGraceMs ?? DEFAULTS.retireGraceMs;
     this.reconnectDelayMs = options.reconnectDelayMs ?? DEFAULTS.reconnectDelayMs;
+    this.clock = options.clock ?? systemClock;
   }
 
   /** True while a live connection exists (no connection is opened to find out). */
@@ -218,7 +221,7 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
     }
     if (this.connecting === undefined) {
       const failure = this.lastFailure;
-      if (failure !== undefined && Date.now() - failure.at < this.reconnectDelayMs) throw failure.error;
+      if (failure !== undefined && this.clock.now() - failure.at < this.reconnectDelayMs) throw failure.error;
       this.connecting = this.openConnection().finally(() => {
         this.connecting = undefined;
       });
@@ -232,7 +235,7 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
       conn = await LibvirtConnection.open(this.options);
     } catch (err) {
       this.counters.connectFailures++;
-      this.lastFailure = { at: Date.now(), error: err instanceof Error ? err : new Error(String(err)) };
+      this.lastFailure = { at: this.clock.now(), error: err instanceof Error ? err : new Error(String(err)) };
       throw err;
     }
     if (this.closedByUser) {
@@ -271,7 +274,7 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
     } catch (err) {
       conn.destroy();
       this.counters.connectFailures++;
-      this.lastFailure = { at: Date.now(), error: err instanceof Error ? err : new Error(String(err)) };
+      this.lastFailure = { at: this.clock.now(), error: err instanceof Error ? err : new Error(String(err)) };
       throw err;
     }
     this.conn = conn;
@@ -291,8 +294,11 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
       sub.conn = conn;
       sub.callbackId = undefined;
       try {
-        sub.callbackId = await withDeadline(timeoutMs, [], (signal) =>
-          conn.registerDomainEvents(sub.eventId, sub.dom, { signal }),
+        sub.callbackId = await withDeadline(
+          timeoutMs,
+          [],
+          (signal) => conn.registerDomainEvents(sub.eventId, sub.dom, { signal }),
+          this.clock,
         );
       } catch (err) {
         // A domain-specific subscription whose domain is gone cannot be restored: keep the others.
@@ -322,13 +328,12 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
       return;
     }
     const finish = (): void => {
-      clearTimeout(timer);
+      cancel();
       conn.off('idle', finish);
       this.retired.delete(conn);
       void conn.close();
     };
-    const timer = setTimeout(finish, this.retireGraceMs);
-    timer.unref();
+    const cancel = this.clock.setTimer(finish, this.retireGraceMs);
     conn.on('idle', finish);
   }
 

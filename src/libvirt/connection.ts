@@ -48,7 +48,8 @@ import {
   type LifecycleEvent,
 } from './procedures.ts';
 import { connectionErrorFrom, openSocket } from './transport.ts';
-import { deadline } from './signals.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { clockDeadline } from './signals.ts';
 import { describeTarget, parseLibvirtUri, type ConnectTarget, type UriOptions } from './uri.ts';
 
 /** Tunables of one connection. Every field has a default. */
@@ -63,6 +64,8 @@ export interface ConnectionTuning {
   readonly keepaliveCount?: number;
   /** How long close() waits for CONNECT_CLOSE and for the socket to end (default 2000). */
   readonly closeTimeoutMs?: number;
+  /** Time source of every timer of the connection (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 /** Options of {@link LibvirtConnection.open}. */
@@ -128,6 +131,7 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
   private readonly keepaliveIntervalMs: number;
   private readonly keepaliveCount: number;
   private readonly closeTimeoutMs: number;
+  private readonly clock: Clock;
 
   private serial = 0;
   private readonly pending = new Map<number, PendingCall>();
@@ -136,8 +140,8 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
   private readonly waiters: SlotWaiter[] = [];
   private closedError: LibvirtConnectionError | undefined;
   private closing: Promise<void> | undefined;
-  private lastReceive = Date.now();
-  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private lastReceive: number;
+  private cancelKeepalive: (() => void) | undefined;
   private keepaliveOn = false;
   private readonly callbacks = new Set<number>();
 
@@ -153,6 +157,8 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     this.keepaliveIntervalMs = tuning.keepaliveIntervalMs ?? DEFAULTS.keepaliveIntervalMs;
     this.keepaliveCount = Math.max(1, tuning.keepaliveCount ?? DEFAULTS.keepaliveCount);
     this.closeTimeoutMs = tuning.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs;
+    this.clock = tuning.clock ?? systemClock;
+    this.lastReceive = this.clock.now();
     this.decoder = new FrameDecoder(tuning.maxMessageBytes ?? DEFAULTS.maxMessageBytes);
     socket.on('data', (chunk: Buffer) => {
       this.onData(chunk);
@@ -186,7 +192,7 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     const parsed = parseLibvirtUri(uri, options);
     const timeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
     // NOTE: not AbortSignal.any([…, AbortSignal.timeout()]), which garbage collection can lose on Node 20.
-    const bound = deadline(timeoutMs, options.signal);
+    const bound = clockDeadline(options.clock ?? systemClock, timeoutMs, options.signal);
     const { signal } = bound;
     const timedOut = (): boolean => signal.aborted && options.signal?.aborted !== true;
     const address = describeTarget(parsed.target);
@@ -273,6 +279,11 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
   /** True once the connection is closed or closing; calls then reject at once. */
   get closed(): boolean {
     return this.closedError !== undefined || this.closing !== undefined;
+  }
+
+  /** When the last bytes from the daemon arrived, on the connection's clock (ms). */
+  get lastReceivedAt(): number {
+    return this.lastReceive;
   }
 
   /** True when keepalive was negotiated with the daemon. */
@@ -456,7 +467,7 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
   }
 
   private onData(chunk: Buffer): void {
-    this.lastReceive = Date.now();
+    this.lastReceive = this.clock.now();
     let frames: Buffer[];
     try {
       frames = this.decoder.push(chunk);
@@ -566,11 +577,11 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
   private startKeepalive(): void {
     if (this.keepaliveOn || this.closedError !== undefined) return;
     this.keepaliveOn = true;
-    this.lastReceive = Date.now();
+    this.lastReceive = this.clock.now();
     const interval = this.keepaliveIntervalMs;
     const tick = (): void => {
       if (this.closedError !== undefined) return;
-      const silence = Date.now() - this.lastReceive;
+      const silence = this.clock.now() - this.lastReceive;
       if (silence >= interval * this.keepaliveCount) {
         const address = describeTarget(this.target);
         this.fail(
@@ -583,10 +594,9 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
         return;
       }
       if (silence >= interval) this.sendKeepalive(KEEPALIVE_PROC.PING);
-      this.keepaliveTimer?.refresh();
+      this.cancelKeepalive = this.clock.setTimer(tick, interval);
     };
-    this.keepaliveTimer = setTimeout(tick, interval);
-    this.keepaliveTimer.unref();
+    this.cancelKeepalive = this.clock.setTimer(tick, interval);
   }
 
   /** Fails the connection: rejects every pending and queued call with `err` and emits 'close'. */
@@ -594,7 +604,7 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     if (this.closedError !== undefined) return;
     const reported = err ?? this.localCloseError();
     this.closedError = reported;
-    if (this.keepaliveTimer !== undefined) clearTimeout(this.keepaliveTimer);
+    this.cancelKeepalive?.();
     this.decoder.reset();
     const calls = [...this.pending.values()];
     this.pending.clear();
@@ -630,7 +640,7 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
 
   private async doClose(): Promise<void> {
     if (this.closedError !== undefined) return;
-    const bound = deadline(this.closeTimeoutMs);
+    const bound = clockDeadline(this.clock, this.closeTimeoutMs);
     const timeout = bound.signal;
     // Reject the callers' pending calls now; CONNECT_CLOSE goes out regardless of the in-flight cap.
     const localErr = this.localCloseError();
@@ -657,15 +667,11 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
         });
       });
       this.socket.end();
-      const timer = setTimeout(
-        () => {
-          this.fail(undefined);
-        },
-        Math.max(0, this.closeTimeoutMs),
-      );
-      timer.unref();
+      const cancel = this.clock.setTimer(() => {
+        this.fail(undefined);
+      }, this.closeTimeoutMs);
       await ended;
-      clearTimeout(timer);
+      cancel();
     }
   }
 }

@@ -81,7 +81,9 @@ export type {
 } from './procedures.ts';
 export { DEFAULT_PKI, LIBVIRT_TCP_PORT, LIBVIRT_TLS_PORT, describeTarget, parseLibvirtUri } from './uri.ts';
 export type { ConnectTarget, LibvirtTransport, ParsedLibvirtUri, TlsFileOptions, UriOptions } from './uri.ts';
-export { deadline, withDeadline } from './signals.ts';
+export { clockDeadline, deadline, withDeadline } from './signals.ts';
+export { systemClock } from './clock.ts';
+export type { Clock } from './clock.ts';
 export type { Deadline } from './signals.ts';
 export { XdrReader, XdrWriter, uuidToBytes, uuidToString } from './xdr.ts';
 export type { TypedParam } from './xdr.ts';

@@ -8,6 +8,7 @@
  * made a call stuck on a hung guest wait for the caller's whole deadline instead of the soft timeout).
  * Here the timer and the parents' listeners hold the controller strongly until `clear()`.
  */
+import { systemClock, type Clock } from './clock.ts';
 
 /** A signal that aborts when `ms` elapse or when any parent aborts, with the timer to clear. */
 export interface Deadline {
@@ -27,13 +28,18 @@ function timeoutReason(ms: number): DOMException {
  * The timer does not keep the process alive. Call `clear()` once the guarded work is over.
  */
 export function deadline(ms: number, ...parents: (AbortSignal | undefined)[]): Deadline {
+  return clockDeadline(systemClock, ms, ...parents);
+}
+
+/** {@link deadline} with the timer on `clock` (tests pass a clock they advance by hand). */
+export function clockDeadline(clock: Clock, ms: number, ...parents: (AbortSignal | undefined)[]): Deadline {
   const controller = new AbortController();
   const sources = parents.filter((p): p is AbortSignal => p !== undefined);
   const listeners: [AbortSignal, () => void][] = [];
-  let timer: NodeJS.Timeout | undefined;
+  let cancelTimer: (() => void) | undefined;
   const clear = (): void => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
+    cancelTimer?.();
+    cancelTimer = undefined;
     for (const [s, l] of listeners.splice(0)) s.removeEventListener('abort', l);
   };
   const abort = (reason: unknown): void => {
@@ -53,24 +59,21 @@ export function deadline(ms: number, ...parents: (AbortSignal | undefined)[]): D
     listeners.push([s, l]);
   }
   if (Number.isFinite(ms)) {
-    timer = setTimeout(
-      () => {
-        abort(timeoutReason(ms));
-      },
-      Math.max(0, ms),
-    );
-    timer.unref();
+    cancelTimer = clock.setTimer(() => {
+      abort(timeoutReason(ms));
+    }, ms);
   }
   return { signal: controller.signal, clear };
 }
 
-/** Runs `fn` with a {@link deadline} signal and clears it afterwards, however `fn` ends. */
+/** Runs `fn` with a {@link deadline} signal (timed on `clock`) and clears it afterwards, however `fn` ends. */
 export async function withDeadline<T>(
   ms: number,
   parents: readonly (AbortSignal | undefined)[],
   fn: (signal: AbortSignal) => Promise<T>,
+  clock: Clock = systemClock,
 ): Promise<T> {
-  const d = deadline(ms, ...parents);
+  const d = clockDeadline(clock, ms, ...parents);
   try {
     return await fn(d.signal);
   } finally {

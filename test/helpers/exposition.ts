@@ -14,7 +14,8 @@ function parseLabels(text: string): Record<string, string> {
   const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
   let m: RegExpExecArray | null;
   while ((m = re.exec(text)) !== null)
-    out[m[1]!] = m[2]!.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+    // One pass, so that an escaped backslash followed by `n` stays a backslash and an `n`.
+    out[m[1]!] = m[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
   return out;
 }
 

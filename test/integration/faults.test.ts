@@ -143,7 +143,7 @@ describe('libvirtd killed and restarted while scraping at 10/s for 60 s', () => 
     rec.figure('`libvirtd-start` took', (marks.startEnd - marks.startStart) / 1000, 's');
     rec.check(
       'every scrape answered 200',
-      errors.length === 0,
+      results.length > 0 && errors.length === 0,
       `${errors.length} of ${results.length} not 200${errors.length > 0 ? ':' : ''} ${errors
         .slice(0, 3)
         .map((r) => r.error ?? String(r.status))
@@ -201,7 +201,7 @@ describe('libvirtd killed and restarted while scraping at 10/s for 60 s', () => 
     const beforeKill = results.filter((r) => r.end < marks.killStart);
     rec.check(
       'every scrape before the kill complete',
-      beforeKill.every(complete),
+      beforeKill.length > 0 && beforeKill.every(complete),
       `${beforeKill.filter((r) => !complete(r)).length} incomplete of ${beforeKill.length}`,
     );
 
@@ -219,8 +219,12 @@ describe('libvirtd killed and restarted while scraping at 10/s for 60 s', () => 
     );
     // Memory: the steady state under the same load before the kill and at the end, sampled by the
     // exporter itself (process_resident_memory_bytes, nodejs_heap_size_used_bytes in each scrape).
-    const window = (from: number, to: number, k: 'rss' | 'heap'): number =>
-      Math.max(...rssSeries.filter((x) => x.at >= from && x.at < to).map((x) => x[k]));
+    // A window without samples is NaN, never −∞: an empty window must fail the check, not pass it (issue 15
+    // item 14: Math.max() of nothing made "−∞ ≤ −∞ + 16 MiB" pass).
+    const window = (from: number, to: number, k: 'rss' | 'heap'): number => {
+      const inWindow = rssSeries.filter((x) => x.at >= from && x.at < to).map((x) => x[k]);
+      return inWindow.length >= 3 ? Math.max(...inWindow) : Number.NaN;
+    };
     const end = results.at(-1)?.start ?? 0;
     const rssPre = window(driveStart, marks.killStart, 'rss');
     const rssPost = window(end - 15_000, end + 1, 'rss');
@@ -250,7 +254,7 @@ describe('libvirtd killed and restarted while scraping at 10/s for 60 s', () => 
     rec.figure('RSS every 5 s', samples.join(' '), 'MiB');
     rec.check(
       'RSS stable: the peak of the last 15 s at most 16 MiB above the peak under the same load before the kill',
-      rssPost <= rssPre + 16 * MiB,
+      Number.isFinite(rssPre) && Number.isFinite(rssPost) && rssPost <= rssPre + 16 * MiB,
       `${(rssPre / MiB).toFixed(1)} → ${(rssPost / MiB).toFixed(1)} MiB`,
     );
     const lat = results.map((r) => r.end - r.start);
@@ -325,7 +329,7 @@ describe('libvirtd frozen (SIGSTOP) for 20 s while scraping at 10/s', () => {
     );
     rec.check(
       'every scrape answered 200',
-      bad.length === 0,
+      results.length > 0 && bad.length === 0,
       `${bad.length} of ${results.length} not 200${bad.length > 0 ? ':' : ''} ${bad
         .slice(0, 3)
         .map((r) => r.error ?? String(r.status))
@@ -333,7 +337,7 @@ describe('libvirtd frozen (SIGSTOP) for 20 s while scraping at 10/s', () => {
     );
     rec.check(
       `every scrape answered within its deadline (${deadlineMs} ms)`,
-      late.length === 0,
+      results.length > 0 && late.length === 0,
       `${late.length} of ${results.length} took ${deadlineMs} ms or more (max ${ms(Math.max(...lat))})`,
     );
     // Answered while libvirtd was stopped, by a scrape that began after the stop took effect (a scrape
@@ -435,7 +439,7 @@ describe('guests created and destroyed in a loop while scraping', () => {
     rec.figure('guests created and destroyed', lives.length);
     rec.check(
       'no 5xx (every scrape answered 200)',
-      bad.length === 0,
+      results.length > 0 && bad.length === 0,
       `${bad.length} of ${results.length} not 200${bad.length > 0 ? ':' : ''} ${bad
         .slice(0, 3)
         .map((r) => r.error ?? String(r.status))
@@ -477,7 +481,7 @@ describe('guests created and destroyed in a loop while scraping', () => {
     const incomplete = results.filter((r) => r.status === 200 && !complete(r));
     rec.check(
       'every scrape complete for the lab guests (churn costs nobody else)',
-      incomplete.length === 0,
+      results.length > 0 && incomplete.length === 0,
       `${incomplete.length} incomplete of ${results.length}`,
     );
     const skipped = results.reduce(
@@ -584,7 +588,7 @@ describe('a hung guest (its QEMU stopped with SIGSTOP)', () => {
     );
     rec.check(
       'every scrape while hung: 200 within its deadline, every other guest complete and not timed out (no request slot runs out)',
-      notFine.length === 0,
+      hungResults.length > 0 && notFine.length === 0,
       `${notFine.length} of ${hungResults.length} not fine`,
     );
     const partial = hungResults.filter(
@@ -594,7 +598,7 @@ describe('a hung guest (its QEMU stopped with SIGSTOP)', () => {
     );
     rec.check(
       'later scrapes carry the hung guest’s partial stats (CPU time) and still report it timed out',
-      partial.length === hungResults.length,
+      hungResults.length > 0 && partial.length === hungResults.length,
       `${partial.length} of ${hungResults.length}`,
     );
 

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { buildApp } from '../../../src/app.ts';
 import { loadConfig } from '../../../src/config/load.ts';
 import { LibvirtInspector } from '../../../src/inspector/libvirt-inspector.ts';
-import { fixtureClient } from '../../helpers/fixture-client.ts';
+import { fixtureClient, loadRecording } from '../../helpers/fixture-client.ts';
 import { parseExposition } from '../../helpers/exposition.ts';
 import { renderMetricsDocs } from '../../../scripts/metrics-docs.ts';
 
@@ -159,7 +159,11 @@ describe('exposition of the lab recording', () => {
     });
     assert.match(String(om.headers['content-type']), /application\/openmetrics-text/);
     assert.match(om.body, /# EOF\n$/);
-    assert.match(om.body, /^# TYPE libvirt_domain_info_cpu_time_seconds counter$/m, 'OpenMetrics counter family without _total');
+    assert.match(
+      om.body,
+      /^# TYPE libvirt_domain_info_cpu_time_seconds counter$/m,
+      'OpenMetrics counter family without _total',
+    );
     assert.match(om.body, /^libvirt_domain_info_cpu_time_seconds_total\{/m, 'samples keep _total');
     // A long-lived counter keeps its name in the Prometheus format after an OpenMetrics response.
     const after = await scrape(app);
@@ -179,6 +183,53 @@ describe('exposition of the lab recording', () => {
     const bad = await app.inject({ url: '/metrics?collect[]=nics' });
     assert.equal(bad.statusCode, 400);
     assert.match(bad.body, /unknown collector\(s\): nics/);
+  });
+});
+
+// Issue 15 item 14: no label value of the lab recording needs escaping, so the golden file alone would
+// not notice a broken escape. Nova names are free text chosen by users: quote, backslash and line feed.
+describe('label values that need escaping', () => {
+  const NAME = 'web "blue" C:\\new\nline 2';
+  let body: string;
+  before(async () => {
+    const rec = loadRecording();
+    const uuid = rec.domains.find((d) => d.name === 'instance-00000004')!.uuid;
+    const xml = rec.xml[uuid]!;
+    assert.ok(xml.includes('<nova:name>ci-runner-1</nova:name>'));
+    rec.xml[uuid] = xml.replace(
+      '<nova:name>ci-runner-1</nova:name>',
+      '<nova:name>web &quot;blue&quot; C:\\new&#10;line 2</nova:name>',
+    );
+    const app = await buildApp({
+      config: loadConfig(undefined),
+      inspector: new LibvirtInspector({ client: fixtureClient(rec) }),
+      logger: pino({ level: 'silent' }),
+    });
+    body = await scrape(app);
+    await app.close();
+  });
+
+  test('are written escaped as the text format says (backslash first, then quote and line feed)', () => {
+    const line = body
+      .split('\n')
+      .find((l) => l.startsWith('libvirt_domain_openstack_info{domain="instance-00000004"'));
+    assert.ok(line !== undefined);
+    assert.ok(line.includes('instance_name="web \\"blue\\" C:\\\\new\\nline 2"'), line);
+  });
+
+  test('read back unchanged by a parser, and promtool accepts the exposition', () => {
+    const f = parseExposition(body).get('libvirt_domain_openstack_info');
+    const sample = f?.samples.find((s) => s.labels['domain'] === 'instance-00000004');
+    assert.equal(sample?.labels['instance_name'], NAME);
+    assert.equal(sample.labels['flavor_name'], 'ci.small', 'the labels after it are intact');
+    execFileSync('promtool', ['check', 'metrics'], {
+      input: body
+        .split('\n')
+        .filter((l) => l.includes('openstack_info'))
+        .map((l) => `${l}\n`)
+        .join(''),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
   });
 });
 

@@ -43,6 +43,7 @@ export class FakeConnection {
   readonly calls: FakeCall[] = [];
   pingsReceived = 0;
   pongsReceived = 0;
+  pongsSent = 0;
   private readonly server: FakeLibvirtServer;
 
   constructor(socket: net.Socket, server: FakeLibvirtServer) {
@@ -68,7 +69,10 @@ export class FakeConnection {
     if (frame.prog === KEEPALIVE_PROGRAM) {
       if (frame.proc === KEEPALIVE_PROC.PING) {
         this.pingsReceived++;
-        if (this.server.answerPings) this.sendKeepalive(KEEPALIVE_PROC.PONG);
+        if (this.server.answerPings) {
+          this.sendKeepalive(KEEPALIVE_PROC.PONG);
+          this.pongsSent++;
+        }
       } else if (frame.proc === KEEPALIVE_PROC.PONG) {
         this.pongsReceived++;
       }
@@ -244,9 +248,13 @@ export class FakeLibvirtServer {
   }
 }
 
-/** Waits until `predicate` holds, polling every few ms, or fails after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean, timeoutMs = 2000, what = 'condition'): Promise<void> {
-  const until = Date.now() + timeoutMs;
+/**
+ * Waits until `predicate` holds: for I/O over the fake server's socket, polled every few ms. It never
+ * measures time (tests that are about time use a ManualClock); the 30 s bound only turns a lost
+ * message into a failure instead of a hung test.
+ */
+export async function waitFor(predicate: () => boolean, what = 'condition'): Promise<void> {
+  const until = Date.now() + 30_000;
   while (!predicate()) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));

@@ -64,8 +64,8 @@ describe('TCP transport', () => {
 
   test('a closed TCP port is ECONNREFUSED naming host and port', async () => {
     const port = await listen(net.createServer());
-    proxies.pop()?.close();
-    await new Promise((r) => setTimeout(r, 20));
+    const closed = proxies.pop();
+    await new Promise((r) => closed?.close(r));
     const client = new LibvirtClient({ uri: `qemu+tcp://127.0.0.1:${port}/system` });
     try {
       await assert.rejects(
