@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLibvirtInspector, type LibvirtInspector } from '../../src/inspector/libvirt-inspector.ts';
 import { cgroup2MountFromMountinfo, parsePsi } from '../../src/inspector/cgroups.ts';
@@ -105,10 +105,11 @@ describe('issue 14 on the lab', () => {
       );
     };
     const t0 = await read();
-    // Two busy loops on this 2-core machine, inside the loaded guest's cgroup, for 3 s: its tasks
-    // (the loops, with its QEMU) now wait for CPU.
+    // One busy loop more than the host has CPUs, inside the loaded guest's cgroup, for 3 s: some task of
+    // that cgroup is always runnable without a CPU, so its "some" CPU pressure grows at about wall-clock
+    // speed (with only as many loops as CPUs, an otherwise idle host gives each its own CPU).
     const procs = join(labCgroup(loaded), 'cgroup.procs');
-    const loops = [0, 1].map(() =>
+    const loops = Array.from({ length: availableParallelism() + 1 }, () =>
       spawn('sh', ['-c', `echo $$ > '${procs}' && exec timeout 3 sh -c 'while :; do :; done'`], {
         stdio: 'ignore',
       }),
