@@ -6,6 +6,7 @@
  * file; a unit test fails when it is out of date.
  */
 import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { buildApp } from '../src/app.ts';
 import { COLLECTOR_NAMES } from '../src/config/schema.ts';
@@ -17,10 +18,17 @@ import { parseExposition } from '../test/helpers/exposition.ts';
 
 /** The whole document. */
 export async function renderMetricsDocs(): Promise<string> {
-  const overrides = Object.fromEntries(COLLECTOR_NAMES.map((c) => [`collectors.${c}.enabled`, true]));
+  const overrides = {
+    ...Object.fromEntries(COLLECTOR_NAMES.map((c) => [`collectors.${c}.enabled`, true])),
+    // The pressure collector reads a recorded cgroup v2 tree, never this machine's.
+    'collectors.pressure.cgroup_root': fileURLToPath(new URL('../test/fixtures/cgroup', import.meta.url)),
+  };
   const app = await buildApp({
     config: loadConfig(undefined, overrides),
-    inspector: new LibvirtInspector({ client: fixtureClient() }),
+    inspector: new LibvirtInspector({
+      client: fixtureClient(),
+      cgroupPaths: { pidDir: '/nonexistent/libvirt-exporter-docs' },
+    }),
     logger: pino({ level: 'silent' }),
   });
   const body = (await app.inject({ url: '/metrics' })).body;

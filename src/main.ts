@@ -25,7 +25,11 @@ import type { Publisher } from './publisher/publisher.ts';
 import { version } from './version.ts';
 
 function inspectorFor(config: Config): LibvirtInspector {
-  return createLibvirtInspector(inspectorOptions(config));
+  const inspector = createLibvirtInspector(inspectorOptions(config));
+  // Domain events are counted from the start (the events collector); a daemon that is down now is
+  // subscribed again on the first connection.
+  if (config.collectors.events.enabled) void inspector.startEvents(AbortSignal.timeout(10_000));
+  return inspector;
 }
 
 /** A running server: the app, the inspector and the publisher of one configuration. */

@@ -318,6 +318,66 @@ export function computeNodeDashboard(): Dashboard {
           h: 10,
         }),
       ]),
+      // Pressure stall information of each guest's cgroup (the pressure collector): which guest waits
+      // for CPU, memory or I/O on this host right now.
+      row('Who is starved', [
+        timeseries({
+          title: 'Top guests waiting for CPU',
+          description:
+            "Share of time at least one task of the guest's QEMU waited for CPU on the host (PSI \"some\" of its cgroup). 1 = waiting all the time. The ten most starved guests; empty where the host's cgroup v2 files are not readable.",
+          queries: [
+            {
+              expr: `topk(10, ${rate('libvirt_domain_pressure_cpu_waiting_seconds_total')})`,
+              legend: '{{domain}}',
+            },
+          ],
+          unit: 'percentunit',
+          min: 0,
+          legendTable: true,
+        }),
+        timeseries({
+          title: 'Top guests waiting for memory',
+          description:
+            "Share of time at least one task of the guest's QEMU waited for memory on the host (PSI \"some\" of its cgroup). 1 = waiting all the time. The ten most starved guests; empty where the host's cgroup v2 files are not readable.",
+          queries: [
+            {
+              expr: `topk(10, ${rate('libvirt_domain_pressure_memory_waiting_seconds_total')})`,
+              legend: '{{domain}}',
+            },
+          ],
+          unit: 'percentunit',
+          min: 0,
+          legendTable: true,
+        }),
+        timeseries({
+          title: 'Top guests waiting for I/O',
+          description:
+            "Share of time at least one task of the guest's QEMU waited for I/O on the host (PSI \"some\" of its cgroup). 1 = waiting all the time. The ten most starved guests; empty where the host's cgroup v2 files are not readable.",
+          queries: [
+            {
+              expr: `topk(10, ${rate('libvirt_domain_pressure_io_waiting_seconds_total')})`,
+              legend: '{{domain}}',
+            },
+          ],
+          unit: 'percentunit',
+          min: 0,
+          legendTable: true,
+        }),
+        timeseries({
+          title: 'Guests throttled by their CPU quota',
+          description:
+            "Share of time each guest's QEMU was throttled by its CPU quota (cpu.stat of its cgroup; only guests whose flavor sets quota:cpu_quota).",
+          queries: [
+            {
+              expr: `topk(10, ${rate('libvirt_domain_cpu_throttled_seconds_total')})`,
+              legend: '{{domain}}',
+            },
+          ],
+          unit: 'percentunit',
+          min: 0,
+          legendTable: true,
+        }),
+      ]),
       row('Exporter', [
         timeseries({
           title: 'Scrape duration',

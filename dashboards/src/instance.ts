@@ -278,6 +278,55 @@ export function instanceDashboard(): Dashboard {
           min: 0,
         }),
       ]),
+      // The guest's own filesystems, from its QEMU guest agent (the opt-in guest_agent collector).
+      row('Guest filesystems', [
+        timeseries({
+          title: 'Filesystem use (guest agent)',
+          description:
+            'Used share of each filesystem mounted in the guest, as its QEMU guest agent reports it. Empty when the guest has no agent or the guest_agent collector is off.',
+          queries: [
+            {
+              expr: `libvirt_domain_filesystem_used_bytes{${D}} / (libvirt_domain_filesystem_size_bytes{${D}} > 0)`,
+              legend: '{{mountpoint}} ({{fstype}} on {{device}})',
+            },
+          ],
+          unit: 'percentunit',
+          min: 0,
+          max: 1,
+          legendTable: true,
+        }),
+        timeseries({
+          title: 'Filesystem size and use (guest agent)',
+          description: 'Size and used bytes of each filesystem mounted in the guest (QEMU guest agent).',
+          queries: [
+            {
+              expr: `libvirt_domain_filesystem_size_bytes{${D}}`,
+              legend: 'size {{mountpoint}}',
+            },
+            {
+              expr: `libvirt_domain_filesystem_used_bytes{${D}}`,
+              legend: 'used {{mountpoint}}',
+            },
+          ],
+          unit: 'bytes',
+          min: 0,
+          legendTable: true,
+        }),
+        timeseries({
+          title: 'Events',
+          description:
+            'Lifecycle, I/O error and watchdog events of the guest in each interval (libvirt events counted by the exporter): crashes, pauses on I/O errors, restarts.',
+          queries: [
+            {
+              expr: `sum by (event, detail) (increase(libvirt_domain_events_total{${D}}[${RATE}])) > 0`,
+              legend: '{{event}} {{detail}}',
+            },
+          ],
+          unit: 'short',
+          min: 0,
+          legendTable: true,
+        }),
+      ]),
       row('Network', [
         timeseries({
           title: 'Traffic',

@@ -44,6 +44,7 @@ import {
   prepareCycle,
   type SampleContext,
 } from '../publisher/samples.ts';
+import { STOPPED_INSTANCE_METERS, stoppedCycle } from '../publisher/stopped.ts';
 
 /** The first Ceilometer release with the built-in exporter (24.0.0, 2025.1). */
 const FIRST_EXPORTER_RELEASE = 24;
@@ -207,10 +208,12 @@ async function update(ctx: ScrapeContext, sink: MetricSink): Promise<void> {
   if (discovered.length === 0) return;
   // No delta tracker: delta meters are not served (see the file comment).
   const cycle = prepareCycle(ctx.inspection, discovered, undefined, 0);
+  const stopped = await stoppedCycle(cfg.report_stopped_instance_metrics, ctx.inspector, cycle, ctx.signal);
   for (const meter of meters) {
     // The samples of a meter nearly always share one label set: one spec per set, not per sample.
     const specs = new Map<string, FamilySpec>();
-    for (const sample of buildMeterSamples(SAMPLE_CONTEXT, meter, cycle, '')) {
+    const from = stopped && STOPPED_INSTANCE_METERS.has(meter.name) ? stopped : cycle;
+    for (const sample of buildMeterSamples(SAMPLE_CONTEXT, meter, from, '')) {
       const { names, labels } = ceilometerLabels(sample, layout);
       const key = names.join(',');
       let spec = specs.get(key);

@@ -10,12 +10,15 @@ import { ceilometerCollector } from './ceilometer.ts';
 import { cpuCollector } from './cpu.ts';
 import { dirtyrateCollector } from './dirtyrate.ts';
 import { domainCollector } from './domain.ts';
+import { eventsCollector } from './events.ts';
+import { guestAgentCollector } from './guest-agent.ts';
 import { hostCollector } from './host.ts';
 import { interfaceCollector } from './interface.ts';
 import { jobCollector } from './job.ts';
 import { memoryCollector } from './memory.ts';
 import { openstackCollector } from './openstack.ts';
 import { perfCollector } from './perf.ts';
+import { pressureCollector } from './pressure.ts';
 import { storagePoolCollector } from './storage-pool.ts';
 import { vcpuCollector } from './vcpu.ts';
 
@@ -33,5 +36,8 @@ export const collectors: Record<CollectorName, CollectorDefinition> = {
   job: jobCollector,
   dirtyrate: dirtyrateCollector,
   perf: perfCollector,
+  pressure: pressureCollector,
+  guest_agent: guestAgentCollector,
+  events: eventsCollector,
   ceilometer: ceilometerCollector,
 };

@@ -49,6 +49,21 @@ export const COLLECTORS = {
     description: 'Memory dirty rate, when a calculation was started on the domain.',
   },
   perf: { default: false, description: 'perf event counters enabled in the domain XML.' },
+  pressure: {
+    default: true,
+    description:
+      "Pressure stall information (CPU, memory, I/O) and CPU throttling of each running guest's cgroup v2 directory (files under /sys/fs/cgroup; no series and one log line where unreadable).",
+  },
+  guest_agent: {
+    default: false,
+    description:
+      "Guest filesystems, hostname and OS from the QEMU guest agent (virDomainGetGuestInfo, one call per running guest). Needs libvirt's read-write socket: see collectors.guest_agent.uri.",
+  },
+  events: {
+    default: true,
+    description:
+      'Domain lifecycle, I/O error and watchdog events counted since the exporter started (libvirt events, no extra calls per scrape).',
+  },
   ceilometer: {
     default: false,
     description:
@@ -73,12 +88,63 @@ const collectorSchema = (name: CollectorName) =>
     .strict()
     .prefault({});
 
+/** Collectors with options besides `enabled`. */
+const collectorOptions = {
+  pressure: {
+    cgroup_root: z
+      .string()
+      .optional()
+      .describe(
+        'The cgroup v2 hierarchy of the host (default: the cgroup2 mount in /proc/self/mountinfo, /sys/fs/cgroup on a pure v2 host). In a container, mount the host\'s /sys/fs/cgroup read-only and name it here if it is elsewhere.',
+      ),
+  },
+  guest_agent: {
+    uri: z
+      .string()
+      .default('qemu:///system')
+      .describe(
+        "libvirt URI for the guest agent calls, opened read-write (libvirt refuses agent calls on the read-only socket): qemu:///system uses /var/run/libvirt/libvirt-sock, which must be mounted and writable. The exporter only reads through it (virDomainGetGuestInfo).",
+      )
+      .superRefine((v, ctx) => {
+        try {
+          parseLibvirtUri(v);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        }
+      }),
+  },
+  events: {
+    retention: duration(
+      'How long the event counts of a domain that disappeared (undefined, migrated away) are still served.',
+      '1h',
+    ),
+  },
+} as const;
+
+const enabledFor = (name: CollectorName) =>
+  z
+    .boolean()
+    .default(COLLECTORS[name].default)
+    .describe(`Whether the ${name} collector runs. ${COLLECTORS[name].description}`);
+
 const collectorsSchema = z
-  .object(
-    Object.fromEntries(COLLECTOR_NAMES.map((n) => [n, collectorSchema(n)])) as {
-      [K in CollectorName]: ReturnType<typeof collectorSchema>;
-    },
-  )
+  .object({
+    ...(Object.fromEntries(COLLECTOR_NAMES.map((n) => [n, collectorSchema(n)])) as {
+      [K in Exclude<CollectorName, keyof typeof collectorOptions>]: ReturnType<typeof collectorSchema>;
+    }),
+    pressure: z
+      .object({ enabled: enabledFor('pressure'), ...collectorOptions.pressure })
+      .strict()
+      .prefault({}),
+    guest_agent: z
+      .object({ enabled: enabledFor('guest_agent'), ...collectorOptions.guest_agent })
+      .strict()
+      .prefault({}),
+    events: z
+      .object({ enabled: enabledFor('events'), ...collectorOptions.events })
+      .strict()
+      .prefault({}),
+  })
   .strict()
   .prefault({})
   .describe('Which collectors run on each scrape.');

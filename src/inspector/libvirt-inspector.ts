@@ -22,14 +22,24 @@ import {
   LibvirtConnectionError,
   LibvirtError,
   deadline,
+  parseLibvirtUri,
+  withDeadline,
   type Domain,
   type DomainStatsRecord,
+  type IoErrorEvent,
+  type LifecycleEvent,
+  type WatchdogEvent,
 } from '../libvirt/index.ts';
+import { domainGetBlockInfo } from '../libvirt/guest-and-events.ts';
 import { domainGetJobInfo, listAllStoragePools, storagePoolGetInfo } from '../libvirt/pools-and-jobs.ts';
 import { DomainXmlError, parseDomainXml } from './domain-xml.ts';
 import { decodeDomainStats } from './stats.ts';
+import { CgroupReader, type GuestPressure } from './cgroups.ts';
+import { DomainEventCounts, type DomainEventCount } from './events.ts';
+import { readGuestInfo, type GuestInfoResult } from './guest-agent.ts';
 import { DisconnectedError, InspectorError, InspectorTimeoutError, LibvirtCallError } from './errors.ts';
 import type {
+  BlockStats,
   CallOptions,
   DomainDescription,
   DomainStateName,
@@ -94,6 +104,15 @@ export interface LibvirtInspectorOptions {
   readonly shardTimeoutMs?: number;
   /** An existing client (tests); otherwise one is created from the options above. */
   readonly client?: LibvirtClient;
+  /**
+   * The read-write client for guest agent calls (tests); otherwise `client` when given, else one is
+   * created for the guest_agent collector's URI on first use.
+   */
+  readonly agentClient?: LibvirtClient;
+  /** Where libvirt writes QEMU pid files and where /proc is (tests); see {@link CgroupReader}. */
+  readonly cgroupPaths?: { readonly pidDir?: string; readonly proc?: string };
+  /** Clock for event retention (tests). */
+  readonly now?: () => number;
 }
 
 /** A cycle in flight, shared by every caller that asks for the same groups meanwhile. */
@@ -173,6 +192,16 @@ export class LibvirtInspector implements Inspector {
     { readonly at: number; readonly key: string; readonly stats: DomainStats }
   >();
   #subscribed = false;
+  /** Event kinds subscribed (or refused by the daemon): never subscribed twice. */
+  readonly #eventKinds = new Set<string>();
+  readonly #events: DomainEventCounts;
+  #agent: { readonly uri: string; readonly client: LibvirtClient; readonly own: boolean } | undefined;
+  readonly #agentOption: LibvirtClient | undefined;
+  readonly #connectTimeoutMs: number;
+  #cgroups: CgroupReader | undefined;
+  readonly #cgroupPaths: { readonly pidDir?: string; readonly proc?: string };
+  /** Why this host's cgroups say nothing about the guests (remote libvirt, injected client), or undefined. */
+  readonly #cgroupsNotLocal: string | undefined;
   #host: HostInfo | undefined;
   #connected = false;
 
@@ -185,6 +214,33 @@ export class LibvirtInspector implements Inspector {
         ...(options.tls !== undefined ? { tls: options.tls } : {}),
         connectTimeoutMs: options.connectTimeoutMs ?? 2000,
       });
+    this.#agentOption = options.agentClient ?? options.client;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 2000;
+    this.#cgroupPaths = options.cgroupPaths ?? {};
+    // Pressure comes from this machine's cgroups: only meaningful when libvirtd runs here.
+    if (options.client !== undefined)
+      this.#cgroupsNotLocal =
+        options.cgroupPaths === undefined ? 'an injected libvirt client (no cgroupPaths given)' : undefined;
+    else {
+      let local: boolean;
+      try {
+        local = parseLibvirtUri(options.uri ?? 'qemu:///system').target.kind === 'unix';
+      } catch {
+        local = false;
+      }
+      this.#cgroupsNotLocal = local ? undefined : `libvirt at ${options.uri ?? ''} is not on this machine`;
+    }
+    this.#events = new DomainEventCounts(options.now);
+    // Counted from the first subscription (startEvents(), or the first inspection) for as long as we run.
+    this.client.on('lifecycle', (event: LifecycleEvent) => {
+      this.#events.lifecycle(event);
+    });
+    this.client.on('ioError', (event: IoErrorEvent) => {
+      this.#events.ioError(event);
+    });
+    this.client.on('watchdog', (event: WatchdogEvent) => {
+      this.#events.watchdog(event);
+    });
     this.#maxShards = options.maxShards ?? 4;
     this.#shardTimeoutMs = options.shardTimeoutMs ?? 2000;
     // The daemon tells us when a domain changes; a reconnect may hide changes, so forget everything then.
@@ -302,16 +358,8 @@ export class LibvirtInspector implements Inspector {
     // Once: ask the daemon for lifecycle events, so that cached XML is dropped when a domain changes
     // (the client registers again after a reconnect). Without events, ids and devices still tell.
     if (!this.#subscribed && typeof this.client.subscribeLifecycle === 'function') {
-      this.#subscribed = true;
-      // A daemon that refuses events is not asked again; ids and devices still reveal changes.
-      // Balloon changes keep the cached <currentMemory> current (the domain collector serves it when
-      // no collector reads the balloon stats group).
-      roundTrips += 2;
-      const o = signal ? { signal } : {};
-      await Promise.all([
-        this.client.subscribeLifecycle(null, o).catch(() => undefined),
-        this.client.subscribeBalloonChange(null, o).catch(() => undefined),
-      ]);
+      roundTrips += 4;
+      await this.startEvents(signal);
     }
 
     const mask = groups.reduce((m, g) => m | GROUP_BITS[g], 0);
@@ -622,7 +670,137 @@ export class LibvirtInspector implements Inspector {
     return out;
   }
 
+  /**
+   * Subscribes to the domain events the exporter uses, once: lifecycle and balloon changes (cache
+   * upkeep, event counts), I/O errors and watchdog firings (event counts). main.ts calls it at start so
+   * that events are counted from the exporter's start; the first inspection calls it otherwise.
+   */
+  async startEvents(signal?: AbortSignal): Promise<void> {
+    if (this.#subscribed || typeof this.client.subscribeLifecycle !== 'function') return;
+    this.#subscribed = true;
+    // A daemon that refuses an event is not asked again; ids and devices still reveal changes.
+    // Balloon changes keep the cached <currentMemory> current (the domain collector serves it when
+    // no collector reads the balloon stats group). A daemon that is down (or a deadline) is not a
+    // refusal: the next inspection subscribes what is missing (never twice: events would count twice).
+    const o = signal ? { signal } : {};
+    const kinds = {
+      lifecycle: () => this.client.subscribeLifecycle(null, o),
+      balloon: () => this.client.subscribeBalloonChange(null, o),
+      ioError: () => this.client.subscribeIoError(null, o),
+      watchdog: () => this.client.subscribeWatchdog(null, o),
+    };
+    const missing: string[] = [];
+    await Promise.all(
+      Object.entries(kinds).map(async ([kind, subscribe]) => {
+        if (this.#eventKinds.has(kind)) return;
+        try {
+          await subscribe();
+          this.#eventKinds.add(kind);
+        } catch (err) {
+          if (err instanceof LibvirtError) this.#eventKinds.add(kind);
+          else missing.push(kind);
+        }
+      }),
+    );
+    if (missing.length > 0) this.#subscribed = false;
+  }
+
+  domainEvents(present: ReadonlySet<string>, retentionMs: number): readonly DomainEventCount[] {
+    return this.#events.snapshot(present, retentionMs);
+  }
+
+  /**
+   * The guest agent's view of each running guest: one virDomainGetGuestInfo (OS, hostname,
+   * filesystems) per guest over a read-write connection to `uri` (libvirt refuses agent calls on a
+   * read-only one), concurrently (the client keeps at most 5 on the wire), all under `signal`.
+   */
+  async guestInfo(
+    instances: readonly Instance[],
+    options: CallOptions & { readonly uri: string },
+  ): Promise<ReadonlyMap<string, GuestInfoResult>> {
+    const client = this.#agentClient(options.uri);
+    const running = instances.filter((i) => i.id > 0 && i.state === 'running');
+    const results = await Promise.all(
+      running.map(async (i) => [i.uuid, await readGuestInfo(client, i, options.signal)] as const),
+    );
+    return new Map(results);
+  }
+
+  #agentClient(uri: string): LibvirtClient {
+    if (this.#agentOption !== undefined) return this.#agentOption;
+    if (this.#agent?.uri !== uri) {
+      if (this.#agent?.own === true) void this.#agent.client.close();
+      this.#agent = {
+        uri,
+        own: true,
+        client: new LibvirtClient({ uri, readOnly: false, connectTimeoutMs: this.#connectTimeoutMs }),
+      };
+    }
+    return this.#agent.client;
+  }
+
+  /** Pressure (PSI) and CPU throttling of each running guest's cgroup v2 directory. */
+  pressure(
+    instances: readonly Instance[],
+    options: { readonly cgroupRoot?: string | undefined },
+  ): { readonly unavailable?: string; readonly byUuid: ReadonlyMap<string, GuestPressure> } {
+    if (this.#cgroupsNotLocal !== undefined) return { unavailable: this.#cgroupsNotLocal, byUuid: new Map() };
+    if (this.#cgroups === undefined || this.#cgroups.root !== (options.cgroupRoot ?? this.#cgroups.root))
+      this.#cgroups = new CgroupReader({ root: options.cgroupRoot, ...this.#cgroupPaths });
+    const reader = this.#cgroups;
+    const byUuid = new Map<string, GuestPressure>();
+    if (reader.unavailable !== undefined) return { unavailable: reader.unavailable, byUuid };
+    const running = instances.filter((i) => i.id > 0);
+    reader.retain(running);
+    for (const i of running) {
+      const p = reader.read(i);
+      if (p !== undefined) byUuid.set(i.uuid, p);
+    }
+    return { byUuid };
+  }
+
+  /**
+   * Disk sizes of the shut-off instances, one virDomainGetBlockInfo per disk with a source (what
+   * Ceilometer's inspect_disk_info reads for a SHUTOFF domain). A domain or disk that vanished
+   * meanwhile is left out.
+   */
+  async stoppedDisks(
+    instances: readonly Instance[],
+    options: CallOptions = {},
+  ): Promise<ReadonlyMap<string, readonly BlockStats[]>> {
+    const { signal } = options;
+    const o = signal ? { signal } : {};
+    const out = new Map<string, BlockStats[]>();
+    await this.#guard('reading the disks of stopped domains', signal, () =>
+      Promise.all(
+        instances
+          .filter((i) => i.state === 'shutoff')
+          .map(async (i) => {
+            const blocks: BlockStats[] = [];
+            for (const [index, d] of i.disks.entries()) {
+              try {
+                const b = await domainGetBlockInfo(this.client, { name: i.name, uuid: i.uuid, id: -1 }, d.target, o);
+                blocks.push({
+                  index,
+                  name: d.target,
+                  capacityBytes: Number(b.capacity),
+                  allocationBytes: Number(b.allocation),
+                  physicalBytes: Number(b.physical),
+                });
+              } catch (err) {
+                if (err instanceof LibvirtError && (err.code === 42 || err.code === 55 || err.code === 8)) continue;
+                throw err;
+              }
+            }
+            out.set(i.uuid, blocks);
+          }),
+      ),
+    );
+    return out;
+  }
+
   async close(): Promise<void> {
+    if (this.#agent?.own === true) await this.#agent.client.close();
     await this.client.close();
   }
 }

@@ -6,6 +6,10 @@
  * (collectors, meter table). A value libvirt did not report is `undefined`, never 0.
  */
 
+import type { GuestPressure } from './cgroups.ts';
+import type { DomainEventCount } from './events.ts';
+import type { GuestInfoResult } from './guest-agent.ts';
+
 /** libvirt's virDomainState, by name. */
 export type DomainStateName =
   'nostate' | 'running' | 'blocked' | 'paused' | 'shutdown' | 'shutoff' | 'crashed' | 'pmsuspended';
@@ -360,6 +364,29 @@ export interface Inspector {
   storagePools?(options?: CallOptions): Promise<readonly StoragePoolInfo[]>;
   /** The current job of each running domain (one call per domain: opt-in). */
   jobInfo?(instances: readonly Instance[], options?: CallOptions): Promise<ReadonlyMap<string, JobInfo>>;
+  /**
+   * The guest agent's view of each running domain (virDomainGetGuestInfo over the read-write socket at
+   * `uri`, one call per guest), or why it was skipped.
+   */
+  guestInfo?(
+    instances: readonly Instance[],
+    options: CallOptions & { readonly uri: string },
+  ): Promise<ReadonlyMap<string, GuestInfoResult>>;
+  /** Domain events counted since the start (lifecycle, I/O error, watchdog), see {@link DomainEventCounts.snapshot}. */
+  domainEvents?(present: ReadonlySet<string>, retentionMs: number): readonly DomainEventCount[];
+  /** Pressure and throttling of each running domain's cgroup, by UUID, and whether cgroups are readable. */
+  pressure?(
+    instances: readonly Instance[],
+    options: { readonly cgroupRoot?: string | undefined },
+  ): { readonly unavailable?: string; readonly byUuid: ReadonlyMap<string, GuestPressure> };
+  /**
+   * Disk sizes of each shut-off instance (virDomainGetBlockInfo per disk: bulk stats cover running
+   * domains only), by UUID, as block records with only `name`, capacity, allocation and physical.
+   */
+  stoppedDisks?(
+    instances: readonly Instance[],
+    options?: CallOptions,
+  ): Promise<ReadonlyMap<string, readonly BlockStats[]>>;
   /** Whether the last call reached libvirt. */
   readonly connected: boolean;
   /** Cumulative counters, when the implementation keeps them. */

@@ -12,6 +12,13 @@ import { withDeadline } from './signals.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { DomainEventId } from './constants.ts';
 import {
+  GuestEventProc,
+  decodeIoErrorMessage,
+  decodeWatchdogMessage,
+  type IoErrorEvent,
+  type WatchdogEvent,
+} from './guest-and-events.ts';
+import {
   LibvirtApi,
   type BalloonChangeEvent,
   type CallOptions,
@@ -51,6 +58,10 @@ export interface LibvirtClientEvents {
   lifecycle: [event: LifecycleEvent];
   /** A balloon-change event for one of the client's subscriptions. */
   balloon: [event: BalloonChangeEvent];
+  /** An I/O error event (with its reason) for one of the client's subscriptions. */
+  ioError: [event: IoErrorEvent];
+  /** A watchdog event for one of the client's subscriptions. */
+  watchdog: [event: WatchdogEvent];
 }
 
 /** Counters and state of a client, for metrics. */
@@ -252,6 +263,20 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
     conn.on('balloon', (event) => {
       if (this.isOurs(conn, DomainEventId.BALLOON_CHANGE, event.callbackId)) this.safeEmit('balloon', event);
     });
+    // I/O error and watchdog events reach the connection as raw messages: decoded here.
+    conn.on('message', (proc: number, payload: Buffer) => {
+      try {
+        if (proc === GuestEventProc.DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON) {
+          const event = decodeIoErrorMessage(payload, true);
+          if (this.isOurs(conn, DomainEventId.IO_ERROR_REASON, event.callbackId)) this.emit('ioError', event);
+        } else if (proc === GuestEventProc.DOMAIN_EVENT_CALLBACK_WATCHDOG) {
+          const event = decodeWatchdogMessage(payload);
+          if (this.isOurs(conn, DomainEventId.WATCHDOG, event.callbackId)) this.emit('watchdog', event);
+        }
+      } catch {
+        // an undecodable event must not take the client down
+      }
+    });
     conn.on('close', (err) => {
       if (this.conn !== conn) return;
       this.conn = undefined;
@@ -376,6 +401,19 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
     options: CallOptions = {},
   ): Promise<LifecycleSubscription> {
     return this.subscribe(DomainEventId.BALLOON_CHANGE, dom, options);
+  }
+
+  /**
+   * Subscribes to I/O error events with their reason (VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON) of one
+   * domain, or of every domain when `dom` is null. Events come as 'ioError' events.
+   */
+  subscribeIoError(dom: Domain | null = null, options: CallOptions = {}): Promise<LifecycleSubscription> {
+    return this.subscribe(DomainEventId.IO_ERROR_REASON, dom, options);
+  }
+
+  /** Subscribes to watchdog events of one domain, or of every domain; they come as 'watchdog' events. */
+  subscribeWatchdog(dom: Domain | null = null, options: CallOptions = {}): Promise<LifecycleSubscription> {
+    return this.subscribe(DomainEventId.WATCHDOG, dom, options);
   }
 
   private async subscribe(

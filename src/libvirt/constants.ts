@@ -152,6 +152,7 @@ export const DomainEventId = {
   RTC_CHANGE: 2,
   WATCHDOG: 3,
   IO_ERROR: 4,
+  IO_ERROR_REASON: 6,
   BALLOON_CHANGE: 13,
 } as const;
 

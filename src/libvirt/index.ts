@@ -55,6 +55,24 @@ export {
   domainStateName,
 } from './constants.ts';
 export { LibvirtApi, Proc } from './procedures.ts';
+export {
+  BLOCK_INFO_PROC,
+  decodeBlockInfoRet,
+  domainGetBlockInfo,
+  encodeBlockInfoArgs,
+  GuestEventProc,
+  GuestInfoTypes,
+  IO_ERROR_ACTION_NAMES,
+  WATCHDOG_ACTION_NAMES,
+  decodeGuestInfoRet,
+  decodeIoErrorMessage,
+  decodeWatchdogMessage,
+  domainGetGuestInfo,
+  encodeGuestInfoArgs,
+  encodeIoErrorMessage,
+  encodeWatchdogMessage,
+} from './guest-and-events.ts';
+export type { DomainBlockInfo, IoErrorEvent, WatchdogEvent } from './guest-and-events.ts';
 export type {
   BalloonChangeEvent,
   CallOptions,

@@ -23,7 +23,7 @@ import type {
 export type Scope = 'domain' | 'vcpu' | 'disk' | 'vnic';
 
 /** Raw units as libvirt reports them. */
-export type RawUnit = 'ns' | 'KiB' | 'bytes' | 'count' | 'seconds' | 'code';
+export type RawUnit = 'ns' | 'us' | 'KiB' | 'bytes' | 'count' | 'seconds' | 'code';
 
 /** A running domain with its stats. */
 export interface DomainSubject {
@@ -98,6 +98,8 @@ export function toBase(unit: RawUnit, raw: number): number {
   switch (unit) {
     case 'ns':
       return raw / 1e9;
+    case 'us':
+      return raw / 1e6;
     case 'KiB':
       return raw * 1024;
     default:
@@ -833,3 +835,152 @@ export const meterTable = {
   disk: diskRows as readonly MeterRow<'disk'>[],
   vnic: vnicRows as readonly MeterRow<'vnic'>[],
 } as const;
+
+/**
+ * A family read outside the bulk stats: the guest's cgroup files (pressure), the guest agent
+ * (guest_agent) and libvirt's domain events (events). Declared here with its source and raw unit, as
+ * the rows above are; its collector reads its name, type and HELP from here.
+ */
+export interface SideFamily {
+  readonly key: string;
+  readonly collector: 'pressure' | 'guest_agent' | 'events';
+  /** Where the value comes from (file, agent field or event), for HELP text and docs. */
+  readonly source: string;
+  readonly rawUnit: RawUnit;
+  /**
+   * Labels before `extraLabels`: `identity` = the domain labels of every per-domain series (`domain`
+   * plus the configured identity labels), `domain` = the domain name only (kept after the domain is
+   * gone), `none` = not per domain.
+   */
+  readonly domainLabels: 'identity' | 'domain' | 'none';
+  readonly extraLabels: readonly string[];
+  readonly prometheus: PrometheusMetric;
+}
+
+const psi = (resource: 'cpu' | 'memory' | 'io', kind: 'some' | 'full'): SideFamily => {
+  const what = { cpu: 'CPU', memory: 'memory', io: 'I/O' }[resource];
+  const waiting = kind === 'some';
+  return {
+    key: `pressure_${resource}_${waiting ? 'waiting' : 'stalled'}`,
+    collector: 'pressure',
+    source: `${resource}.pressure ${kind} total`,
+    rawUnit: 'us',
+    domainLabels: 'identity',
+    extraLabels: [],
+    prometheus: {
+      name: `libvirt_domain_pressure_${resource}_${waiting ? 'waiting' : 'stalled'}_seconds_total`,
+      type: 'counter',
+      help: waiting
+        ? `Time at least one task of the guest's QEMU waited for ${what} on the host (PSI "some" total of ${resource}.pressure in the guest's cgroup v2 directory), converted from µs.`
+        : `Time all non-idle tasks of the guest's QEMU were stalled on ${what} at once (PSI "full" total of ${resource}.pressure in the guest's cgroup v2 directory), converted from µs.`,
+    },
+  };
+};
+
+/** Families of the pressure, guest_agent and events collectors. */
+export const sideFamilies: readonly SideFamily[] = [
+  psi('cpu', 'some'),
+  psi('cpu', 'full'),
+  psi('memory', 'some'),
+  psi('memory', 'full'),
+  psi('io', 'some'),
+  psi('io', 'full'),
+  {
+    key: 'cpu_throttled',
+    collector: 'pressure',
+    source: 'cpu.stat throttled_usec',
+    rawUnit: 'us',
+    domainLabels: 'identity',
+    extraLabels: [],
+    prometheus: {
+      name: 'libvirt_domain_cpu_throttled_seconds_total',
+      type: 'counter',
+      help: "Time the guest's QEMU was throttled by its CPU quota (cpu.stat throttled_usec of its cgroup v2 directory, when cpu.max sets a quota), converted from µs.",
+    },
+  },
+  {
+    key: 'cpu_throttled_periods',
+    collector: 'pressure',
+    source: 'cpu.stat nr_throttled',
+    rawUnit: 'count',
+    domainLabels: 'identity',
+    extraLabels: [],
+    prometheus: {
+      name: 'libvirt_domain_cpu_throttled_periods_total',
+      type: 'counter',
+      help: "Quota periods in which the guest's QEMU was throttled (cpu.stat nr_throttled of its cgroup v2 directory, when cpu.max sets a quota).",
+    },
+  },
+  {
+    key: 'filesystem_size',
+    collector: 'guest_agent',
+    source: 'virDomainGetGuestInfo fs.<n>.total-bytes',
+    rawUnit: 'bytes',
+    domainLabels: 'identity',
+    extraLabels: ['mountpoint', 'fstype', 'device'],
+    prometheus: {
+      name: 'libvirt_domain_filesystem_size_bytes',
+      type: 'gauge',
+      help: 'Size of a filesystem mounted in the guest, from the QEMU guest agent (virDomainGetGuestInfo fs.<n>.total-bytes).',
+    },
+  },
+  {
+    key: 'filesystem_used',
+    collector: 'guest_agent',
+    source: 'virDomainGetGuestInfo fs.<n>.used-bytes',
+    rawUnit: 'bytes',
+    domainLabels: 'identity',
+    extraLabels: ['mountpoint', 'fstype', 'device'],
+    prometheus: {
+      name: 'libvirt_domain_filesystem_used_bytes',
+      type: 'gauge',
+      help: 'Space used on a filesystem mounted in the guest, from the QEMU guest agent (virDomainGetGuestInfo fs.<n>.used-bytes).',
+    },
+  },
+  {
+    key: 'guest_os_info',
+    collector: 'guest_agent',
+    source: 'virDomainGetGuestInfo hostname, os.*',
+    rawUnit: 'count',
+    domainLabels: 'identity',
+    extraLabels: ['hostname', 'os_id', 'os_name', 'os_pretty_name', 'os_version_id', 'kernel_release', 'machine'],
+    prometheus: {
+      name: 'libvirt_domain_guest_os_info',
+      type: 'gauge',
+      help: "The guest's own hostname and OS, from the QEMU guest agent (virDomainGetGuestInfo hostname, os.id, os.name, os.pretty-name, os.version-id, os.kernel-release, os.machine): value 1.",
+    },
+  },
+  {
+    key: 'guest_agent_skipped',
+    collector: 'guest_agent',
+    source: 'virDomainGetGuestInfo errors',
+    rawUnit: 'count',
+    domainLabels: 'none',
+    extraLabels: ['reason'],
+    prometheus: {
+      name: 'libvirt_guest_agent_skipped_domains',
+      type: 'gauge',
+      help: 'Running guests whose agent was not read this scrape, by reason: not_configured (no agent channel), unresponsive (agent not running or not answering), timeout (scrape deadline), error.',
+    },
+  },
+  {
+    key: 'domain_events',
+    collector: 'events',
+    source: 'libvirt domain events: lifecycle (detail as named by libvirt), io-error-reason (detail: reason), watchdog (detail: action)',
+    rawUnit: 'count',
+    domainLabels: 'domain',
+    extraLabels: ['event', 'detail'],
+    prometheus: {
+      name: 'libvirt_domain_events_total',
+      type: 'counter',
+      help: 'Domain events since the exporter started: lifecycle events (event started, suspended, resumed, stopped, shutdown, crashed, defined, undefined, pmsuspended, with libvirt\'s detail: booted, ioerror, watchdog, destroyed, crashed, failed, migrated, …), io_error (detail: QEMU\'s reason, e.g. enospc) and watchdog (detail: the action). Kept for collectors.events.retention after the domain disappears.',
+    },
+  },
+];
+
+/** The side family of `key`; throws for an unknown key (a programming error). */
+export function sideFamily(key: string): SideFamily {
+  const f = sideFamilies.find((x) => x.key === key);
+  if (f === undefined) throw new Error(`no side family ${key}`);
+  return f;
+}

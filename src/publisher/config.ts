@@ -122,6 +122,12 @@ export const publisherConfigSchema = z
       .describe(
         "While the broker is unreachable: 'queue' keeps samples (up to max_queue_length) and sends them in order later; 'drop' discards them.",
       ),
+    report_stopped_instance_metrics: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Ceilometer master's [compute] report_stopped_instance_metrics: also send power.state, vcpus, memory, disk.device.capacity, disk.device.allocation and disk.device.usage for stopped (shut-off) instances (one virDomainGetBlockInfo per disk of each). Applies to the ceilometer collector too.",
+      ),
     ceilometer_release: z
       .string()
       .regex(/^\d+(\.\d+){0,2}$/, 'a Ceilometer version such as 19.0.0 or 24')

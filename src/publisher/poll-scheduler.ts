@@ -23,6 +23,7 @@ import {
   type SampleContext,
   VnicDeltaTracker,
 } from './samples.ts';
+import { STOPPED_INSTANCE_METERS, stoppedCycle } from './stopped.ts';
 
 /** The meters polled on one interval, and how its last cycle went. */
 export interface PollGroup {
@@ -47,6 +48,8 @@ export interface PollSchedulerOptions {
   readonly host: string | undefined;
   readonly flavorIds: Readonly<Record<string, string>>;
   readonly batchSize: number;
+  /** Ceilometer's `[compute] report_stopped_instance_metrics`: samples for shut-off guests too. */
+  readonly reportStoppedInstances: boolean;
   /** Takes the notifications of a cycle (the delivery queue). */
   readonly enqueue: (batch: QueuedBatch) => void;
   /** Told once per cycle that produced samples (the sender's kick) and the number of samples. */
@@ -162,12 +165,17 @@ export class PollScheduler {
     this.#reportUndiscovered(undiscovered);
     const pollsVnics = group.meters.some((m) => m.scope === 'vnic');
     const cycle = prepareCycle(inspection, discovered, pollsVnics ? this.#deltas : undefined, monotonicTime);
+    const stopped = await stoppedCycle(this.#o.reportStoppedInstances, this.#o.inspector, cycle, signal);
     let built = 0;
     for (const meter of group.meters) {
       if (this.#stopping) break;
       let samples;
       try {
-        samples = buildMeterSamples(this.#o.sampleContext, meter, cycle);
+        samples = buildMeterSamples(
+          this.#o.sampleContext,
+          meter,
+          stopped && STOPPED_INSTANCE_METERS.has(meter.name) ? stopped : cycle,
+        );
       } catch (err) {
         // Ceilometer: "Continue after error from <pollster>".
         logger.error({ err, meter: meter.name }, 'building samples failed');

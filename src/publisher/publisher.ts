@@ -260,6 +260,7 @@ async function startParts(
     host: cfg.host,
     flavorIds: cfg.flavor_ids,
     batchSize: cfg.batch_size,
+    reportStoppedInstances: cfg.report_stopped_instance_metrics,
     enqueue: (batch) => {
       queue.push(batch);
     },

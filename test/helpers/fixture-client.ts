@@ -16,6 +16,27 @@ import {
   type TypedParam,
 } from '../../src/libvirt/index.ts';
 import { PoolProc } from '../../src/libvirt/pools-and-jobs.ts';
+import { decodeFrame } from '../../src/libvirt/framing.ts';
+import { LibvirtError } from '../../src/libvirt/errors.ts';
+import { BLOCK_INFO_PROC, GuestEventProc } from '../../src/libvirt/guest-and-events.ts';
+import { decodeRemoteError } from '../../src/libvirt/procedures.ts';
+
+/** A frame of test/fixtures/libvirt/insight-frames.json (guest agent and events, recorded from the lab). */
+export function insightFrame(name: string): Buffer {
+  const rec = JSON.parse(
+    readFileSync(new URL('../fixtures/libvirt/insight-frames.json', import.meta.url), 'utf8'),
+  ) as { frames: { name: string; frame: string }[] };
+  const f = rec.frames.find((x) => x.name === name);
+  if (f === undefined) throw new Error(`no recorded frame ${name}`);
+  return Buffer.from(f.frame, 'base64');
+}
+
+/** The recorded reply of a call: its payload, or the LibvirtError it carried. */
+function replay(name: string, proc: number): Buffer {
+  const frame = decodeFrame(insightFrame(name));
+  if (frame.status !== 0) throw new LibvirtError(decodeRemoteError(frame.payload), proc);
+  return Buffer.from(frame.payload);
+}
 
 interface Recording {
   host: {
@@ -274,6 +295,18 @@ export function fixtureClient(
           w.i32(0);
           for (let i = 0; i < 11; i++) w.u64(0n);
           return w.finish();
+        }
+        case GuestEventProc.DOMAIN_GET_GUEST_INFO: {
+          count('domainGetGuestInfo');
+          // The recorded agent is instance-00000002's (the tiny guest with a filesystem); the other
+          // guests answer as libvirt does for a guest without an agent channel.
+          const name = new XdrReader(Buffer.from(args ?? [])).string(4096);
+          return replay(name === 'instance-00000002' ? 'guest_info' : 'guest_info_no_agent', proc);
+        }
+        case BLOCK_INFO_PROC: {
+          count('domainGetBlockInfo');
+          // Recorded for instance-00000005's vda (a blank 64 MiB qcow2, as every lab guest's vda).
+          return replay('block_info_shutoff', proc);
         }
         default:
           throw new Error(`fixture client: procedure ${proc} not recorded`);

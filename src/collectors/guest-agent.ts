@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+import type { GuestAgentSkip } from '../inspector/guest-agent.ts';
+import type { CollectorDefinition } from '../scrape/collector.ts';
+import { sideSpec } from './side.ts';
+
+const REASONS: readonly GuestAgentSkip[] = ['not_configured', 'unresponsive', 'timeout', 'error'];
+
+/**
+ * The guest_agent collector (opt-in): filesystems, hostname and OS of each running guest from its QEMU
+ * guest agent, one virDomainGetGuestInfo per guest under the scrape deadline, over a read-write
+ * connection (collectors.guest_agent.uri). Guests without an agent are skipped and counted.
+ */
+export const guestAgentCollector: CollectorDefinition = {
+  name: 'guest_agent',
+  groups: [],
+  async update(ctx, sink) {
+    const size = sideSpec(ctx, 'filesystem_size');
+    const used = sideSpec(ctx, 'filesystem_used');
+    const os = sideSpec(ctx, 'guest_os_info');
+    const skipped = sideSpec(ctx, 'guest_agent_skipped');
+    for (const s of [size, used, os, skipped]) sink.declare(s);
+    if (ctx.inspector.guestInfo === undefined) throw new Error('this inspector cannot read guest agents');
+    const results = await ctx.inspector.guestInfo(ctx.inspection.instances, {
+      uri: ctx.config.collectors.guest_agent.uri,
+      signal: ctx.signal,
+    });
+    const counts = new Map<GuestAgentSkip, number>(REASONS.map((r) => [r, 0]));
+    for (const [uuid, r] of results) {
+      if (!r.ok) {
+        counts.set(r.skip, (counts.get(r.skip) ?? 0) + 1);
+        if (r.skip === 'error') ctx.log.debug({ uuid, err: r.message }, 'guest agent call failed');
+        continue;
+      }
+      const labels = ctx.domainLabels(uuid);
+      const info = r.info;
+      sink.add(
+        os,
+        {
+          ...labels,
+          hostname: info.hostname ?? '',
+          os_id: info.os.id ?? '',
+          os_name: info.os.name ?? '',
+          os_pretty_name: info.os.prettyName ?? '',
+          os_version_id: info.os.versionId ?? '',
+          kernel_release: info.os.kernelRelease ?? '',
+          machine: info.os.machine ?? '',
+        },
+        1,
+      );
+      for (const fs of info.filesystems) {
+        const l = {
+          ...labels,
+          mountpoint: fs.mountpoint,
+          fstype: fs.fstype,
+          device: fs.device ?? (fs.name !== '' ? `/dev/${fs.name}` : ''),
+        };
+        sink.add(size, l, fs.totalBytes);
+        sink.add(used, l, fs.usedBytes);
+      }
+    }
+    for (const [reason, n] of counts) sink.add(skipped, { reason }, n);
+  },
+};
