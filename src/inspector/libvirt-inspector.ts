@@ -23,7 +23,6 @@ import {
   LibvirtError,
   deadline,
   parseLibvirtUri,
-  withDeadline,
   type Domain,
   type DomainStatsRecord,
   type IoErrorEvent,
