@@ -45,3 +45,13 @@ export function parseExposition(text: string): Map<string, Family> {
   }
   return families;
 }
+
+/**
+ * The sample lines of `domain` in a text exposition, apart from its event counters, which the events
+ * collector keeps on purpose after the domain is gone (a crash must not vanish with the guest).
+ */
+export function linesOfGoneDomain(body: string, domain: string): string[] {
+  return body
+    .split('\n')
+    .filter((l) => l.includes(`domain="${domain}"`) && !l.startsWith('libvirt_domain_events_total{'));
+}

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseExposition, type Family } from '../helpers/exposition.ts';
+import { linesOfGoneDomain, parseExposition, type Family } from '../helpers/exposition.ts';
 import { exporterCommand, startExporter, type RunningExporter } from '../helpers/exporter.ts';
 import { LAB_GUESTS, domstats, lab, virsh, virshRw, waitFor } from '../helpers/lab.ts';
 
@@ -148,11 +148,11 @@ describe('the exporter on the lab', () => {
     }
     const second = await scrape(e);
     assert.equal(second.status, 200);
-    // Its event counters stay on purpose (a crash must not vanish with the guest); nothing else does.
-    const left = second.body
-      .split('\n')
-      .filter((l) => l.includes(`domain="${name}"`) && !l.startsWith('libvirt_domain_events_total{'));
-    assert.deepEqual(left, [], 'no series of the destroyed guest but its event counters');
+    assert.deepEqual(
+      linesOfGoneDomain(second.body, name),
+      [],
+      'no series of the destroyed guest but its event counters',
+    );
   });
 
   test('the domain collector alone: sizes from the live XML, memory kept current by balloon-change events', async () => {

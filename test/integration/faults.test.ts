@@ -8,6 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { linesOfGoneDomain } from '../helpers/exposition.ts';
 import { startExporter, type RunningExporter } from '../helpers/exporter.ts';
 import { LAB_GUESTS, lab, virshRw } from '../helpers/lab.ts';
 import {
@@ -28,13 +29,6 @@ const HUNG = 'instance-00000003';
 const restoreLab = labSafetyNet([HUNG]);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const MiB = 2 ** 20;
-
-/** Whether an exposition has a series of `domain` other than its event counters. */
-function hasSeriesOf(body: string, domain: string): boolean {
-  return body
-    .split('\n')
-    .some((l) => l.includes(`domain="${domain}"`) && !l.startsWith('libvirt_domain_events_total{'));
-}
 
 /** Running or paused lab guests: the ones with stats. */
 const ACTIVE: readonly string[] = [...LAB_GUESTS.running, ...LAB_GUESTS.paused];
@@ -458,8 +452,7 @@ describe('guests created and destroyed in a loop while scraping', () => {
     const ghostExamples: string[] = [];
     for (const life of lives) {
       for (const r of results) {
-        // Its event counters stay on purpose (the events collector keeps them after the domain is gone).
-        if (r.start > life.destroyEnd && hasSeriesOf(r.body, life.name)) {
+        if (r.start > life.destroyEnd && linesOfGoneDomain(r.body, life.name).length > 0) {
           ghosts += 1;
           if (ghostExamples.length < 3)
             ghostExamples.push(
