@@ -17,6 +17,7 @@ import {
 } from '../meters/table.ts';
 import type { ScrapeContext } from '../scrape/collector.ts';
 import { labelString, type FamilySpec, type MetricSink } from '../scrape/metric-sink.ts';
+import { diskOf, vnicOf } from '../inspector/devices.ts';
 
 /** Extra labels per scope, after the domain labels. */
 const SCOPE_LABELS: Readonly<Record<Scope, readonly string[]>> = {
@@ -111,7 +112,7 @@ export function emitRows(ctx: ScrapeContext, sink: MetricSink, collector: Collec
     if (rows.disk.length > 0) {
       for (const block of s.blocks) {
         // NOTE: backing-chain entries only appear with the BACKING flag, which the inspector never sets.
-        const disk = instance.disks.find((d) => d.target === block.name);
+        const disk = diskOf(instance, block.name);
         emit(
           rows.disk,
           { instance, stats: s, block, disk },
@@ -121,7 +122,7 @@ export function emitRows(ctx: ScrapeContext, sink: MetricSink, collector: Collec
     }
     if (rows.vnic.length > 0) {
       for (const iface of s.interfaces) {
-        const vnic = iface.name === '' ? undefined : instance.vnics.find((v) => v.targetDev === iface.name);
+        const vnic = vnicOf(instance, iface.name);
         // NOTE: an SR-IOV NIC can have no name; label it by index rather than collide (Tinkoff#35).
         const device = iface.name === '' ? `#${iface.index}` : iface.name;
         emit(

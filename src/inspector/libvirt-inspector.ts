@@ -54,6 +54,7 @@ import type {
   SkippedDomain,
   StatsGroup,
 } from './types.ts';
+import { diskOf, vnicOf } from './devices.ts';
 
 /** How long the shared read of the host's info may take (five small calls that need no guest). */
 const HOST_INFO_TIMEOUT_MS = 10_000;
@@ -439,12 +440,8 @@ export class LibvirtInspector implements Inspector {
         cached !== undefined &&
         s !== undefined &&
         // NOTE: a disk without a source (empty CD-ROM) has no path in the stats and is not listed.
-        (s.blocks.some(
-          (b) => b.path !== undefined && !cached.description.disks.some((x) => x.target === b.name),
-        ) ||
-          s.interfaces.some(
-            (i) => i.name !== '' && !cached.description.vnics.some((x) => x.targetDev === i.name),
-          ));
+        (s.blocks.some((b) => b.path !== undefined && diskOf(cached.description, b.name) === undefined) ||
+          s.interfaces.some((i) => i.name !== '' && vnicOf(cached.description, i.name) === undefined));
       if (cached === undefined || cached.id !== d.id || devicesChanged) describe.push(d);
     }
     await Promise.all(
@@ -778,7 +775,12 @@ export class LibvirtInspector implements Inspector {
             const blocks: BlockStats[] = [];
             for (const [index, d] of i.disks.entries()) {
               try {
-                const b = await domainGetBlockInfo(this.client, { name: i.name, uuid: i.uuid, id: -1 }, d.target, o);
+                const b = await domainGetBlockInfo(
+                  this.client,
+                  { name: i.name, uuid: i.uuid, id: -1 },
+                  d.target,
+                  o,
+                );
                 blocks.push({
                   index,
                   name: d.target,
@@ -787,7 +789,8 @@ export class LibvirtInspector implements Inspector {
                   physicalBytes: Number(b.physical),
                 });
               } catch (err) {
-                if (err instanceof LibvirtError && (err.code === 42 || err.code === 55 || err.code === 8)) continue;
+                if (err instanceof LibvirtError && (err.code === 42 || err.code === 55 || err.code === 8))
+                  continue;
                 throw err;
               }
             }

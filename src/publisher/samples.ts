@@ -15,6 +15,7 @@ import { monotonicSeconds, nowMicros, pyIsoformat } from './ids.ts';
 import { type CycleState, type PublisherMeter, type PublisherSubjectOf, vnicByteCounters } from './meters.ts';
 import { type PyDict, PyFloat } from './python-format.ts';
 import { computeSignature } from './signature.ts';
+import { diskOf, vnicOf } from '../inspector/devices.ts';
 
 /** Nova's status guessed from the libvirt state (compute/virt/libvirt/utils.py LIBVIRT_STATUS). */
 const STATUS: Readonly<Record<DomainStateName, string>> = {
@@ -146,7 +147,7 @@ export function discoverInstances(
 
 /** A NIC as the real inspector enumerates it: `<interface>` entries with both a target dev and a MAC. */
 function nicOf(instance: Instance, tap: string): (Vnic & { targetDev: string; mac: string }) | undefined {
-  const v = instance.vnics.find((n) => n.targetDev === tap);
+  const v = vnicOf(instance, tap);
   return v?.targetDev !== undefined && v.mac !== undefined
     ? (v as Vnic & { targetDev: string; mac: string })
     : undefined;
@@ -243,7 +244,7 @@ export function prepareCycle(
     // NOTE: the inspector never asks for backing chains, so every block.<n> is a guest disk; those
     // without a <source> (empty CD-ROMs) are not in instance.disks and are skipped, as Ceilometer does.
     for (const block of stats.blocks) {
-      const disk = d.instance.disks.find((x) => x.target === block.name);
+      const disk = diskOf(d.instance, block.name);
       if (!disk) continue;
       disks.push({ ...domain, block, disk });
     }

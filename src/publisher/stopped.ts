@@ -17,6 +17,7 @@
 import type { BlockStats, DomainStats, Inspector } from '../inspector/types.ts';
 import type { DiskSubject, DomainSubject } from '../meters/table.ts';
 import type { CycleInput } from './samples.ts';
+import { diskOf } from '../inspector/devices.ts';
 
 /** The meters Ceilometer master sends for a stopped instance when the option is on. */
 export const STOPPED_INSTANCE_METERS: ReadonlySet<string> = new Set([
@@ -56,7 +57,7 @@ export function withStoppedInstances(
     const domain: DomainSubject = { instance, stats };
     const disks: DiskSubject[] = [];
     for (const block of blocks) {
-      const disk = instance.disks.find((d) => d.target === block.name);
+      const disk = diskOf(instance, block.name);
       if (disk !== undefined) disks.push({ ...domain, block, disk });
     }
     return { ...s, domain, disks, vnics: [] };
@@ -75,9 +76,7 @@ export async function stoppedCycle(
   signal: AbortSignal | undefined,
 ): Promise<CycleInput | undefined> {
   if (!enabled || inspector.stoppedDisks === undefined) return undefined;
-  const stopped = cycle.subjects
-    .map((s) => s.discovered.instance)
-    .filter((i) => i.state === 'shutoff');
+  const stopped = cycle.subjects.map((s) => s.discovered.instance).filter((i) => i.state === 'shutoff');
   if (stopped.length === 0) return undefined;
   const disks = await inspector.stoppedDisks(stopped, signal ? { signal } : {});
   return withStoppedInstances(cycle, disks);
