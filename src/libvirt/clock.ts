@@ -2,9 +2,10 @@
 /**
  * Time as the connection sees it: the current time and one-shot timers.
  *
- * Every timer of the client (keepalive, open and close deadlines, the reconnect delay) goes through a
- * `Clock`, so that tests drive time by hand instead of sleeping: a test that waits for real
- * milliseconds fails on a loaded machine (a keepalive test failed one CI run in three that way).
+ * Every timer of the client (keepalive, open and close deadlines, the reconnect delay) and of the
+ * publisher (poll cycles, send and confirm waits, retry delays) goes through a `Clock`, so that tests
+ * drive time by hand instead of sleeping: a test that waits for real milliseconds fails on a loaded
+ * machine (a keepalive test failed one CI run in three that way).
  */
 export interface Clock {
   /** Milliseconds since an arbitrary origin; never goes backwards within one clock. */
@@ -16,9 +17,12 @@ export interface Clock {
   setTimer(fn: () => void, ms: number): () => void;
 }
 
-/** The real clock: `Date.now()` and unreferenced `setTimeout` timers. */
+/**
+ * The real clock: `performance.now()` (monotonic: a wall-clock step cannot make a duration negative)
+ * and unreferenced `setTimeout` timers.
+ */
 export const systemClock: Clock = {
-  now: () => Date.now(),
+  now: () => performance.now(),
   setTimer(fn, ms) {
     const timer = setTimeout(fn, Math.max(0, ms));
     timer.unref();

@@ -23,6 +23,7 @@ import {
   type Publisher as AmqpPublisher,
 } from 'rabbitmq-client';
 
+import { systemClock, type Clock } from '../libvirt/clock.ts';
 import { awaitConfirm } from './confirm-watchdog.ts';
 import { AMQP_PROPERTIES } from './notification.ts';
 import { describeTransportUrl, type TransportUrl } from './transport-url.ts';
@@ -58,6 +59,8 @@ export interface AmqpTransportOptions {
   /** Longest wait for the connection, and for a confirm while the broker is not blocking. */
   readonly sendTimeoutMs: number;
   readonly logger: Logger;
+  /** Times the confirm, readiness and close waits (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 /** An error of the AMQP layer with its AMQP reply code name (NOT_FOUND, NACK, CONNECTION_FORCED…). */
@@ -126,6 +129,7 @@ export function createAmqpTransport(options: AmqpTransportOptions): AmqpTranspor
  */
 class RabbitTransport implements AmqpTransport {
   readonly #o: AmqpTransportOptions;
+  readonly #clock: Clock;
   readonly #connOptions: ConnectionOptions;
   readonly #shown: string;
   readonly #envelope: Envelope;
@@ -138,6 +142,7 @@ class RabbitTransport implements AmqpTransport {
 
   constructor(options: AmqpTransportOptions) {
     this.#o = options;
+    this.#clock = options.clock ?? systemClock;
     this.#connOptions = connectionOptions(options);
     this.#shown = describeTransportUrl(options.url);
     // NOTE: rabbitmq-client stamps `timestamp` unless the key is present; the real agent sends none,
@@ -184,6 +189,7 @@ class RabbitTransport implements AmqpTransport {
         this.#replace(current);
       },
       signal: sendOptions.signal,
+      clock: this.#clock,
     });
   }
 
@@ -193,7 +199,7 @@ class RabbitTransport implements AmqpTransport {
     if (signal?.aborted === true) return false;
     return new Promise<boolean>((resolve) => {
       const finish = (value: boolean): void => {
-        clearTimeout(timer);
+        cancelTimer();
         this.#readyListeners.delete(onChange);
         signal?.removeEventListener('abort', onAbort);
         resolve(value);
@@ -204,10 +210,9 @@ class RabbitTransport implements AmqpTransport {
       const onAbort = (): void => {
         finish(false);
       };
-      const timer = setTimeout(() => {
+      const cancelTimer = this.#clock.setTimer(() => {
         finish(this.ready);
       }, timeoutMs);
-      timer.unref();
       this.#readyListeners.add(onChange);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
@@ -227,15 +232,14 @@ class RabbitTransport implements AmqpTransport {
       await current.publisher.close().catch(() => undefined);
       await current.connection.close();
     })();
-    let timer: NodeJS.Timeout | undefined;
+    let cancelTimer: (() => void) | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => {
+      cancelTimer = this.#clock.setTimer(() => {
         resolve('timeout');
       }, timeoutMs);
-      timer.unref();
     });
     const result = await Promise.race([graceful.then(() => 'closed' as const), timedOut]);
-    clearTimeout(timer);
+    cancelTimer?.();
     if (result === 'timeout') {
       this.#o.logger.warn({ broker: this.#shown }, 'amqp close timed out, destroying the connection');
       current.connection.unsafeDestroy();
@@ -249,7 +253,7 @@ class RabbitTransport implements AmqpTransport {
 
   #unblocked(why: string): void {
     if (this.#blockedSince === undefined) return;
-    const seconds = (performance.now() - this.#blockedSince) / 1000;
+    const seconds = (this.#clock.now() - this.#blockedSince) / 1000;
     this.#blockedSince = undefined;
     this.#o.logger.info(
       { broker: this.#shown, blocked_seconds: Math.round(seconds * 10) / 10, why },
@@ -285,7 +289,7 @@ class RabbitTransport implements AmqpTransport {
     });
     connection.on('connection.blocked', (reason: string) => {
       if (!current()) return;
-      this.#blockedSince ??= performance.now();
+      this.#blockedSince ??= this.#clock.now();
       logger.warn({ broker, reason }, 'amqp connection blocked by the broker');
     });
     connection.on('connection.unblocked', () => {

@@ -9,6 +9,8 @@
  * on, checked again every `timeoutMs`.
  */
 
+import { systemClock, type Clock } from '../libvirt/clock.ts';
+
 /** Options of {@link awaitConfirm}. */
 export interface ConfirmWatch {
   readonly timeoutMs: number;
@@ -18,6 +20,8 @@ export interface ConfirmWatch {
   readonly onTimeout: () => void;
   /** Shutdown only: rejects at once (the transport is closed right after). */
   readonly signal?: AbortSignal | undefined;
+  /** Times the wait (default: the system clock). */
+  readonly clock?: Clock | undefined;
 }
 
 /** Resolves with `sent`, or rejects with `sent`'s error, a TIMEOUT error, or the signal's reason. */
@@ -28,12 +32,13 @@ export function awaitConfirm(sent: Promise<unknown>, watch: ConfirmWatch): Promi
     return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('send aborted'));
   }
   return new Promise<void>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
+    const clock = watch.clock ?? systemClock;
+    let cancelTimer: (() => void) | undefined;
     let settled = false;
     const settle = (err?: unknown): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      cancelTimer?.();
       signal?.removeEventListener('abort', onAbort);
       if (err === undefined) resolve();
       else reject(err instanceof Error ? err : new Error('send failed', { cause: err }));
@@ -42,7 +47,7 @@ export function awaitConfirm(sent: Promise<unknown>, watch: ConfirmWatch): Promi
       settle(signal?.reason ?? new Error('send aborted'));
     };
     const arm = (): void => {
-      timer = setTimeout(() => {
+      cancelTimer = clock.setTimer(() => {
         if (!watch.expectsConfirm()) {
           arm();
           return;
@@ -50,7 +55,6 @@ export function awaitConfirm(sent: Promise<unknown>, watch: ConfirmWatch): Promi
         watch.onTimeout();
         settle(Object.assign(new Error('publisher confirm timed out'), { code: 'TIMEOUT' }));
       }, watch.timeoutMs);
-      timer.unref();
     };
     arm();
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -10,7 +10,8 @@
 import type { Logger } from 'pino';
 
 import type { Inspector, StatsGroup } from '../inspector/types.ts';
-import { deadline } from '../libvirt/signals.ts';
+import { systemClock, type Clock } from '../libvirt/clock.ts';
+import { clockDeadline } from '../libvirt/signals.ts';
 import type { QueuedBatch } from './delivery-queue.ts';
 import { monotonicSeconds } from './ids.ts';
 import type { PublisherMeter } from './meters.ts';
@@ -54,12 +55,16 @@ export interface PollSchedulerOptions {
   readonly enqueue: (batch: QueuedBatch) => void;
   /** Told once per cycle that produced samples (the sender's kick) and the number of samples. */
   readonly onCycle: (samples: number) => void;
+  /** Times the cycles, their spacing and their deadline (default: the system clock; tests advance their own). */
+  readonly clock?: Clock;
 }
 
 /** Runs the poll cycles of the groups until {@link stop}. */
 export class PollScheduler {
   readonly #o: PollSchedulerOptions;
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #clock: Clock;
+  /** Cancels the armed timers. */
+  readonly #timers = new Set<() => void>();
   readonly #cycles = new Set<Promise<void>>();
   readonly #stop = new AbortController();
   readonly #deltas = new VnicDeltaTracker();
@@ -69,6 +74,7 @@ export class PollScheduler {
 
   constructor(options: PollSchedulerOptions) {
     this.#o = options;
+    this.#clock = options.clock ?? systemClock;
     this.#host = options.host;
   }
 
@@ -80,17 +86,17 @@ export class PollScheduler {
   /** Clears the timers, aborts the cycles in flight and waits for them. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    for (const t of this.#timers) clearTimeout(t);
+    for (const cancel of this.#timers) cancel();
     this.#timers.clear();
     this.#stop.abort(new Error('publisher stopping'));
     await Promise.allSettled([...this.#cycles]);
   }
 
   #schedule(group: PollGroup, delayMs: number): void {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
+    const cancel = this.#clock.setTimer(() => {
+      this.#timers.delete(cancel);
       if (this.#stopping) return;
-      const t0 = performance.now();
+      const t0 = this.#clock.now();
       const p = this.#runCycle(group);
       this.#cycles.add(p);
       void p.finally(() => {
@@ -98,11 +104,10 @@ export class PollScheduler {
         // Non-overlapping: the next cycle is armed when this one is done, one interval after it started
         // (futurist's periodic spacing); a cycle longer than the interval is followed at once.
         if (!this.#stopping)
-          this.#schedule(group, Math.max(0, group.interval * 1000 - (performance.now() - t0)));
+          this.#schedule(group, Math.max(0, group.interval * 1000 - (this.#clock.now() - t0)));
       });
     }, delayMs);
-    timer.unref();
-    this.#timers.add(timer);
+    this.#timers.add(cancel);
   }
 
   async #resolveHost(signal: AbortSignal): Promise<string> {
@@ -113,13 +118,14 @@ export class PollScheduler {
 
   async #runCycle(group: PollGroup): Promise<void> {
     const { metrics, logger } = this.#o;
-    const t0 = performance.now();
+    const t0 = this.#clock.now();
+    // A wall-clock timestamp for the metric and the landing page; durations come from the clock.
     const startedAt = new Date();
     // NOTE: not AbortSignal.any([…, AbortSignal.timeout()]), whose timeout garbage collection can lose.
-    const bound = deadline(group.interval * 1000, this.#stop.signal);
+    const bound = clockDeadline(this.#clock, group.interval * 1000, this.#stop.signal);
     try {
       const { built, instances } = await this.#poll(group, bound.signal);
-      const seconds = (performance.now() - t0) / 1000;
+      const seconds = (this.#clock.now() - t0) / 1000;
       for (const source of group.sources) {
         metrics.polls.inc({ source, result: 'success' });
         metrics.pollDuration.set({ source }, seconds);
@@ -134,7 +140,7 @@ export class PollScheduler {
         'poll done',
       );
     } catch (err) {
-      const seconds = (performance.now() - t0) / 1000;
+      const seconds = (this.#clock.now() - t0) / 1000;
       for (const source of group.sources) {
         metrics.polls.inc({ source, result: 'error' });
         metrics.pollDuration.set({ source }, seconds);

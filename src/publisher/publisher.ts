@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client';
 import { z } from 'zod';
 
 import type { Inspector } from '../inspector/types.ts';
+import { systemClock, type Clock } from '../libvirt/clock.ts';
 import { type AmqpTransport, type AmqpTransportOptions, createAmqpTransport } from './amqp-transport.ts';
 import { type PublisherConfig, publisherConfigSchema } from './config.ts';
 import { DeliveryQueue } from './delivery-queue.ts';
@@ -39,6 +40,8 @@ export interface PublisherDeps {
   readonly createTransport?: (options: AmqpTransportOptions) => AmqpTransport;
   /** Retry backoff bounds of a failed send in ms (tests shorten them); default 1000 to 30000. */
   readonly retryDelayMs?: { readonly min: number; readonly max: number };
+  /** Times every timer of the publisher: poll cycles, sends, retries, the stop bound (tests); default: the system clock. */
+  readonly clock?: Clock;
 }
 
 /**
@@ -209,6 +212,7 @@ async function startParts(
   signal: AbortSignal | undefined,
 ): Promise<Running> {
   const { logger } = deps;
+  const clock = deps.clock ?? systemClock;
   const url = await readTransportUrl(cfg, logger, signal);
   const secret = await readTelemetrySecret(cfg, logger, signal);
   const polling = await loadPolling(cfg, signal);
@@ -236,6 +240,7 @@ async function startParts(
     routingKey: `${cfg.topic}.sample`,
     sendTimeoutMs: cfg.send_timeout_seconds * 1000,
     logger,
+    clock,
   });
   metrics = registerPublisherMetrics(deps.registry, {
     queueSamples: () => queue.samples,
@@ -251,6 +256,7 @@ async function startParts(
     policy: cfg.policy,
     retryDelayMs: deps.retryDelayMs ?? { min: 1000, max: 30_000 },
     onPublished: (n) => (totals.published += n),
+    clock,
   });
   const scheduler = new PollScheduler({
     inspector: deps.inspector,
@@ -268,6 +274,7 @@ async function startParts(
       totals.polled += n;
       sender.kick();
     },
+    clock,
   });
   scheduler.start(groups);
   return { url, unitProfile, groups, queue, transport, metrics, sender, scheduler, totals, running: true };

@@ -11,6 +11,7 @@
  */
 import type { Logger } from 'pino';
 
+import { systemClock, type Clock } from '../libvirt/clock.ts';
 import { amqpErrorCode, type AmqpTransport } from './amqp-transport.ts';
 import type { DeliveryQueue, QueuedBatch } from './delivery-queue.ts';
 import type { PublisherMetrics } from './metrics.ts';
@@ -27,22 +28,24 @@ export interface SenderOptions {
   readonly retryDelayMs: { readonly min: number; readonly max: number };
   /** Told the number of samples of each confirmed notification. */
   readonly onPublished: (samples: number) => void;
+  /** Times the retry backoff and the flush bound (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 /** Tries of one notification the broker keeps refusing while connected before it is dropped. */
 const MAX_REFUSALS = 5;
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+/** Resolves after `ms` on `clock`, or at once when `signal` aborts. */
+const sleep = (clock: Clock, ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     if (signal?.aborted === true) {
       resolve();
       return;
     }
-    const timer = setTimeout(done, ms);
-    timer.unref();
+    const cancel = clock.setTimer(done, ms);
     signal?.addEventListener('abort', done, { once: true });
     function done(): void {
-      clearTimeout(timer);
+      cancel();
       signal?.removeEventListener('abort', done);
       resolve();
     }
@@ -51,6 +54,7 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 /** Publishes the queue's notifications in order; {@link kick} after every push. */
 export class Sender {
   readonly #o: SenderOptions;
+  readonly #clock: Clock;
   #loop: Promise<void> | undefined;
   #stopping = false;
   #stopped = false;
@@ -64,6 +68,7 @@ export class Sender {
 
   constructor(options: SenderOptions) {
     this.#o = options;
+    this.#clock = options.clock ?? systemClock;
     this.#backoffMs = options.retryDelayMs.min;
   }
 
@@ -82,7 +87,9 @@ export class Sender {
     this.#stopping = true;
     this.#wake.abort(new Error('publisher stopping'));
     this.kick();
-    await Promise.race([this.#loop ?? Promise.resolve(), sleep(ms)]);
+    const bound = new AbortController();
+    await Promise.race([this.#loop ?? Promise.resolve(), sleep(this.#clock, ms, bound.signal)]);
+    bound.abort(); // clears the bound's timer when the loop ended first
     this.#stopped = true;
     this.#abortSend.abort(new Error('publisher stopped'));
     await this.#loop?.catch(() => undefined);
@@ -173,7 +180,7 @@ export class Sender {
     }
     queue.release();
     if (this.#stopping) return false;
-    if (transport.ready) await sleep(this.#backoffMs, this.#wake.signal);
+    if (transport.ready) await sleep(this.#clock, this.#backoffMs, this.#wake.signal);
     else await transport.waitReady(this.#backoffMs, { signal: this.#wake.signal });
     this.#backoffMs = Math.min(this.#backoffMs * 2, this.#o.retryDelayMs.max);
     return true;

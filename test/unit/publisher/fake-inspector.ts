@@ -33,6 +33,8 @@ export interface FakeInspector extends Inspector {
   lastOptions: InspectOptions | undefined;
   fixture: FixtureFile;
   fail: Error | undefined;
+  /** Makes inspectAll() hang (a stuck libvirt) until its signal aborts, then reject with the reason. */
+  hang: boolean;
   mutate: ((f: FixtureFile, call: number) => void) | undefined;
 }
 
@@ -55,6 +57,7 @@ export function createFakeInspector(fixture: FixtureFile = loadLabInstance()): F
     lastOptions: undefined,
     fixture,
     fail: undefined,
+    hang: false,
     mutate: undefined,
     connected: true,
     listInstances() {
@@ -64,6 +67,18 @@ export function createFakeInspector(fixture: FixtureFile = loadLabInstance()): F
       fake.calls++;
       fake.lastOptions = options;
       if (fake.fail) return Promise.reject(fake.fail);
+      if (fake.hang) {
+        const signal = options?.signal;
+        return new Promise((_resolve, reject) => {
+          signal?.addEventListener(
+            'abort',
+            () => {
+              reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+            },
+            { once: true },
+          );
+        });
+      }
       fake.mutate?.(fake.fixture, fake.calls);
       return Promise.resolve(inspectionOf(fake.fixture));
     },

@@ -3,7 +3,9 @@
  * An in-memory AmqpTransport for the publisher's unit tests: a broker that can be up or down, and that
  * can block publishing (a resource alarm) the way RabbitMQ and rabbitmq-client do: a message sent while
  * blocked is held and delivered when the broker unblocks, even if the sender gave up waiting for it.
+ * Its timers run on the clock the publisher passes in its options (the system clock otherwise).
  */
+import { systemClock } from '../../../src/libvirt/clock.ts';
 import type { AmqpTransport, AmqpTransportOptions } from '../../../src/publisher/amqp-transport.ts';
 
 /** The fake broker. */
@@ -65,12 +67,22 @@ export function memoryTransport(): {
     get ready() {
       return up && !blocked;
     },
-    async send(body) {
+    async send(body, options = {}) {
       await new Promise((r) => setImmediate(r));
       if (!up) throw Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' });
       if (blocked) {
         t.held.push(body);
-        await new Promise<void>((resolve) => heldSends.push(resolve));
+        // As the real transport: the wait for the confirm ends at once at shutdown (the signal).
+        await new Promise<void>((resolve, reject) => {
+          heldSends.push(resolve);
+          options.signal?.addEventListener(
+            'abort',
+            () => {
+              reject(new Error('send aborted'));
+            },
+            { once: true },
+          );
+        });
         t.held.splice(t.held.indexOf(body), 1);
       }
       if (t.refuse !== undefined) throw Object.assign(new Error('refused'), { code: t.refuse });
@@ -81,7 +93,7 @@ export function memoryTransport(): {
       if (options.signal?.aborted === true) return false;
       return new Promise<boolean>((resolve) => {
         const done = (v: boolean): void => {
-          clearTimeout(timer);
+          cancelTimer();
           listeners.delete(onChange);
           options.signal?.removeEventListener('abort', onAbort);
           resolve(v);
@@ -92,7 +104,7 @@ export function memoryTransport(): {
         const onAbort = (): void => {
           done(false);
         };
-        const timer = setTimeout(() => {
+        const cancelTimer = (t.options?.clock ?? systemClock).setTimer(() => {
           done(t.ready);
         }, timeoutMs);
         listeners.add(onChange);

@@ -1,4 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
+/**
+ * The publisher end to end, on a fake inspector and an in-memory broker. Time is a ManualClock that only
+ * the tests move (poll cycles, retry delays, the stop bound): nothing here waits for real time, so the
+ * outcome does not depend on how busy the machine is (a version with real one-second cycles and sleeps
+ * was the kind of test that fails one CI run in three on a loaded machine, issue 15 item 16).
+ */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +19,7 @@ import { type PublisherConfig, publisherConfigSchema } from '../../../src/publis
 import { createPublisher, type Publisher, PublisherConfigError } from '../../../src/publisher/publisher.ts';
 import { parsePyJson, type PyDict } from '../../../src/publisher/python-format.ts';
 import { verifySignature } from '../../../src/publisher/signature.ts';
+import { ManualClock } from '../../helpers/manual-clock.ts';
 import { createFakeInspector, type FakeInspector } from './fake-inspector.ts';
 import { memoryTransport, type MemoryTransport } from './memory-transport.ts';
 
@@ -52,6 +59,7 @@ interface Harness {
   transport: MemoryTransport;
   registry: Registry;
   logs: () => string;
+  clock: ManualClock;
 }
 
 function harness(cfg: PublisherConfig, up = true): Harness {
@@ -60,22 +68,38 @@ function harness(cfg: PublisherConfig, up = true): Harness {
   transport.up = up;
   const registry = new Registry();
   const { logger, text } = logCapture();
+  const clock = new ManualClock();
   const publisher = createPublisher(cfg, {
     inspector,
     logger,
     registry,
     createTransport: factory,
     retryDelayMs: { min: 10, max: 50 },
+    clock,
   });
-  return { publisher, inspector, transport, registry, logs: text };
+  return { publisher, inspector, transport, registry, logs: text, clock };
 }
 
-async function until(fn: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
+/**
+ * Lets the publisher's promises run until `fn` holds, the clock standing still. Bounded by event-loop
+ * turns, not by time: what it waits for needs no time to pass, only the pending callbacks to run.
+ */
+async function until(fn: () => boolean, what: string, turns = 10_000): Promise<void> {
+  for (let i = 0; !fn(); i++) {
+    if (i === turns) throw new Error(`${what}: not reached after ${turns} event-loop turns`);
+    await new Promise((r) => setImmediate(r));
   }
+}
+
+/** Lets every pending callback run (the clock standing still), so that a test can check nothing happened. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 200; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** Starts the publisher and fires its start-up cycles (armed at delay 0 on the clock). */
+async function start(h: Harness): Promise<void> {
+  await h.publisher.start();
+  h.clock.advance(0);
 }
 
 async function metric(
@@ -100,7 +124,7 @@ const METERS_PER_CYCLE = 1 + 1 + 9 + 10; // cpu, memory.resident, 9 disk.device.
 describe('a poll cycle', () => {
   test('polls at start-up, one inspection for every meter, one notification per meter, all signed', async () => {
     const h = harness(config());
-    await h.publisher.start();
+    await start(h);
     await until(() => h.transport.sent.length >= METERS_PER_CYCLE, 'the first cycle');
     assert.equal(h.inspector.calls, 1);
     const meters = h.transport.sent.map((b) => decode(b).samples.map((s) => s.counter_name));
@@ -160,7 +184,7 @@ describe('a poll cycle', () => {
         }),
       );
       h.inspector.fixture = f;
-      await h.publisher.start();
+      await start(h);
       await until(
         () => h.transport.sent.reduce((a, b) => a + decode(b).samples.length, 0) >= 10,
         'ten samples',
@@ -173,7 +197,7 @@ describe('a poll cycle', () => {
     }
   });
 
-  test('sources with one interval share a cycle; other intervals get their own timer', async () => {
+  test('sources with one interval share a cycle; each interval has its own timer, exactly one interval apart', async () => {
     const h = harness(
       config({
         polling: {
@@ -185,21 +209,58 @@ describe('a poll cycle', () => {
         },
       }),
     );
-    await h.publisher.start();
     const sentNames = (): unknown[] => h.transport.sent.map((b) => decode(b).samples[0]!.counter_name);
-    await until(() => sentNames().filter((n) => n === 'cpu').length >= 2, 'a second 1-second cycle', 4000);
-    await h.publisher.stop();
-    const names = sentNames();
+    const count = (name: string): number => sentNames().filter((n) => n === name).length;
+    await h.publisher.start();
+    await settle();
+    assert.equal(h.inspector.calls, 0, 'the start-up cycles are armed on the clock, at delay 0');
+    h.clock.advance(0);
+    await until(() => count('cpu') === 1 && count('disk.device.read.bytes') === 1, 'the start-up cycles');
+    assert.equal(h.inspector.calls, 2, 'one inspection per interval, not per source');
+    // The next 1 s cycle comes exactly one interval after the previous one started, not before.
+    for (let cycle = 2; cycle <= 3; cycle++) {
+      h.clock.advance(999);
+      await settle();
+      assert.equal(count('cpu'), cycle - 1, `cycle ${cycle} not before 1000 ms`);
+      h.clock.advance(1);
+      await until(() => count('cpu') === cycle && count('memory.resident') === cycle, `cycle ${cycle} at 1000 ms`);
+    }
     // cpu once per 1 s cycle (not once per source), disk once (3600 s), both sources counted per cycle.
-    assert.equal(names.filter((n) => n === 'disk.device.read.bytes').length, 1);
-    const cycles = await metric(h.registry, 'libvirt_publisher_polls_total', { source: 'a' });
-    assert.equal(await metric(h.registry, 'libvirt_publisher_polls_total', { source: 'b' }), cycles);
+    assert.equal(count('memory.resident'), 3);
+    assert.equal(count('disk.device.read.bytes'), 1);
+    assert.equal(await metric(h.registry, 'libvirt_publisher_polls_total', { source: 'a' }), 3);
+    assert.equal(await metric(h.registry, 'libvirt_publisher_polls_total', { source: 'b' }), 3);
     assert.equal(await metric(h.registry, 'libvirt_publisher_polls_total', { source: 'slow' }), 1);
-    assert.equal(names.filter((n) => n === 'cpu').length, cycles);
-    assert.equal(h.inspector.calls, cycles + 1);
-    const calls = h.inspector.calls;
-    await new Promise((r) => setTimeout(r, 1200));
-    assert.equal(h.inspector.calls, calls, 'no poll after stop');
+    assert.equal(h.inspector.calls, 4);
+    await h.publisher.stop();
+    assert.equal(h.clock.pending, 0, 'stop leaves no timer armed');
+    h.clock.advance(3_600_000);
+    await settle();
+    assert.equal(h.inspector.calls, 4, 'no poll after stop');
+  });
+
+  test('a hung inspection is cut exactly at the interval, counted, and the next cycle follows at once', async () => {
+    const h = harness(config({ polling: { sources: [{ name: 'x', interval: 60, meters: ['cpu'] }] } }));
+    h.inspector.hang = true;
+    await start(h);
+    await until(() => h.inspector.calls === 1, 'the hung cycle');
+    h.clock.advance(59_999);
+    await settle();
+    assert.equal(h.publisher.status().polls[0]?.lastError, undefined, 'still waiting at 59.999 s');
+    h.inspector.hang = false;
+    h.clock.advance(1);
+    await until(() => h.publisher.status().polls[0]?.lastError !== undefined, 'the deadline at 60 s');
+    assert.match(h.publisher.status().polls[0]?.lastError ?? '', /timed out after 60000 ms/);
+    assert.equal(h.publisher.status().polls[0]?.lastDurationSeconds, 60);
+    assert.equal(
+      await metric(h.registry, 'libvirt_publisher_polls_total', { source: 'x', result: 'error' }),
+      1,
+    );
+    // The cycle took its whole interval: the next one starts without waiting a second interval.
+    h.clock.advance(0);
+    await until(() => h.transport.sent.length === 1, 'the next cycle, at once');
+    assert.equal(h.inspector.calls, 2);
+    await h.publisher.stop();
   });
 
   test('perf counters are asked for only when a perf meter is polled', async () => {
@@ -209,7 +270,7 @@ describe('a poll cycle', () => {
       [['perf.*'], true],
     ] as const) {
       const h = harness(config({ polling: { sources: [{ name: 'p', interval: 3600, meters }] } }));
-      await h.publisher.start();
+      await start(h);
       await until(() => h.inspector.calls === 1, 'a cycle');
       assert.equal(h.inspector.lastOptions?.groups?.includes('perf') ?? false, perf, meters.join());
       assert.ok(h.inspector.lastOptions?.signal, 'the cycle passes a deadline');
@@ -220,11 +281,15 @@ describe('a poll cycle', () => {
   test('an inspection failure is counted and the next cycle runs', async () => {
     const h = harness(config({ polling: { sources: [{ name: 'x', interval: 1, meters: ['cpu'] }] } }));
     h.inspector.fail = new Error('libvirt down');
-    await h.publisher.start();
+    await start(h);
     await until(() => h.inspector.calls >= 1, 'the failing cycle');
     await until(() => h.publisher.status().polls[0]?.lastError !== undefined, 'the error status');
     h.inspector.fail = undefined;
-    await until(() => h.transport.sent.length >= 1, 'a good cycle', 3000);
+    h.clock.advance(999);
+    await settle();
+    assert.equal(h.inspector.calls, 1, 'no retry before the interval');
+    h.clock.advance(1);
+    await until(() => h.transport.sent.length === 1, 'the next cycle, one interval later');
     assert.equal(
       await metric(h.registry, 'libvirt_publisher_polls_total', { source: 'x', result: 'error' }),
       1,
@@ -237,13 +302,25 @@ describe('a poll cycle', () => {
 describe('broker outages', () => {
   test('policy queue: samples wait and go out in order, nothing lost', async () => {
     const h = harness(config(), false);
-    await h.publisher.start();
+    await start(h);
     await until(() => h.publisher.status().samplesPolled === METERS_PER_CYCLE, 'the first cycle');
-    await new Promise((r) => setTimeout(r, 100));
+    const failures = (): Promise<number> => metric(h.registry, 'libvirt_publisher_send_failures_total');
+    await until(() => h.transport.options !== undefined, 'the transport');
+    await settle();
+    assert.equal(await failures(), 1);
+    // Retries of the head of the queue, exactly after the backoff (retryDelayMs 10 doubling up to 50).
+    for (const [i, backoff] of [10, 20, 40, 50, 50].entries()) {
+      h.clock.advance(backoff - 1);
+      await settle();
+      assert.equal(await failures(), i + 1, `no retry before ${backoff} ms`);
+      h.clock.advance(1);
+      await settle();
+      assert.equal(await failures(), i + 2, `a retry after ${backoff} ms`);
+    }
     assert.equal(h.transport.sent.length, 0);
     assert.equal(await metric(h.registry, 'libvirt_publisher_queue_samples'), METERS_PER_CYCLE);
     assert.equal(await metric(h.registry, 'libvirt_publisher_broker_up'), 0);
-    assert.ok((await metric(h.registry, 'libvirt_publisher_send_failures_total')) >= 1);
+    // The broker's return wakes the sender at once, without waiting for the rest of its backoff.
     h.transport.up = true;
     await until(() => h.transport.sent.length === METERS_PER_CYCLE, 'delivery after the outage');
     const names = h.transport.sent.map((b) => decode(b).samples[0]!.counter_name);
@@ -255,7 +332,7 @@ describe('broker outages', () => {
 
   test('policy queue with a small bound: the oldest are dropped and counted', async () => {
     const h = harness(config({ max_queue_length: 5 }), false);
-    await h.publisher.start();
+    await start(h);
     await until(() => h.publisher.status().samplesPolled === METERS_PER_CYCLE, 'the first cycle');
     assert.equal(
       await metric(h.registry, 'libvirt_publisher_samples_dropped_total', { reason: 'queue_full' }),
@@ -279,7 +356,7 @@ describe('broker outages', () => {
 
   test('policy drop: nothing is held while the broker is away', async () => {
     const h = harness(config({ policy: 'drop' }), false);
-    await h.publisher.start();
+    await start(h);
     await until(() => h.publisher.status().samplesDropped === METERS_PER_CYCLE, 'the drops');
     assert.equal(
       await metric(h.registry, 'libvirt_publisher_samples_dropped_total', { reason: 'broker_unavailable' }),
@@ -294,10 +371,29 @@ describe('broker outages', () => {
       config({ polling: { sources: [{ name: 'x', interval: 3600, meters: ['cpu', 'memory.resident'] }] } }),
     );
     h.transport.refuse = 'NACK';
-    await h.publisher.start();
-    await until(() => h.publisher.status().samplesDropped === 1, 'the rejection');
+    await start(h);
+    const failures = (): Promise<number> => metric(h.registry, 'libvirt_publisher_send_failures_total');
+    await until(() => h.publisher.status().samplesPolled === 2, 'the cycle');
+    await settle();
+    // Five tries, the backoff between them (10, 20, 40, 50 ms), then the notification is given up.
+    for (const [i, backoff] of [10, 20, 40, 50].entries()) {
+      assert.equal(await failures(), i + 1);
+      h.clock.advance(backoff - 1);
+      await settle();
+      assert.equal(await failures(), i + 1, `no try before ${backoff} ms`);
+      assert.equal(h.publisher.status().samplesDropped, 0);
+      h.clock.advance(1);
+      await settle();
+    }
+    assert.equal(h.publisher.status().samplesDropped, 1, 'dropped after the fifth refusal');
+    // The next notification is tried at once (and refused too: a sixth failure), then waits its backoff.
+    assert.equal(await failures(), 6);
     h.transport.refuse = undefined;
-    await until(() => h.transport.sent.length === 1, 'the next one');
+    h.clock.advance(49);
+    await settle();
+    assert.equal(h.transport.sent.length, 0);
+    h.clock.advance(1);
+    await until(() => h.transport.sent.length === 1, 'the next one, after the backoff');
     assert.equal(decode(h.transport.sent[0]!).samples[0]!.counter_name, 'memory.resident');
     assert.equal(
       await metric(h.registry, 'libvirt_publisher_samples_dropped_total', { reason: 'rejected' }),
@@ -306,13 +402,40 @@ describe('broker outages', () => {
     await h.publisher.stop();
   });
 
-  test('stop flushes what it can, then drops and counts the rest', async () => {
+  test('stop with the broker away: the rest is dropped and counted at once, without waiting', async () => {
     const h = harness(config({ stop_timeout_seconds: 0.2 }), false);
-    await h.publisher.start();
+    await start(h);
     await until(() => h.publisher.status().samplesPolled === METERS_PER_CYCLE, 'the first cycle');
-    const t0 = Date.now();
-    await h.publisher.stop();
-    assert.ok(Date.now() - t0 < 3000);
+    let stopped = false;
+    void h.publisher.stop().then(() => (stopped = true));
+    // Nothing can be flushed to a broker that is away: stop does not wait for its bound.
+    await until(() => stopped, 'stop, the clock standing still');
+    assert.equal(
+      await metric(h.registry, 'libvirt_publisher_samples_dropped_total', { reason: 'shutdown' }),
+      METERS_PER_CYCLE,
+    );
+    assert.equal(h.transport.closed, true);
+  });
+
+  test('stop waits for a send in flight exactly stop_timeout_seconds, then drops and counts the rest', async () => {
+    const h = harness(config({ stop_timeout_seconds: 0.2 }));
+    // The broker blocks publishing while the first notification is on its way: its confirm never comes.
+    const send = h.transport.send.bind(h.transport);
+    h.transport.send = (body, options) => {
+      h.transport.blocked = true;
+      return send(body, options);
+    };
+    await start(h);
+    await until(() => h.transport.held.length === 1, 'the send in flight');
+    let stopped = false;
+    void h.publisher.stop().then(() => (stopped = true));
+    await settle();
+    h.clock.advance(199);
+    await settle();
+    assert.equal(stopped, false, 'still flushing at 199 ms');
+    h.clock.advance(1);
+    await until(() => stopped, 'stop at 200 ms');
+    assert.equal(h.transport.sent.length, 0);
     assert.equal(
       await metric(h.registry, 'libvirt_publisher_samples_dropped_total', { reason: 'shutdown' }),
       METERS_PER_CYCLE,
@@ -323,20 +446,23 @@ describe('broker outages', () => {
 
 test('a second publisher on the same registry (a reload) replaces the metrics of the first', async () => {
   const first = harness(config());
-  await first.publisher.start();
+  await start(first);
   await until(() => first.publisher.status().samplesPublished === METERS_PER_CYCLE, 'the first cycle');
   await first.publisher.stop();
   const names = (await first.registry.getMetricsAsJSON()).map((m) => m.name);
   assert.ok(names.includes('libvirt_publisher_samples_published_total'));
   assert.ok(!names.includes('libvirt_publisher_broker_up'), 'a stopped publisher has no live gauges');
   const { transport, factory } = memoryTransport();
+  const clock = new ManualClock();
   const second = createPublisher(config(), {
     inspector: createFakeInspector(),
     logger: pino({ level: 'silent' }),
     registry: first.registry,
     createTransport: factory,
+    clock,
   });
   await second.start();
+  clock.advance(0);
   await until(() => transport.sent.length === METERS_PER_CYCLE, 'the second publisher');
   assert.equal(await metric(first.registry, 'libvirt_publisher_samples_published_total'), METERS_PER_CYCLE);
   assert.equal(await metric(first.registry, 'libvirt_publisher_broker_up'), 1);
@@ -361,7 +487,7 @@ describe('configuration at start', () => {
       polling_file: join(dir, 'polling.yaml'),
     });
     const h = harness(cfg, false);
-    await h.publisher.start();
+    await start(h);
     await until(() => h.publisher.status().samplesPolled === 1, 'a cycle');
     h.transport.up = true;
     await until(() => h.transport.sent.length === 1, 'delivery');
