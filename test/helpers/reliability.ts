@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './exporter.ts';
 import { parseExposition, type Family } from './exposition.ts';
+import type { PortableExporter } from './portable-exporter.ts';
 
 /** Where the tests write their results (ignored by git: the directory carries its own .gitignore). */
 export const RESULTS_DIR = fileURLToPath(new URL('../../.reliability/', import.meta.url));
@@ -511,29 +512,34 @@ export interface SpawnedExporter {
 
 /**
  * Starts src/main.ts on a free loopback port and waits for its "listening" log line (not for
- * /-/healthy, which basic auth may guard), optionally as another user (with a temporary directory of
- * its own for tsx's cache).
+ * /-/healthy, which basic auth may guard), optionally as another user: then the bundled exporter of
+ * `runAs.exporter` (portable-exporter.ts; that user may not be able to reach the checkout), with a
+ * temporary directory of its own as HOME and TMPDIR.
  */
 export async function spawnExporter(
   args: readonly string[],
-  o: { uid?: number } = {},
+  o: { runAs?: { readonly uid: number; readonly exporter: PortableExporter } } = {},
 ): Promise<SpawnedExporter> {
   const port = await freePort();
+  const { runAs } = o;
   let tmp: string | undefined;
-  if (o.uid !== undefined) {
+  if (runAs !== undefined) {
     tmp = mkdtempSync(join(tmpdir(), 'exporter-uid-'));
     chmodSync(tmp, 0o777);
   }
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', MAIN, `--web.listen-address=127.0.0.1:${port}`, '--log.format=json', ...args],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(o.uid !== undefined
-        ? { uid: o.uid, gid: o.uid, env: { ...process.env, TMPDIR: tmp, HOME: tmp } }
-        : {}),
-    },
-  );
+  const exporterArgs = [`--web.listen-address=127.0.0.1:${port}`, '--log.format=json', ...args];
+  const child =
+    runAs === undefined
+      ? spawn(process.execPath, ['--import', 'tsx', MAIN, ...exporterArgs], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+      : spawn(runAs.exporter.node, [runAs.exporter.script, ...exporterArgs], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          cwd: runAs.exporter.dir,
+          uid: runAs.uid,
+          gid: runAs.uid,
+          env: { ...process.env, TMPDIR: tmp, HOME: tmp },
+        });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startExporter, type RunningExporter } from '../helpers/exporter.ts';
 import { lab } from '../helpers/lab.ts';
+import { portableExporter, type PortableExporter } from '../helpers/portable-exporter.ts';
 import { Recorder, httpGet, sampleValue, scrapeOnce, spawnExporter } from '../helpers/reliability.ts';
 
 const FILE = 'test/integration/bad-input.test.ts';
@@ -319,14 +320,19 @@ describe('libvirt missing, unreadable or not libvirt: libvirt_up 0 in time, the 
   let dir: string;
   const servers: Server[] = [];
   const clients = new Set<Socket>();
+  // The case run as nobody runs the bundled exporter from a directory nobody can reach: the checkout
+  // may sit under one it cannot traverse, such as root's home (issue 15 item 15).
+  let portable: PortableExporter;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'bad-libvirt-'));
     chmodSync(dir, 0o755);
+    portable = portableExporter();
   });
   after(() => {
     for (const c of clients) c.destroy();
     for (const s of servers) s.close();
     rmSync(dir, { recursive: true, force: true });
+    portable.remove();
   });
 
   test('each odd socket is answered with libvirt_up 0 and a message that says what is wrong', async () => {
@@ -399,7 +405,7 @@ describe('libvirt missing, unreadable or not libvirt: libvirt_up 0 in time, the 
     for (const c of cases) {
       const e = await spawnExporter(
         [`--libvirt.uri=qemu+unix:///system?socket=${c.socket}`, '--log.level=info'],
-        c.uid !== undefined ? { uid: c.uid } : {},
+        c.uid !== undefined ? { runAs: { uid: c.uid, exporter: portable } } : {},
       );
       try {
         const scrapes = [];

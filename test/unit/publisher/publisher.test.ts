@@ -223,7 +223,10 @@ describe('a poll cycle', () => {
       await settle();
       assert.equal(count('cpu'), cycle - 1, `cycle ${cycle} not before 1000 ms`);
       h.clock.advance(1);
-      await until(() => count('cpu') === cycle && count('memory.resident') === cycle, `cycle ${cycle} at 1000 ms`);
+      await until(
+        () => count('cpu') === cycle && count('memory.resident') === cycle,
+        `cycle ${cycle} at 1000 ms`,
+      );
     }
     // cpu once per 1 s cycle (not once per source), disk once (3600 s), both sources counted per cycle.
     assert.equal(count('memory.resident'), 3);
