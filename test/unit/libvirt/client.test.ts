@@ -19,7 +19,9 @@ let clients: LibvirtClient[] = [];
 function client(options: LibvirtClientOptions = {}): LibvirtClient {
   const c = new LibvirtClient({
     socketPath: server.path,
-    connectTimeoutMs: 1000,
+    // A hang guard, not a timing: the first connect took 0.9 s under CPU load, close to the 1 s bound
+    // this was (issue 15 item 16). Tests of the connect deadline pass their own ManualClock.
+    connectTimeoutMs: 30_000,
     reconnectDelayMs: 0,
     ...options,
   });
