@@ -7,20 +7,10 @@ import { LibvirtInspector, splitShards } from '../../../src/inspector/libvirt-in
 import type { Inspection } from '../../../src/inspector/types.ts';
 import { HungGuest, fixtureClient, loadRecording, withoutJobStats } from '../../helpers/fixture-client.ts';
 import { ManualClock } from '../../helpers/manual-clock.ts';
+import { settled } from '../../helpers/settled.ts';
 
 // Time is a ManualClock the tests advance by hand: no test here waits for real milliseconds
 // (issue 15 item 16: the hung-guest tests ran a 40 ms shard timeout on real timers).
-
-/** Whether a promise has settled, after the microtasks and immediates already queued have run. */
-async function settled(p: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  await new Promise((r) => setImmediate(r));
-  return done;
-}
 
 /** A caller's deadline that never passes by itself (the test aborts it when it wants). */
 const noDeadline = (): AbortSignal => new AbortController().signal;
@@ -51,11 +41,23 @@ function holdingStats(client: LibvirtClient): { client: LibvirtClient; release: 
   };
 }
 
-/** The soft timeout of the shard holding `uuid`: the shard timeout plus 20 ms per guest of the shard. */
-function softTimeoutMs(domains: readonly { uuid: string }[], uuid: string, shardTimeoutMs: number): number {
-  const shard = splitShards(domains, 4).find((s) => s.some((d) => d.uuid === uuid));
+/**
+ * The lab recording with instance-00000003 scripted to hang, an inspector with a 2000 ms shard
+ * timeout on a ManualClock, and the soft timeout of that guest's shard (plus 20 ms per guest of it).
+ */
+function hungLab() {
+  const rec = loadRecording();
+  const victim = rec.domains.find((d) => d.name === 'instance-00000003')!;
+  const hung = new HungGuest(victim.uuid);
+  const clock = new ManualClock();
+  const inspector = new LibvirtInspector({
+    client: fixtureClient(rec, { hung }),
+    shardTimeoutMs: 2000,
+    clock,
+  });
+  const shard = splitShards(rec.domains, 4).find((s) => s.some((d) => d.uuid === victim.uuid));
   assert.ok(shard !== undefined);
-  return shardTimeoutMs + 20 * shard.length;
+  return { victim, hung, clock, inspector, softMs: 2000 + 20 * shard.length };
 }
 
 describe('splitShards', () => {
@@ -172,16 +174,7 @@ describe('LibvirtInspector over a recording of the lab', () => {
   });
 
   test('a hung guest: waits until exactly the soft timeout, then partial, then back in the first cycle after it resumes', async () => {
-    const rec = loadRecording();
-    const victim = rec.domains.find((d) => d.name === 'instance-00000003')!;
-    const hung = new HungGuest(victim.uuid);
-    const clock = new ManualClock();
-    const inspector = new LibvirtInspector({
-      client: fixtureClient(rec, { hung }),
-      shardTimeoutMs: 2000,
-      clock,
-    });
-    const softMs = softTimeoutMs(rec.domains, victim.uuid, 2000);
+    const { victim, hung, clock, inspector, softMs } = hungLab();
     const reasons = (i: Inspection): string[][] => i.skipped.map((s) => [s.name, s.reason]);
     const hasCounters = (i: Inspection): boolean =>
       i.stats.get(victim.uuid)?.blocks.some((b) => b.readRequests !== undefined) ?? false;
@@ -219,16 +212,7 @@ describe('LibvirtInspector over a recording of the lab', () => {
     [2001, false],
   ] as const) {
     test(`a late answer ${age} ms older than the next cycle (shard timeout 2000 ms) is ${served ? 'still served' : 'never served as current'}`, async () => {
-      const rec = loadRecording();
-      const victim = rec.domains.find((d) => d.name === 'instance-00000003')!;
-      const hung = new HungGuest(victim.uuid);
-      const clock = new ManualClock();
-      const inspector = new LibvirtInspector({
-        client: fixtureClient(rec, { hung }),
-        shardTimeoutMs: 2000,
-        clock,
-      });
-      const softMs = softTimeoutMs(rec.domains, victim.uuid, 2000);
+      const { victim, hung, clock, inspector, softMs } = hungLab();
       /** One cycle in which the hung guest's shard times out. */
       const timedOutCycle = async (): Promise<Inspection> => {
         const cycle = inspector.inspectAll({ signal: noDeadline() });

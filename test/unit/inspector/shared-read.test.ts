@@ -14,6 +14,7 @@ import { HOST_INFO_TIMEOUT_MS, POOLS_TIMEOUT_MS } from '../../../src/inspector/h
 import { LibvirtInspector } from '../../../src/inspector/libvirt-inspector.ts';
 import { fixtureClient, loadRecording } from '../../helpers/fixture-client.ts';
 import { ManualClock } from '../../helpers/manual-clock.ts';
+import { settled } from '../../helpers/settled.ts';
 
 /** The calls of the host-info and storage-pool reads (pools and their info go through raw `call`). */
 const HELD = new Set([
@@ -80,17 +81,6 @@ test('issue 15 item 7: a caller that gives up early does not cancel the storage-
   assert.equal(h.stats.aborted, 0, 'no libvirt call was abandoned');
   await inspector.close();
 });
-
-/** Whether a promise has settled, after the microtasks and immediates already queued have run. */
-async function settled(p: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  await tick();
-  return done;
-}
 
 for (const [what, timeoutMs, read] of [
   ['host info', HOST_INFO_TIMEOUT_MS, (i: LibvirtInspector) => i.hostInfo()],

@@ -12,6 +12,7 @@ import { LibvirtAbortError, LibvirtConnectionError, LibvirtError } from '../../.
 import { Proc, decodeGetAllDomainStatsRet } from '../../../src/libvirt/procedures.ts';
 import { XdrReader, XdrWriter } from '../../../src/libvirt/xdr.ts';
 import { ManualClock } from '../../helpers/manual-clock.ts';
+import { settled } from '../../helpers/settled.ts';
 import { FakeLibvirtServer, waitFor, type FakeCall } from './fake-server.ts';
 import { recordedFrame } from './recorded.ts';
 
@@ -23,17 +24,6 @@ const str = (s: string): Buffer => new XdrWriter().string(s).finish();
 
 let server: FakeLibvirtServer;
 let conns: LibvirtConnection[] = [];
-
-/** Whether a promise has settled, after the I/O and microtasks already queued have run. */
-async function settled(p: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  await new Promise((r) => setImmediate(r));
-  return done;
-}
 
 async function open(options: LibvirtConnectionOptions = {}): Promise<LibvirtConnection> {
   const c = await LibvirtConnection.open({ socketPath: server.path, connectTimeoutMs: 2000, ...options });
