@@ -8,8 +8,11 @@
  * document, a value that is missing or does not parse is left out of the record (never 0 or '').
  */
 import { InspectorError } from './errors.ts';
-import { XMLParser, XMLValidator, type EntityDecoderOptions, type X2jOptions } from 'fast-xml-parser';
-import type { DiskDevice, DomainDescription, NovaFlavor, NovaMetadata, Vnic } from './types.ts';
+import { XMLValidator } from 'fast-xml-parser';
+import type { DiskDevice, DomainDescription, Vnic } from './types.ts';
+import { parseNova } from './nova-metadata.ts';
+import { parser } from './xml-parser.ts';
+import { ATTR, TEXT, attr, child, children, compact, isElement, pairs, text, toInteger } from './xml-tree.ts';
 
 /** The domain XML was not well-formed, or lacks what every libvirt domain has (name, uuid, type). */
 export class DomainXmlError extends InspectorError {
@@ -33,93 +36,6 @@ export class DomainXmlError extends InspectorError {
     this.column = details.column;
   }
 }
-
-/** Nova's metadata namespaces, in the order Ceilometer tries them (`virt/libvirt/utils.py`). */
-const NOVA_NAMESPACES = [
-  ['1.1', 'http://openstack.org/xmlns/libvirt/nova/1.1'],
-  ['1.0', 'http://openstack.org/xmlns/libvirt/nova/1.0'],
-] as const;
-
-const ATTR = '@_';
-const TEXT = '#text';
-
-/**
- * Decodes the five predefined entities, character references and the (flat) internal entities of a
- * DOCTYPE. fast-xml-parser's default decoder leaves `&#NN;` undecoded unless its HTML mode is on, and
- * that mode would also accept HTML names (`&nbsp;`) that are not XML. An unknown entity fails the parse.
- * Internal entities are never expanded recursively: the parser drops those whose value holds `&`.
- */
-function createEntityDecoder(): EntityDecoderOptions {
-  const predefined: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
-  let declared = new Map<string, string>();
-  const decodeOne = (match: string, ref: string): string => {
-    if (ref.startsWith('#')) {
-      const hex = ref[1] === 'x';
-      const code = Number.parseInt(ref.slice(hex ? 2 : 1), hex ? 16 : 10);
-      // XML 1.0 Char production: no NUL, no C0 controls other than tab/LF/CR, no surrogates.
-      const allowed =
-        code === 0x9 ||
-        code === 0xa ||
-        code === 0xd ||
-        (code >= 0x20 && code <= 0xd7ff) ||
-        (code >= 0xe000 && code <= 0xfffd) ||
-        (code >= 0x10000 && code <= 0x10ffff);
-      if (!allowed) throw new Error(`invalid character reference ${match}`);
-      return String.fromCodePoint(code);
-    }
-    const value = Object.hasOwn(predefined, ref) ? predefined[ref] : declared.get(ref);
-    if (value === undefined) throw new Error(`undefined entity ${match}`);
-    return value;
-  };
-  return {
-    setExternalEntities: () => undefined,
-    addInputEntities: (entities) => {
-      declared = new Map(Object.entries(entities));
-    },
-    reset: () => {
-      declared = new Map();
-    },
-    setXmlVersion: () => undefined,
-    decode: (text) => text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[A-Za-z_][\w.:-]*);/g, decodeOne),
-  };
-}
-
-/** Elements that repeat, listed so that one occurrence still comes back as an array. */
-const ARRAY_PATHS: ReadonlySet<string> = new Set([
-  'domain.devices.disk',
-  'domain.devices.interface',
-  'domain.devices.interface.filterref.parameter',
-]);
-/** Repeated Nova elements, by local name (their prefix is the document's choice). */
-const NOVA_ARRAY_NAMES: ReadonlySet<string> = new Set(['extraSpec', 'property']);
-
-const PARSER_OPTIONS: X2jOptions = {
-  ignoreAttributes: false,
-  attributeNamePrefix: ATTR,
-  textNodeName: TEXT,
-  // Keep prefixes and xmlns attributes: Nova's element is found by namespace URI, not by prefix.
-  removeNSPrefix: false,
-  // Every value stays a string; numbers are converted below, field by field.
-  parseTagValue: false,
-  parseAttributeValue: false,
-  // Display names and titles are kept as written; numbers are trimmed where they are parsed.
-  trimValues: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  processEntities: true,
-  entityDecoder: createEntityDecoder(),
-  jPath: true,
-  isArray: (tagName, jPath, _isLeaf, isAttribute) => {
-    if (isAttribute) return false;
-    const path = jPath.toString();
-    if (ARRAY_PATHS.has(path)) return true;
-    if (!path.startsWith('domain.metadata.')) return false;
-    // Every child of <metadata>: two applications may use the same prefix for different URIs.
-    return path === `domain.metadata.${tagName}` || NOVA_ARRAY_NAMES.has(localName(tagName));
-  },
-};
-
-const parser = new XMLParser(PARSER_OPTIONS);
 
 /**
  * Parses a domain XML as `virsh dumpxml` (virDomainGetXMLDesc) prints it.
@@ -252,87 +168,7 @@ function parseVnic(iface: unknown): Vnic[] {
   ];
 }
 
-/**
- * Nova's `<nova:instance>`. Element names follow Nova's writer, `nova/virt/libvirt/config.py`
- * (LibvirtConfigGuestMetaNovaInstance, …NovaFlavor, …NovaFlavorExtraSpecs, …Image,
- * …ImageProperties, …NovaOwner; openstack/nova commit 00a0304, 2026-08): flavor `id` and
- * `<extraSpecs><extraSpec name>` since Nova 32.0.0 (2025.2); `<image uuid>` with
- * `containerFormat`, `diskFormat`, `minDisk`, `minRam` and `<properties><property name>` as well.
- */
-function parseNova(domain: unknown): NovaMetadata | undefined {
-  const metadata = child(domain, 'metadata');
-  if (!isElement(metadata)) return undefined;
-  const scope = scopeOf(metadata, scopeOf(domain, new Map()));
-  for (const [namespaceVersion, uri] of NOVA_NAMESPACES) {
-    const instance = nsChildren({ node: metadata, scope }, 'instance', uri)[0];
-    if (instance === undefined) continue;
-    const nova = (parent: Scoped, local: string): Scoped | undefined => nsChildren(parent, local, uri)[0];
-    const novaText = (parent: Scoped, local: string): string | undefined => text(nova(parent, local)?.node);
-    const owner = nova(instance, 'owner');
-    const user = owner && nova(owner, 'user');
-    const project = owner && nova(owner, 'project');
-    const root = nova(instance, 'root');
-    const creationTime = novaText(instance, 'creationTime');
-    return compact<NovaMetadata>({
-      namespaceVersion,
-      packageVersion: attr(nova(instance, 'package')?.node, 'version'),
-      displayName: novaText(instance, 'name'),
-      creationTime,
-      creationTimestampSeconds: utcSeconds(creationTime),
-      flavor: parseFlavor(nova(instance, 'flavor'), uri),
-      userId: attr(user?.node, 'uuid'),
-      userName: text(user?.node),
-      projectId: attr(project?.node, 'uuid'),
-      projectName: text(project?.node),
-      rootType: attr(root?.node, 'type'),
-      rootUuid: attr(root?.node, 'uuid'),
-      image: parseImage(nova(instance, 'image'), uri),
-    });
-  }
-  return undefined;
-}
-
-function parseFlavor(flavor: Scoped | undefined, uri: string): NovaFlavor | undefined {
-  if (flavor === undefined) return undefined;
-  const int = (local: string): number | undefined => toInteger(text(nsChildren(flavor, local, uri)[0]?.node));
-  const specs = nsChildren(flavor, 'extraSpecs', uri).flatMap((s) => nsChildren(s, 'extraSpec', uri));
-  return compact<NovaFlavor>({
-    name: attr(flavor.node, 'name'),
-    id: attr(flavor.node, 'id'),
-    memoryMiB: int('memory'),
-    diskGiB: int('disk'),
-    swapMiB: int('swap'),
-    ephemeralGiB: int('ephemeral'),
-    vcpus: int('vcpus'),
-    extraSpecs: pairs(
-      specs.map((s) => s.node),
-      (s) => text(s) ?? '',
-    ),
-  });
-}
-
-/**
- * `<nova:image>` flattened: `uuid`, `containerFormat`, `diskFormat`, `minDisk`, `minRam` under
- * Nova's element names, then each `<nova:property name>` under its own name. Glance property names
- * are snake_case (`hw_disk_bus`, `os_distro`), so they do not meet Nova's camelCase names; if one
- * did, Nova's own field wins. Absent when nothing is set (a volume-backed instance writes `uuid=""`).
- */
-function parseImage(image: Scoped | undefined, uri: string): Record<string, string> | undefined {
-  if (image === undefined) return undefined;
-  const properties = nsChildren(image, 'properties', uri).flatMap((p) => nsChildren(p, 'property', uri));
-  const result: Record<string, string> = pairs(
-    properties.map((p) => p.node),
-    (p) => text(p) ?? '',
-  );
-  const fields: Record<string, string | undefined> = { uuid: attr(image.node, 'uuid') };
-  for (const local of ['containerFormat', 'diskFormat', 'minDisk', 'minRam']) {
-    fields[local] = text(nsChildren(image, local, uri)[0]?.node);
-  }
-  for (const [key, value] of Object.entries(fields)) if (value !== undefined) result[key] = value;
-  return Object.keys(result).length === 0 ? undefined : result;
-}
-
-// --- Unit conversion and number parsing ------------------------------------------------------
+// --- Memory sizes ----------------------------------------------------------------------------
 
 /**
  * Bytes per unit as libvirt reads them (`virScaleInteger`): case-insensitive; `b`/`byte`/`bytes`;
@@ -358,141 +194,8 @@ function memoryKiB(element: unknown): number | undefined {
   return Number.isSafeInteger(kib) ? kib : undefined;
 }
 
-/** A non-negative decimal integer, or undefined (libvirt and Nova write no signs or fractions here). */
-function toInteger(value: string | undefined): number | undefined {
-  const trimmed = value?.trim();
-  if (trimmed === undefined || !/^\d+$/.test(trimmed)) return undefined;
-  const number = Number(trimmed);
-  return Number.isSafeInteger(number) ? number : undefined;
-}
-
-/** Nova's `creationTime`, `time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(...))`, as epoch seconds. */
-function utcSeconds(value: string | undefined): number | undefined {
-  const match = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(value?.trim() ?? '');
-  if (match === null) return undefined;
-  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-  // Date.UTC rolls 2024-02-30 over to March; a calendar-invalid stamp is treated as missing.
-  const valid =
-    date.getUTCFullYear() === year &&
-    date.getUTCMonth() === month - 1 &&
-    date.getUTCDate() === day &&
-    date.getUTCHours() === hour &&
-    date.getUTCMinutes() === minute &&
-    date.getUTCSeconds() === second;
-  return valid ? date.getTime() / 1000 : undefined;
-}
-
-// --- Access to fast-xml-parser's object tree -------------------------------------------------
-
-/** An element with attributes or children (a bare text element comes back as a string). */
-type Element = Readonly<Record<string, unknown>>;
-/** An element and the namespace declarations in scope for it (prefix, '' for the default → URI). */
-interface Scoped {
-  readonly node: unknown;
-  readonly scope: ReadonlyMap<string, string>;
-}
-
-function isElement(value: unknown): value is Element {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Every occurrence of a child element, whether the parser grouped them in an array or not. */
-function children(parent: unknown, key: string): unknown[] {
-  if (!isElement(parent) || !Object.hasOwn(parent, key)) return [];
-  const value = parent[key];
-  return Array.isArray(value) ? (value as unknown[]) : [value];
-}
-
-/** The first occurrence of a child element; a duplicate of a single-valued element is ignored. */
-function child(parent: unknown, key: string): unknown {
-  return children(parent, key)[0];
-}
-
-/** An attribute's value; an empty one counts as absent. */
-function attr(element: unknown, name: string): string | undefined {
-  if (!isElement(element)) return undefined;
-  const value = element[`${ATTR}${name}`];
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-/** An element's text; an empty one counts as absent. */
-function text(element: unknown): string | undefined {
-  const value = isElement(element) ? element[TEXT] : element;
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-/** `name` attribute → value pairs; elements without a name are skipped, the first of a name wins. */
-function pairs(
-  elements: readonly unknown[],
-  value: (element: unknown) => string | undefined,
-): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const element of elements) {
-    const key = attr(element, 'name');
-    const v = value(element);
-    // An own property whatever the name: `result['__proto__'] = v` would set nothing (issue 15, item 9).
-    if (key !== undefined && v !== undefined && !Object.hasOwn(result, key)) {
-      Object.defineProperty(result, key, { value: v, enumerable: true, writable: true, configurable: true });
-    }
-  }
-  return result;
-}
-
-function localName(tagName: string): string {
-  return tagName.slice(tagName.indexOf(':') + 1);
-}
-
-/** The scope of an element: its parent's declarations plus its own `xmlns` / `xmlns:p` attributes. */
-function scopeOf(element: unknown, parent: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
-  if (!isElement(element)) return parent;
-  let scope: Map<string, string> | undefined;
-  for (const [key, value] of Object.entries(element)) {
-    if (typeof value !== 'string') continue;
-    if (key === `${ATTR}xmlns` || key.startsWith(`${ATTR}xmlns:`)) {
-      scope ??= new Map(parent);
-      scope.set(key.slice(`${ATTR}xmlns:`.length), value);
-    }
-  }
-  return scope ?? parent;
-}
-
-/** Child elements with this local name in this namespace, whatever prefix the document chose. */
-function nsChildren(parent: Scoped, local: string, uri: string): Scoped[] {
-  if (!isElement(parent.node)) return [];
-  const found: Scoped[] = [];
-  for (const key of Object.keys(parent.node)) {
-    if (key.startsWith(ATTR) || key === TEXT || localName(key) !== local) continue;
-    const colon = key.indexOf(':');
-    const prefix = colon === -1 ? '' : key.slice(0, colon);
-    for (const node of children(parent.node, key)) {
-      const scope = scopeOf(node, parent.scope);
-      if (scope.get(prefix) === uri) found.push({ node, scope });
-    }
-  }
-  return found;
-}
-
 /** The domain name of a document too broken to parse, when its `<name>` can still be seen. */
 function sniffName(xml: string): string | undefined {
   const match = /<domain\b[^>]*>\s*<name>([^<&]+)<\/name>/.exec(xml);
   return match?.[1];
-}
-
-// --- Records without undefined-valued keys -------------------------------------------------------
-
-type OptionalKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? K : never }[keyof T];
-/** T, but its optional fields may be given as undefined (exactOptionalPropertyTypes forbids it). */
-type Loose<T> = Omit<T, OptionalKeys<T>> & { [K in OptionalKeys<T>]?: T[K] | undefined };
-
-/** Drops undefined fields, so that a missing value is an absent key, not a key holding undefined. */
-function compact<T extends object>(record: Loose<T>): T {
-  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as T;
 }

@@ -6,8 +6,16 @@
  * (`hostname`, `os.id`, `fs.<n>.mountpoint`, `fs.<n>.total-bytes`, …). The call needs libvirt's
  * read-write socket: libvirt refuses agent calls on a read-only connection.
  */
-import { LibvirtError, domainGetGuestInfo, GuestInfoTypes, type TypedParam } from '../libvirt/index.ts';
-import type { Caller } from '../libvirt/guest-and-events.ts';
+import {
+  LibvirtClient,
+  LibvirtError,
+  domainGetGuestInfo,
+  GuestInfoTypes,
+  type TypedParam,
+} from '../libvirt/index.ts';
+
+/** What the guest info call needs of a client. */
+type Caller = Parameters<typeof domainGetGuestInfo>[0];
 
 /** A filesystem mounted in the guest (sizes in bytes as the agent reports them). */
 export interface GuestFilesystem {
@@ -123,5 +131,57 @@ export async function readGuestInfo(
       skip: guestAgentSkip(err, signal),
       message: err instanceof Error ? err.message : String(err),
     };
+  }
+}
+
+/**
+ * The guest agent's view of each running guest: one virDomainGetGuestInfo per guest, concurrently (the
+ * client keeps at most 5 on the wire), all under `signal`.
+ */
+export async function readGuestInfos(
+  client: Caller,
+  instances: readonly {
+    readonly name: string;
+    readonly uuid: string;
+    readonly id: number;
+    readonly state: string;
+  }[],
+  signal: AbortSignal | undefined,
+): Promise<ReadonlyMap<string, GuestInfoResult>> {
+  const running = instances.filter((i) => i.id > 0 && i.state === 'running');
+  const results = await Promise.all(
+    running.map(async (i) => [i.uuid, await readGuestInfo(client, i, signal)] as const),
+  );
+  return new Map(results);
+}
+
+/**
+ * The read-write client for agent calls (libvirt refuses them on a read-only connection): the one
+ * given, else one for the guest_agent collector's URI, created on first use (again if the URI changes).
+ */
+export class AgentClients {
+  #own: { readonly uri: string; readonly client: LibvirtClient } | undefined;
+
+  constructor(
+    private readonly given: LibvirtClient | undefined,
+    private readonly connectTimeoutMs: number,
+  ) {}
+
+  /** The client for `uri`. */
+  for(uri: string): LibvirtClient {
+    if (this.given !== undefined) return this.given;
+    if (this.#own?.uri !== uri) {
+      if (this.#own !== undefined) void this.#own.client.close();
+      this.#own = {
+        uri,
+        client: new LibvirtClient({ uri, readOnly: false, connectTimeoutMs: this.connectTimeoutMs }),
+      };
+    }
+    return this.#own.client;
+  }
+
+  /** Closes the client created here, if any. */
+  async close(): Promise<void> {
+    if (this.#own !== undefined) await this.#own.client.close();
   }
 }

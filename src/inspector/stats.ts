@@ -169,6 +169,84 @@ function byIndex<T>(m: Map<number, Slot>): T[] {
   return out as unknown as T[];
 }
 
+/** What the fields of one record fill, in one pass. */
+interface Decoding {
+  cpu: Record<string, number> | undefined;
+  balloon: Record<string, number> | undefined;
+  dirty: Record<string, number | string> | undefined;
+  readonly perf: Record<string, number>;
+  readonly vcpus: Map<number, Slot>;
+  readonly nets: Map<number, Slot>;
+  readonly blocks: Map<number, Slot>;
+  stateCode: number | undefined;
+  stateReason: number | undefined;
+  vcpuCurrent: number | undefined;
+  vcpuMaximum: number | undefined;
+  /** Where the `<rest>` of the last per-device field starts (see {@link deviceIndex}). */
+  readonly rest: { at: number };
+}
+
+/** Puts one field where it belongs; fields this decoder does not know are left to `raw`. */
+function decodeField(d: Decoding, field: string, value: RawStatValue): void {
+  const n = num(value);
+  const group = GROUP_FIELDS.get(field);
+  if (group !== undefined) {
+    if (n === undefined) return;
+    const [g, key] = group;
+    if (g === 'cpu') (d.cpu ??= {})[key] = n;
+    else if (g === 'balloon') (d.balloon ??= {})[key] = n;
+    else (d.dirty ??= {})[key] = n;
+  } else if (field === 'state.state') d.stateCode = n;
+  else if (field === 'state.reason') d.stateReason = n;
+  else if (field === 'vcpu.current') d.vcpuCurrent = n;
+  else if (field === 'vcpu.maximum') d.vcpuMaximum = n;
+  else if (field.startsWith('block.')) decodeBlockField(d, field, value, n);
+  else if (field.startsWith('net.')) {
+    const i = deviceIndex(field, 4, d.rest);
+    if (i < 0) return;
+    const r = field.slice(d.rest.at);
+    if (r === 'name') slot(d.nets, i)['name'] = str(value) ?? '';
+    const key = NET_KEYS.get(r);
+    if (key !== undefined && n !== undefined) slot(d.nets, i)[key] = n;
+  } else if (field.startsWith('vcpu.')) {
+    const i = deviceIndex(field, 5, d.rest);
+    if (i < 0) return;
+    const r = field.slice(d.rest.at);
+    if (r === 'halted') slot(d.vcpus, i)['halted'] = value === true || n === 1;
+    const key = VCPU_KEYS.get(r);
+    if (key !== undefined && n !== undefined) slot(d.vcpus, i)[key] = n;
+  } else if (field.startsWith('perf.')) {
+    // An own data property whatever the event name (`perf.__proto__` must not be lost or set a prototype).
+    if (n !== undefined)
+      Object.defineProperty(d.perf, field.slice(5), {
+        value: n,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+  } else if (field === 'dirtyrate.calc_mode') {
+    const m = str(value);
+    if (m !== undefined) (d.dirty ??= {})['calcMode'] = m;
+  }
+}
+
+/** A `block.<n>.<rest>` field. */
+function decodeBlockField(d: Decoding, field: string, value: RawStatValue, n: number | undefined): void {
+  const i = deviceIndex(field, 6, d.rest);
+  if (i < 0) return;
+  const r = field.slice(d.rest.at);
+  if (r === 'name') slot(d.blocks, i)['name'] = str(value) ?? '';
+  else if (r === 'path') {
+    const p = str(value);
+    if (p !== undefined) slot(d.blocks, i)['path'] = p;
+  } else if (r === 'backingIndex') {
+    if (n !== undefined) slot(d.blocks, i)['backingIndex'] = n;
+  } else {
+    const key = BLOCK_KEYS.get(r);
+    if (key !== undefined && n !== undefined) slot(d.blocks, i)[key] = n;
+  }
+}
+
 /**
  * Decodes the typed parameters of one domain. Unknown fields are kept in `raw` only; a device index
  * libvirt skipped leaves no hole (devices are listed by the indices that exist).
@@ -176,69 +254,22 @@ function byIndex<T>(m: Map<number, Slot>): T[] {
  * Hot path (every guest, every scrape): one pass, one lookup per field, and records built in place.
  */
 export function decodeDomainStats(domain: StatDomain, params: readonly StatParam[]): DomainStats {
-  let cpu: Record<string, number> | undefined;
-  let balloon: Record<string, number> | undefined;
-  let dirty: Record<string, number | string> | undefined;
-  const perf: Record<string, number> = {};
-  const vcpus = new Map<number, Slot>();
-  const nets = new Map<number, Slot>();
-  const blocks = new Map<number, Slot>();
-  let stateCode: number | undefined;
-  let stateReason: number | undefined;
-  let vcpuCurrent: number | undefined;
-  let vcpuMaximum: number | undefined;
-  const rest = { at: 0 };
-
-  for (const { field, value } of params) {
-    const n = num(value);
-    const group = GROUP_FIELDS.get(field);
-    if (group !== undefined) {
-      if (n === undefined) continue;
-      const [g, key] = group;
-      if (g === 'cpu') (cpu ??= {})[key] = n;
-      else if (g === 'balloon') (balloon ??= {})[key] = n;
-      else (dirty ??= {})[key] = n;
-    } else if (field === 'state.state') stateCode = n;
-    else if (field === 'state.reason') stateReason = n;
-    else if (field === 'vcpu.current') vcpuCurrent = n;
-    else if (field === 'vcpu.maximum') vcpuMaximum = n;
-    else if (field.startsWith('block.')) {
-      const i = deviceIndex(field, 6, rest);
-      if (i < 0) continue;
-      const r = field.slice(rest.at);
-      if (r === 'name') slot(blocks, i)['name'] = str(value) ?? '';
-      else if (r === 'path') {
-        const p = str(value);
-        if (p !== undefined) slot(blocks, i)['path'] = p;
-      } else if (r === 'backingIndex') {
-        if (n !== undefined) slot(blocks, i)['backingIndex'] = n;
-      } else {
-        const key = BLOCK_KEYS.get(r);
-        if (key !== undefined && n !== undefined) slot(blocks, i)[key] = n;
-      }
-    } else if (field.startsWith('net.')) {
-      const i = deviceIndex(field, 4, rest);
-      if (i < 0) continue;
-      const r = field.slice(rest.at);
-      if (r === 'name') slot(nets, i)['name'] = str(value) ?? '';
-      const key = NET_KEYS.get(r);
-      if (key !== undefined && n !== undefined) slot(nets, i)[key] = n;
-    } else if (field.startsWith('vcpu.')) {
-      const i = deviceIndex(field, 5, rest);
-      if (i < 0) continue;
-      const r = field.slice(rest.at);
-      if (r === 'halted') slot(vcpus, i)['halted'] = value === true || n === 1;
-      const key = VCPU_KEYS.get(r);
-      if (key !== undefined && n !== undefined) slot(vcpus, i)[key] = n;
-    } else if (field.startsWith('perf.')) {
-      // An own data property whatever the event name (`perf.__proto__` must not be lost or set a prototype).
-      if (n !== undefined)
-        Object.defineProperty(perf, field.slice(5), { value: n, enumerable: true, writable: true, configurable: true });
-    } else if (field === 'dirtyrate.calc_mode') {
-      const m = str(value);
-      if (m !== undefined) (dirty ??= {})['calcMode'] = m;
-    }
-  }
+  const d: Decoding = {
+    cpu: undefined,
+    balloon: undefined,
+    dirty: undefined,
+    perf: {},
+    vcpus: new Map(),
+    nets: new Map(),
+    blocks: new Map(),
+    stateCode: undefined,
+    stateReason: undefined,
+    vcpuCurrent: undefined,
+    vcpuMaximum: undefined,
+    rest: { at: 0 },
+  };
+  for (const { field, value } of params) decodeField(d, field, value);
+  const { cpu, balloon, dirty, perf, stateCode, stateReason, vcpuCurrent, vcpuMaximum } = d;
 
   const out: DomainStats = {
     ...defined<Pick<DomainStats, 'stateCode' | 'stateReason' | 'vcpuCurrent' | 'vcpuMaximum'>>({
@@ -253,11 +284,11 @@ export function decodeDomainStats(domain: StatDomain, params: readonly StatParam
     uuid: domain.uuid,
     name: domain.name,
     id: domain.id,
-    vcpus: byIndex<VcpuStats>(vcpus),
+    vcpus: byIndex<VcpuStats>(d.vcpus),
     // NOTE: a NIC or disk record without a name cannot be labelled; libvirt always sends one, but an
     // SR-IOV hostdev NIC can have an empty name (Tinkoff#35): keep it, the collectors label it by index.
-    interfaces: byIndex<InterfaceStats>(nets),
-    blocks: byIndex<BlockStats>(blocks),
+    interfaces: byIndex<InterfaceStats>(d.nets),
+    blocks: byIndex<BlockStats>(d.blocks),
     perf,
     // Built on first use only: nothing on the scrape path reads it, and a Map per guest per scrape
     // was a measurable share of the garbage collector's work with hundreds of guests.

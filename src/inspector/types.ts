@@ -6,6 +6,7 @@
  * (collectors, meter table). A value libvirt did not report is `undefined`, never 0.
  */
 
+import type { NodeInfo } from '../libvirt/index.ts';
 import type { GuestPressure } from './cgroups.ts';
 import type { DomainEventCount } from './events.ts';
 import type { GuestInfoResult } from './guest-agent.ts';
@@ -276,8 +277,11 @@ export interface Inspection {
   readonly roundTrips: number;
 }
 
-/** The compute host, from node info and version calls. */
-export interface HostInfo {
+/**
+ * The compute host, from node info and version calls: the node's counts as libvirt's `NodeInfo` has
+ * them, its CPU model and memory under names that say what they are.
+ */
+export interface HostInfo extends Pick<NodeInfo, 'cpus' | 'mhz' | 'nodes' | 'sockets' | 'cores' | 'threads'> {
   readonly hostname: string;
   /** libvirt library version of the daemon, as major*1e6 + minor*1e3 + release. */
   readonly libvirtVersion: number;
@@ -285,15 +289,9 @@ export interface HostInfo {
   readonly hypervisorVersion: number;
   /** Hypervisor driver type (`QEMU`). */
   readonly hypervisorType: string;
-  readonly cpuModel: string;
+  readonly cpuModel: NodeInfo['model'];
   /** Total memory of the host in KiB. */
-  readonly memoryKiB: number;
-  readonly cpus: number;
-  readonly mhz: number;
-  readonly nodes: number;
-  readonly sockets: number;
-  readonly cores: number;
-  readonly threads: number;
+  readonly memoryKiB: NodeInfo['memory'];
 }
 
 /** A storage pool (virStoragePoolGetInfo); sizes in bytes. */

@@ -73,6 +73,8 @@ export {
   encodeWatchdogMessage,
 } from './guest-and-events.ts';
 export type { DomainBlockInfo, IoErrorEvent, WatchdogEvent } from './guest-and-events.ts';
+export { PoolProc, domainGetJobInfo, listAllStoragePools, storagePoolGetInfo } from './pools-and-jobs.ts';
+export type { DomainJobInfo, StoragePool } from './pools-and-jobs.ts';
 export type {
   BalloonChangeEvent,
   CallOptions,

@@ -1,11 +1,64 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LibvirtConnectionError } from '../../../src/libvirt/index.ts';
+import { LibvirtConnectionError, type LibvirtClient } from '../../../src/libvirt/index.ts';
 import { DisconnectedError } from '../../../src/inspector/errors.ts';
 import { LibvirtInspector, splitShards } from '../../../src/inspector/libvirt-inspector.ts';
 import type { Inspection } from '../../../src/inspector/types.ts';
 import { HungGuest, fixtureClient, loadRecording, withoutJobStats } from '../../helpers/fixture-client.ts';
+import { ManualClock } from '../../helpers/manual-clock.ts';
+import { settled } from '../../helpers/settled.ts';
+
+// Time is a ManualClock the tests advance by hand: no test here waits for real milliseconds
+// (issue 15 item 16: the hung-guest tests ran a 40 ms shard timeout on real timers).
+
+/** A caller's deadline that never passes by itself (the test aborts it when it wants). */
+const noDeadline = (): AbortSignal => new AbortController().signal;
+
+/** `client` with every bulk stats call held until `release()`; a held call honours its AbortSignal. */
+function holdingStats(client: LibvirtClient): { client: LibvirtClient; release: () => void } {
+  const held: (() => void)[] = [];
+  const wrapped = new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop !== 'getAllDomainStats') return Reflect.get(target, prop, receiver) as unknown;
+      return (...args: Parameters<LibvirtClient['getAllDomainStats']>) =>
+        new Promise((resolve, reject) => {
+          const signal = args[1]?.signal;
+          signal?.addEventListener('abort', () => {
+            reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+          });
+          held.push(() => {
+            target.getAllDomainStats(...args).then(resolve, reject);
+          });
+        });
+    },
+  });
+  return {
+    client: wrapped,
+    release: () => {
+      for (const r of held.splice(0)) r();
+    },
+  };
+}
+
+/**
+ * The lab recording with instance-00000003 scripted to hang, an inspector with a 2000 ms shard
+ * timeout on a ManualClock, and the soft timeout of that guest's shard (plus 20 ms per guest of it).
+ */
+function hungLab() {
+  const rec = loadRecording();
+  const victim = rec.domains.find((d) => d.name === 'instance-00000003')!;
+  const hung = new HungGuest(victim.uuid);
+  const clock = new ManualClock();
+  const inspector = new LibvirtInspector({
+    client: fixtureClient(rec, { hung }),
+    shardTimeoutMs: 2000,
+    clock,
+  });
+  const shard = splitShards(rec.domains, 4).find((s) => s.some((d) => d.uuid === victim.uuid));
+  assert.ok(shard !== undefined);
+  return { victim, hung, clock, inspector, softMs: 2000 + 20 * shard.length };
+}
 
 describe('splitShards', () => {
   test('splits into at most n nearly equal shards, in order', () => {
@@ -84,15 +137,19 @@ describe('LibvirtInspector over a recording of the lab', () => {
 
   test('a shared cycle runs until the last caller gives up, not the first', async () => {
     const calls = new Map<string, number>();
-    const inspector = new LibvirtInspector({
-      client: fixtureClient(loadRecording(), { calls, statsDelayMs: 300 }),
-      shardTimeoutMs: 5000,
-    });
-    const short = inspector.inspectAll({ signal: AbortSignal.timeout(100) });
-    const long = inspector.inspectAll({ signal: AbortSignal.timeout(5000) });
-    await assert.rejects(short, /deadline/);
-    const insp = await long;
+    const held = holdingStats(fixtureClient(loadRecording(), { calls }));
+    const inspector = new LibvirtInspector({ client: held.client, clock: new ManualClock() });
+    const short = new AbortController();
+    const first = inspector.inspectAll({ signal: short.signal });
+    const last = inspector.inspectAll({ signal: noDeadline() });
+    assert.equal(await settled(last), false, 'the stats calls are held');
+    short.abort(new Error('short deadline'));
+    await assert.rejects(first, /deadline/);
+    held.release();
+    const insp = await last;
     assert.equal(insp.instances.length, 6);
+    assert.equal(insp.stats.size, 5, 'no stats call was cancelled by the first caller');
+    assert.deepEqual(insp.skipped, []);
     assert.equal(calls.get('listAllDomains'), 1, 'one cycle for both callers');
   });
 
@@ -116,11 +173,8 @@ describe('LibvirtInspector over a recording of the lab', () => {
     assert.ok(insp.stats.get(victim.domain.uuid)?.cpu?.timeNs !== undefined, 'partial stats kept');
   });
 
-  test('a hung guest: timed out, then partial, then back in the first cycle after it resumes', async () => {
-    const rec = loadRecording();
-    const victim = rec.domains.find((d) => d.name === 'instance-00000003')!;
-    const hung = new HungGuest(victim.uuid);
-    const inspector = new LibvirtInspector({ client: fixtureClient(rec, { hung }), shardTimeoutMs: 40 });
+  test('a hung guest: waits until exactly the soft timeout, then partial, then back in the first cycle after it resumes', async () => {
+    const { victim, hung, clock, inspector, softMs } = hungLab();
     const reasons = (i: Inspection): string[][] => i.skipped.map((s) => [s.name, s.reason]);
     const hasCounters = (i: Inspection): boolean =>
       i.stats.get(victim.uuid)?.blocks.some((b) => b.readRequests !== undefined) ?? false;
@@ -129,10 +183,16 @@ describe('LibvirtInspector over a recording of the lab', () => {
     assert.equal(hasCounters(await inspector.inspectAll()), true, 'complete before the hang');
     hung.hung = true;
     try {
-      const first = await inspector.inspectAll({ signal: AbortSignal.timeout(5000) });
+      const cycle = inspector.inspectAll({ signal: noDeadline() });
+      assert.equal(await settled(cycle), false);
+      assert.equal(clock.pending, 1, "only the hung guest's shard is still waiting");
+      clock.advance(softMs - 1);
+      assert.equal(await settled(cycle), false, 'still waiting 1 ms before the soft timeout');
+      clock.advance(1);
+      const first = await cycle;
       assert.deepEqual(reasons(first), [['instance-00000003', 'timeout']]);
       assert.equal(first.roundTrips, 1 + 4 + 1, 'list, 4 shards, one retry');
-      const second = await inspector.inspectAll({ signal: AbortSignal.timeout(5000) });
+      const second = await inspector.inspectAll({ signal: noDeadline() });
       assert.deepEqual(reasons(second), [['instance-00000003', 'timeout']], 'still timed out, not busy');
       assert.equal(hasCounters(second), false);
       assert.ok(second.stats.get(victim.uuid)?.cpu?.timeNs !== undefined, 'partial stats served');
@@ -141,31 +201,43 @@ describe('LibvirtInspector over a recording of the lab', () => {
     } finally {
       hung.resume();
     }
-    const back = await inspector.inspectAll({ signal: AbortSignal.timeout(5000) });
+    const back = await inspector.inspectAll({ signal: noDeadline() });
     assert.deepEqual(reasons(back), [], 'back in the first cycle after the resume');
     assert.equal(hasCounters(back), true, 'with the full stats of the late answer');
+    assert.equal(clock.pending, 0, 'no timer left behind');
   });
 
-  test('a late answer older than the shard timeout is never served as current', async () => {
-    const rec = loadRecording();
-    const victim = rec.domains.find((d) => d.name === 'instance-00000003')!;
-    const hung = new HungGuest(victim.uuid);
-    const inspector = new LibvirtInspector({ client: fixtureClient(rec, { hung }), shardTimeoutMs: 40 });
-    try {
-      await inspector.inspectAll({ signal: AbortSignal.timeout(5000) });
-      hung.resume(); // the stuck call answers now: a late record is kept
-      hung.hung = true; // and the guest hangs again before the next scrape, long after
-      await new Promise((r) => setTimeout(r, 120));
-      const later = await inspector.inspectAll({ signal: AbortSignal.timeout(5000) });
-      assert.equal(
-        later.stats.get(victim.uuid)?.blocks.some((b) => b.readRequests !== undefined),
-        false,
-        'the stale full record is dropped, the fresh partial one served',
-      );
-    } finally {
-      hung.resume();
-    }
-  });
+  for (const [age, served] of [
+    [2000, true],
+    [2001, false],
+  ] as const) {
+    test(`a late answer ${age} ms older than the next cycle (shard timeout 2000 ms) is ${served ? 'still served' : 'never served as current'}`, async () => {
+      const { victim, hung, clock, inspector, softMs } = hungLab();
+      /** One cycle in which the hung guest's shard times out. */
+      const timedOutCycle = async (): Promise<Inspection> => {
+        const cycle = inspector.inspectAll({ signal: noDeadline() });
+        assert.equal(await settled(cycle), false);
+        clock.advance(softMs);
+        return cycle;
+      };
+      try {
+        await timedOutCycle();
+        hung.resume(); // the stuck call answers now: a late record is kept
+        hung.hung = true; // and the guest hangs again before the next scrape
+        clock.advance(age);
+        const later = await timedOutCycle();
+        assert.equal(
+          later.stats.get(victim.uuid)?.blocks.some((b) => b.readRequests !== undefined),
+          served,
+          served
+            ? 'the full record of the late answer is served'
+            : 'the stale full record is dropped, the fresh partial one served',
+        );
+      } finally {
+        hung.resume();
+      }
+    });
+  }
 
   test("a balloon-change event updates the cached XML's current memory, without a call", async () => {
     const calls = new Map<string, number>();
@@ -196,7 +268,7 @@ describe('LibvirtInspector over a recording of the lab', () => {
     const inspector = new LibvirtInspector({ client: fixtureClient(loadRecording(), { calls }) });
     const all = await Promise.all([
       inspector.hostInfo(),
-      inspector.hostInfo({ signal: AbortSignal.timeout(5000) }),
+      inspector.hostInfo({ signal: noDeadline() }),
       inspector.hostInfo(),
     ]);
     assert.deepEqual(

@@ -13,6 +13,7 @@ import { Proc, decodeGetAllDomainStatsRet } from '../../../src/libvirt/procedure
 import { clockDeadline } from '../../../src/libvirt/signals.ts';
 import { XdrReader, XdrWriter } from '../../../src/libvirt/xdr.ts';
 import { ManualClock } from '../../helpers/manual-clock.ts';
+import { settled } from '../../helpers/settled.ts';
 import { FakeLibvirtServer, waitFor, type FakeCall } from './fake-server.ts';
 import { recordedFrame } from './recorded.ts';
 
@@ -24,17 +25,6 @@ const str = (s: string): Buffer => new XdrWriter().string(s).finish();
 
 let server: FakeLibvirtServer;
 let conns: LibvirtConnection[] = [];
-
-/** Whether a promise has settled, after the I/O and microtasks already queued have run. */
-async function settled(p: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  await new Promise((r) => setImmediate(r));
-  return done;
-}
 
 async function open(options: LibvirtConnectionOptions = {}): Promise<LibvirtConnection> {
   // 30 s: a hang guard, not a timing (a 1-2 s bound on the real clock can fail under CPU load, issue 15
