@@ -35,8 +35,8 @@ import {
 } from '../src/libvirt/constants.ts';
 import { FrameDecoder, decodeFrame, encodeFrame } from '../src/libvirt/framing.ts';
 import type { LibvirtClient, LibvirtClientEvents } from '../src/libvirt/client.ts';
+import { LibvirtApi } from '../src/libvirt/api.ts';
 import {
-  LibvirtApi,
   Proc,
   decodeGetAllDomainStatsRet,
   readDomain,
