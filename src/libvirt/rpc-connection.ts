@@ -1,43 +1,33 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * The call machinery of one RPC connection: pipelined calls matched by serial, a cap on calls in
- * flight, abandonable calls whose late replies are dropped, keepalive answers, event delivery, and
- * failure and close. {@link LibvirtConnection} adds the open handshake on top.
+ * flight, abandonable calls whose late replies are dropped, event delivery, and failure and close,
+ * over the frames of a {@link FrameChannel}. {@link LibvirtConnection} adds the open handshake on top.
  *
  * @packageDocumentation
  */
 import type { Duplex } from 'node:stream';
 
 import { LibvirtApi } from './api.ts';
+import { AnomalyLog } from './anomalies.ts';
 import { CallSlots } from './call-slots.ts';
 import { systemClock, type Clock } from './clock.ts';
 import {
   CONNECTION_DEFAULTS as DEFAULTS,
-  type ConnectionAnomaly,
   type ConnectionAnomalyKind,
   type ConnectionTuning,
   type LibvirtConnectionEvents,
 } from './connection-types.ts';
-import {
-  KEEPALIVE_PROC,
-  KEEPALIVE_PROGRAM,
-  KEEPALIVE_PROTOCOL_VERSION,
-  MessageStatus,
-  MessageType,
-  Proc,
-  REMOTE_PROGRAM,
-  REMOTE_PROTOCOL_VERSION,
-} from './constants.ts';
+import { MessageStatus, MessageType, Proc, REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION } from './constants.ts';
 import { LibvirtConnectionError, abortErrorFor } from './errors.ts';
-import { FrameDecoder, decodeFrame, encodeFrame, type Frame } from './framing.ts';
-import { Keepalive } from './keepalive.ts';
+import { FrameChannel } from './channel.ts';
+import { encodeFrame, type Frame } from './framing.ts';
+import { routeFrame } from './frame-routing.ts';
 import { PendingCalls, completeCall } from './pending-calls.ts';
 import { decodeBalloonChangeMessage, decodeLifecycleMessage } from './procedures.ts';
 import { clockDeadline } from './signals.ts';
-import { connectionErrorFrom } from './transport.ts';
 import type { CallOptions } from './types.ts';
 import { describeTarget, type ConnectTarget } from './uri.ts';
-import { WriteQueue } from './write-queue.ts';
 
 /** The events decoded here, by procedure: which event they become and how they decode. */
 const DECODED_EVENTS = new Map<number, { readonly event: 'lifecycle' | 'balloon'; readonly what: string }>([
@@ -50,25 +40,14 @@ export class RpcConnection extends LibvirtApi<LibvirtConnectionEvents> {
   /** Where the socket goes. */
   readonly target: ConnectTarget;
   protected readonly keepaliveIntervalMs: number;
-  private readonly socket: Duplex;
-  private readonly decoder: FrameDecoder;
+  private readonly channel: FrameChannel;
   private readonly closeTimeoutMs: number;
   private readonly clock: Clock;
   private readonly calls = new PendingCalls();
   private readonly slots: CallSlots;
-  private readonly writes: WriteQueue;
-  private readonly keepalive: Keepalive;
   private closedError: LibvirtConnectionError | undefined;
   private closing: Promise<void> | undefined;
-  private lastReceive: number;
-  private readonly onAnomaly: ((anomaly: ConnectionAnomaly) => void) | undefined;
-  private readonly anomalyCounts: Record<ConnectionAnomalyKind, number> = {
-    'unmatched-reply': 0,
-    'mismatched-reply': 0,
-    'unexpected-frame': 0,
-    'undecodable-event': 0,
-    'listener-error': 0,
-  };
+  private readonly anomalyLog: AnomalyLog;
 
   /**
    * Wraps an already connected byte stream (a unix/TCP/TLS socket, or any tunnel to libvirtd). The
@@ -76,78 +55,37 @@ export class RpcConnection extends LibvirtApi<LibvirtConnectionEvents> {
    */
   constructor(socket: Duplex, target: ConnectTarget, tuning: ConnectionTuning = {}) {
     super();
-    this.socket = socket;
     this.target = target;
     this.keepaliveIntervalMs = tuning.keepaliveIntervalMs ?? DEFAULTS.keepaliveIntervalMs;
     this.closeTimeoutMs = tuning.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs;
     this.clock = tuning.clock ?? systemClock;
-    this.lastReceive = this.clock.now();
-    this.decoder = new FrameDecoder(tuning.maxMessageBytes ?? DEFAULTS.maxMessageBytes);
-    this.onAnomaly = tuning.onAnomaly;
+    this.anomalyLog = new AnomalyLog(tuning.onAnomaly);
     this.slots = new CallSlots(Math.max(1, tuning.maxInFlight ?? DEFAULTS.maxInFlight), () => {
       this.safeEmit('idle');
     });
-    this.writes = new WriteQueue(
-      socket,
-      tuning.maxQueuedWriteBytes ?? DEFAULTS.maxQueuedWriteBytes,
-      (max) => {
-        this.fail(
-          this.connectionError(
-            'SOCKET',
-            (a) => `${a} does not read its socket: over ${max} bytes wait to be written`,
-          ),
-        );
-      },
-    );
-    this.keepalive = new Keepalive({
+    const settings = {
       clock: this.clock,
-      intervalMs: this.keepaliveIntervalMs,
-      count: Math.max(1, tuning.keepaliveCount ?? DEFAULTS.keepaliveCount),
-      lastReceivedAt: () => this.lastReceive,
-      ping: () => {
-        this.sendKeepalive(KEEPALIVE_PROC.PING);
+      maxMessageBytes: tuning.maxMessageBytes ?? DEFAULTS.maxMessageBytes,
+      maxQueuedWriteBytes: tuning.maxQueuedWriteBytes ?? DEFAULTS.maxQueuedWriteBytes,
+      keepaliveIntervalMs: this.keepaliveIntervalMs,
+      keepaliveCount: Math.max(1, tuning.keepaliveCount ?? DEFAULTS.keepaliveCount),
+    };
+    this.channel = new FrameChannel(socket, target, settings, {
+      frame: (frame) => {
+        this.dispatch(frame);
       },
-      timedOut: (silence) => {
-        this.fail(
-          this.connectionError(
-            'KEEPALIVE_TIMEOUT',
-            (a) =>
-              `no traffic from libvirtd at ${a} for ${silence} ms despite keepalive pings: the daemon looks frozen`,
-          ),
-        );
+      failed: (err) => {
+        this.fail(err);
+      },
+      closed: () => {
+        // After close() the end of the socket is the expected outcome, not an error.
+        const address = describeTarget(target);
+        const err = new LibvirtConnectionError('CLOSED', `libvirtd closed the connection ${address}`, {
+          address,
+        });
+        this.fail(this.closing !== undefined ? undefined : err);
       },
     });
-    this.listen(socket);
-  }
-
-  private listen(socket: Duplex): void {
-    socket.on('data', (chunk: Buffer) => {
-      this.onData(chunk);
-    });
-    socket.on('error', (err: Error) => {
-      this.fail(connectionErrorFrom(err, this.target));
-    });
-    socket.on('close', () => {
-      // After close() the end of the socket is the expected outcome, not an error.
-      const address = describeTarget(this.target);
-      const err = new LibvirtConnectionError('CLOSED', `libvirtd closed the connection ${address}`, {
-        address,
-      });
-      this.fail(this.closing !== undefined ? undefined : err);
-    });
-    socket.on('end', () => {
-      // The server half-closed: nothing more will come, so finish our side too.
-      socket.end();
-    });
-  }
-
-  /** A LibvirtConnectionError whose message names the peer's address. */
-  private connectionError(
-    reason: LibvirtConnectionError['reason'],
-    message: (address: string) => string,
-  ): LibvirtConnectionError {
-    const address = describeTarget(this.target);
-    return new LibvirtConnectionError(reason, message(address), { address });
   }
 
   /** Calls in flight, abandoned ones included (each holds a slot in libvirtd until its reply comes). */
@@ -172,22 +110,22 @@ export class RpcConnection extends LibvirtApi<LibvirtConnectionEvents> {
 
   /** When the last bytes from the daemon arrived, on the connection's clock (ms). */
   get lastReceivedAt(): number {
-    return this.lastReceive;
+    return this.channel.lastReceivedAt;
   }
 
   /** True when keepalive was negotiated with the daemon. */
   get keepaliveEnabled(): boolean {
-    return this.keepalive.enabled;
+    return this.channel.keepaliveEnabled;
   }
 
   /** How many of each {@link ConnectionAnomalyKind} this connection met. */
   get anomalies(): Readonly<Record<ConnectionAnomalyKind, number>> {
-    return { ...this.anomalyCounts };
+    return this.anomalyLog.snapshot;
   }
 
   /** Bytes of frames waiting for the socket to drain. */
   get queuedWrites(): number {
-    return this.writes.queuedBytes;
+    return this.channel.queuedBytes;
   }
 
   /**
@@ -221,7 +159,7 @@ export class RpcConnection extends LibvirtApi<LibvirtConnectionEvents> {
     return await new Promise<Buffer>((resolve, reject) => {
       const onAbort = (): void => {
         if (signal === undefined || !this.calls.isLive(serial)) return;
-        if (this.writes.unqueue(serial)) {
+        if (this.channel.unqueue(serial)) {
           // Still waiting for the socket to drain: nothing was sent, so no slot is held in libvirtd.
           this.calls.take(serial);
           this.slots.release();
@@ -234,22 +172,11 @@ export class RpcConnection extends LibvirtApi<LibvirtConnectionEvents> {
       this.calls.add(serial, { proc, resolve, reject, abandoned: false, detach, onLateReply });
       signal?.addEventListener('abort', onAbort, { once: true });
       const header = { prog: REMOTE_PROGRAM, vers: REMOTE_PROTOCOL_VERSION, proc, serial };
-      this.writes.send(
+      this.channel.send(
         encodeFrame({ ...header, type: MessageType.CALL, status: MessageStatus.OK }, args),
         serial,
       );
     });
-  }
-
-  /** Counts an anomaly and reports it to `onAnomaly` (whose own exceptions are ignored). */
-  private anomaly(kind: ConnectionAnomalyKind, message: string, error?: unknown): void {
-    this.anomalyCounts[kind]++;
-    if (this.onAnomaly === undefined) return;
-    try {
-      this.onAnomaly(error === undefined ? { kind, message } : { kind, message, error });
-    } catch {
-      // The hook is for logging and counting: its failure must not reach the socket's handlers.
-    }
   }
 
   /**
@@ -266,7 +193,7 @@ export class RpcConnection extends LibvirtApi<LibvirtConnectionEvents> {
       try {
         listener.apply(this, args);
       } catch (err) {
-        this.anomaly('listener-error', `a '${event}' listener threw: ${String(err)}`, err);
+        this.anomalyLog.record('listener-error', `a '${event}' listener threw: ${String(err)}`, err);
       }
     }
   }
@@ -280,54 +207,18 @@ export class RpcConnection extends LibvirtApi<LibvirtConnectionEvents> {
   }
 
   private localCloseError(): LibvirtConnectionError {
-    return this.connectionError('CLOSED_LOCALLY', (a) => `connection to ${a} is closed`);
-  }
-
-  private onData(chunk: Buffer): void {
-    this.lastReceive = this.clock.now();
-    let frames: Buffer[];
-    try {
-      frames = this.decoder.push(chunk);
-    } catch (err) {
-      const address = describeTarget(this.target);
-      const message = `invalid frame from ${address}: ${(err as Error).message}`;
-      this.fail(new LibvirtConnectionError('FRAME_INVALID', message, { cause: err, address }));
-      return;
-    }
-    for (const raw of frames) {
-      if (this.closedError !== undefined) return;
-      this.dispatch(decodeFrame(raw));
-    }
+    const address = describeTarget(this.target);
+    return new LibvirtConnectionError('CLOSED_LOCALLY', `connection to ${address} is closed`, { address });
   }
 
   private dispatch(frame: Frame): void {
-    if (frame.prog === KEEPALIVE_PROGRAM && frame.vers === KEEPALIVE_PROTOCOL_VERSION) {
-      if (frame.proc === KEEPALIVE_PROC.PING) this.sendKeepalive(KEEPALIVE_PROC.PONG);
-      return;
-    }
-    const isReply = frame.type === MessageType.REPLY || frame.type === MessageType.REPLY_WITH_FDS;
-    if (isReply && this.calls.has(frame.serial) && frame.prog === REMOTE_PROGRAM) {
+    const route = routeFrame(frame, (serial) => this.calls.has(serial));
+    if (route.to === 'reply') {
       this.settle(frame);
-    } else if (isReply) {
-      // Not ours (another program, a serial never sent, or a call already failed): never deliver by
-      // guesswork, not even to a call of the same serial on another program.
-      this.anomaly(
-        'unmatched-reply',
-        `dropped a reply for serial ${frame.serial} (program 0x${frame.prog.toString(16)}, procedure ${frame.proc}) that no call waits for`,
-      );
-    } else if (
-      frame.prog === REMOTE_PROGRAM &&
-      frame.vers === REMOTE_PROTOCOL_VERSION &&
-      frame.type === MessageType.MESSAGE
-    ) {
+    } else if (route.to === 'event') {
       this.onEvent(frame);
     } else {
-      // Another program (qemu, lxc) or version this client never calls, a server-side CALL, or a STREAM
-      // frame (those only follow stream calls, which this client does not make).
-      this.anomaly(
-        'unexpected-frame',
-        `dropped a message of program 0x${frame.prog.toString(16)} version ${frame.vers} type ${frame.type} procedure ${frame.proc}`,
-      );
+      this.anomalyLog.record(route.kind, route.message);
     }
   }
 
@@ -340,7 +231,7 @@ export class RpcConnection extends LibvirtApi<LibvirtConnectionEvents> {
       // reply: fail the connection (the client opens a new one on the next call).
       const message = `reply for serial ${frame.serial} is procedure ${frame.proc} version ${frame.vers}, but that call is procedure ${call.proc} version ${REMOTE_PROTOCOL_VERSION} (${describeTarget(this.target)})`;
       const err = new LibvirtConnectionError('PROTOCOL', message, { address: describeTarget(this.target) });
-      this.anomaly('mismatched-reply', message, err);
+      this.anomalyLog.record('mismatched-reply', message, err);
       this.fail(err);
       return;
     }
@@ -360,23 +251,13 @@ export class RpcConnection extends LibvirtApi<LibvirtConnectionEvents> {
       else this.safeEmit('balloon', decodeBalloonChangeMessage(frame.payload));
     } catch (err) {
       // An undecodable event must not take the connection down (listeners' errors are caught inside).
-      this.anomaly('undecodable-event', `dropped ${decoded.what}: ${String(err)}`, err);
+      this.anomalyLog.record('undecodable-event', `dropped ${decoded.what}: ${String(err)}`, err);
     }
-  }
-
-  private sendKeepalive(proc: number): void {
-    // While the socket does not drain, a PING or PONG would only queue behind calls the peer is not
-    // reading either: skip it (the keepalive timeout still watches what the peer sends).
-    if (this.closedError !== undefined || this.writes.isBlocked) return;
-    const header = { prog: KEEPALIVE_PROGRAM, vers: KEEPALIVE_PROTOCOL_VERSION, proc, serial: 0 };
-    this.writes.send(encodeFrame({ ...header, type: MessageType.MESSAGE, status: MessageStatus.OK }));
   }
 
   /** Starts keepalive (once the daemon said it supports it). */
   protected startKeepalive(): void {
-    if (this.closedError !== undefined) return;
-    if (!this.keepalive.enabled) this.lastReceive = this.clock.now();
-    this.keepalive.start();
+    if (this.closedError === undefined) this.channel.startKeepalive();
   }
 
   /** Fails the connection: rejects every pending and queued call with `err` and emits 'close'. */
@@ -384,15 +265,12 @@ export class RpcConnection extends LibvirtApi<LibvirtConnectionEvents> {
     if (this.closedError !== undefined) return;
     const reported = err ?? this.localCloseError();
     this.closedError = reported;
-    this.keepalive.stop();
-    this.decoder.reset();
-    this.writes.close();
+    this.channel.destroy();
     for (const call of this.calls.drain()) {
       call.detach();
       if (!call.abandoned) call.reject(reported);
     }
     this.slots.clear(reported);
-    this.socket.destroy();
     this.safeEmit('close', err);
   }
 
@@ -438,7 +316,7 @@ export class RpcConnection extends LibvirtApi<LibvirtConnectionEvents> {
         resolve();
       });
     });
-    this.socket.end();
+    this.channel.end();
     const cancel = this.clock.setTimer(() => {
       this.fail(undefined);
     }, this.closeTimeoutMs);
