@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * Options, events and counters of a {@link LibvirtClient}.
+ * Options, events and counters of a {@link LibvirtClient}, and how the counters count.
  *
  * @packageDocumentation
  */
-import type { LibvirtConnectionOptions } from './connection-types.ts';
-import type { LibvirtConnectionError } from './errors.ts';
+import type { ConnectionAnomalyKind, LibvirtConnectionOptions } from './connection-types.ts';
+import { LibvirtAbortError, LibvirtConnectionError } from './errors.ts';
 import type { IoErrorEvent, WatchdogEvent } from './guest-and-events.ts';
 import type { BalloonChangeEvent, CallOptions, LifecycleEvent } from './types.ts';
 
@@ -86,3 +86,38 @@ export interface LifecycleSubscription {
 
 /** Defaults of the client's own options. */
 export const CLIENT_DEFAULTS = { maxAbandonedCalls: 2, retireGraceMs: 60000, reconnectDelayMs: 0 } as const;
+
+/** The client's counters (the counting part of {@link LibvirtClientState}). */
+export type ClientCounters = {
+  -readonly [K in Exclude<keyof LibvirtClientState, 'connected' | 'inFlight' | 'abandonedInFlight'>]: number;
+};
+
+/** Every counter at zero. */
+export function newClientCounters(): ClientCounters {
+  return {
+    calls: 0,
+    errors: 0,
+    connectionErrors: 0,
+    abandoned: 0,
+    reconnects: 0,
+    rotations: 0,
+    connectFailures: 0,
+    droppedMessages: 0,
+    protocolErrors: 0,
+    listenerErrors: 0,
+  };
+}
+
+/** Counts a failed call: every error, and connection errors and aborts on their own. */
+export function countCallError(counters: ClientCounters, err: unknown): void {
+  counters.errors++;
+  if (err instanceof LibvirtConnectionError) counters.connectionErrors++;
+  else if (err instanceof LibvirtAbortError) counters.abandoned++;
+}
+
+/** Counts a connection's anomaly: listener errors, protocol errors, and dropped messages for the rest. */
+export function countAnomaly(counters: ClientCounters, kind: ConnectionAnomalyKind): void {
+  if (kind === 'listener-error') counters.listenerErrors++;
+  else if (kind === 'mismatched-reply') counters.protocolErrors++;
+  else counters.droppedMessages++;
+}

@@ -10,6 +10,9 @@ import { raceSignal } from './abort.ts';
 import { LibvirtApi } from './api.ts';
 import {
   CLIENT_DEFAULTS as DEFAULTS,
+  countAnomaly,
+  countCallError,
+  newClientCounters,
   type LibvirtClientEvents,
   type LibvirtClientOptions,
   type LibvirtClientState,
@@ -17,11 +20,13 @@ import {
   type ReconnectReason,
 } from './client-types.ts';
 import { systemClock, type Clock } from './clock.ts';
+import { closeWhenIdle } from './retire.ts';
 import { CONNECTION_DEFAULTS } from './connection-types.ts';
 import { LibvirtConnection, type ConnectionAnomaly } from './connection.ts';
-import { DomainEventId, Proc } from './constants.ts';
-import { LibvirtAbortError, LibvirtConnectionError, abortErrorFor } from './errors.ts';
-import { decodeIoErrorMessage, decodeWatchdogMessage } from './guest-and-events.ts';
+import { DomainEventId } from './constants.ts';
+import { LibvirtConnectionError, abortErrorFor } from './errors.ts';
+import { emitIsolated } from './emit.ts';
+import { decodeGuestEvent } from './guest-and-events.ts';
 import { Subscriptions } from './subscriptions.ts';
 import type { CallOptions, Domain } from './types.ts';
 
@@ -55,18 +60,7 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
   private closedByUser = false;
   private readonly retired = new Set<LibvirtConnection>();
   private readonly subscriptions = new Subscriptions();
-  private readonly counters = {
-    calls: 0,
-    errors: 0,
-    connectionErrors: 0,
-    abandoned: 0,
-    reconnects: 0,
-    rotations: 0,
-    connectFailures: 0,
-    droppedMessages: 0,
-    protocolErrors: 0,
-    listenerErrors: 0,
-  };
+  private readonly counters = newClientCounters();
 
   constructor(options: LibvirtClientOptions = {}) {
     super();
@@ -103,15 +97,9 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
       const conn = await this.connection(options.signal);
       return await conn.call(proc, args, options);
     } catch (err) {
-      this.count(err);
+      countCallError(this.counters, err);
       throw err;
     }
-  }
-
-  private count(err: unknown): void {
-    this.counters.errors++;
-    if (err instanceof LibvirtConnectionError) this.counters.connectionErrors++;
-    else if (err instanceof LibvirtAbortError) this.counters.abandoned++;
   }
 
   /**
@@ -196,13 +184,11 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
     // I/O error and watchdog events reach the connection as raw messages: decoded here.
     conn.on('message', (proc: number, payload: Buffer) => {
       try {
-        if (proc === Proc.DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON) {
-          const event = decodeIoErrorMessage(payload, true);
-          if (this.isOurs(conn, DomainEventId.IO_ERROR_REASON, event.callbackId)) this.emit('ioError', event);
-        } else if (proc === Proc.DOMAIN_EVENT_CALLBACK_WATCHDOG) {
-          const event = decodeWatchdogMessage(payload);
-          if (this.isOurs(conn, DomainEventId.WATCHDOG, event.callbackId)) this.emit('watchdog', event);
-        }
+        const e = decodeGuestEvent(proc, payload);
+        if (e?.kind === 'ioError' && this.isOurs(conn, e.eventId, e.event.callbackId))
+          this.emit('ioError', e.event);
+        if (e?.kind === 'watchdog' && this.isOurs(conn, e.eventId, e.event.callbackId))
+          this.emit('watchdog', e.event);
       } catch {
         // an undecodable event must not take the client down
       }
@@ -217,9 +203,7 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
 
   /** Counts a connection's anomaly and passes it on to the `onAnomaly` option. */
   private onAnomaly(anomaly: ConnectionAnomaly): void {
-    if (anomaly.kind === 'listener-error') this.counters.listenerErrors++;
-    else if (anomaly.kind === 'mismatched-reply') this.counters.protocolErrors++;
-    else this.counters.droppedMessages++;
+    countAnomaly(this.counters, anomaly.kind);
     try {
       this.options.onAnomaly?.(anomaly);
     } catch {
@@ -233,17 +217,13 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
    * (whose socket handler delivers the events) see its exception.
    */
   private safeEmit<K extends keyof LibvirtClientEvents>(event: K, ...args: LibvirtClientEvents[K]): void {
-    for (const listener of this.rawListeners(event) as ((...a: unknown[]) => unknown)[]) {
-      try {
-        listener.apply(this, args);
-      } catch (err) {
-        this.onAnomaly({
-          kind: 'listener-error',
-          message: `a '${event}' listener threw: ${String(err)}`,
-          error: err,
-        });
-      }
-    }
+    emitIsolated(this, event, args, (err) => {
+      this.onAnomaly({
+        kind: 'listener-error',
+        message: `a '${event}' listener threw: ${String(err)}`,
+        error: err,
+      });
+    });
   }
 
   /** Whether an event belongs to one of our subscriptions on the current connection. */
@@ -258,19 +238,7 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
     this.nextReason = 'rotated';
     this.counters.rotations++;
     this.retired.add(conn);
-    if (conn.inFlight === 0) {
-      this.retired.delete(conn);
-      void conn.close();
-      return;
-    }
-    const finish = (): void => {
-      cancel();
-      conn.off('idle', finish);
-      this.retired.delete(conn);
-      void conn.close();
-    };
-    const cancel = this.clock.setTimer(finish, this.retireGraceMs);
-    conn.on('idle', finish);
+    closeWhenIdle(conn, this.clock, this.retireGraceMs, () => this.retired.delete(conn));
   }
 
   /**

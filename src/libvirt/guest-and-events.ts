@@ -9,7 +9,7 @@
  * domain, then its fields). Checked against libvirt 9.0's daemon (recorded frames in
  * test/fixtures/libvirt/insight-frames.json).
  */
-import { Proc, RemoteLimits } from './constants.ts';
+import { DomainEventId, Proc, RemoteLimits } from './constants.ts';
 import { decodeAll, domainArgs, readDomain, writeDomain } from './procedures.ts';
 import type { CallOptions, Caller, Domain } from './types.ts';
 import { XdrWriter, type TypedParam } from './xdr.ts';
@@ -108,6 +108,26 @@ export function decodeIoErrorMessage(payload: Buffer, withReason: boolean): IoEr
     action: r.i32(),
     reason: withReason ? r.string(STRING_MAX) : '',
   }));
+}
+
+/** An I/O error (with reason) or watchdog event, with the event id it was registered for. */
+export type GuestEvent =
+  | { readonly kind: 'ioError'; readonly eventId: number; readonly event: IoErrorEvent }
+  | { readonly kind: 'watchdog'; readonly eventId: number; readonly event: WatchdogEvent };
+
+/** Decodes an I/O-error-with-reason or watchdog event message; `undefined` for another procedure. */
+export function decodeGuestEvent(proc: number, payload: Buffer): GuestEvent | undefined {
+  if (proc === Proc.DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON) {
+    return {
+      kind: 'ioError',
+      eventId: DomainEventId.IO_ERROR_REASON,
+      event: decodeIoErrorMessage(payload, true),
+    };
+  }
+  if (proc === Proc.DOMAIN_EVENT_CALLBACK_WATCHDOG) {
+    return { kind: 'watchdog', eventId: DomainEventId.WATCHDOG, event: decodeWatchdogMessage(payload) };
+  }
+  return undefined;
 }
 
 /** Encodes a watchdog event message (for test servers). */

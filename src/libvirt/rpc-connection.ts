@@ -21,6 +21,7 @@ import {
 import { MessageStatus, MessageType, Proc, REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION } from './constants.ts';
 import { LibvirtConnectionError, abortErrorFor } from './errors.ts';
 import { FrameChannel } from './channel.ts';
+import { emitIsolated } from './emit.ts';
 import { encodeFrame, type Frame } from './framing.ts';
 import { routeFrame } from './frame-routing.ts';
 import { PendingCalls, completeCall } from './pending-calls.ts';
@@ -189,13 +190,9 @@ export class RpcConnection extends LibvirtApi<LibvirtConnectionEvents> {
     event: K,
     ...args: LibvirtConnectionEvents[K]
   ): void {
-    for (const listener of this.rawListeners(event) as ((...a: unknown[]) => unknown)[]) {
-      try {
-        listener.apply(this, args);
-      } catch (err) {
-        this.anomalyLog.record('listener-error', `a '${event}' listener threw: ${String(err)}`, err);
-      }
-    }
+    emitIsolated(this, event, args, (err) => {
+      this.anomalyLog.record('listener-error', `a '${event}' listener threw: ${String(err)}`, err);
+    });
   }
 
   private throwIfClosed(internal: boolean, holdsSlot = false): void {
