@@ -16,6 +16,8 @@
 import { setMaxListeners } from 'node:events';
 import {
   DOMAIN_STATE_NAMES,
+  DomainEventType,
+  DomainState,
   DomainStatsTypes,
   GetAllDomainStatsFlags,
   LibvirtClient,
@@ -28,9 +30,10 @@ import {
   type IoErrorEvent,
   type LifecycleEvent,
   type WatchdogEvent,
+  VIR_ERR,
 } from '../libvirt/index.ts';
-import { domainGetBlockInfo } from '../libvirt/guest-and-events.ts';
-import { domainGetJobInfo, listAllStoragePools, storagePoolGetInfo } from '../libvirt/pools-and-jobs.ts';
+import { domainGetBlockInfo } from '../libvirt/index.ts';
+import { domainGetJobInfo, listAllStoragePools, storagePoolGetInfo } from '../libvirt/index.ts';
 import { DomainXmlError, parseDomainXml } from './domain-xml.ts';
 import { decodeDomainStats } from './stats.ts';
 import { CgroupReader, type GuestPressure } from './cgroups.ts';
@@ -246,7 +249,11 @@ export class LibvirtInspector implements Inspector {
     // The daemon tells us when a domain changes; a reconnect may hide changes, so forget everything then.
     this.client.on('lifecycle', (event: { domain: Domain; event: number }) => {
       // Suspend, resume and PM suspend (3, 4, 7) leave the XML as it is; the others may change it.
-      if (event.event !== 3 && event.event !== 4 && event.event !== 7)
+      if (
+        event.event !== DomainEventType.SUSPENDED &&
+        event.event !== DomainEventType.RESUMED &&
+        event.event !== DomainEventType.PMSUSPENDED
+      )
         this.#descriptions.delete(event.domain.uuid);
     });
     // The balloon gave the guest more or less memory: what the live XML's <currentMemory> now says.
@@ -454,7 +461,11 @@ export class LibvirtInspector implements Inspector {
           this.#descriptions.set(d.uuid, { id: d.id, description: parseDomainXml(xml) });
         } catch (err) {
           // A domain undefined since the list: it is gone, so it is not an instance any more.
-          if (err instanceof LibvirtCallError && err.cause instanceof LibvirtError && err.cause.code === 42)
+          if (
+            err instanceof LibvirtCallError &&
+            err.cause instanceof LibvirtError &&
+            err.cause.code === VIR_ERR.NO_DOMAIN
+          )
             return;
           // XML this parser cannot read costs that domain only, reported, never the whole cycle.
           if (err instanceof DomainXmlError) {
@@ -474,7 +485,7 @@ export class LibvirtInspector implements Inspector {
       const desc = this.#descriptions.get(d.uuid)?.description;
       if (desc === undefined) continue;
       const s = stats.get(d.uuid);
-      const stateCode = s?.stateCode ?? (d.id > 0 ? 0 : 5);
+      const stateCode = s?.stateCode ?? (d.id > 0 ? DomainState.NOSTATE : DomainState.SHUTOFF);
       instances.push({
         ...desc,
         name: d.name,
@@ -495,7 +506,7 @@ export class LibvirtInspector implements Inspector {
             reason: 'timeout',
             message: 'stats call timed out; partial stats',
           });
-        } else if (partial && stateCode !== 5) {
+        } else if (partial && stateCode !== DomainState.SHUTOFF) {
           skipped.push({
             uuid: d.uuid,
             name: d.name,
@@ -507,7 +518,8 @@ export class LibvirtInspector implements Inspector {
     }
     // Only running and paused domains have stats worth reporting.
     const active = new Set(instances.filter((i) => i.id > 0).map((i) => i.uuid));
-    for (const [uuid, s] of stats) if (!active.has(uuid) || s.stateCode === 5) stats.delete(uuid);
+    for (const [uuid, s] of stats)
+      if (!active.has(uuid) || s.stateCode === DomainState.SHUTOFF) stats.delete(uuid);
 
     return {
       instances,
@@ -657,7 +669,11 @@ export class LibvirtInspector implements Inspector {
               fileRemainingBytes: Number(j.fileRemaining),
             });
           } catch (err) {
-            if (err instanceof LibvirtError && (err.code === 42 || err.code === 55)) return;
+            if (
+              err instanceof LibvirtError &&
+              (err.code === VIR_ERR.NO_DOMAIN || err.code === VIR_ERR.OPERATION_INVALID)
+            )
+              return;
             throw err;
           }
         }),
@@ -789,7 +805,12 @@ export class LibvirtInspector implements Inspector {
                   physicalBytes: Number(b.physical),
                 });
               } catch (err) {
-                if (err instanceof LibvirtError && (err.code === 42 || err.code === 55 || err.code === 8))
+                if (
+                  err instanceof LibvirtError &&
+                  (err.code === VIR_ERR.NO_DOMAIN ||
+                    err.code === VIR_ERR.OPERATION_INVALID ||
+                    err.code === VIR_ERR.INVALID_ARG)
+                )
                   continue;
                 throw err;
               }
