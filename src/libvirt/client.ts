@@ -22,21 +22,14 @@ import {
 import { systemClock, type Clock } from './clock.ts';
 import { closeWhenIdle } from './retire.ts';
 import { CONNECTION_DEFAULTS } from './connection-types.ts';
-import { LibvirtConnection, type ConnectionAnomaly } from './connection.ts';
+import type { ConnectionAnomaly } from './connection-types.ts';
+import { LibvirtConnection } from './connection.ts';
 import { DomainEventId } from './constants.ts';
 import { LibvirtConnectionError, abortErrorFor } from './errors.ts';
 import { emitIsolated } from './emit.ts';
 import { decodeGuestEvent } from './guest-and-events.ts';
 import { Subscriptions } from './subscriptions.ts';
 import type { CallOptions, Domain } from './types.ts';
-
-export type {
-  LibvirtClientEvents,
-  LibvirtClientOptions,
-  LibvirtClientState,
-  LifecycleSubscription,
-  ReconnectReason,
-} from './client-types.ts';
 
 /**
  * A robust libvirt client. Every method connects when needed and takes `{ signal }` last.

@@ -24,14 +24,6 @@ import { openSocket } from './transport.ts';
 import type { CallOptions, Domain } from './types.ts';
 import { describeTarget, parseLibvirtUri } from './uri.ts';
 
-export type {
-  ConnectionAnomaly,
-  ConnectionAnomalyKind,
-  ConnectionTuning,
-  LibvirtConnectionEvents,
-  LibvirtConnectionOptions,
-} from './connection-types.ts';
-
 /**
  * One connection to libvirtd. Open it with {@link LibvirtConnection.open}; prefer {@link LibvirtClient},
  * which adds reconnection, unless you manage connections yourself.

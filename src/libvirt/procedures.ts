@@ -18,20 +18,6 @@ import type {
 } from './types.ts';
 import { XdrReader, XdrWriter, uuidToBytes, uuidToString } from './xdr.ts';
 
-export { Proc } from './constants.ts';
-export type {
-  BalloonChangeEvent,
-  CallOptions,
-  Domain,
-  DomainInfo,
-  DomainStateInfo,
-  DomainStatsRecord,
-  GetAllDomainStatsArgs,
-  GetAllDomainStatsOptions,
-  LifecycleEvent,
-  NodeInfo,
-} from './types.ts';
-
 const STR_MAX = RemoteLimits.STRING_MAX;
 
 /** Reads a `remote_nonnull_domain`. */

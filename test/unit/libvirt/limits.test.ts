@@ -80,6 +80,9 @@ describe('issue 15 item 9: list lengths and typed parameter counts of remote_pro
     const payload = new XdrWriter().u32(RemoteLimits.STORAGE_POOL_LIST_MAX + 1).finish();
     const api = { call: () => Promise.resolve(payload) };
     const max = RemoteLimits.STORAGE_POOL_LIST_MAX; // 16384 in libvirt 9.0's remote_protocol.x
-    await assert.rejects(listAllStoragePools(api), new RegExp(`array count ${max + 1} over its maximum ${max} `));
+    await assert.rejects(
+      listAllStoragePools(api),
+      new RegExp(`array count ${max + 1} over its maximum ${max} `),
+    );
   });
 });
