@@ -28,22 +28,16 @@ import type { Inspection, Inspector } from '../src/inspector/types.ts';
 import {
   MessageStatus,
   MessageType,
+  Proc,
   REMOTE_PROGRAM,
   REMOTE_PROTOCOL_VERSION,
   RemoteLimits,
   TypedParamType,
 } from '../src/libvirt/constants.ts';
 import { FrameDecoder, decodeFrame, encodeFrame } from '../src/libvirt/framing.ts';
-import type { LibvirtClient, LibvirtClientEvents } from '../src/libvirt/client.ts';
-import {
-  LibvirtApi,
-  Proc,
-  decodeGetAllDomainStatsRet,
-  readDomain,
-  writeDomain,
-  type Domain,
-  type DomainStatsRecord,
-} from '../src/libvirt/procedures.ts';
+import type { Domain, DomainStatsRecord, LibvirtClient, LibvirtClientEvents } from '../src/libvirt/index.ts';
+import { LibvirtApi } from '../src/libvirt/api.ts';
+import { decodeGetAllDomainStatsRet, readDomain, writeDomain } from '../src/libvirt/procedures.ts';
 import { XdrReader, XdrWriter, type TypedParam } from '../src/libvirt/xdr.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { renderResponse } from '../src/scrape/metric-sink.ts';

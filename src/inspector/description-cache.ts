@@ -6,7 +6,7 @@
  * lifecycle event said it may have changed. Balloon events keep the cached current memory up to date;
  * a new connection (other than one rotated for its stuck calls) empties the cache.
  */
-import { LibvirtError, type Domain, type LibvirtClient } from '../libvirt/index.ts';
+import { DomainEventType, LibvirtError, VIR_ERR, type Domain, type LibvirtClient } from '../libvirt/index.ts';
 import type { CallGuard } from './call-guard.ts';
 import { diskOf, vnicOf } from './devices.ts';
 import { DomainXmlError, parseDomainXml } from './domain-xml.ts';
@@ -72,7 +72,11 @@ export class DescriptionCache {
           this.#descriptions.set(d.uuid, { id: d.id, description: parseDomainXml(xml) });
         } catch (err) {
           // A domain undefined since the list: it is gone, so it is not an instance any more.
-          if (err instanceof LibvirtCallError && err.cause instanceof LibvirtError && err.cause.code === 42)
+          if (
+            err instanceof LibvirtCallError &&
+            err.cause instanceof LibvirtError &&
+            err.cause.code === VIR_ERR.NO_DOMAIN
+          )
             return;
           // XML this parser cannot read costs that domain only, reported, never the whole cycle.
           if (err instanceof DomainXmlError) {
@@ -101,7 +105,11 @@ export class DescriptionCache {
 
   /** A lifecycle event: suspend, resume and PM suspend (3, 4, 7) leave the XML as it is; the others may change it. */
   #lifecycle(event: { domain: Domain; event: number }): void {
-    if (event.event !== 3 && event.event !== 4 && event.event !== 7)
+    if (
+      event.event !== DomainEventType.SUSPENDED &&
+      event.event !== DomainEventType.RESUMED &&
+      event.event !== DomainEventType.PMSUSPENDED
+    )
       this.#descriptions.delete(event.domain.uuid);
   }
 

@@ -4,7 +4,13 @@
  * Reads that cost one call per domain (there is no bulk call for them): the current job of running
  * domains, and the disk sizes of shut-off ones. A domain or disk that vanished meanwhile is left out.
  */
-import { LibvirtError, domainGetBlockInfo, domainGetJobInfo, type LibvirtClient } from '../libvirt/index.ts';
+import {
+  LibvirtError,
+  VIR_ERR,
+  domainGetBlockInfo,
+  domainGetJobInfo,
+  type LibvirtClient,
+} from '../libvirt/index.ts';
 import type { CallGuard } from './call-guard.ts';
 import type { BlockStats, Instance, JobInfo } from './types.ts';
 
@@ -37,7 +43,11 @@ export async function readJobs(
             fileRemainingBytes: Number(j.fileRemaining),
           });
         } catch (err) {
-          if (err instanceof LibvirtError && (err.code === 42 || err.code === 55)) return;
+          if (
+            err instanceof LibvirtError &&
+            (err.code === VIR_ERR.NO_DOMAIN || err.code === VIR_ERR.OPERATION_INVALID)
+          )
+            return;
           throw err;
         }
       }),
@@ -88,7 +98,13 @@ async function stoppedDisks(
         physicalBytes: Number(b.physical),
       });
     } catch (err) {
-      if (err instanceof LibvirtError && (err.code === 42 || err.code === 55 || err.code === 8)) continue;
+      if (
+        err instanceof LibvirtError &&
+        (err.code === VIR_ERR.NO_DOMAIN ||
+          err.code === VIR_ERR.OPERATION_INVALID ||
+          err.code === VIR_ERR.INVALID_ARG)
+      )
+        continue;
       throw err;
     }
   }

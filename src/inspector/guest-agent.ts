@@ -9,13 +9,12 @@
 import {
   LibvirtClient,
   LibvirtError,
+  VIR_ERR,
   domainGetGuestInfo,
   GuestInfoTypes,
   type TypedParam,
 } from '../libvirt/index.ts';
-
-/** What the guest info call needs of a client. */
-type Caller = Parameters<typeof domainGetGuestInfo>[0];
+import type { Caller } from '../libvirt/index.ts';
 
 /** A filesystem mounted in the guest (sizes in bytes as the agent reports them). */
 export interface GuestFilesystem {
@@ -97,9 +96,9 @@ export function parseGuestInfo(params: readonly TypedParam[]): GuestInfo {
 }
 
 /** libvirt's answers for a guest without a usable agent, by error code. */
-const NOT_CONFIGURED = 74; // VIR_ERR_ARGUMENT_UNSUPPORTED: "QEMU guest agent is not configured"
-const UNRESPONSIVE = 86; // VIR_ERR_AGENT_UNRESPONSIVE: "not connected" / "not responding"
-const OPERATION_INVALID = 55; // the domain is not running any more
+const NOT_CONFIGURED = VIR_ERR.ARGUMENT_UNSUPPORTED; // VIR_ERR_ARGUMENT_UNSUPPORTED: "QEMU guest agent is not configured"
+const UNRESPONSIVE = VIR_ERR.AGENT_UNRESPONSIVE; // VIR_ERR_AGENT_UNRESPONSIVE: "not connected" / "not responding"
+const OPERATION_INVALID = VIR_ERR.OPERATION_INVALID; // the domain is not running any more
 
 /** Classifies a failed guest info call. */
 export function guestAgentSkip(err: unknown, signal: AbortSignal | undefined): GuestAgentSkip {

@@ -7,7 +7,13 @@
  * whose stats are partial reported with the reason.
  */
 import { setMaxListeners } from 'node:events';
-import { DOMAIN_STATE_NAMES, type Clock, type Domain, type LibvirtClient } from '../libvirt/index.ts';
+import {
+  DOMAIN_STATE_NAMES,
+  DomainState,
+  type Clock,
+  type Domain,
+  type LibvirtClient,
+} from '../libvirt/index.ts';
 import type { CallGuard } from './call-guard.ts';
 import type { DescriptionCache } from './description-cache.ts';
 import type { EventSubscriptions } from './event-subscriptions.ts';
@@ -54,7 +60,8 @@ export async function runCycle(
   // Only running and paused domains have stats worth reporting.
   const stats = read.stats;
   const active = new Set(instances.filter((i) => i.id > 0).map((i) => i.uuid));
-  for (const [uuid, s] of stats) if (!active.has(uuid) || s.stateCode === 5) stats.delete(uuid);
+  for (const [uuid, s] of stats)
+    if (!active.has(uuid) || s.stateCode === DomainState.SHUTOFF) stats.delete(uuid);
 
   return {
     instances,
@@ -79,7 +86,7 @@ function assemble(
     const desc = parts.descriptions.get(d.uuid);
     if (desc === undefined) continue;
     const s = read.stats.get(d.uuid);
-    const stateCode = s?.stateCode ?? (d.id > 0 ? 0 : 5);
+    const stateCode = s?.stateCode ?? (d.id > 0 ? DomainState.NOSTATE : DomainState.SHUTOFF);
     instances.push({
       ...desc,
       name: d.name,

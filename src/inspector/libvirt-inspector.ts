@@ -10,7 +10,7 @@
  * in domain-calls.ts (jobs, stopped domains' disks), guest-agent.ts and pressure.ts; event
  * subscriptions in event-subscriptions.ts. Every timer goes through the `clock` option.
  */
-import { clockDeadline, systemClock, type Clock, type LibvirtClient } from '../libvirt/index.ts';
+import { clockDeadline, raceSignal, systemClock, type Clock, type LibvirtClient } from '../libvirt/index.ts';
 import { CallGuard, abortReason } from './call-guard.ts';
 import type { GuestPressure } from './cgroups.ts';
 import { DescriptionCache } from './description-cache.ts';
@@ -276,26 +276,13 @@ class SharedRead<T> {
   }
 }
 
-/** Waits for `p`, but rejects when `signal` aborts first. */
+/** `p`, or an {@link InspectorTimeoutError} as soon as `signal` aborts (the work itself goes on). */
 function withSignal<T>(p: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
-  if (signal === undefined) return p;
-  if (signal.aborted) return Promise.reject(new InspectorTimeoutError(`${what}: deadline exceeded`));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(new InspectorTimeoutError(`${what}: deadline exceeded`, { cause: abortReason(signal) }));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
+  return raceSignal(
+    p,
+    signal,
+    (s) => new InspectorTimeoutError(`${what}: deadline exceeded`, { cause: abortReason(s) }),
+  );
 }
 
 /** Creates the libvirt inspector. */

@@ -19,6 +19,7 @@ import {
   type Domain,
   type DomainStatsRecord,
   type LibvirtClient,
+  DomainState,
 } from '../libvirt/index.ts';
 import type { CallGuard } from './call-guard.ts';
 import { DisconnectedError, InspectorTimeoutError } from './errors.ts';
@@ -160,7 +161,7 @@ export class StatsShards {
     if ((read.timedOut.has(uuid) || this.#stuck.has(uuid)) && partial) {
       this.#stuck.add(uuid);
       return 'timeout';
-    } else if (partial && stateCode !== 5) {
+    } else if (partial && stateCode !== DomainState.SHUTOFF) {
       return 'busy';
     }
     return undefined;

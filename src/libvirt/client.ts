@@ -6,132 +6,30 @@
  *
  * @packageDocumentation
  */
-import { LibvirtConnectionError, LibvirtError, abortErrorFor, LibvirtAbortError } from './errors.ts';
-import { LibvirtConnection, type ConnectionAnomaly, type LibvirtConnectionOptions } from './connection.ts';
-import { withDeadline } from './signals.ts';
+import { raceSignal } from './abort.ts';
+import { LibvirtApi } from './api.ts';
+import {
+  CLIENT_DEFAULTS as DEFAULTS,
+  countAnomaly,
+  countCallError,
+  newClientCounters,
+  type LibvirtClientEvents,
+  type LibvirtClientOptions,
+  type LibvirtClientState,
+  type LifecycleSubscription,
+  type ReconnectReason,
+} from './client-types.ts';
 import { systemClock, type Clock } from './clock.ts';
+import { closeWhenIdle } from './retire.ts';
+import { CONNECTION_DEFAULTS } from './connection-types.ts';
+import type { ConnectionAnomaly } from './connection-types.ts';
+import { LibvirtConnection } from './connection.ts';
 import { DomainEventId } from './constants.ts';
-import {
-  GuestEventProc,
-  decodeIoErrorMessage,
-  decodeWatchdogMessage,
-  type IoErrorEvent,
-  type WatchdogEvent,
-} from './guest-and-events.ts';
-import {
-  LibvirtApi,
-  type BalloonChangeEvent,
-  type CallOptions,
-  type Domain,
-  type LifecycleEvent,
-} from './procedures.ts';
-
-/** Options of {@link LibvirtClient}: connection options plus the client's own policies. */
-export interface LibvirtClientOptions extends Omit<LibvirtConnectionOptions, 'signal'> {
-  /**
-   * Move new calls to a fresh connection once the current one holds this many abandoned calls
-   * (default 2). Abandoned calls occupy libvirtd's per-connection request slots until they finish.
-   */
-  readonly maxAbandonedCalls?: number;
-  /** How long a retired connection may wait for its calls to settle before it is closed (default 60000). */
-  readonly retireGraceMs?: number;
-  /**
-   * After a failed connection attempt, calls within this many ms fail at once with the same error
-   * instead of trying again (default 0: every call after a failed attempt tries again, so the first
-   * call after the daemon returns succeeds; concurrent calls share one attempt either way).
-   */
-  readonly reconnectDelayMs?: number;
-}
-
-/** Why a new connection replaced the previous one. */
-export type ReconnectReason = 'closed' | 'rotated';
-
-/** Events of a {@link LibvirtClient}. */
-export interface LibvirtClientEvents {
-  /** A connection was opened (the first one, or a replacement). */
-  connect: [];
-  /** A new connection replaced an earlier one: caches keyed on the old connection must be dropped. */
-  reconnect: [reason: ReconnectReason];
-  /** The current connection died (libvirtd stopped, restarted, froze, or the socket failed). */
-  disconnect: [error: LibvirtConnectionError | undefined];
-  /** A lifecycle event for one of the client's subscriptions. */
-  lifecycle: [event: LifecycleEvent];
-  /** A balloon-change event for one of the client's subscriptions. */
-  balloon: [event: BalloonChangeEvent];
-  /** An I/O error event (with its reason) for one of the client's subscriptions. */
-  ioError: [event: IoErrorEvent];
-  /** A watchdog event for one of the client's subscriptions. */
-  watchdog: [event: WatchdogEvent];
-}
-
-/** Counters and state of a client, for metrics. */
-export interface LibvirtClientState {
-  /** True while a live connection exists. */
-  readonly connected: boolean;
-  /** Calls in flight on the current connection, abandoned ones included. */
-  readonly inFlight: number;
-  /** Abandoned calls still in flight on the current connection. */
-  readonly abandonedInFlight: number;
-  /** Calls made, in total. */
-  readonly calls: number;
-  /** Calls that failed, in total (libvirt errors, connection errors and aborts). */
-  readonly errors: number;
-  /** Calls that failed with a LibvirtConnectionError (including failed connection attempts). */
-  readonly connectionErrors: number;
-  /** Calls given up through their AbortSignal. */
-  readonly abandoned: number;
-  /** Successful connection attempts after the first one. */
-  readonly reconnects: number;
-  /** Connections retired because of abandoned calls. */
-  readonly rotations: number;
-  /** Failed connection attempts. */
-  readonly connectFailures: number;
-  /** Messages dropped: replies no call waits for, frames of other programs or types, undecodable events. */
-  readonly droppedMessages: number;
-  /** Connections failed because a reply's procedure, program or version was not its call's. */
-  readonly protocolErrors: number;
-  /** Exceptions thrown by event listeners (of the client or its connections), caught and counted. */
-  readonly listenerErrors: number;
-}
-
-/** A lifecycle subscription of a {@link LibvirtClient}. */
-export interface LifecycleSubscription {
-  readonly id: number;
-  /** Removes the subscription (and its server-side registration when connected). */
-  unsubscribe(options?: CallOptions): Promise<void>;
-}
-
-interface Subscription {
-  readonly id: number;
-  /** `DomainEventId`: lifecycle or balloon change. */
-  readonly eventId: number;
-  readonly dom: Domain | null;
-  conn: LibvirtConnection | undefined;
-  callbackId: number | undefined;
-}
-
-const DEFAULTS = { maxAbandonedCalls: 2, retireGraceMs: 60000, reconnectDelayMs: 0 } as const;
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(abortErrorFor(signal, what));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(abortErrorFor(signal, what));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
-  });
-}
+import { LibvirtConnectionError, abortErrorFor } from './errors.ts';
+import { emitIsolated } from './emit.ts';
+import { decodeGuestEvent } from './guest-and-events.ts';
+import { Subscriptions } from './subscriptions.ts';
+import type { CallOptions, Domain } from './types.ts';
 
 /**
  * A robust libvirt client. Every method connects when needed and takes `{ signal }` last.
@@ -154,20 +52,8 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
   private nextReason: ReconnectReason = 'closed';
   private closedByUser = false;
   private readonly retired = new Set<LibvirtConnection>();
-  private readonly subscriptions = new Map<number, Subscription>();
-  private subscriptionSeq = 0;
-  private readonly counters = {
-    calls: 0,
-    errors: 0,
-    connectionErrors: 0,
-    abandoned: 0,
-    reconnects: 0,
-    rotations: 0,
-    connectFailures: 0,
-    droppedMessages: 0,
-    protocolErrors: 0,
-    listenerErrors: 0,
-  };
+  private readonly subscriptions = new Subscriptions();
+  private readonly counters = newClientCounters();
 
   constructor(options: LibvirtClientOptions = {}) {
     super();
@@ -204,15 +90,9 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
       const conn = await this.connection(options.signal);
       return await conn.call(proc, args, options);
     } catch (err) {
-      this.count(err);
+      countCallError(this.counters, err);
       throw err;
     }
-  }
-
-  private count(err: unknown): void {
-    this.counters.errors++;
-    if (err instanceof LibvirtConnectionError) this.counters.connectionErrors++;
-    else if (err instanceof LibvirtAbortError) this.counters.abandoned++;
   }
 
   /**
@@ -235,7 +115,9 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
         this.connecting = undefined;
       });
     }
-    return await raceAbort(this.connecting, signal, 'waiting for the libvirt connection');
+    return await raceSignal(this.connecting, signal, (s) =>
+      abortErrorFor(s, 'waiting for the libvirt connection'),
+    );
   }
 
   private async openConnection(): Promise<LibvirtConnection> {
@@ -248,8 +130,7 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
         },
       });
     } catch (err) {
-      this.counters.connectFailures++;
-      this.lastFailure = { at: this.clock.now(), error: err instanceof Error ? err : new Error(String(err)) };
+      this.connectFailed(err);
       throw err;
     }
     if (this.closedByUser) {
@@ -257,38 +138,16 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
       throw new LibvirtConnectionError('CLOSED_LOCALLY', 'the libvirt client is closed');
     }
     this.lastFailure = undefined;
-    conn.on('lifecycle', (event) => {
-      if (this.isOurs(conn, DomainEventId.LIFECYCLE, event.callbackId)) this.safeEmit('lifecycle', event);
-    });
-    conn.on('balloon', (event) => {
-      if (this.isOurs(conn, DomainEventId.BALLOON_CHANGE, event.callbackId)) this.safeEmit('balloon', event);
-    });
-    // I/O error and watchdog events reach the connection as raw messages: decoded here.
-    conn.on('message', (proc: number, payload: Buffer) => {
-      try {
-        if (proc === GuestEventProc.DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON) {
-          const event = decodeIoErrorMessage(payload, true);
-          if (this.isOurs(conn, DomainEventId.IO_ERROR_REASON, event.callbackId)) this.emit('ioError', event);
-        } else if (proc === GuestEventProc.DOMAIN_EVENT_CALLBACK_WATCHDOG) {
-          const event = decodeWatchdogMessage(payload);
-          if (this.isOurs(conn, DomainEventId.WATCHDOG, event.callbackId)) this.emit('watchdog', event);
-        }
-      } catch {
-        // an undecodable event must not take the client down
-      }
-    });
-    conn.on('close', (err) => {
-      if (this.conn !== conn) return;
-      this.conn = undefined;
-      this.nextReason = 'closed';
-      this.safeEmit('disconnect', err);
-    });
+    this.listenTo(conn);
     try {
-      await this.registerAll(conn);
+      await this.subscriptions.registerAll(
+        conn,
+        this.options.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs,
+        this.clock,
+      );
     } catch (err) {
       conn.destroy();
-      this.counters.connectFailures++;
-      this.lastFailure = { at: this.clock.now(), error: err instanceof Error ? err : new Error(String(err)) };
+      this.connectFailed(err);
       throw err;
     }
     this.conn = conn;
@@ -301,11 +160,43 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
     return conn;
   }
 
+  /** Counts a failed connection attempt and remembers it for `reconnectDelayMs`. */
+  private connectFailed(err: unknown): void {
+    this.counters.connectFailures++;
+    this.lastFailure = { at: this.clock.now(), error: err instanceof Error ? err : new Error(String(err)) };
+  }
+
+  /** Passes a connection's events on to the client's listeners, for our subscriptions only. */
+  private listenTo(conn: LibvirtConnection): void {
+    conn.on('lifecycle', (event) => {
+      if (this.isOurs(conn, DomainEventId.LIFECYCLE, event.callbackId)) this.safeEmit('lifecycle', event);
+    });
+    conn.on('balloon', (event) => {
+      if (this.isOurs(conn, DomainEventId.BALLOON_CHANGE, event.callbackId)) this.safeEmit('balloon', event);
+    });
+    // I/O error and watchdog events reach the connection as raw messages: decoded here.
+    conn.on('message', (proc: number, payload: Buffer) => {
+      try {
+        const e = decodeGuestEvent(proc, payload);
+        if (e?.kind === 'ioError' && this.isOurs(conn, e.eventId, e.event.callbackId))
+          this.emit('ioError', e.event);
+        if (e?.kind === 'watchdog' && this.isOurs(conn, e.eventId, e.event.callbackId))
+          this.emit('watchdog', e.event);
+      } catch {
+        // an undecodable event must not take the client down
+      }
+    });
+    conn.on('close', (err) => {
+      if (this.conn !== conn) return;
+      this.conn = undefined;
+      this.nextReason = 'closed';
+      this.safeEmit('disconnect', err);
+    });
+  }
+
   /** Counts a connection's anomaly and passes it on to the `onAnomaly` option. */
   private onAnomaly(anomaly: ConnectionAnomaly): void {
-    if (anomaly.kind === 'listener-error') this.counters.listenerErrors++;
-    else if (anomaly.kind === 'mismatched-reply') this.counters.protocolErrors++;
-    else this.counters.droppedMessages++;
+    countAnomaly(this.counters, anomaly.kind);
     try {
       this.options.onAnomaly?.(anomaly);
     } catch {
@@ -319,46 +210,19 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
    * (whose socket handler delivers the events) see its exception.
    */
   private safeEmit<K extends keyof LibvirtClientEvents>(event: K, ...args: LibvirtClientEvents[K]): void {
-    for (const listener of this.rawListeners(event) as ((...a: unknown[]) => unknown)[]) {
-      try {
-        listener.apply(this, args);
-      } catch (err) {
-        this.onAnomaly({
-          kind: 'listener-error',
-          message: `a '${event}' listener threw: ${String(err)}`,
-          error: err,
-        });
-      }
-    }
-  }
-
-  private async registerAll(conn: LibvirtConnection): Promise<void> {
-    const timeoutMs = this.options.connectTimeoutMs ?? 10000;
-    for (const sub of this.subscriptions.values()) {
-      if (sub.conn === conn) continue;
-      sub.conn = conn;
-      sub.callbackId = undefined;
-      try {
-        sub.callbackId = await withDeadline(
-          timeoutMs,
-          [],
-          (signal) => conn.registerDomainEvents(sub.eventId, sub.dom, { signal }),
-          this.clock,
-        );
-      } catch (err) {
-        // A domain-specific subscription whose domain is gone cannot be restored: keep the others.
-        if (!(err instanceof LibvirtError)) throw err;
-      }
-    }
+    emitIsolated(this, event, args, (err) => {
+      this.onAnomaly({
+        kind: 'listener-error',
+        message: `a '${event}' listener threw: ${String(err)}`,
+        error: err,
+      });
+    });
   }
 
   /** Whether an event belongs to one of our subscriptions on the current connection. */
   private isOurs(conn: LibvirtConnection, eventId: number, callbackId: number): boolean {
-    if (this.conn !== conn) return false; // a retired connection still delivers until closed: no duplicates
-    for (const sub of this.subscriptions.values()) {
-      if (sub.conn === conn && sub.eventId === eventId && sub.callbackId === callbackId) return true;
-    }
-    return false;
+    // A retired connection still delivers until closed: only the current one counts (no duplicates).
+    return this.conn === conn && this.subscriptions.has(conn, eventId, callbackId);
   }
 
   /** Retires a connection pinned by abandoned calls: close it once its calls settle, or after the grace. */
@@ -367,19 +231,7 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
     this.nextReason = 'rotated';
     this.counters.rotations++;
     this.retired.add(conn);
-    if (conn.inFlight === 0) {
-      this.retired.delete(conn);
-      void conn.close();
-      return;
-    }
-    const finish = (): void => {
-      cancel();
-      conn.off('idle', finish);
-      this.retired.delete(conn);
-      void conn.close();
-    };
-    const cancel = this.clock.setTimer(finish, this.retireGraceMs);
-    conn.on('idle', finish);
+    closeWhenIdle(conn, this.clock, this.retireGraceMs, () => this.retired.delete(conn));
   }
 
   /**
@@ -421,14 +273,7 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
     dom: Domain | null,
     options: CallOptions,
   ): Promise<LifecycleSubscription> {
-    const sub: Subscription = {
-      id: ++this.subscriptionSeq,
-      eventId,
-      dom,
-      conn: undefined,
-      callbackId: undefined,
-    };
-    this.subscriptions.set(sub.id, sub);
+    const sub = this.subscriptions.add(eventId, dom);
     try {
       const conn = await this.connection(options.signal);
       if (sub.conn !== conn) {
@@ -436,7 +281,7 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
         sub.callbackId = await conn.registerDomainEvents(eventId, dom, options);
       }
     } catch (err) {
-      this.subscriptions.delete(sub.id);
+      this.subscriptions.remove(sub.id);
       throw err;
     }
     return {
@@ -446,9 +291,8 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
   }
 
   private async unsubscribe(id: number, options: CallOptions = {}): Promise<void> {
-    const sub = this.subscriptions.get(id);
+    const sub = this.subscriptions.remove(id);
     if (sub === undefined) return;
-    this.subscriptions.delete(id);
     const conn = sub.conn;
     if (conn !== undefined && conn === this.conn && !conn.closed && sub.callbackId !== undefined) {
       await conn.deregisterLifecycleEvents(sub.callbackId, options);

@@ -1,232 +1,35 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * One RPC connection to libvirtd: pipelined calls matched by serial, a cap on calls in flight, abortable
- * calls whose late replies are discarded, keepalive in both directions, lifecycle events, and the open
- * handshake (AUTH_LIST, AUTH_POLKIT, CONNECT_OPEN, keepalive negotiation).
+ * {@link LibvirtConnection}: one RPC connection to libvirtd, opened with the handshake (AUTH_LIST,
+ * AUTH_POLKIT, CONNECT_OPEN, keepalive negotiation), with event registration on top of the call
+ * machinery of {@link RpcConnection}.
  *
  * @packageDocumentation
  */
-import type { Duplex } from 'node:stream';
-
+import { systemClock } from './clock.ts';
+import { CONNECTION_DEFAULTS, type LibvirtConnectionOptions } from './connection-types.ts';
+import { AuthType, ConnectFlags, DomainEventId, DrvFeature, Proc } from './constants.ts';
+import { LibvirtAbortError, LibvirtConnectionError } from './errors.ts';
 import {
-  AuthType,
-  ConnectFlags,
-  DEFAULT_MAX_MESSAGE_BYTES,
-  DrvFeature,
-  DomainEventId,
-  KEEPALIVE_PROC,
-  KEEPALIVE_PROGRAM,
-  KEEPALIVE_PROTOCOL_VERSION,
-  MessageStatus,
-  MessageType,
-  REMOTE_PROGRAM,
-  REMOTE_PROTOCOL_VERSION,
-} from './constants.ts';
-import {
-  LibvirtAbortError,
-  LibvirtConnectionError,
-  LibvirtError,
-  XdrDecodeError,
-  abortErrorFor,
-} from './errors.ts';
-import { FrameDecoder, decodeFrame, encodeFrame, type Frame } from './framing.ts';
-import {
-  LibvirtApi,
-  Proc,
   decodeAuthListRet,
   decodeAuthPolkitRet,
-  decodeBalloonChangeMessage,
   decodeCallbackId,
-  decodeLifecycleMessage,
-  decodeRemoteError,
   encodeConnectOpenArgs,
   encodeDeregisterArgs,
   encodeRegisterEventArgs,
-  type BalloonChangeEvent,
-  type CallOptions,
-  type Domain,
-  type LifecycleEvent,
 } from './procedures.ts';
-import { connectionErrorFrom, openSocket } from './transport.ts';
-import { systemClock, type Clock } from './clock.ts';
+import { RpcConnection } from './rpc-connection.ts';
 import { clockDeadline } from './signals.ts';
-import { describeTarget, parseLibvirtUri, type ConnectTarget, type UriOptions } from './uri.ts';
-
-/** Tunables of one connection. Every field has a default. */
-export interface ConnectionTuning {
-  /** Calls in flight at once, abandoned ones included (libvirtd's max_client_requests; default 5). */
-  readonly maxInFlight?: number;
-  /** Largest accepted message, header plus payload (default 32 MiB). */
-  readonly maxMessageBytes?: number;
-  /** Send a keepalive PING after this much silence from the server; 0 disables (default 5000). */
-  readonly keepaliveIntervalMs?: number;
-  /** Declare the server dead after this many intervals without any traffic (default 5). */
-  readonly keepaliveCount?: number;
-  /** How long close() waits for CONNECT_CLOSE and for the socket to end (default 2000). */
-  readonly closeTimeoutMs?: number;
-  /** Time source of every timer of the connection (default: the system clock). */
-  readonly clock?: Clock;
-  /**
-   * Bytes of outgoing frames kept while the socket's write buffer is full (`write()` returned false)
-   * and waiting for 'drain' (default 8 MiB). Beyond it the peer is not reading: the connection fails.
-   */
-  readonly maxQueuedWriteBytes?: number;
-  /**
-   * Called for every {@link ConnectionAnomaly}: a message dropped or a listener that threw. It must not
-   * throw (what it throws is ignored). Anomalies are counted whether or not it is set.
-   */
-  readonly onAnomaly?: ((anomaly: ConnectionAnomaly) => void) | undefined;
-}
-
-/**
- * What the connection dropped or survived instead of handing it to a call:
- * - `unmatched-reply`: a reply whose serial no call waits for (dropped, never given to another call);
- * - `mismatched-reply`: a reply whose serial is a call's but whose program, version or procedure is not
- *   that call's: the reply stream can no longer be trusted, so the connection fails (reason `PROTOCOL`);
- * - `unexpected-frame`: a message of a program, version or type this client never asked for (dropped);
- * - `undecodable-event`: an event message that does not decode (dropped);
- * - `listener-error`: a listener of this connection's events threw (the connection carries on).
- */
-export type ConnectionAnomalyKind =
-  'unmatched-reply' | 'mismatched-reply' | 'unexpected-frame' | 'undecodable-event' | 'listener-error';
-
-/** One anomaly, as passed to `onAnomaly`. */
-export interface ConnectionAnomaly {
-  readonly kind: ConnectionAnomalyKind;
-  readonly message: string;
-  /** The listener's exception, the decoding error, or the connection error. */
-  readonly error?: unknown;
-}
-
-/** Options of {@link LibvirtConnection.open}. */
-export interface LibvirtConnectionOptions extends UriOptions, ConnectionTuning {
-  /** Connection URI (default `qemu:///system`). */
-  readonly uri?: string;
-  /** Open read-only (VIR_CONNECT_RO) and prefer the read-only socket (default true). */
-  readonly readOnly?: boolean;
-  /** Bound on the whole open sequence: connect, auth, CONNECT_OPEN, keepalive (default 10000). */
-  readonly connectTimeoutMs?: number;
-  /** Aborts opening. */
-  readonly signal?: AbortSignal;
-}
-
-/** Events of a {@link LibvirtConnection}. */
-export interface LibvirtConnectionEvents {
-  /** The connection is closed; the error is undefined after a clean local close(). */
-  close: [error: LibvirtConnectionError | undefined];
-  /** A domain lifecycle event for a registered callback. */
-  lifecycle: [event: LifecycleEvent];
-  /** A balloon-change event for a registered callback. */
-  balloon: [event: BalloonChangeEvent];
-  /** Another asynchronous message (event) from the server that this client does not decode. */
-  message: [proc: number, payload: Buffer];
-  /** No call is in flight any more (abandoned ones included). */
-  idle: [];
-}
-
-interface PendingCall {
-  readonly proc: number;
-  readonly resolve: (payload: Buffer) => void;
-  readonly reject: (err: Error) => void;
-  abandoned: boolean;
-  detach: () => void;
-  /** Receives the successful reply of the call after its caller abandoned it, if it still comes. */
-  readonly onLateReply?: ((payload: Buffer) => void) | undefined;
-}
-
-interface SlotWaiter {
-  readonly grant: () => void;
-  readonly reject: (err: Error) => void;
-}
-
-const DEFAULTS = {
-  maxInFlight: 5,
-  maxQueuedWriteBytes: 8 * 1024 * 1024,
-  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
-  keepaliveIntervalMs: 5000,
-  keepaliveCount: 5,
-  closeTimeoutMs: 2000,
-  connectTimeoutMs: 10000,
-} as const;
+import { openSocket } from './transport.ts';
+import type { CallOptions, Domain } from './types.ts';
+import { describeTarget, parseLibvirtUri } from './uri.ts';
 
 /**
  * One connection to libvirtd. Open it with {@link LibvirtConnection.open}; prefer {@link LibvirtClient},
  * which adds reconnection, unless you manage connections yourself.
  */
-export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
-  /** Where the socket goes. */
-  readonly target: ConnectTarget;
-  private readonly socket: Duplex;
-  private readonly decoder: FrameDecoder;
-  private readonly maxInFlight: number;
-  private readonly keepaliveIntervalMs: number;
-  private readonly keepaliveCount: number;
-  private readonly closeTimeoutMs: number;
-  private readonly clock: Clock;
-
-  private serial = 0;
-  private readonly pending = new Map<number, PendingCall>();
-  private slotsUsed = 0;
-  private abandoned = 0;
-  private readonly waiters: SlotWaiter[] = [];
-  private closedError: LibvirtConnectionError | undefined;
-  private closing: Promise<void> | undefined;
-  private lastReceive: number;
-  private cancelKeepalive: (() => void) | undefined;
-  private keepaliveOn = false;
+export class LibvirtConnection extends RpcConnection {
   private readonly callbacks = new Set<number>();
-  private readonly maxQueuedWriteBytes: number;
-  private readonly onAnomaly: ((anomaly: ConnectionAnomaly) => void) | undefined;
-  private readonly anomalyCounts: Record<ConnectionAnomalyKind, number> = {
-    'unmatched-reply': 0,
-    'mismatched-reply': 0,
-    'unexpected-frame': 0,
-    'undecodable-event': 0,
-    'listener-error': 0,
-  };
-  /** True while the socket's buffer is full: frames wait in {@link writeQueue} for 'drain'. */
-  private writeBlocked = false;
-  private readonly writeQueue: { readonly frame: Buffer; readonly serial: number | undefined }[] = [];
-  private queuedWriteBytes = 0;
-
-  /**
-   * Wraps an already connected byte stream (a unix/TCP/TLS socket, or any tunnel to libvirtd). The
-   * handshake is not done: call {@link handshake} next, or use {@link LibvirtConnection.open}.
-   */
-  constructor(socket: Duplex, target: ConnectTarget, tuning: ConnectionTuning = {}) {
-    super();
-    this.socket = socket;
-    this.target = target;
-    this.maxInFlight = Math.max(1, tuning.maxInFlight ?? DEFAULTS.maxInFlight);
-    this.keepaliveIntervalMs = tuning.keepaliveIntervalMs ?? DEFAULTS.keepaliveIntervalMs;
-    this.keepaliveCount = Math.max(1, tuning.keepaliveCount ?? DEFAULTS.keepaliveCount);
-    this.closeTimeoutMs = tuning.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs;
-    this.clock = tuning.clock ?? systemClock;
-    this.lastReceive = this.clock.now();
-    this.decoder = new FrameDecoder(tuning.maxMessageBytes ?? DEFAULTS.maxMessageBytes);
-    this.maxQueuedWriteBytes = tuning.maxQueuedWriteBytes ?? DEFAULTS.maxQueuedWriteBytes;
-    this.onAnomaly = tuning.onAnomaly;
-    socket.on('data', (chunk: Buffer) => {
-      this.onData(chunk);
-    });
-    socket.on('error', (err: Error) => {
-      this.fail(connectionErrorFrom(err, target));
-    });
-    socket.on('close', () => {
-      // After close() the end of the socket is the expected outcome, not an error.
-      this.fail(
-        this.closing !== undefined
-          ? undefined
-          : new LibvirtConnectionError('CLOSED', `libvirtd closed the connection ${describeTarget(target)}`, {
-              address: describeTarget(target),
-            }),
-      );
-    });
-    socket.on('end', () => {
-      // The server half-closed: nothing more will come, so finish our side too.
-      socket.end();
-    });
-  }
 
   /**
    * Connects to libvirtd and opens the hypervisor connection: AUTH_LIST, AUTH_POLKIT when asked,
@@ -236,40 +39,30 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
   static async open(options: LibvirtConnectionOptions = {}): Promise<LibvirtConnection> {
     const uri = options.uri ?? 'qemu:///system';
     const parsed = parseLibvirtUri(uri, options);
-    const timeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
+    const timeoutMs = options.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs;
     // NOTE: not AbortSignal.any([…, AbortSignal.timeout()]), which garbage collection can lose on Node 20.
     const bound = clockDeadline(options.clock ?? systemClock, timeoutMs, options.signal);
     const { signal } = bound;
-    const timedOut = (): boolean => signal.aborted && options.signal?.aborted !== true;
+    const timedOut = (err: unknown): boolean =>
+      err instanceof LibvirtAbortError && signal.aborted && options.signal?.aborted !== true;
     const address = describeTarget(parsed.target);
     const timeoutError = (): LibvirtConnectionError =>
       new LibvirtConnectionError(
         'CONNECT_TIMEOUT',
         `opening ${uri} via ${address} took longer than ${timeoutMs} ms`,
-        {
-          address,
-        },
+        { address },
       );
-
-    let socket;
+    let conn: LibvirtConnection | undefined;
     try {
-      socket = await openSocket(parsed.target, { signal });
-    } catch (err) {
-      bound.clear();
-      if (err instanceof LibvirtAbortError && timedOut()) throw timeoutError();
-      throw err;
-    }
-    const conn = new LibvirtConnection(socket, parsed.target, options);
-    try {
+      conn = new LibvirtConnection(await openSocket(parsed.target, { signal }), parsed.target, options);
       await conn.handshake(parsed.name, { readOnly: options.readOnly ?? true, signal });
+      return conn;
     } catch (err) {
-      conn.destroy();
-      if (err instanceof LibvirtAbortError && timedOut()) throw timeoutError();
-      throw err;
+      conn?.destroy();
+      throw timedOut(err) ? timeoutError() : err;
     } finally {
       bound.clear();
     }
-    return conn;
   }
 
   /**
@@ -281,23 +74,7 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     options: { readOnly?: boolean; signal?: AbortSignal } = {},
   ): Promise<void> {
     const callOptions = { signal: options.signal };
-    const types = await this.authList(callOptions);
-    if (types.length > 0 && !types.includes(AuthType.NONE)) {
-      if (types.includes(AuthType.POLKIT)) {
-        const complete = await this.authPolkit(callOptions);
-        if (!complete) {
-          throw new LibvirtConnectionError('AUTH_UNSUPPORTED', 'polkit authentication did not complete', {
-            address: describeTarget(this.target),
-          });
-        }
-      } else {
-        throw new LibvirtConnectionError(
-          'AUTH_UNSUPPORTED',
-          `SASL authentication is not supported; use the read-only unix socket or TLS (server offers auth types ${types.join(',')})`,
-          { address: describeTarget(this.target) },
-        );
-      }
-    }
+    await this.authenticate(callOptions);
     await this.connectOpen(name, (options.readOnly ?? true) ? ConnectFlags.RO : 0, callOptions);
     if (
       this.keepaliveIntervalMs > 0 &&
@@ -307,44 +84,23 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     }
   }
 
-  /** Calls in flight, abandoned ones included (each holds a slot in libvirtd until its reply comes). */
-  get inFlight(): number {
-    return this.slotsUsed;
-  }
-
-  /** Calls given up by their callers whose replies have not arrived yet. */
-  get abandonedInFlight(): number {
-    return this.abandoned;
-  }
-
-  /** Calls waiting locally for a free slot. */
-  get queued(): number {
-    return this.waiters.length;
-  }
-
-  /** True once the connection is closed or closing; calls then reject at once. */
-  get closed(): boolean {
-    return this.closedError !== undefined || this.closing !== undefined;
-  }
-
-  /** When the last bytes from the daemon arrived, on the connection's clock (ms). */
-  get lastReceivedAt(): number {
-    return this.lastReceive;
-  }
-
-  /** True when keepalive was negotiated with the daemon. */
-  get keepaliveEnabled(): boolean {
-    return this.keepaliveOn;
-  }
-
-  /** How many of each {@link ConnectionAnomalyKind} this connection met. */
-  get anomalies(): Readonly<Record<ConnectionAnomalyKind, number>> {
-    return { ...this.anomalyCounts };
-  }
-
-  /** Bytes of frames waiting for the socket to drain. */
-  get queuedWrites(): number {
-    return this.queuedWriteBytes;
+  /** AUTH_LIST, then AUTH_POLKIT when the daemon asks for it; SASL is refused. */
+  private async authenticate(options: CallOptions): Promise<void> {
+    const types = await this.authList(options);
+    if (types.length === 0 || types.includes(AuthType.NONE)) return;
+    const address = describeTarget(this.target);
+    if (!types.includes(AuthType.POLKIT)) {
+      throw new LibvirtConnectionError(
+        'AUTH_UNSUPPORTED',
+        `SASL authentication is not supported; use the read-only unix socket or TLS (server offers auth types ${types.join(',')})`,
+        { address },
+      );
+    }
+    if (!(await this.authPolkit(options))) {
+      throw new LibvirtConnectionError('AUTH_UNSUPPORTED', 'polkit authentication did not complete', {
+        address,
+      });
+    }
   }
 
   /** Returns the authentication types the daemon accepts (AUTH_LIST). */
@@ -385,11 +141,8 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
     dom: Domain | null,
     options: CallOptions = {},
   ): Promise<number> {
-    const payload = await this.call(
-      Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY,
-      encodeRegisterEventArgs(eventId, dom),
-      options,
-    );
+    const args = encodeRegisterEventArgs(eventId, dom);
+    const payload = await this.call(Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, args, options);
     const id = decodeCallbackId(payload);
     this.callbacks.add(id);
     return id;
@@ -398,470 +151,7 @@ export class LibvirtConnection extends LibvirtApi<LibvirtConnectionEvents> {
   /** Removes a registration (lifecycle or another event id). */
   async deregisterLifecycleEvents(callbackId: number, options: CallOptions = {}): Promise<void> {
     this.callbacks.delete(callbackId);
-    await this.call(
-      Proc.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY,
-      encodeDeregisterArgs(callbackId),
-      options,
-    );
+    const args = encodeDeregisterArgs(callbackId);
+    await this.call(Proc.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, args, options);
   }
-
-  /**
-   * Calls a remote procedure. Waits for a free slot when `maxInFlight` calls are out. When the signal
-   * aborts, the call rejects at once with LibvirtAbortError and becomes abandoned: it keeps its slot
-   * until libvirtd answers, and that late reply is dropped.
-   */
-  call(proc: number, args?: Uint8Array, options: CallOptions = {}): Promise<Buffer> {
-    return this.callInternal(proc, args, options.signal, false, options.onLateReply);
-  }
-
-  private async callInternal(
-    proc: number,
-    args: Uint8Array | undefined,
-    signal: AbortSignal | undefined,
-    internal: boolean,
-    onLateReply?: (payload: Buffer) => void,
-  ): Promise<Buffer> {
-    if (signal?.aborted === true) throw abortErrorFor(signal, `call of procedure ${proc}`);
-    this.throwIfClosed(internal);
-    if (!internal) await this.acquireSlot(signal, proc);
-    else this.slotsUsed++; // CONNECT_CLOSE during close() must not queue behind stuck calls
-    this.throwIfClosed(internal, true);
-    // (A function call, because TypeScript narrows `signal.aborted` across the await above.)
-    if (signal !== undefined && isAborted(signal)) {
-      // Aborted in the moment between being granted a slot and sending: nothing was sent.
-      this.releaseSlot();
-      throw abortErrorFor(signal, `call of procedure ${proc}`);
-    }
-
-    // Serials are u32; after wrapping, skip any still held by a (possibly abandoned) call.
-    do {
-      this.serial = this.serial >= 0xffffffff ? 1 : this.serial + 1;
-    } while (this.pending.has(this.serial));
-    const serial = this.serial;
-    return await new Promise<Buffer>((resolve, reject) => {
-      const onAbort = (): void => {
-        const call = this.pending.get(serial);
-        if (call === undefined || call.abandoned || signal === undefined) return;
-        if (this.unqueue(serial)) {
-          // Still waiting for the socket to drain: nothing was sent, so no slot is held in libvirtd.
-          this.pending.delete(serial);
-          this.releaseSlot();
-        } else {
-          call.abandoned = true;
-          this.abandoned++;
-        }
-        reject(abortErrorFor(signal, `call of procedure ${proc}`));
-      };
-      const call: PendingCall = {
-        proc,
-        resolve,
-        reject,
-        abandoned: false,
-        detach: () => signal?.removeEventListener('abort', onAbort),
-        onLateReply,
-      };
-      this.pending.set(serial, call);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.send(
-        encodeFrame(
-          {
-            prog: REMOTE_PROGRAM,
-            vers: REMOTE_PROTOCOL_VERSION,
-            proc,
-            type: MessageType.CALL,
-            serial,
-            status: MessageStatus.OK,
-          },
-          args,
-        ),
-        serial,
-      );
-    });
-  }
-
-  /**
-   * Writes a frame, or queues it while the socket's buffer is full (issue 15, item 8: back-pressure).
-   * After `write()` returns false nothing more is written until 'drain'; the queue is bounded by
-   * `maxQueuedWriteBytes`, beyond which the peer is not reading and the connection fails.
-   */
-  private send(frame: Buffer, serial?: number): void {
-    if (this.closedError !== undefined) return;
-    if (this.writeBlocked) {
-      if (this.queuedWriteBytes + frame.length > this.maxQueuedWriteBytes) {
-        const address = describeTarget(this.target);
-        this.fail(
-          new LibvirtConnectionError(
-            'SOCKET',
-            `${address} does not read its socket: over ${this.maxQueuedWriteBytes} bytes wait to be written`,
-            { address },
-          ),
-        );
-        return;
-      }
-      this.writeQueue.push({ frame, serial });
-      this.queuedWriteBytes += frame.length;
-      return;
-    }
-    if (!this.socket.write(frame)) this.waitForDrain();
-  }
-
-  private waitForDrain(): void {
-    this.writeBlocked = true;
-    this.socket.once('drain', this.onDrain);
-  }
-
-  private readonly onDrain = (): void => {
-    this.writeBlocked = false;
-    let more = true;
-    while (more && this.closedError === undefined) {
-      const next = this.writeQueue.shift();
-      if (next === undefined) break;
-      this.queuedWriteBytes -= next.frame.length;
-      more = this.socket.write(next.frame);
-    }
-    if (!more) this.waitForDrain();
-  };
-
-  /** Removes a call's frame from the write queue; true when it was there (so it was never sent). */
-  private unqueue(serial: number): boolean {
-    const at = this.writeQueue.findIndex((q) => q.serial === serial);
-    if (at < 0) return false;
-    const [entry] = this.writeQueue.splice(at, 1);
-    this.queuedWriteBytes -= entry?.frame.length ?? 0;
-    return true;
-  }
-
-  /** Counts an anomaly and reports it to `onAnomaly` (whose own exceptions are ignored). */
-  private anomaly(kind: ConnectionAnomalyKind, message: string, error?: unknown): void {
-    this.anomalyCounts[kind]++;
-    if (this.onAnomaly === undefined) return;
-    try {
-      this.onAnomaly(error === undefined ? { kind, message } : { kind, message, error });
-    } catch {
-      // The hook is for logging and counting: its failure must not reach the socket's handlers.
-    }
-  }
-
-  /**
-   * Emits an event to each listener in turn, each isolated from the others and from the socket's data
-   * handler (issue 15, item 8): a listener that throws is counted as a `listener-error` anomaly and the
-   * connection carries on, instead of the exception escaping into the socket's 'data' event and
-   * ending the process.
-   */
-  private safeEmit<K extends keyof LibvirtConnectionEvents>(
-    event: K,
-    ...args: LibvirtConnectionEvents[K]
-  ): void {
-    for (const listener of this.rawListeners(event) as ((...a: unknown[]) => unknown)[]) {
-      try {
-        listener.apply(this, args);
-      } catch (err) {
-        this.anomaly('listener-error', `a '${event}' listener threw: ${String(err)}`, err);
-      }
-    }
-  }
-
-  private throwIfClosed(internal: boolean, holdsSlot = false): void {
-    const err =
-      this.closedError ?? (this.closing !== undefined && !internal ? this.localCloseError() : undefined);
-    if (err === undefined) return;
-    if (holdsSlot) this.releaseSlot();
-    throw err;
-  }
-
-  private localCloseError(): LibvirtConnectionError {
-    const address = describeTarget(this.target);
-    return new LibvirtConnectionError('CLOSED_LOCALLY', `connection to ${address} is closed`, { address });
-  }
-
-  private async acquireSlot(signal: AbortSignal | undefined, proc: number): Promise<void> {
-    if (this.slotsUsed < this.maxInFlight) {
-      this.slotsUsed++;
-      return;
-    }
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        const at = this.waiters.indexOf(waiter);
-        if (at >= 0) this.waiters.splice(at, 1);
-        if (signal !== undefined)
-          reject(abortErrorFor(signal, `call of procedure ${proc} (waiting for a free slot)`));
-      };
-      const waiter: SlotWaiter = {
-        grant: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        reject: (err) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(err);
-        },
-      };
-      this.waiters.push(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  private releaseSlot(): void {
-    const next = this.waiters.shift();
-    if (next !== undefined) {
-      next.grant(); // the slot passes straight to the next waiter
-      return;
-    }
-    this.slotsUsed--;
-    if (this.slotsUsed === 0) this.safeEmit('idle');
-  }
-
-  private onData(chunk: Buffer): void {
-    this.lastReceive = this.clock.now();
-    let frames: Buffer[];
-    try {
-      frames = this.decoder.push(chunk);
-    } catch (err) {
-      const address = describeTarget(this.target);
-      this.fail(
-        new LibvirtConnectionError(
-          'FRAME_INVALID',
-          `invalid frame from ${address}: ${(err as Error).message}`,
-          {
-            cause: err,
-            address,
-          },
-        ),
-      );
-      return;
-    }
-    for (const raw of frames) {
-      if (this.closedError !== undefined) return;
-      this.dispatch(decodeFrame(raw));
-    }
-  }
-
-  private dispatch(frame: Frame): void {
-    if (frame.prog === KEEPALIVE_PROGRAM && frame.vers === KEEPALIVE_PROTOCOL_VERSION) {
-      if (frame.proc === KEEPALIVE_PROC.PING) this.sendKeepalive(KEEPALIVE_PROC.PONG);
-      return;
-    }
-    const isReply = frame.type === MessageType.REPLY || frame.type === MessageType.REPLY_WITH_FDS;
-    if (isReply && this.pending.has(frame.serial) && frame.prog === REMOTE_PROGRAM) {
-      this.settle(frame);
-      return;
-    }
-    if (isReply) {
-      // Not ours (another program, a serial never sent, or a call already failed): never deliver by
-      // guesswork, not even to a call of the same serial on another program.
-      this.anomaly(
-        'unmatched-reply',
-        `dropped a reply for serial ${frame.serial} (program 0x${frame.prog.toString(16)}, procedure ${frame.proc}) that no call waits for`,
-      );
-      return;
-    }
-    if (
-      frame.prog === REMOTE_PROGRAM &&
-      frame.vers === REMOTE_PROTOCOL_VERSION &&
-      frame.type === MessageType.MESSAGE
-    ) {
-      this.onEvent(frame);
-      return;
-    }
-    // Another program (qemu, lxc) or version this client never calls, a server-side CALL, or a STREAM
-    // frame (those only follow stream calls, which this client does not make).
-    this.anomaly(
-      'unexpected-frame',
-      `dropped a message of program 0x${frame.prog.toString(16)} version ${frame.vers} type ${frame.type} procedure ${frame.proc}`,
-    );
-  }
-
-  private settle(frame: Frame): void {
-    const call = this.pending.get(frame.serial);
-    if (call === undefined) return;
-    if (frame.vers !== REMOTE_PROTOCOL_VERSION || frame.proc !== call.proc) {
-      // The serial is a call's, the rest is not: libvirt's own client refuses such a reply too. Which
-      // reply belongs to which call is no longer certain, so no call on this connection may trust its
-      // reply: fail the connection (the client opens a new one on the next call).
-      const address = describeTarget(this.target);
-      const message = `reply for serial ${frame.serial} is procedure ${frame.proc} version ${frame.vers}, but that call is procedure ${call.proc} version ${REMOTE_PROTOCOL_VERSION} (${address})`;
-      const err = new LibvirtConnectionError('PROTOCOL', message, { address });
-      this.anomaly('mismatched-reply', message, err);
-      this.fail(err);
-      return;
-    }
-    this.pending.delete(frame.serial);
-    call.detach();
-    if (call.abandoned) this.abandoned--;
-    this.releaseSlot();
-    if (call.abandoned) {
-      // The late reply of a call its caller gave up on: only a hook that asked for it sees it.
-      if (frame.status === MessageStatus.OK && call.onLateReply !== undefined) {
-        try {
-          call.onLateReply(frame.payload);
-        } catch {
-          // A hook's failure is the hook's business: the connection carries on.
-        }
-      }
-      return;
-    }
-    if (frame.status === MessageStatus.OK) {
-      call.resolve(frame.payload);
-    } else if (frame.status === MessageStatus.ERROR) {
-      try {
-        call.reject(new LibvirtError(decodeRemoteError(frame.payload), call.proc));
-      } catch (err) {
-        call.reject(err instanceof XdrDecodeError ? err : new XdrDecodeError(String(err), 0));
-      }
-    } else {
-      call.reject(new XdrDecodeError(`reply with unexpected status ${frame.status}`, 0));
-    }
-  }
-
-  private onEvent(frame: Frame): void {
-    if (frame.proc === Proc.DOMAIN_EVENT_CALLBACK_LIFECYCLE) {
-      let event: LifecycleEvent;
-      try {
-        event = decodeLifecycleMessage(frame.payload);
-      } catch (err) {
-        // An undecodable event must not take the connection down.
-        this.anomaly('undecodable-event', `dropped a lifecycle event: ${String(err)}`, err);
-        return;
-      }
-      this.safeEmit('lifecycle', event);
-      return;
-    }
-    if (frame.proc === Proc.DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE) {
-      let event: BalloonChangeEvent;
-      try {
-        event = decodeBalloonChangeMessage(frame.payload);
-      } catch (err) {
-        this.anomaly('undecodable-event', `dropped a balloon-change event: ${String(err)}`, err);
-        return;
-      }
-      this.safeEmit('balloon', event);
-      return;
-    }
-    this.safeEmit('message', frame.proc, frame.payload);
-  }
-
-  private sendKeepalive(proc: number): void {
-    // While the socket does not drain, a PING or PONG would only queue behind calls the peer is not
-    // reading either: skip it (the keepalive timeout still watches what the peer sends).
-    if (this.closedError !== undefined || this.writeBlocked) return;
-    this.send(
-      encodeFrame({
-        prog: KEEPALIVE_PROGRAM,
-        vers: KEEPALIVE_PROTOCOL_VERSION,
-        proc,
-        type: MessageType.MESSAGE,
-        serial: 0,
-        status: MessageStatus.OK,
-      }),
-    );
-  }
-
-  private startKeepalive(): void {
-    if (this.keepaliveOn || this.closedError !== undefined) return;
-    this.keepaliveOn = true;
-    this.lastReceive = this.clock.now();
-    const interval = this.keepaliveIntervalMs;
-    const tick = (): void => {
-      if (this.closedError !== undefined) return;
-      const silence = this.clock.now() - this.lastReceive;
-      if (silence >= interval * this.keepaliveCount) {
-        const address = describeTarget(this.target);
-        this.fail(
-          new LibvirtConnectionError(
-            'KEEPALIVE_TIMEOUT',
-            `no traffic from libvirtd at ${address} for ${silence} ms despite keepalive pings: the daemon looks frozen`,
-            { address },
-          ),
-        );
-        return;
-      }
-      if (silence >= interval) this.sendKeepalive(KEEPALIVE_PROC.PING);
-      this.cancelKeepalive = this.clock.setTimer(tick, interval);
-    };
-    this.cancelKeepalive = this.clock.setTimer(tick, interval);
-  }
-
-  /** Fails the connection: rejects every pending and queued call with `err` and emits 'close'. */
-  private fail(err: LibvirtConnectionError | undefined): void {
-    if (this.closedError !== undefined) return;
-    const reported = err ?? this.localCloseError();
-    this.closedError = reported;
-    this.cancelKeepalive?.();
-    this.decoder.reset();
-    const calls = [...this.pending.values()];
-    this.pending.clear();
-    this.abandoned = 0;
-    this.slotsUsed = 0;
-    const waiters = this.waiters.splice(0);
-    this.writeQueue.length = 0;
-    this.queuedWriteBytes = 0;
-    this.socket.off('drain', this.onDrain);
-    for (const call of calls) {
-      call.detach();
-      if (!call.abandoned) call.reject(reported);
-    }
-    for (const waiter of waiters) waiter.reject(reported);
-    this.socket.destroy();
-    this.safeEmit('close', err);
-  }
-
-  private failed(): boolean {
-    return this.closedError !== undefined;
-  }
-
-  /** Destroys the socket at once, without CONNECT_CLOSE. Pending calls reject. */
-  destroy(err?: LibvirtConnectionError): void {
-    this.fail(err);
-  }
-
-  /**
-   * Closes cleanly: CONNECT_CLOSE (bounded by `closeTimeoutMs`), then ends the socket. Idempotent; calls
-   * made meanwhile reject, and pending calls reject with a CLOSED_LOCALLY error.
-   */
-  close(): Promise<void> {
-    this.closing ??= this.doClose();
-    return this.closing;
-  }
-
-  private async doClose(): Promise<void> {
-    if (this.closedError !== undefined) return;
-    const bound = clockDeadline(this.clock, this.closeTimeoutMs);
-    const timeout = bound.signal;
-    // Reject the callers' pending calls now; CONNECT_CLOSE goes out regardless of the in-flight cap.
-    const localErr = this.localCloseError();
-    for (const waiter of this.waiters.splice(0)) waiter.reject(localErr);
-    for (const call of this.pending.values()) {
-      if (!call.abandoned) {
-        call.abandoned = true;
-        this.abandoned++;
-        call.detach();
-        call.reject(localErr);
-      }
-    }
-    try {
-      await this.callInternal(Proc.CONNECT_CLOSE, undefined, timeout, true);
-    } catch {
-      // The daemon may be gone or stuck; the socket is closed below either way.
-    } finally {
-      bound.clear();
-    }
-    if (!this.failed()) {
-      const ended = new Promise<void>((resolve) => {
-        this.once('close', () => {
-          resolve();
-        });
-      });
-      this.socket.end();
-      const cancel = this.clock.setTimer(() => {
-        this.fail(undefined);
-      }, this.closeTimeoutMs);
-      await ended;
-      cancel();
-    }
-  }
-}
-
-/** Whether a signal has fired (read fresh, after an await). */
-function isAborted(signal: AbortSignal): boolean {
-  return signal.aborted;
 }

@@ -6,39 +6,9 @@
  * @packageDocumentation
  */
 
-/** Names of the libvirt error codes (`virErrorNumber` in libvirt's virterror.h) that callers commonly test. */
-export const VIR_ERR = {
-  OK: 0,
-  INTERNAL_ERROR: 1,
-  NO_MEMORY: 2,
-  NO_SUPPORT: 3,
-  UNKNOWN_HOST: 4,
-  NO_CONNECT: 5,
-  INVALID_CONN: 6,
-  INVALID_DOMAIN: 7,
-  INVALID_ARG: 8,
-  OPERATION_FAILED: 9,
-  XML_ERROR: 27,
-  DOM_EXIST: 28,
-  OPERATION_DENIED: 29,
-  OPEN_FAILED: 30,
-  SYSTEM_ERROR: 38,
-  RPC: 39,
-  NO_DOMAIN: 42,
-  AUTH_FAILED: 45,
-  OPERATION_INVALID: 55,
-  CONFIG_UNSUPPORTED: 67,
-  OPERATION_TIMEOUT: 68,
-  ARGUMENT_UNSUPPORTED: 74,
-  OPERATION_ABORTED: 78,
-  AUTH_CANCELLED: 79,
-  NO_DOMAIN_METADATA: 80,
-  OPERATION_UNSUPPORTED: 84,
-  AGENT_UNRESPONSIVE: 86,
-  RESOURCE_BUSY: 87,
-  ACCESS_DENIED: 88,
-  AUTH_UNAVAILABLE: 94,
-} as const;
+import { VIR_ERR } from './generated/errors.ts';
+
+export { VIR_ERR, VIR_FROM } from './generated/errors.ts';
 
 /** A libvirt error code name, e.g. `NO_DOMAIN`. */
 export type LibvirtErrorCodeName = keyof typeof VIR_ERR;
@@ -47,48 +17,25 @@ const CODE_NAMES = new Map<number, LibvirtErrorCodeName>(
   (Object.entries(VIR_ERR) as [LibvirtErrorCodeName, number][]).map(([name, code]) => [code, name]),
 );
 
-/** Names of libvirt error domains (`virErrorDomain`): which subsystem raised the error. */
-export const VIR_FROM = {
-  NONE: 0,
-  XML: 5,
-  DOM: 6,
-  RPC: 7,
-  CONF: 9,
-  QEMU: 10,
-  NET: 11,
-  TEST: 12,
-  REMOTE: 13,
-  SECURITY: 24,
-  STORAGE: 18,
-  POLKIT: 60,
-} as const;
-
 /**
- * Returns the symbolic name of a libvirt error code (`NO_DOMAIN` for 42), or `undefined` for codes this
- * client has no name for.
+ * Returns the symbolic name of a libvirt error code (`NO_DOMAIN` for 42), or `undefined` for a code
+ * newer than the libvirt release the constants were generated from.
  */
 export function libvirtErrorCodeName(code: number): LibvirtErrorCodeName | undefined {
   return CODE_NAMES.get(code);
 }
 
 /** The fields of libvirt's `remote_error` structure, as decoded from an error reply. */
-export interface RemoteErrorFields {
-  readonly code: number;
-  readonly domain: number;
-  readonly message: string | null;
-  readonly level: number;
-  readonly str1: string | null;
-  readonly str2: string | null;
-  readonly str3: string | null;
-  readonly int1: number;
-  readonly int2: number;
-}
+export type RemoteErrorFields = Pick<
+  LibvirtError,
+  'code' | 'domain' | 'level' | 'str1' | 'str2' | 'str3' | 'int1' | 'int2'
+> & { readonly message: string | null };
 
 /**
  * An error reported by libvirt itself (a reply with status ERROR): the call reached the daemon and the
  * daemon refused or failed it. The connection stays usable.
  */
-export class LibvirtError extends Error implements RemoteErrorFields {
+export class LibvirtError extends Error {
   override readonly name = 'LibvirtError';
   /** libvirt error code (`VIR_ERR_*`), e.g. 42 for "domain not found". */
   readonly code: number;

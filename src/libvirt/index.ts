@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * A pure-TypeScript client of libvirt's remote RPC protocol (the protocol `virsh` and libvirt's remote
- * driver speak to libvirtd), with no native code. It depends on Node built-ins only.
+ * driver speak to libvirtd), with no native code. It depends on Node built-ins only. Everything other
+ * code uses is exported here.
  *
  * @packageDocumentation
  */
+export { raceSignal } from './abort.ts';
+export { LibvirtApi } from './api.ts';
 export { LibvirtClient } from './client.ts';
 export type {
   LibvirtClientEvents,
@@ -12,7 +15,7 @@ export type {
   LibvirtClientState,
   LifecycleSubscription,
   ReconnectReason,
-} from './client.ts';
+} from './client-types.ts';
 export { LibvirtConnection } from './connection.ts';
 export type {
   ConnectionAnomaly,
@@ -20,7 +23,7 @@ export type {
   ConnectionTuning,
   LibvirtConnectionEvents,
   LibvirtConnectionOptions,
-} from './connection.ts';
+} from './connection-types.ts';
 export {
   LibvirtAbortError,
   LibvirtConnectionError,
@@ -32,52 +35,34 @@ export {
   libvirtErrorCodeName,
 } from './errors.ts';
 export type { LibvirtConnectionErrorReason, LibvirtErrorCodeName, RemoteErrorFields } from './errors.ts';
+// libvirt's numbers (generated from its sources) and the names derived from them: all public.
+export * from './constants.ts';
 export {
-  AuthType,
-  ConnectFlags,
-  DEFAULT_MAX_MESSAGE_BYTES,
-  DOMAIN_EVENT_NAMES,
-  DOMAIN_STATE_NAMES,
-  DomainEventId,
-  DomainEventType,
-  DomainMetadataType,
-  DomainModificationImpact,
-  DomainState,
-  DomainStatsTypes,
-  DomainXmlFlags,
-  DrvFeature,
-  GetAllDomainStatsFlags,
-  KEEPALIVE_PROGRAM,
-  ListAllDomainsFlags,
-  REMOTE_PROGRAM,
-  TypedParamType,
-  domainEventName,
-  domainStateName,
-} from './constants.ts';
-export { LibvirtApi, Proc } from './procedures.ts';
-export {
-  BLOCK_INFO_PROC,
   decodeBlockInfoRet,
-  domainGetBlockInfo,
-  encodeBlockInfoArgs,
-  GuestEventProc,
-  GuestInfoTypes,
-  IO_ERROR_ACTION_NAMES,
-  WATCHDOG_ACTION_NAMES,
   decodeGuestInfoRet,
   decodeIoErrorMessage,
   decodeWatchdogMessage,
+  domainGetBlockInfo,
   domainGetGuestInfo,
+  encodeBlockInfoArgs,
   encodeGuestInfoArgs,
   encodeIoErrorMessage,
   encodeWatchdogMessage,
 } from './guest-and-events.ts';
 export type { DomainBlockInfo, IoErrorEvent, WatchdogEvent } from './guest-and-events.ts';
-export { PoolProc, domainGetJobInfo, listAllStoragePools, storagePoolGetInfo } from './pools-and-jobs.ts';
-export type { DomainJobInfo, StoragePool } from './pools-and-jobs.ts';
+export {
+  decodeDomainJobInfo,
+  decodeListAllStoragePoolsRet,
+  decodeStoragePoolInfo,
+  domainGetJobInfo,
+  listAllStoragePools,
+  storagePoolGetInfo,
+} from './pools-and-jobs.ts';
+export type { DomainJobInfo, StoragePool, StoragePoolInfo } from './pools-and-jobs.ts';
 export type {
   BalloonChangeEvent,
   CallOptions,
+  Caller,
   Domain,
   DomainInfo,
   DomainStateInfo,
@@ -86,7 +71,7 @@ export type {
   GetAllDomainStatsOptions,
   LifecycleEvent,
   NodeInfo,
-} from './procedures.ts';
+} from './types.ts';
 export { DEFAULT_PKI, LIBVIRT_TCP_PORT, LIBVIRT_TLS_PORT, describeTarget, parseLibvirtUri } from './uri.ts';
 export type { ConnectTarget, LibvirtTransport, ParsedLibvirtUri, TlsFileOptions, UriOptions } from './uri.ts';
 export { clockDeadline, deadline, withDeadline } from './signals.ts';

@@ -1,24 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * @packageDocumentation
- * Storage pool and domain job procedures (REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS 281,
- * STORAGE_POOL_GET_INFO 87, DOMAIN_GET_JOB_INFO 163), as functions over any client's `call()`.
+ * Storage pool and domain job procedures (CONNECT_LIST_ALL_STORAGE_POOLS, STORAGE_POOL_GET_INFO,
+ * DOMAIN_GET_JOB_INFO), as functions over any client's `call()`.
  * Structures from libvirt's remote_protocol.x: a pool is `string name` + `opaque uuid[16]`; an
  * `unsigned char` travels as a 4-byte XDR unsigned int.
  */
-import { uuidToBytes, uuidToString, XdrReader, XdrWriter } from './xdr.ts';
-import { RemoteLimits } from './constants.ts';
-import { writeDomain } from './procedures.ts';
-import type { CallOptions, Domain } from './procedures.ts';
+import { Proc, RemoteLimits } from './constants.ts';
+import { decodeAll, domainArgs } from './procedures.ts';
+import type { CallOptions, Caller, Domain } from './types.ts';
+import { uuidToBytes, uuidToString, XdrWriter, type XdrReader } from './xdr.ts';
 
 const STRING_MAX = RemoteLimits.STRING_MAX;
-
-/** Procedure numbers used here. */
-export const PoolProc = {
-  CONNECT_LIST_ALL_STORAGE_POOLS: 281,
-  STORAGE_POOL_GET_INFO: 87,
-  DOMAIN_GET_JOB_INFO: 163,
-} as const;
 
 /** A storage pool reference. */
 export interface StoragePool {
@@ -50,11 +43,6 @@ export interface DomainJobInfo {
   readonly fileRemaining: bigint;
 }
 
-/** Anything with libvirt's `call()` (a LibvirtClient or a LibvirtConnection). */
-export interface Caller {
-  call(proc: number, args?: Uint8Array, options?: CallOptions): Promise<Buffer>;
-}
-
 /** Reads a `remote_nonnull_storage_pool`. */
 function readPool(r: XdrReader): StoragePool {
   const name = r.string(STRING_MAX);
@@ -68,16 +56,16 @@ export async function listAllStoragePools(
   options: CallOptions = {},
 ): Promise<StoragePool[]> {
   const args = new XdrWriter().i32(1).u32(flags).finish();
-  return decodeListAllStoragePoolsRet(await api.call(PoolProc.CONNECT_LIST_ALL_STORAGE_POOLS, args, options));
+  return decodeListAllStoragePoolsRet(await api.call(Proc.CONNECT_LIST_ALL_STORAGE_POOLS, args, options));
 }
 
 /** Decodes the payload of CONNECT_LIST_ALL_STORAGE_POOLS. */
 export function decodeListAllStoragePoolsRet(payload: Buffer): StoragePool[] {
-  const r = new XdrReader(payload);
-  const pools = r.array(RemoteLimits.STORAGE_POOL_LIST_MAX, readPool, 20);
-  r.u32(); // ret: the count
-  r.expectEnd();
-  return pools;
+  return decodeAll(payload, (r) => {
+    const pools = r.array(RemoteLimits.STORAGE_POOL_LIST_MAX, readPool, 20);
+    r.u32(); // ret: the count
+    return pools;
+  });
 }
 
 /** Reads a pool's state and sizes (virStoragePoolGetInfo). */
@@ -90,15 +78,17 @@ export async function storagePoolGetInfo(
     .string(pool.name, STRING_MAX)
     .opaqueFixed(uuidToBytes(pool.uuid), RemoteLimits.UUID_BYTES)
     .finish();
-  return decodeStoragePoolInfo(await api.call(PoolProc.STORAGE_POOL_GET_INFO, args, options));
+  return decodeStoragePoolInfo(await api.call(Proc.STORAGE_POOL_GET_INFO, args, options));
 }
 
 /** Decodes the payload of STORAGE_POOL_GET_INFO. */
 export function decodeStoragePoolInfo(payload: Buffer): StoragePoolInfo {
-  const r = new XdrReader(payload);
-  const info = { state: r.u32(), capacity: r.u64(), allocation: r.u64(), available: r.u64() };
-  r.expectEnd();
-  return info;
+  return decodeAll(payload, (r) => ({
+    state: r.u32(),
+    capacity: r.u64(),
+    allocation: r.u64(),
+    available: r.u64(),
+  }));
 }
 
 /** Reads a domain's current job (virDomainGetJobInfo). */
@@ -107,15 +97,12 @@ export async function domainGetJobInfo(
   dom: Domain,
   options: CallOptions = {},
 ): Promise<DomainJobInfo> {
-  const w = new XdrWriter();
-  writeDomain(w, dom);
-  return decodeDomainJobInfo(await api.call(PoolProc.DOMAIN_GET_JOB_INFO, w.finish(), options));
+  return decodeDomainJobInfo(await api.call(Proc.DOMAIN_GET_JOB_INFO, domainArgs(dom).finish(), options));
 }
 
 /** Decodes the payload of DOMAIN_GET_JOB_INFO. */
 export function decodeDomainJobInfo(payload: Buffer): DomainJobInfo {
-  const r = new XdrReader(payload);
-  const info = {
+  return decodeAll(payload, (r) => ({
     type: r.i32(),
     timeElapsed: r.u64(),
     timeRemaining: r.u64(),
@@ -128,7 +115,5 @@ export function decodeDomainJobInfo(payload: Buffer): DomainJobInfo {
     fileTotal: r.u64(),
     fileProcessed: r.u64(),
     fileRemaining: r.u64(),
-  };
-  r.expectEnd();
-  return info;
+  }));
 }

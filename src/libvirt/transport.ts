@@ -84,6 +84,36 @@ async function readPkiFile(file: string, what: string, address: string): Promise
   }
 }
 
+/** Reads the PKI files of a TLS target, then starts the TLS connection. */
+async function connectTls(
+  target: Extract<ConnectTarget, { kind: 'tls' }>,
+  address: string,
+  signal: AbortSignal | undefined,
+): Promise<tls.TLSSocket> {
+  // Read together, reported in a fixed order (CA, certificate, key): the same error for the same files.
+  const read = await Promise.allSettled([
+    readPkiFile(target.caFile, 'CA certificate', address),
+    readPkiFile(target.certFile, 'client certificate', address),
+    readPkiFile(target.keyFile, 'client key', address),
+  ]);
+  const files: Buffer[] = [];
+  for (const r of read) {
+    if (r.status === 'rejected') throw r.reason;
+    files.push(r.value);
+  }
+  const [ca, cert, key] = files;
+  signal?.throwIfAborted();
+  return tls.connect({
+    host: target.host,
+    port: target.port,
+    ca,
+    cert,
+    key,
+    rejectUnauthorized: target.verify,
+    ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
+  });
+}
+
 /**
  * Opens a connected socket to the target. Rejects with LibvirtConnectionError on failure, or with the
  * abort error when the signal fires first (the half-open socket is destroyed).
@@ -95,39 +125,15 @@ export async function openSocket(
   signal?.throwIfAborted();
   const address = describeTarget(target);
   let socket: net.Socket;
-  let readyEvent: 'connect' | 'secureConnect';
+  let readyEvent: 'connect' | 'secureConnect' = 'connect';
   if (target.kind === 'unix') {
     socket = net.createConnection({ path: target.path });
-    readyEvent = 'connect';
   } else if (target.kind === 'tcp') {
     socket = net.createConnection({ host: target.host, port: target.port });
-    readyEvent = 'connect';
   } else {
-    // Read together, reported in a fixed order (CA, certificate, key): the same error for the same files.
-    const read = await Promise.allSettled([
-      readPkiFile(target.caFile, 'CA certificate', address),
-      readPkiFile(target.certFile, 'client certificate', address),
-      readPkiFile(target.keyFile, 'client key', address),
-    ]);
-    const files: Buffer[] = [];
-    for (const r of read) {
-      if (r.status === 'rejected') throw r.reason;
-      files.push(r.value);
-    }
-    const [ca, cert, key] = files;
-    signal?.throwIfAborted();
-    socket = tls.connect({
-      host: target.host,
-      port: target.port,
-      ca,
-      cert,
-      key,
-      rejectUnauthorized: target.verify,
-      ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
-    });
+    socket = await connectTls(target, address, signal);
     readyEvent = 'secureConnect';
   }
-
   return await new Promise<net.Socket>((resolve, reject) => {
     const cleanup = (): void => {
       socket.off(readyEvent, onReady);

@@ -15,10 +15,9 @@ import {
   type LibvirtClient,
   type TypedParam,
 } from '../../src/libvirt/index.ts';
-import { PoolProc } from '../../src/libvirt/pools-and-jobs.ts';
 import { decodeFrame } from '../../src/libvirt/framing.ts';
 import { LibvirtError } from '../../src/libvirt/errors.ts';
-import { BLOCK_INFO_PROC, GuestEventProc } from '../../src/libvirt/guest-and-events.ts';
+import { Proc } from '../../src/libvirt/constants.ts';
 import { decodeRemoteError } from '../../src/libvirt/procedures.ts';
 
 /** A frame of test/fixtures/libvirt/insight-frames.json (guest agent and events, recorded from the lab). */
@@ -270,14 +269,14 @@ export function fixtureClient(
     async call(proc: number, args?: Uint8Array): Promise<Buffer> {
       const w = new XdrWriter();
       switch (proc) {
-        case PoolProc.CONNECT_LIST_ALL_STORAGE_POOLS: {
+        case Proc.CONNECT_LIST_ALL_STORAGE_POOLS: {
           count('listAllStoragePools');
           const pools = rec.pools ?? [];
           w.u32(pools.length);
           for (const p of pools) w.string(p.name).opaqueFixed(uuidToBytes(p.uuid), 16);
           return w.u32(pools.length).finish();
         }
-        case PoolProc.STORAGE_POOL_GET_INFO: {
+        case Proc.STORAGE_POOL_GET_INFO: {
           count('storagePoolGetInfo');
           const name = new XdrReader(Buffer.from(args ?? [])).string(4096);
           const p = (rec.pools ?? []).find((x) => x.name === name);
@@ -289,21 +288,21 @@ export function fixtureClient(
             .u64(BigInt(p.available))
             .finish();
         }
-        case PoolProc.DOMAIN_GET_JOB_INFO: {
+        case Proc.DOMAIN_GET_JOB_INFO: {
           count('domainGetJobInfo');
           // Recorded guests have no job: type 0 and every figure 0, as libvirt answers then.
           w.i32(0);
           for (let i = 0; i < 11; i++) w.u64(0n);
           return w.finish();
         }
-        case GuestEventProc.DOMAIN_GET_GUEST_INFO: {
+        case Proc.DOMAIN_GET_GUEST_INFO: {
           count('domainGetGuestInfo');
           // The recorded agent is instance-00000002's (the tiny guest with a filesystem); the other
           // guests answer as libvirt does for a guest without an agent channel.
           const name = new XdrReader(Buffer.from(args ?? [])).string(4096);
           return replay(name === 'instance-00000002' ? 'guest_info' : 'guest_info_no_agent', proc);
         }
-        case BLOCK_INFO_PROC: {
+        case Proc.DOMAIN_GET_BLOCK_INFO: {
           count('domainGetBlockInfo');
           // Recorded for instance-00000005's vda (a blank 64 MiB qcow2, as every lab guest's vda).
           return replay('block_info_shutoff', proc);

@@ -2,9 +2,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 
-import { LibvirtClient, type LibvirtClientOptions } from '../../../src/libvirt/client.ts';
+import { LibvirtClient } from '../../../src/libvirt/client.ts';
+import type { LibvirtClientOptions, LifecycleEvent } from '../../../src/libvirt/index.ts';
 import { LibvirtAbortError, LibvirtConnectionError, LibvirtError } from '../../../src/libvirt/errors.ts';
-import { Proc, type LifecycleEvent } from '../../../src/libvirt/procedures.ts';
+import { Proc } from '../../../src/libvirt/constants.ts';
 import { XdrReader, XdrWriter } from '../../../src/libvirt/xdr.ts';
 import { ManualClock } from '../../helpers/manual-clock.ts';
 import { FakeLibvirtServer, waitFor, type FakeCall } from './fake-server.ts';

@@ -6,10 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 
-import { LibvirtConnection, type LibvirtConnectionOptions } from '../../../src/libvirt/connection.ts';
+import { LibvirtConnection } from '../../../src/libvirt/connection.ts';
+import type { LibvirtConnectionOptions } from '../../../src/libvirt/index.ts';
 import { DomainEventId, KEEPALIVE_PROC } from '../../../src/libvirt/constants.ts';
 import { LibvirtAbortError, LibvirtConnectionError, LibvirtError } from '../../../src/libvirt/errors.ts';
-import { Proc, decodeGetAllDomainStatsRet } from '../../../src/libvirt/procedures.ts';
+import { Proc } from '../../../src/libvirt/constants.ts';
+import { decodeGetAllDomainStatsRet } from '../../../src/libvirt/procedures.ts';
 import { clockDeadline } from '../../../src/libvirt/signals.ts';
 import { XdrReader, XdrWriter } from '../../../src/libvirt/xdr.ts';
 import { ManualClock } from '../../helpers/manual-clock.ts';

@@ -20,7 +20,8 @@ import {
 } from '../../../src/libvirt/constants.ts';
 import type { RemoteErrorFields } from '../../../src/libvirt/errors.ts';
 import { FrameDecoder, decodeFrame, encodeFrame, type Frame } from '../../../src/libvirt/framing.ts';
-import { Proc, encodeRemoteError } from '../../../src/libvirt/procedures.ts';
+import { Proc } from '../../../src/libvirt/constants.ts';
+import { encodeRemoteError } from '../../../src/libvirt/procedures.ts';
 import { XdrWriter } from '../../../src/libvirt/xdr.ts';
 
 /** What a handler answers to a call. */

@@ -20,8 +20,8 @@ import {
   decodeListAllStoragePoolsRet,
   decodeStoragePoolInfo,
 } from '../../../src/libvirt/pools-and-jobs.ts';
+import { Proc } from '../../../src/libvirt/constants.ts';
 import {
-  Proc,
   decodeAuthListRet,
   decodeBalloonChangeMessage,
   decodeDomainInfo,

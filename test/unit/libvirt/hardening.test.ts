@@ -7,11 +7,8 @@ import { Duplex } from 'node:stream';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 
 import { LibvirtClient } from '../../../src/libvirt/client.ts';
-import {
-  LibvirtConnection,
-  type ConnectionAnomaly,
-  type LibvirtConnectionOptions,
-} from '../../../src/libvirt/connection.ts';
+import { LibvirtConnection } from '../../../src/libvirt/connection.ts';
+import type { ConnectionAnomaly, LibvirtConnectionOptions } from '../../../src/libvirt/index.ts';
 import {
   MessageStatus,
   MessageType,
@@ -20,7 +17,8 @@ import {
 } from '../../../src/libvirt/constants.ts';
 import { LibvirtAbortError, LibvirtConnectionError } from '../../../src/libvirt/errors.ts';
 import { encodeFrame } from '../../../src/libvirt/framing.ts';
-import { Proc, writeDomain } from '../../../src/libvirt/procedures.ts';
+import { Proc } from '../../../src/libvirt/constants.ts';
+import { writeDomain } from '../../../src/libvirt/procedures.ts';
 import { XdrWriter } from '../../../src/libvirt/xdr.ts';
 import { FakeLibvirtServer, frameOf } from './fake-server.ts';
 import { recordedFrame } from './recorded.ts';

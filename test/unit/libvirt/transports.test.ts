@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 
 import { LibvirtClient } from '../../../src/libvirt/client.ts';
 import { LibvirtConnectionError } from '../../../src/libvirt/errors.ts';
-import { Proc } from '../../../src/libvirt/procedures.ts';
+import { Proc } from '../../../src/libvirt/constants.ts';
 import { XdrReader, XdrWriter } from '../../../src/libvirt/xdr.ts';
 import { FakeLibvirtServer } from './fake-server.ts';
 

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The count of what a connection dropped or survived (its {@link ConnectionAnomaly}s), reported to the
+ * `onAnomaly` hook as they happen.
+ *
+ * @packageDocumentation
+ */
+import type { ConnectionAnomaly, ConnectionAnomalyKind } from './connection-types.ts';
+
+/** Counts anomalies by kind and passes each to the hook (whose own exceptions are ignored). */
+export class AnomalyLog {
+  private readonly counts: Record<ConnectionAnomalyKind, number> = {
+    'unmatched-reply': 0,
+    'mismatched-reply': 0,
+    'unexpected-frame': 0,
+    'undecodable-event': 0,
+    'listener-error': 0,
+  };
+
+  constructor(private readonly hook: ((anomaly: ConnectionAnomaly) => void) | undefined) {}
+
+  /** How many of each kind so far. */
+  get snapshot(): Readonly<Record<ConnectionAnomalyKind, number>> {
+    return { ...this.counts };
+  }
+
+  record(kind: ConnectionAnomalyKind, message: string, error?: unknown): void {
+    this.counts[kind]++;
+    if (this.hook === undefined) return;
+    try {
+      this.hook(error === undefined ? { kind, message } : { kind, message, error });
+    } catch {
+      // The hook is for logging and counting: its failure must not reach the socket's handlers.
+    }
+  }
+}
