@@ -36,15 +36,15 @@ import {
   type PublisherMeter,
   publisherMeters,
   type Release,
-} from '../publisher/meters.ts';
-import { type PyDict, PyFloat, pyStr, type PyValue } from '../publisher/python-format.ts';
+} from '../ceilometer/meters.ts';
+import { type PyDict, PyFloat, pyStr, type PyValue } from '../ceilometer/python-format.ts';
 import {
   buildMeterSamples,
   discoverInstances,
   prepareCycle,
   type SampleContext,
-} from '../publisher/samples.ts';
-import { STOPPED_INSTANCE_METERS, stoppedCycle } from '../publisher/stopped.ts';
+} from '../ceilometer/samples.ts';
+import { STOPPED_INSTANCE_METERS, stoppedCycle } from '../ceilometer/stopped.ts';
 
 /** The first Ceilometer release with the built-in exporter (24.0.0, 2025.1). */
 const FIRST_EXPORTER_RELEASE = 24;

@@ -12,18 +12,18 @@ import type { Logger } from 'pino';
 import type { Inspector, StatsGroup } from '../inspector/types.ts';
 import { deadline } from '../libvirt/signals.ts';
 import type { QueuedBatch } from './delivery-queue.ts';
-import { monotonicSeconds } from './ids.ts';
-import type { PublisherMeter } from './meters.ts';
+import { monotonicSeconds } from '../ceilometer/ids.ts';
+import type { PublisherMeter } from '../ceilometer/meters.ts';
 import type { PublisherMetrics } from './metrics.ts';
-import { batchSamples } from './notification.ts';
+import { batchSamples } from '../ceilometer/notification.ts';
 import {
   buildMeterSamples,
   discoverInstances,
   prepareCycle,
   type SampleContext,
   VnicDeltaTracker,
-} from './samples.ts';
-import { STOPPED_INSTANCE_METERS, stoppedCycle } from './stopped.ts';
+} from '../ceilometer/samples.ts';
+import { STOPPED_INSTANCE_METERS, stoppedCycle } from '../ceilometer/stopped.ts';
 
 /** The meters polled on one interval, and how its last cycle went. */
 export interface PollGroup {

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 
 import type { StatsGroup } from '../inspector/types.ts';
 import { CEILOMETER_DEFAULT_SECRET, type PublisherConfig } from './config.ts';
-import { type PublisherMeter } from './meters.ts';
+import { type PublisherMeter } from '../ceilometer/meters.ts';
 import type { PollGroup } from './poll-scheduler.ts';
 import { groupByInterval, loadPollingFile, type PollingConfig, parsePollingConfig } from './polling.ts';
 import { parseTransportUrl, type TransportUrl } from './transport-url.ts';

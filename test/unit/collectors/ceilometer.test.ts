@@ -11,8 +11,8 @@ import { buildApp } from '../../../src/app.ts';
 import { ceilometerLabels, ceilometerMetricName, labelLayout } from '../../../src/collectors/ceilometer.ts';
 import { loadConfig } from '../../../src/config/load.ts';
 import { LibvirtInspector } from '../../../src/inspector/libvirt-inspector.ts';
-import { parseRelease } from '../../../src/publisher/meters.ts';
-import type { PyDict } from '../../../src/publisher/python-format.ts';
+import { parseRelease } from '../../../src/ceilometer/meters.ts';
+import type { PyDict } from '../../../src/ceilometer/python-format.ts';
 import { parseExposition, type Family } from '../../helpers/exposition.ts';
 import { fixtureClient, loadRecording } from '../../helpers/fixture-client.ts';
 

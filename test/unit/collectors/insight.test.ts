@@ -27,10 +27,10 @@ import {
 } from '../../../src/libvirt/guest-and-events.ts';
 import { LibvirtError } from '../../../src/libvirt/errors.ts';
 import { decodeLifecycleMessage, decodeRemoteError } from '../../../src/libvirt/procedures.ts';
-import { defaultUnitProfile, parseRelease, publisherMeters } from '../../../src/publisher/meters.ts';
-import { buildMeterSamples, discoverInstances, prepareCycle } from '../../../src/publisher/samples.ts';
-import { STOPPED_INSTANCE_METERS, stoppedCycle } from '../../../src/publisher/stopped.ts';
-import { pyStr, type PyValue } from '../../../src/publisher/python-format.ts';
+import { defaultUnitProfile, parseRelease, publisherMeters } from '../../../src/ceilometer/meters.ts';
+import { buildMeterSamples, discoverInstances, prepareCycle } from '../../../src/ceilometer/samples.ts';
+import { STOPPED_INSTANCE_METERS, stoppedCycle } from '../../../src/ceilometer/stopped.ts';
+import { pyStr, type PyValue } from '../../../src/ceilometer/python-format.ts';
 import { parseExposition } from '../../helpers/exposition.ts';
 import { fixtureClient, insightFrame } from '../../helpers/fixture-client.ts';
 

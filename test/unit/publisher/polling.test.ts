@@ -11,7 +11,7 @@ import {
   PollingConfigError,
   supportsMeter,
 } from '../../../src/publisher/polling.ts';
-import { parseRelease, publisherMeters } from '../../../src/publisher/meters.ts';
+import { parseRelease, publisherMeters } from '../../../src/ceilometer/meters.ts';
 
 const fixturePath = (name: string): string =>
   fileURLToPath(new URL(`../../fixtures/ceilometer/${name}`, import.meta.url));

@@ -10,8 +10,8 @@ import {
   parseRelease,
   publisherMeters,
   type PublisherMeter,
-} from '../../../src/publisher/meters.ts';
-import { parsePyJson, PyFloat, pyJsonDumps, type PyDict } from '../../../src/publisher/python-format.ts';
+} from '../../../src/ceilometer/meters.ts';
+import { parsePyJson, PyFloat, pyJsonDumps, type PyDict } from '../../../src/ceilometer/python-format.ts';
 import {
   buildMeterSamples,
   discoverInstances,
@@ -19,10 +19,10 @@ import {
   prepareCycle,
   type SampleContext,
   VnicDeltaTracker,
-} from '../../../src/publisher/samples.ts';
-import { verifySignature } from '../../../src/publisher/signature.ts';
+} from '../../../src/ceilometer/samples.ts';
+import { verifySignature } from '../../../src/ceilometer/signature.ts';
 import { fixtureClient } from '../../helpers/fixture-client.ts';
-import { inspectionOf, loadLabInstance } from './fake-inspector.ts';
+import { inspectionOf, loadLabInstance } from '../publisher/fake-inspector.ts';
 
 const SECRET = 'lab-telemetry-secret';
 const UUID1 = '11111111-2222-3333-4444-555555555501';

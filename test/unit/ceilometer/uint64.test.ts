@@ -7,22 +7,22 @@ import { describe, test } from 'node:test';
 
 import { decodeDomainStats, type StatParam } from '../../../src/inspector/stats.ts';
 import type { Inspection } from '../../../src/inspector/types.ts';
-import { parseRelease, publisherMeters, type PublisherMeter } from '../../../src/publisher/meters.ts';
+import { parseRelease, publisherMeters, type PublisherMeter } from '../../../src/ceilometer/meters.ts';
 import {
   parsePyJson,
   pyJsonDumps,
   pyStr,
   type PyDict,
   type PyValue,
-} from '../../../src/publisher/python-format.ts';
+} from '../../../src/ceilometer/python-format.ts';
 import {
   buildMeterSamples,
   discoverInstances,
   prepareCycle,
   VnicDeltaTracker,
-} from '../../../src/publisher/samples.ts';
-import { verifySignature } from '../../../src/publisher/signature.ts';
-import { inspectionOf, loadLabInstance } from './fake-inspector.ts';
+} from '../../../src/ceilometer/samples.ts';
+import { verifySignature } from '../../../src/ceilometer/signature.ts';
+import { inspectionOf, loadLabInstance } from '../publisher/fake-inspector.ts';
 
 const SECRET = 'lab-telemetry-secret';
 const UUID1 = '11111111-2222-3333-4444-555555555501';

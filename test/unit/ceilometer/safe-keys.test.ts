@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { parseRelease, publisherMeters } from '../../../src/publisher/meters.ts';
-import { pyJsonDumps, type PyDict } from '../../../src/publisher/python-format.ts';
-import { buildMeterSamples, discoverInstances, prepareCycle } from '../../../src/publisher/samples.ts';
-import { verifySignature } from '../../../src/publisher/signature.ts';
-import { inspectionOf, loadLabInstance } from './fake-inspector.ts';
+import { parseRelease, publisherMeters } from '../../../src/ceilometer/meters.ts';
+import { pyJsonDumps, type PyDict } from '../../../src/ceilometer/python-format.ts';
+import { buildMeterSamples, discoverInstances, prepareCycle } from '../../../src/ceilometer/samples.ts';
+import { verifySignature } from '../../../src/ceilometer/signature.ts';
+import { inspectionOf, loadLabInstance } from '../publisher/fake-inspector.ts';
 
 test('issue 15 item 9: a filterref parameter named __proto__ is published as a metadata key', () => {
   const f = loadLabInstance();
