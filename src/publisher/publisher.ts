@@ -15,7 +15,8 @@ import { type AmqpTransport, type AmqpTransportOptions, createAmqpTransport } fr
 import { type PublisherConfig, publisherConfigSchema } from './config.ts';
 import { DeliveryQueue } from './delivery-queue.ts';
 import { createUuid1 } from '../ceilometer/ids.ts';
-import { defaultUnitProfile, parseRelease, publisherMeters } from '../ceilometer/meters.ts';
+import { computeMeters } from '../ceilometer/meters.ts';
+import { defaultUnitProfile, parseRelease } from '../ceilometer/release.ts';
 import { type PublisherMetrics, registerPublisherMetrics } from './metrics.ts';
 import { type PollGroup, PollScheduler } from './poll-scheduler.ts';
 import { Sender } from './sender.ts';
@@ -214,7 +215,7 @@ async function startParts(
   const polling = await loadPolling(cfg, signal);
   const release = parseRelease(cfg.ceilometer_release);
   const unitProfile = cfg.unit_profile ?? defaultUnitProfile(release);
-  const groups = pollGroups(polling, publisherMeters(release, unitProfile), logger);
+  const groups = pollGroups(polling, computeMeters(release, unitProfile), logger);
   const tls = await tlsOptions(cfg, url, logger, signal);
   await warnAboutSecrets(cfg, url, logger);
   const totals = { polled: 0, published: 0, dropped: 0 };

@@ -5,21 +5,14 @@ import { describe, test } from 'node:test';
 
 import { createLibvirtInspector } from '../../../src/inspector/libvirt-inspector.ts';
 import type { Inspection } from '../../../src/inspector/types.ts';
-import {
-  defaultUnitProfile,
-  parseRelease,
-  publisherMeters,
-  type PublisherMeter,
-} from '../../../src/ceilometer/meters.ts';
+import { type CycleInput, prepareCycle, VnicDeltaTracker } from '../../../src/ceilometer/cycle.ts';
+import { discoverInstances, novaHostId } from '../../../src/ceilometer/discovery.ts';
+import { type SampleContext, sampleMessages } from '../../../src/ceilometer/message.ts';
+import { computeMeters } from '../../../src/ceilometer/meters.ts';
 import { parsePyJson, PyFloat, pyJsonDumps, type PyDict } from '../../../src/ceilometer/python-format.ts';
-import {
-  buildMeterSamples,
-  discoverInstances,
-  novaHostId,
-  prepareCycle,
-  type SampleContext,
-  VnicDeltaTracker,
-} from '../../../src/ceilometer/samples.ts';
+import { defaultUnitProfile, parseRelease } from '../../../src/ceilometer/release.ts';
+import { meterSamples } from '../../../src/ceilometer/samples.ts';
+import type { ComputeMeter } from '../../../src/ceilometer/types.ts';
 import { verifySignature } from '../../../src/ceilometer/signature.ts';
 import { fixtureClient } from '../../helpers/fixture-client.ts';
 import { inspectionOf, loadLabInstance } from '../publisher/fake-inspector.ts';
@@ -41,9 +34,19 @@ function capturedSample(name: string): PyDict {
   return samples[0]!;
 }
 
-function meters(release = '19.0.0', profile?: 'MB' | 'MiB'): Map<string, PublisherMeter> {
+function meters(release = '19.0.0', profile?: 'MB' | 'MiB'): Map<string, ComputeMeter> {
   const r = parseRelease(release);
-  return new Map(publisherMeters(r, profile ?? defaultUnitProfile(r)).map((m) => [m.name, m]));
+  return new Map(computeMeters(r, profile ?? defaultUnitProfile(r)).map((m) => [m.name, m]));
+}
+
+/** The sample dicts of a meter as the publisher sends them (one timestamp per meter, as the real agent). */
+function buildMeterSamples(
+  ctx: SampleContext,
+  meter: ComputeMeter,
+  cycle: CycleInput,
+  timestamp?: string,
+): PyDict[] {
+  return sampleMessages(ctx, meterSamples(meter, cycle), timestamp);
 }
 
 function context(ids: string[] = []): SampleContext {
@@ -57,7 +60,7 @@ function context(ids: string[] = []): SampleContext {
 
 function build(
   inspection: Inspection,
-  meter: PublisherMeter,
+  meter: ComputeMeter,
   opts: { ctx?: SampleContext; timestamp?: string; monotonic?: number; deltas?: VnicDeltaTracker } = {},
 ): PyDict[] {
   const { discovered } = discoverInstances(inspection, {
