@@ -127,22 +127,22 @@ describe('typed samples (what the collector serves and the publisher formats)', 
   });
 
   test('disk and vNIC samples: per-device resource ids and metadata keys', () => {
-    const [disk] = typed('disk.device.read.bytes');
-    assert.equal(disk?.resourceId, `${UUID1}-vda`);
-    assert.equal(disk?.volume, 512);
-    assert.equal(disk?.metadata.disk_name, 'vda');
-    const [nic] = typed('network.incoming.bytes');
-    assert.equal(nic?.resourceId, `instance-00000001-${UUID1}-tap-lab1`);
-    assert.equal(nic?.volume, 90);
-    assert.equal(nic?.metadata.name, 'tap-lab1');
-    assert.equal(nic?.unit, 'B');
+    const disk = typed('disk.device.read.bytes')[0]!;
+    assert.equal(disk.resourceId, `${UUID1}-vda`);
+    assert.equal(disk.volume, 512);
+    assert.equal(disk.metadata.disk_name, 'vda');
+    const nic = typed('network.incoming.bytes')[0]!;
+    assert.equal(nic.resourceId, `instance-00000001-${UUID1}-tap-lab1`);
+    assert.equal(nic.volume, 90);
+    assert.equal(nic.metadata.name, 'tap-lab1');
+    assert.equal(nic.unit, 'B');
   });
 
   test('float meters: a float volume in MB; no volume, no sample', () => {
-    const [rss] = typed('memory.resident');
-    assert.equal(rss?.float, true);
-    assert.equal(rss?.volume, 46164 / 1024);
-    assert.equal(rss?.unit, 'MB');
+    const rss = typed('memory.resident')[0]!;
+    assert.equal(rss.float, true);
+    assert.equal(rss.volume, 46164 / 1024);
+    assert.equal(rss.unit, 'MB');
     // The no-OS lab guest reports no balloon.available: memory.usage has no volume.
     assert.deepEqual(typed('memory.usage'), []);
   });
