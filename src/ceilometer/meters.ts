@@ -6,6 +6,7 @@
  * field), so /metrics and AMQP read the same quantity the same way. A few cannot be table rows
  * (companions.ts); they still read raw values through the table's rows or the same inspector records.
  */
+import { DEFAULT_GROUPS } from '../inspector/libvirt-inspector.ts';
 import type { StatsGroup } from '../inspector/types.ts';
 import { type DomainSubject, meterTable, type MeterRow } from '../meters/table.ts';
 import { companionMeters } from './companions.ts';
@@ -14,18 +15,11 @@ import { meterExists, profileUnit, type Release, type UnitProfile } from './rele
 import type { ComputeMeter, MeterScope } from './types.ts';
 
 /**
- * Every stats group the real agent reads (domainListGetStats with stats=0), perf included: what a
- * cycle asks for when it polls a perf meter, and what the `ceilometer` collector always asks for.
+ * The stats groups a cycle asks for when it polls a perf meter, and the `ceilometer` collector always:
+ * the inspector's default and perf. (The real agent reads every group, domainListGetStats with
+ * stats=0; its libvirt meters read no other.)
  */
-export const AGENT_STATS_GROUPS: readonly StatsGroup[] = [
-  'state',
-  'cpu',
-  'balloon',
-  'vcpu',
-  'interface',
-  'block',
-  'perf',
-];
+export const AGENT_STATS_GROUPS: readonly StatsGroup[] = [...DEFAULT_GROUPS, 'perf'];
 
 /**
  * The stats groups of a cycle that polls `meters`: {@link AGENT_STATS_GROUPS} when one of them reads

@@ -45,11 +45,11 @@ describe('sampleMessage', () => {
       'monotonic_time',
       'message_signature',
     ]);
-    assert.equal(m.counter_name, 'memory.usage');
-    assert.equal(m.counter_type, 'gauge');
-    assert.equal(m.counter_unit, 'MB');
-    assert.equal(m.resource_id, 'r1');
-    assert.equal(m.message_id, 'id-0');
+    const { counter_name, counter_type, counter_unit, user_id, project_id, resource_id, message_id } = m;
+    assert.deepEqual(
+      [counter_name, counter_type, counter_unit, user_id, project_id, resource_id, message_id],
+      ['memory.usage', 'gauge', 'MB', 'u1', 'p1', 'r1', 'id-0'],
+    );
     assert.deepEqual(m.resource_metadata, SAMPLE.metadata);
     assert.equal(verifySignature(m, 's3cret'), true);
     assert.equal(verifySignature(m, 'other'), false);
