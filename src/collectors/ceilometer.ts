@@ -7,14 +7,14 @@
  * (Aodh's Prometheus evaluator, Heat autoscaling queries such as
  * `rate(ceilometer_cpu{server_group=~"…"}[5m])`) works on this exporter unchanged.
  *
- * The samples are the side-publisher's (src/publisher/samples.ts), built from this scrape's inspection
- * for every meter of `publisher.ceilometer_release` with `publisher.unit_profile`, `publisher.host` and
- * `publisher.flavor_ids` (read even when the publisher is disabled), so /metrics and AMQP carry the
- * same values. Each sample becomes one gauge, as the real exporter does:
- * - name `ceilometer_` + counter_name with `.` replaced by `_`;
- * - labels from the sample dict, in the order and with the Python truthiness rules of
+ * The samples are the side-publisher's (the sample model of src/ceilometer), built from this scrape's
+ * inspection for every meter of `publisher.ceilometer_release` with `publisher.unit_profile`,
+ * `publisher.host` and `publisher.flavor_ids` (read even when the publisher is disabled), so /metrics
+ * and AMQP carry the same values. Each sample becomes one gauge, as the real exporter does:
+ * - name `ceilometer_` + the meter name with `.` replaced by `_`;
+ * - labels from the sample, in the order and with the Python truthiness rules of
  *   `prom_exporter._gen_labels` (see {@link ceilometerLabels});
- * - value counter_volume, whatever the counter type (cumulative meters are gauges there too).
+ * - value the sample's volume, whatever the meter type (cumulative meters are gauges there too).
  *
  * Differences, on purpose:
  * - delta meters (`network.*.bytes.delta`) are not served. The real exporter shows the difference
@@ -30,21 +30,14 @@
  */
 import type { CollectorDefinition, ScrapeContext } from '../scrape/collector.ts';
 import type { FamilySpec, MetricSink } from '../scrape/metric-sink.ts';
-import {
-  defaultUnitProfile,
-  parseRelease,
-  type PublisherMeter,
-  publisherMeters,
-  type Release,
-} from '../publisher/meters.ts';
-import { type PyDict, PyFloat, pyStr, type PyValue } from '../publisher/python-format.ts';
-import {
-  buildMeterSamples,
-  discoverInstances,
-  prepareCycle,
-  type SampleContext,
-} from '../publisher/samples.ts';
-import { STOPPED_INSTANCE_METERS, stoppedCycle } from '../publisher/stopped.ts';
+import { prepareCycle } from '../ceilometer/cycle.ts';
+import { discoverInstances } from '../ceilometer/discovery.ts';
+import { AGENT_STATS_GROUPS, computeMeters } from '../ceilometer/meters.ts';
+import { type PyDict, PyFloat, pyStr, type PyValue } from '../ceilometer/python-format.ts';
+import { defaultUnitProfile, parseRelease, type Release, type UnitProfile } from '../ceilometer/release.ts';
+import { meterSamples } from '../ceilometer/samples.ts';
+import { STOPPED_INSTANCE_METERS, stoppedCycle } from '../ceilometer/stopped.ts';
+import type { ComputeMeter, Sample } from '../ceilometer/types.ts';
 
 /** The first Ceilometer release with the built-in exporter (24.0.0, 2025.1). */
 const FIRST_EXPORTER_RELEASE = 24;
@@ -71,7 +64,7 @@ export function ceilometerMetricName(counterName: string): string {
   return `ceilometer_${counterName.replaceAll('.', '_')}`;
 }
 
-/** Python truthiness of a sample value (None, False, 0, 0.0, '', empty dict or list are false). */
+/** Python truthiness of a metadata value (None, False, 0, 0.0, '', empty dict or list are false). */
 function truthy(v: PyValue | undefined): boolean {
   if (v === undefined || v === null || v === false || v === 0 || v === 0n || v === '') return false;
   if (v instanceof PyFloat) return v.value !== 0;
@@ -83,7 +76,7 @@ function truthy(v: PyValue | undefined): boolean {
   return true;
 }
 
-/** A label value as prometheus_client writes it (`str()` of what the sample holds). */
+/** A label value as prometheus_client writes it (`str()` of what the metadata holds). */
 function labelValue(v: PyValue | undefined): string {
   return typeof v === 'string' ? v : pyStr(v ?? null);
 }
@@ -101,8 +94,8 @@ function dictOf(v: PyValue | undefined): PyDict | undefined {
  *    `disk.device.read.bytes` → `disk="read"`, `network.incoming.bytes` → `network="bytes"`);
  * 2. `publisher="ceilometer"`;
  * 3. `type`: the second segment, or the first when there is only one (`cpu` → `type="cpu"`);
- * 4. `counter`, `project`, `user`, `unit`, `resource` from counter_name, project_id, user_id,
- *    counter_unit and resource_id, each only when truthy (perf meters have unit '' and no `unit`);
+ * 4. `counter`, `project`, `user`, `unit`, `resource` from the meter name, project id, user id, unit
+ *    and resource id, each only when not empty (perf meters have unit '' and no `unit`);
  *    `project_name`/`user_name` exist only with Keystone name discovery, which samples here never have;
  * 5. with a resource_metadata: `vm_instance` = metadata `host` (Nova's hashed hostId, not the compute
  *    node name), `resource_name` = `display_name:name` (the tap name for vNIC samples) or whichever is
@@ -112,7 +105,7 @@ function dictOf(v: PyValue | undefined): PyDict | undefined {
  * no sample of this exporter has them.
  */
 export function ceilometerLabels(
-  sample: PyDict,
+  sample: Sample,
   layout: LabelLayout,
 ): { names: string[]; labels: Record<string, string> } {
   const names: string[] = [];
@@ -121,20 +114,17 @@ export function ceilometerLabels(
     names.push(name);
     labels[name] = labelValue(value);
   };
-  const counterName = typeof sample.counter_name === 'string' ? sample.counter_name : '';
-  const shards = counterName.split('.');
-  add(shards[0] ?? '', shards.length > 2 ? shards[2] : sample.resource_id);
+  const shards = sample.name.split('.');
+  add(shards[0] ?? '', shards.length > 2 ? shards[2] : sample.resourceId);
   add('publisher', 'ceilometer');
   add('type', shards.length > 1 ? shards[1] : shards[0]);
-  if (truthy(sample.counter_name)) add('counter', sample.counter_name);
-  if (truthy(sample.project_id)) add('project', sample.project_id);
-  if (truthy(sample.project_name)) add('project_name', sample.project_name);
-  if (truthy(sample.user_id)) add('user', sample.user_id);
-  if (truthy(sample.user_name)) add('user_name', sample.user_name);
-  if (truthy(sample.counter_unit)) add('unit', sample.counter_unit);
-  if (truthy(sample.resource_id)) add('resource', sample.resource_id);
-  const md = dictOf(sample.resource_metadata);
-  if (md && truthy(md)) {
+  if (sample.name !== '') add('counter', sample.name);
+  if (sample.projectId !== '') add('project', sample.projectId);
+  if (sample.userId !== '') add('user', sample.userId);
+  if (sample.unit !== '') add('unit', sample.unit);
+  if (sample.resourceId !== '') add('resource', sample.resourceId);
+  const md = sample.metadata;
+  if (truthy(md)) {
     if (truthy(md.host)) add('vm_instance', md.host);
     if (truthy(md.display_name)) {
       add(
@@ -155,30 +145,22 @@ export function ceilometerLabels(
   return { names, labels };
 }
 
-/** The numeric value of counter_volume. */
-function volumeOf(v: PyValue | undefined): number | undefined {
-  if (typeof v === 'number') return v;
-  if (v instanceof PyFloat) return v.value;
-  if (typeof v === 'bigint') return Number(v);
-  return undefined;
-}
-
 /** What the collector serves for a configuration: the meters and the label layout. */
 interface Plan {
-  readonly meters: readonly PublisherMeter[];
+  readonly meters: readonly ComputeMeter[];
   readonly layout: LabelLayout;
 }
 
-// NOTE: publisherMeters builds closures over the table; the result only depends on these two
+// NOTE: computeMeters builds closures over the table; the result only depends on these two
 // settings, so it is built once per configuration instead of on every scrape.
 const plans = new Map<string, Plan>();
 
-function planFor(releaseText: string, profile: 'MB' | 'MiB' | undefined): Plan {
+function planFor(releaseText: string, profile: UnitProfile | undefined): Plan {
   const key = `${releaseText}/${profile ?? ''}`;
   let plan = plans.get(key);
   if (plan === undefined) {
     const release = parseRelease(releaseText);
-    const meters = publisherMeters(release, profile ?? defaultUnitProfile(release)).filter(
+    const meters = computeMeters(release, profile ?? defaultUnitProfile(release)).filter(
       (m) => m.type !== 'delta',
     );
     plan = { meters, layout: labelLayout(release) };
@@ -187,10 +169,7 @@ function planFor(releaseText: string, profile: 'MB' | 'MiB' | undefined): Plan {
   return plan;
 }
 
-/** The sample fields that only matter on AMQP are left empty: nothing here signs or sends them. */
-const SAMPLE_CONTEXT: SampleContext = { source: 'openstack', secret: '', messageId: () => '' };
-
-function help(meter: PublisherMeter): string {
+function help(meter: ComputeMeter): string {
   const unit = meter.unit === '' ? 'no unit' : meter.unit;
   return (
     `Ceilometer meter ${meter.name} (${meter.type}, ${unit}) of each sample the compute agent would poll now, ` +
@@ -213,7 +192,7 @@ async function update(ctx: ScrapeContext, sink: MetricSink): Promise<void> {
     // The samples of a meter nearly always share one label set: one spec per set, not per sample.
     const specs = new Map<string, FamilySpec>();
     const from = stopped && STOPPED_INSTANCE_METERS.has(meter.name) ? stopped : cycle;
-    for (const sample of buildMeterSamples(SAMPLE_CONTEXT, meter, from, '')) {
+    for (const sample of meterSamples(meter, from)) {
       const { names, labels } = ceilometerLabels(sample, layout);
       const key = names.join(',');
       let spec = specs.get(key);
@@ -226,7 +205,7 @@ async function update(ctx: ScrapeContext, sink: MetricSink): Promise<void> {
         };
         specs.set(key, spec);
       }
-      sink.add(spec, labels, volumeOf(sample.counter_volume));
+      sink.add(spec, labels, sample.volume);
     }
   }
 }
@@ -235,6 +214,6 @@ async function update(ctx: ScrapeContext, sink: MetricSink): Promise<void> {
 export const ceilometerCollector: CollectorDefinition = {
   name: 'ceilometer',
   // Every group the real agent reads (domainListGetStats with stats=0), perf included for perf.*.
-  groups: ['state', 'cpu', 'balloon', 'vcpu', 'interface', 'block', 'perf'],
+  groups: AGENT_STATS_GROUPS,
   update,
 };

@@ -25,7 +25,7 @@ import {
 
 import { systemClock, type Clock } from '../libvirt/clock.ts';
 import { awaitConfirm } from './confirm-watchdog.ts';
-import { AMQP_PROPERTIES } from './notification.ts';
+import { AMQP_PROPERTIES } from '../ceilometer/notification.ts';
 import { describeTransportUrl, type TransportUrl } from './transport-url.ts';
 
 /** What the publisher needs from a broker connection. */

@@ -5,7 +5,7 @@
  * new batch would exceed the bound, the oldest samples are dropped first (Ceilometer's notifier
  * publisher `_check_queue_length` drops the oldest too), except the batch being sent right now.
  */
-import type { PyDict } from './python-format.ts';
+import type { PyDict } from '../ceilometer/python-format.ts';
 
 /** One future notification: samples of one meter from one cycle. */
 export interface QueuedBatch {

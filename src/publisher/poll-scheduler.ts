@@ -13,24 +13,21 @@ import type { Inspector, StatsGroup } from '../inspector/types.ts';
 import { systemClock, type Clock } from '../libvirt/clock.ts';
 import { clockDeadline } from '../libvirt/signals.ts';
 import type { QueuedBatch } from './delivery-queue.ts';
-import { monotonicSeconds } from './ids.ts';
-import type { PublisherMeter } from './meters.ts';
+import { prepareCycle, VnicDeltaTracker } from '../ceilometer/cycle.ts';
+import { discoverInstances } from '../ceilometer/discovery.ts';
+import { monotonicSeconds } from '../ceilometer/ids.ts';
+import { type SampleContext, sampleMessages } from '../ceilometer/message.ts';
+import { batchSamples } from '../ceilometer/notification.ts';
+import { meterSamples } from '../ceilometer/samples.ts';
+import { STOPPED_INSTANCE_METERS, stoppedCycle } from '../ceilometer/stopped.ts';
+import type { ComputeMeter } from '../ceilometer/types.ts';
 import type { PublisherMetrics } from './metrics.ts';
-import { batchSamples } from './notification.ts';
-import {
-  buildMeterSamples,
-  discoverInstances,
-  prepareCycle,
-  type SampleContext,
-  VnicDeltaTracker,
-} from './samples.ts';
-import { STOPPED_INSTANCE_METERS, stoppedCycle } from './stopped.ts';
 
 /** The meters polled on one interval, and how its last cycle went. */
 export interface PollGroup {
   readonly interval: number;
   readonly sources: readonly string[];
-  readonly meters: readonly PublisherMeter[];
+  readonly meters: readonly ComputeMeter[];
   /** Stats groups to ask for; undefined = the inspector's default. */
   readonly groups: readonly StatsGroup[] | undefined;
   lastPoll?: string;
@@ -177,11 +174,8 @@ export class PollScheduler {
       if (this.#stopping) break;
       let samples;
       try {
-        samples = buildMeterSamples(
-          this.#o.sampleContext,
-          meter,
-          stopped && STOPPED_INSTANCE_METERS.has(meter.name) ? stopped : cycle,
-        );
+        const from = stopped && STOPPED_INSTANCE_METERS.has(meter.name) ? stopped : cycle;
+        samples = sampleMessages(this.#o.sampleContext, meterSamples(meter, from));
       } catch (err) {
         // Ceilometer: "Continue after error from <pollster>".
         logger.error({ err, meter: meter.name }, 'building samples failed');

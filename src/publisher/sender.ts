@@ -15,7 +15,7 @@ import { systemClock, type Clock } from '../libvirt/clock.ts';
 import { amqpErrorCode, type AmqpTransport } from './amqp-transport.ts';
 import type { DeliveryQueue, QueuedBatch } from './delivery-queue.ts';
 import type { PublisherMetrics } from './metrics.ts';
-import { buildNotificationBody } from './notification.ts';
+import { buildNotificationBody } from '../ceilometer/notification.ts';
 
 /** Options of {@link Sender}. */
 export interface SenderOptions {

@@ -10,9 +10,9 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 
 import type { Logger } from 'pino';
 
-import type { StatsGroup } from '../inspector/types.ts';
 import { CEILOMETER_DEFAULT_SECRET, type PublisherConfig } from './config.ts';
-import { type PublisherMeter } from './meters.ts';
+import { statsGroupsFor } from '../ceilometer/meters.ts';
+import type { ComputeMeter } from '../ceilometer/types.ts';
 import type { PollGroup } from './poll-scheduler.ts';
 import { groupByInterval, loadPollingFile, type PollingConfig, parsePollingConfig } from './polling.ts';
 import { parseTransportUrl, type TransportUrl } from './transport-url.ts';
@@ -118,13 +118,10 @@ export async function tlsOptions(
   };
 }
 
-/** The stats groups of a cycle that polls perf meters. */
-const PERF_GROUPS: readonly StatsGroup[] = ['state', 'cpu', 'balloon', 'vcpu', 'interface', 'block', 'perf'];
-
 /** The poll groups (one per interval) of a polling configuration, over the meters this publisher produces. */
 export function pollGroups(
   polling: PollingConfig,
-  meters: readonly PublisherMeter[],
+  meters: readonly ComputeMeter[],
   logger: Logger,
 ): PollGroup[] {
   const byName = new Map(meters.map((m) => [m.name, m]));
@@ -144,16 +141,10 @@ export function pollGroups(
     polling,
     meters.map((m) => m.name),
   ).map((g) => {
-    const selected = g.meters.map((n) => byName.get(n)).filter((m): m is PublisherMeter => m !== undefined);
+    const selected = g.meters.map((n) => byName.get(n)).filter((m): m is ComputeMeter => m !== undefined);
     // NOTE: the real agent reads every stats group (domainListGetStats with stats=0); perf counters
     // are read only when a perf meter is polled, the inspector's default covers the rest.
-    const perf = selected.some((m) => m.origin.startsWith('companion:perf.'));
-    return {
-      interval: g.interval,
-      sources: g.sources,
-      meters: selected,
-      groups: perf ? PERF_GROUPS : undefined,
-    };
+    return { interval: g.interval, sources: g.sources, meters: selected, groups: statsGroupsFor(selected) };
   });
   if (groups.length === 0) logger.warn('the polling configuration selects no meter this publisher produces');
   return groups;

@@ -11,10 +11,14 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLibvirtInspector, type LibvirtInspector } from '../../src/inspector/libvirt-inspector.ts';
 import { cgroup2MountFromMountinfo, parsePsi } from '../../src/inspector/cgroups.ts';
-import { defaultUnitProfile, parseRelease, publisherMeters } from '../../src/publisher/meters.ts';
-import { buildMeterSamples, discoverInstances, prepareCycle } from '../../src/publisher/samples.ts';
-import { pyStr } from '../../src/publisher/python-format.ts';
-import { STOPPED_INSTANCE_METERS, stoppedCycle } from '../../src/publisher/stopped.ts';
+import { prepareCycle } from '../../src/ceilometer/cycle.ts';
+import { discoverInstances } from '../../src/ceilometer/discovery.ts';
+import { sampleMessages } from '../../src/ceilometer/message.ts';
+import { computeMeters } from '../../src/ceilometer/meters.ts';
+import { defaultUnitProfile, parseRelease } from '../../src/ceilometer/release.ts';
+import { meterSamples } from '../../src/ceilometer/samples.ts';
+import { pyStr } from '../../src/ceilometer/python-format.ts';
+import { STOPPED_INSTANCE_METERS, stoppedCycle } from '../../src/ceilometer/stopped.ts';
 import { parseExposition, type Family } from '../helpers/exposition.ts';
 import { startExporter, type RunningExporter } from '../helpers/exporter.ts';
 import { LAB_GUESTS, lab, virsh, virshRw, waitFor } from '../helpers/lab.ts';
@@ -222,13 +226,12 @@ describe('issue 14 on the lab', () => {
     const r = parseRelease('26.0.0');
     const uuid = inspection.instances.find((i) => i.name === name)!.uuid;
     const got = new Map<string, string>();
-    for (const m of publisherMeters(r, defaultUnitProfile(r)).filter((x) =>
+    for (const m of computeMeters(r, defaultUnitProfile(r)).filter((x) =>
       STOPPED_INSTANCE_METERS.has(x.name),
     ))
-      for (const s of buildMeterSamples(
+      for (const s of sampleMessages(
         { source: 'openstack', secret: '', messageId: () => 'x' },
-        m,
-        stopped,
+        meterSamples(m, stopped),
         '',
       ))
         if (pyStr(s['resource_id']!).startsWith(uuid)) got.set(m.name, pyStr(s['counter_volume']!));

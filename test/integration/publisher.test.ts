@@ -17,8 +17,8 @@ import { createLibvirtInspector } from '../../src/inspector/libvirt-inspector.ts
 import type { Inspector } from '../../src/inspector/types.ts';
 import { publisherConfigSchema } from '../../src/publisher/config.ts';
 import { createPublisher, type Publisher } from '../../src/publisher/publisher.ts';
-import { parsePyJson, PyFloat, pyJsonDumps, type PyDict } from '../../src/publisher/python-format.ts';
-import { verifySignature } from '../../src/publisher/signature.ts';
+import { parsePyJson, PyFloat, pyJsonDumps, type PyDict } from '../../src/ceilometer/python-format.ts';
+import { verifySignature } from '../../src/ceilometer/signature.ts';
 import { lab, virsh, waitFor } from '../helpers/lab.ts';
 import { createFakeInspector } from '../unit/publisher/fake-inspector.ts';
 

@@ -11,8 +11,9 @@ import { buildApp } from '../../../src/app.ts';
 import { ceilometerLabels, ceilometerMetricName, labelLayout } from '../../../src/collectors/ceilometer.ts';
 import { loadConfig } from '../../../src/config/load.ts';
 import { LibvirtInspector } from '../../../src/inspector/libvirt-inspector.ts';
-import { parseRelease } from '../../../src/publisher/meters.ts';
-import type { PyDict } from '../../../src/publisher/python-format.ts';
+import type { PyDict } from '../../../src/ceilometer/python-format.ts';
+import { parseRelease } from '../../../src/ceilometer/release.ts';
+import type { Sample } from '../../../src/ceilometer/types.ts';
 import { parseExposition, type Family } from '../../helpers/exposition.ts';
 import { fixtureClient, loadRecording } from '../../helpers/fixture-client.ts';
 
@@ -436,17 +437,17 @@ describe('releases', () => {
 describe('labels of a sample (prom_exporter._gen_labels)', () => {
   const L24 = labelLayout(parseRelease('24.0.0'));
   const L25 = labelLayout(parseRelease('25.0.0'));
-  const sample = (over: PyDict = {}, md: PyDict | null = {}): PyDict => ({
-    source: 'openstack',
-    counter_name: 'disk.device.read.latency',
-    counter_type: 'cumulative',
-    counter_unit: 'ns',
-    counter_volume: 42,
-    user_id: 'u1',
-    project_id: 'p1',
-    resource_id: 'r1-vda',
-    timestamp: '2026-01-01T00:00:00',
-    resource_metadata:
+  const sample = (over: Partial<Sample> = {}, md: PyDict | null = {}): Sample => ({
+    name: 'disk.device.read.latency',
+    type: 'cumulative',
+    unit: 'ns',
+    volume: 42,
+    float: false,
+    userId: 'u1',
+    projectId: 'p1',
+    resourceId: 'r1-vda',
+    monotonicTime: 1000.5,
+    metadata:
       md === null
         ? {}
         : {
@@ -459,7 +460,7 @@ describe('labels of a sample (prom_exporter._gen_labels)', () => {
           },
     ...over,
   });
-  const labels = (s: PyDict, layout = L25): Record<string, string> => {
+  const labels = (s: Sample, layout = L25): Record<string, string> => {
     const { names, labels: record } = ceilometerLabels(s, layout);
     assert.deepEqual(Object.keys(record), names, 'the record keeps the exporter order');
     return record;
@@ -490,17 +491,17 @@ describe('labels of a sample (prom_exporter._gen_labels)', () => {
       flavor_id: 'f-id',
       flavor_name: 'tiny',
     });
-    const cpu = labels(sample({ counter_name: 'cpu', resource_id: 'r1' }));
+    const cpu = labels(sample({ name: 'cpu', resourceId: 'r1' }));
     assert.equal(cpu['cpu'], 'r1');
     assert.equal(cpu['type'], 'cpu');
-    const usage = labels(sample({ counter_name: 'memory.usage', resource_id: 'r1' }));
+    const usage = labels(sample({ name: 'memory.usage', resourceId: 'r1' }));
     assert.equal(usage['memory'], 'r1');
     assert.equal(usage['type'], 'usage');
     assert.equal(Object.keys(usage)[0], 'memory');
   });
 
   test('empty values leave their label out; 24.0.0 has no flavor labels', () => {
-    const perf = labels(sample({ counter_name: 'perf.cpu.cycles', counter_unit: '', user_id: null }));
+    const perf = labels(sample({ name: 'perf.cpu.cycles', unit: '', userId: '' }));
     assert.equal(perf['perf'], 'cycles');
     assert.ok(!('unit' in perf) && !('user' in perf));
     assert.ok(!('flavor_id' in labels(sample(), L24)));

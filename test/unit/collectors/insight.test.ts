@@ -27,10 +27,14 @@ import {
 } from '../../../src/libvirt/guest-and-events.ts';
 import { LibvirtError } from '../../../src/libvirt/errors.ts';
 import { decodeLifecycleMessage, decodeRemoteError } from '../../../src/libvirt/procedures.ts';
-import { defaultUnitProfile, parseRelease, publisherMeters } from '../../../src/publisher/meters.ts';
-import { buildMeterSamples, discoverInstances, prepareCycle } from '../../../src/publisher/samples.ts';
-import { STOPPED_INSTANCE_METERS, stoppedCycle } from '../../../src/publisher/stopped.ts';
-import { pyStr, type PyValue } from '../../../src/publisher/python-format.ts';
+import { prepareCycle } from '../../../src/ceilometer/cycle.ts';
+import { discoverInstances } from '../../../src/ceilometer/discovery.ts';
+import { sampleMessages } from '../../../src/ceilometer/message.ts';
+import { computeMeters } from '../../../src/ceilometer/meters.ts';
+import { defaultUnitProfile, parseRelease } from '../../../src/ceilometer/release.ts';
+import { meterSamples } from '../../../src/ceilometer/samples.ts';
+import { STOPPED_INSTANCE_METERS, stoppedCycle } from '../../../src/ceilometer/stopped.ts';
+import { pyStr, type PyValue } from '../../../src/ceilometer/python-format.ts';
 import { parseExposition } from '../../helpers/exposition.ts';
 import { fixtureClient, insightFrame } from '../../helpers/fixture-client.ts';
 
@@ -225,9 +229,9 @@ describe('collectors on the lab recording', () => {
 const text = (v: PyValue | undefined): string => (v === undefined ? '' : pyStr(v));
 
 describe("Ceilometer master's report_stopped_instance_metrics", () => {
-  const meters = (): ReturnType<typeof publisherMeters> => {
+  const meters = (): ReturnType<typeof computeMeters> => {
     const r = parseRelease('26.0.0'); // master: vcpus and memory exist (25+), MiB units (26+)
-    return publisherMeters(r, defaultUnitProfile(r));
+    return computeMeters(r, defaultUnitProfile(r));
   };
 
   test('off: nothing for the shut-off guest; on: exactly the upstream meters with its XML sizes and block info', async () => {
@@ -242,7 +246,7 @@ describe("Ceilometer master's report_stopped_instance_metrics", () => {
       meters()
         .filter((m) => m.scope !== 'instance')
         .flatMap((m) =>
-          buildMeterSamples(ctx, m, c, '2026-12-03T00:00:00.000000').filter((s) =>
+          sampleMessages(ctx, meterSamples(m, c), '2026-12-03T00:00:00.000000').filter((s) =>
             text(s['resource_id']).startsWith(stoppedUuid),
           ),
         );
@@ -252,7 +256,7 @@ describe("Ceilometer master's report_stopped_instance_metrics", () => {
     const got = meters()
       .filter((m) => STOPPED_INSTANCE_METERS.has(m.name))
       .flatMap((m) =>
-        buildMeterSamples(ctx, m, stopped, '2026-12-03T00:00:00.000000').filter((s) =>
+        sampleMessages(ctx, meterSamples(m, stopped), '2026-12-03T00:00:00.000000').filter((s) =>
           text(s['resource_id']).startsWith(stoppedUuid),
         ),
       )
@@ -269,7 +273,9 @@ describe("Ceilometer master's report_stopped_instance_metrics", () => {
     const runtime = meters().filter((m) => !STOPPED_INSTANCE_METERS.has(m.name) && m.scope !== 'instance');
     for (const m of runtime)
       assert.deepEqual(
-        buildMeterSamples(ctx, m, cycle, '').filter((s) => text(s['resource_id']).startsWith(stoppedUuid)),
+        sampleMessages(ctx, meterSamples(m, cycle), '').filter((s) =>
+          text(s['resource_id']).startsWith(stoppedUuid),
+        ),
         [],
         m.name,
       );

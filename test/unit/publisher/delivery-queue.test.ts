@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { DeliveryQueue, type DropReason } from '../../../src/publisher/delivery-queue.ts';
-import type { PyDict } from '../../../src/publisher/python-format.ts';
+import type { PyDict } from '../../../src/ceilometer/python-format.ts';
 
 const samples = (prefix: string, n: number): PyDict[] =>
   Array.from({ length: n }, (_, i) => ({ message_id: `${prefix}${i}` }));

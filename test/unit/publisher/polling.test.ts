@@ -11,11 +11,12 @@ import {
   PollingConfigError,
   supportsMeter,
 } from '../../../src/publisher/polling.ts';
-import { parseRelease, publisherMeters } from '../../../src/publisher/meters.ts';
+import { computeMeters } from '../../../src/ceilometer/meters.ts';
+import { parseRelease } from '../../../src/ceilometer/release.ts';
 
 const fixturePath = (name: string): string =>
   fileURLToPath(new URL(`../../fixtures/ceilometer/${name}`, import.meta.url));
-const known = publisherMeters(parseRelease('19.0.0'), 'MB').map((m) => m.name);
+const known = computeMeters(parseRelease('19.0.0'), 'MB').map((m) => m.name);
 
 describe('real polling files', () => {
   test("Debian 12's /etc/ceilometer/polling.yaml", async () => {

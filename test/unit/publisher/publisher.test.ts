@@ -17,8 +17,8 @@ import { Registry } from 'prom-client';
 
 import { type PublisherConfig, publisherConfigSchema } from '../../../src/publisher/config.ts';
 import { createPublisher, type Publisher, PublisherConfigError } from '../../../src/publisher/publisher.ts';
-import { parsePyJson, type PyDict } from '../../../src/publisher/python-format.ts';
-import { verifySignature } from '../../../src/publisher/signature.ts';
+import { parsePyJson, type PyDict } from '../../../src/ceilometer/python-format.ts';
+import { verifySignature } from '../../../src/ceilometer/signature.ts';
 import { ManualClock } from '../../helpers/manual-clock.ts';
 import { createFakeInspector, type FakeInspector } from './fake-inspector.ts';
 import { memoryTransport, type MemoryTransport } from './memory-transport.ts';

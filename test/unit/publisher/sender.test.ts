@@ -12,7 +12,7 @@ import { Registry } from 'prom-client';
 
 import { DeliveryQueue, type DropReason } from '../../../src/publisher/delivery-queue.ts';
 import { registerPublisherMetrics } from '../../../src/publisher/metrics.ts';
-import type { PyDict } from '../../../src/publisher/python-format.ts';
+import type { PyDict } from '../../../src/ceilometer/python-format.ts';
 import { Sender } from '../../../src/publisher/sender.ts';
 import { memoryTransport, type MemoryTransport } from './memory-transport.ts';
 

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
-import { parsePyJson, PyFloat, pyStr, type PyDict } from '../../../src/publisher/python-format.ts';
-import { computeSignature, recursiveKeypairs, verifySignature } from '../../../src/publisher/signature.ts';
+import { parsePyJson, PyFloat, pyStr, type PyDict } from '../../../src/ceilometer/python-format.ts';
+import { computeSignature, recursiveKeypairs, verifySignature } from '../../../src/ceilometer/signature.ts';
 
 const SECRET = 'lab-telemetry-secret';
 const fixture = (name: string): string =>

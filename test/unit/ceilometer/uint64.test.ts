@@ -7,22 +7,22 @@ import { describe, test } from 'node:test';
 
 import { decodeDomainStats, type StatParam } from '../../../src/inspector/stats.ts';
 import type { Inspection } from '../../../src/inspector/types.ts';
-import { parseRelease, publisherMeters, type PublisherMeter } from '../../../src/publisher/meters.ts';
+import { prepareCycle, VnicDeltaTracker } from '../../../src/ceilometer/cycle.ts';
+import { discoverInstances } from '../../../src/ceilometer/discovery.ts';
+import { sampleMessages } from '../../../src/ceilometer/message.ts';
+import { computeMeters } from '../../../src/ceilometer/meters.ts';
 import {
   parsePyJson,
   pyJsonDumps,
   pyStr,
   type PyDict,
   type PyValue,
-} from '../../../src/publisher/python-format.ts';
-import {
-  buildMeterSamples,
-  discoverInstances,
-  prepareCycle,
-  VnicDeltaTracker,
-} from '../../../src/publisher/samples.ts';
-import { verifySignature } from '../../../src/publisher/signature.ts';
-import { inspectionOf, loadLabInstance } from './fake-inspector.ts';
+} from '../../../src/ceilometer/python-format.ts';
+import { parseRelease } from '../../../src/ceilometer/release.ts';
+import { meterSamples } from '../../../src/ceilometer/samples.ts';
+import type { ComputeMeter } from '../../../src/ceilometer/types.ts';
+import { verifySignature } from '../../../src/ceilometer/signature.ts';
+import { inspectionOf, loadLabInstance } from '../publisher/fake-inspector.ts';
 
 const SECRET = 'lab-telemetry-secret';
 const UUID1 = '11111111-2222-3333-4444-555555555501';
@@ -77,16 +77,16 @@ function inspection(counter: bigint): Inspection {
   return { ...base, instances: [instance], stats: new Map([[UUID1, stats]]) };
 }
 
-function samples(insp: Inspection, meter: PublisherMeter): PyDict[] {
+function samples(insp: Inspection, meter: ComputeMeter): PyDict[] {
   const { discovered } = discoverInstances(insp, { host: 'compute-lab-1', flavorIds: {} });
   const cycle = prepareCycle(insp, discovered, new VnicDeltaTracker(), 1000.5);
   let n = 0;
   const ctx = { source: 'openstack', secret: SECRET, messageId: () => `00000000-0000-1000-8000-${n++}` };
-  return buildMeterSamples(ctx, meter, cycle, '2026-11-25T16:46:28.000001');
+  return sampleMessages(ctx, meterSamples(meter, cycle), '2026-11-25T16:46:28.000001');
 }
 
-function meter(name: string, release = '26.0.0'): PublisherMeter {
-  const m = publisherMeters(parseRelease(release), 'MiB').find((x) => x.name === name);
+function meter(name: string, release = '26.0.0'): ComputeMeter {
+  const m = computeMeters(parseRelease(release), 'MiB').find((x) => x.name === name);
   assert.ok(m, name);
   return m;
 }
@@ -130,7 +130,7 @@ describe('issue 15 item 10: uint64 counters stay exact integers in the Ceilomete
     test(`every integer meter of release ${release} that reads a uint64 counter prints it exactly`, () => {
       const insp = inspection(U64_MAX);
       let checked = 0;
-      for (const m of publisherMeters(parseRelease(release), 'MiB')) {
+      for (const m of computeMeters(parseRelease(release), 'MiB')) {
         if (m.float || NOT_UINT64.has(m.name) || m.name === 'cpu') continue;
         // disk.device.usage reads block.<n>.physical, one less than the other counters here.
         const expected = m.name === 'disk.device.usage' ? U64_MAX - 1n : U64_MAX;

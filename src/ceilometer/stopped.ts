@@ -16,7 +16,7 @@
  */
 import type { BlockStats, DomainStats, Inspector } from '../inspector/types.ts';
 import type { DiskSubject, DomainSubject } from '../meters/table.ts';
-import type { CycleInput } from './samples.ts';
+import type { CycleInput } from './cycle.ts';
 import { diskOf } from '../inspector/devices.ts';
 
 /** The meters Ceilometer master sends for a stopped instance when the option is on. */

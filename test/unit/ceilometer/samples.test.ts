@@ -5,24 +5,17 @@ import { describe, test } from 'node:test';
 
 import { createLibvirtInspector } from '../../../src/inspector/libvirt-inspector.ts';
 import type { Inspection } from '../../../src/inspector/types.ts';
-import {
-  defaultUnitProfile,
-  parseRelease,
-  publisherMeters,
-  type PublisherMeter,
-} from '../../../src/publisher/meters.ts';
-import { parsePyJson, PyFloat, pyJsonDumps, type PyDict } from '../../../src/publisher/python-format.ts';
-import {
-  buildMeterSamples,
-  discoverInstances,
-  novaHostId,
-  prepareCycle,
-  type SampleContext,
-  VnicDeltaTracker,
-} from '../../../src/publisher/samples.ts';
-import { verifySignature } from '../../../src/publisher/signature.ts';
+import { type CycleInput, prepareCycle, VnicDeltaTracker } from '../../../src/ceilometer/cycle.ts';
+import { discoverInstances, novaHostId } from '../../../src/ceilometer/discovery.ts';
+import { type SampleContext, sampleMessages } from '../../../src/ceilometer/message.ts';
+import { computeMeters } from '../../../src/ceilometer/meters.ts';
+import { parsePyJson, PyFloat, pyJsonDumps, type PyDict } from '../../../src/ceilometer/python-format.ts';
+import { defaultUnitProfile, parseRelease } from '../../../src/ceilometer/release.ts';
+import { meterSamples } from '../../../src/ceilometer/samples.ts';
+import type { ComputeMeter, Sample } from '../../../src/ceilometer/types.ts';
+import { verifySignature } from '../../../src/ceilometer/signature.ts';
 import { fixtureClient } from '../../helpers/fixture-client.ts';
-import { inspectionOf, loadLabInstance } from './fake-inspector.ts';
+import { inspectionOf, loadLabInstance } from '../publisher/fake-inspector.ts';
 
 const SECRET = 'lab-telemetry-secret';
 const UUID1 = '11111111-2222-3333-4444-555555555501';
@@ -41,9 +34,19 @@ function capturedSample(name: string): PyDict {
   return samples[0]!;
 }
 
-function meters(release = '19.0.0', profile?: 'MB' | 'MiB'): Map<string, PublisherMeter> {
+function meters(release = '19.0.0', profile?: 'MB' | 'MiB'): Map<string, ComputeMeter> {
   const r = parseRelease(release);
-  return new Map(publisherMeters(r, profile ?? defaultUnitProfile(r)).map((m) => [m.name, m]));
+  return new Map(computeMeters(r, profile ?? defaultUnitProfile(r)).map((m) => [m.name, m]));
+}
+
+/** The sample dicts of a meter as the publisher sends them (one timestamp per meter, as the real agent). */
+function buildMeterSamples(
+  ctx: SampleContext,
+  meter: ComputeMeter,
+  cycle: CycleInput,
+  timestamp?: string,
+): PyDict[] {
+  return sampleMessages(ctx, meterSamples(meter, cycle), timestamp);
 }
 
 function context(ids: string[] = []): SampleContext {
@@ -57,7 +60,7 @@ function context(ids: string[] = []): SampleContext {
 
 function build(
   inspection: Inspection,
-  meter: PublisherMeter,
+  meter: ComputeMeter,
   opts: { ctx?: SampleContext; timestamp?: string; monotonic?: number; deltas?: VnicDeltaTracker } = {},
 ): PyDict[] {
   const { discovered } = discoverInstances(inspection, {
@@ -90,6 +93,76 @@ describe('the captured messages are rebuilt exactly', () => {
       assert.equal(got.message_signature, expected.message_signature);
     });
   }
+});
+
+describe('typed samples (what the collector serves and the publisher formats)', () => {
+  const cycleOf = (inspection: Inspection): CycleInput => {
+    const { discovered } = discoverInstances(inspection, { host: 'compute-lab-1', flavorIds: {} });
+    return prepareCycle(inspection, discovered, new VnicDeltaTracker(), 1000.5);
+  };
+  const cycle = cycleOf(inspectionOf(loadLabInstance()));
+  const typed = (name: string): Sample[] => meterSamples(meters('25.0.0').get(name)!, cycle);
+
+  test('cpu: name, type, unit, volume (vCPU time + wait), resource id, metadata with cpu_number', () => {
+    const [s, ...rest] = typed('cpu');
+    assert.equal(rest.length, 0, 'one running Nova guest');
+    assert.deepEqual(
+      { ...s!, metadata: undefined },
+      {
+        name: 'cpu',
+        type: 'cumulative',
+        unit: 'ns',
+        volume: 5_070_000_000,
+        float: false,
+        userId: 'u-123',
+        projectId: 'p-456',
+        resourceId: UUID1,
+        metadata: undefined,
+        monotonicTime: 1000.5,
+      },
+    );
+    assert.equal(s!.metadata.display_name, 'web-1');
+    assert.equal(s!.metadata.cpu_number, 1);
+    assert.equal(s!.exactVolume, undefined, 'small integers need no exact copy');
+  });
+
+  test('disk and vNIC samples: per-device resource ids and metadata keys', () => {
+    const disk = typed('disk.device.read.bytes')[0]!;
+    assert.equal(disk.resourceId, `${UUID1}-vda`);
+    assert.equal(disk.volume, 512);
+    assert.equal(disk.metadata.disk_name, 'vda');
+    const nic = typed('network.incoming.bytes')[0]!;
+    assert.equal(nic.resourceId, `instance-00000001-${UUID1}-tap-lab1`);
+    assert.equal(nic.volume, 90);
+    assert.equal(nic.metadata.name, 'tap-lab1');
+    assert.equal(nic.unit, 'B');
+  });
+
+  test('float meters: a float volume in MB; no volume, no sample', () => {
+    const rss = typed('memory.resident')[0]!;
+    assert.equal(rss.float, true);
+    assert.equal(rss.volume, 46164 / 1024);
+    assert.equal(rss.unit, 'MB');
+    // The no-OS lab guest reports no balloon.available: memory.usage has no volume.
+    assert.deepEqual(typed('memory.usage'), []);
+  });
+
+  test('the sample dict is the typed sample, formatted', () => {
+    for (const name of ['cpu', 'memory.resident', 'disk.device.read.bytes', 'network.incoming.bytes']) {
+      const samples = typed(name);
+      const dicts = buildMeterSamples(context(), meters('25.0.0').get(name)!, cycle, 't');
+      assert.equal(dicts.length, samples.length, name);
+      for (const [i, s] of samples.entries()) {
+        const d = dicts[i]!;
+        assert.equal(d.counter_name, s.name);
+        assert.equal(d.counter_type, s.type);
+        assert.equal(d.counter_unit, s.unit);
+        assert.equal(d.resource_id, s.resourceId);
+        assert.deepEqual(d.resource_metadata, s.metadata);
+        assert.deepEqual(d.counter_volume, s.float ? new PyFloat(s.volume) : s.volume);
+      }
+    }
+  });
 });
 
 describe('sample shape for every meter of every release', () => {

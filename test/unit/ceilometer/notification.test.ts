@@ -8,8 +8,8 @@ import {
   batchSamples,
   buildNotificationBody,
   buildOsloMessage,
-} from '../../../src/publisher/notification.ts';
-import { parsePyJson, type PyDict } from '../../../src/publisher/python-format.ts';
+} from '../../../src/ceilometer/notification.ts';
+import { parsePyJson, type PyDict } from '../../../src/ceilometer/python-format.ts';
 
 const capture = (
   name: string,

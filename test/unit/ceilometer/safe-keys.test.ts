@@ -5,11 +5,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { parseRelease, publisherMeters } from '../../../src/publisher/meters.ts';
-import { pyJsonDumps, type PyDict } from '../../../src/publisher/python-format.ts';
-import { buildMeterSamples, discoverInstances, prepareCycle } from '../../../src/publisher/samples.ts';
-import { verifySignature } from '../../../src/publisher/signature.ts';
-import { inspectionOf, loadLabInstance } from './fake-inspector.ts';
+import { prepareCycle } from '../../../src/ceilometer/cycle.ts';
+import { discoverInstances } from '../../../src/ceilometer/discovery.ts';
+import { sampleMessages } from '../../../src/ceilometer/message.ts';
+import { computeMeters } from '../../../src/ceilometer/meters.ts';
+import { pyJsonDumps, type PyDict } from '../../../src/ceilometer/python-format.ts';
+import { parseRelease } from '../../../src/ceilometer/release.ts';
+import { meterSamples } from '../../../src/ceilometer/samples.ts';
+import { verifySignature } from '../../../src/ceilometer/signature.ts';
+import { inspectionOf, loadLabInstance } from '../publisher/fake-inspector.ts';
 
 test('issue 15 item 9: a filterref parameter named __proto__ is published as a metadata key', () => {
   const f = loadLabInstance();
@@ -19,13 +23,15 @@ test('issue 15 item 9: a filterref parameter named __proto__ is published as a m
   Object.defineProperty(parameters, '__PROTO__', { value: 'x', enumerable: true });
   Object.assign(vnic, { filterRef: { filter: 'clean-traffic', parameters } });
   const inspection = inspectionOf(f);
-  const meter = publisherMeters(parseRelease('19.0.0'), 'MB').find(
-    (m) => m.name === 'network.incoming.bytes',
-  );
+  const meter = computeMeters(parseRelease('19.0.0'), 'MB').find((m) => m.name === 'network.incoming.bytes');
   assert.ok(meter);
   const { discovered } = discoverInstances(inspection, { host: 'h', flavorIds: {} });
   const ctx = { source: 'openstack', secret: 's', messageId: () => '00000000-0000-1000-8000-000000000000' };
-  const [s] = buildMeterSamples(ctx, meter, prepareCycle(inspection, discovered, undefined, 1), 't');
+  const [s] = sampleMessages(
+    ctx,
+    meterSamples(meter, prepareCycle(inspection, discovered, undefined, 1)),
+    't',
+  );
   assert.ok(s);
   const md = s.resource_metadata as PyDict;
   assert.equal(pyJsonDumps(md.parameters ?? null), '{"__proto__": "x", "interfaceid": null, "bridge": null}');

@@ -12,7 +12,7 @@ import {
   pyStr,
   type PyDict,
   type PyValue,
-} from '../../../src/publisher/python-format.ts';
+} from '../../../src/ceilometer/python-format.ts';
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`../../fixtures/ceilometer/${name}`, import.meta.url), 'utf8');

@@ -11,7 +11,7 @@ import {
   uuid1Micros,
   uuid4,
   uuid4Hex,
-} from '../../../src/publisher/ids.ts';
+} from '../../../src/ceilometer/ids.ts';
 
 describe('uuid1', () => {
   test('decodes the captured message_id to its capture time', () => {
