@@ -3,10 +3,11 @@
  * @packageDocumentation
  * Serves the meter table's rows of one collector: walks the running domains of the inspection and their
  * vCPUs, disks and vNICs, converts each raw value to base units and writes the correct metric and, when
- * enabled, its inovex alias.
+ * enabled, its inovex alias. Also turns the other declarations of src/meters/ into this scrape's specs.
  */
-import type { CollectorName } from '../config/schema.ts';
 import type { Instance } from '../inspector/types.ts';
+import type { Family } from '../meters/family.ts';
+import type { CollectorName } from '../meters/names.ts';
 import {
   meterTable,
   toBase,
@@ -16,7 +17,7 @@ import {
   type SubjectOf,
 } from '../meters/table.ts';
 import type { ScrapeContext } from '../scrape/collector.ts';
-import { labelString, type FamilySpec, type MetricSink } from '../scrape/metric-sink.ts';
+import { familySpec, labelString, type FamilySpec, type MetricSink } from '../scrape/metric-sink.ts';
 import { diskOf, vnicOf } from '../inspector/devices.ts';
 
 /** Extra labels per scope, after the domain labels. */
@@ -29,6 +30,16 @@ const SCOPE_LABELS: Readonly<Record<Scope, readonly string[]>> = {
 
 function spec(metric: PrometheusMetric, labelNames: readonly string[]): FamilySpec {
   return { name: metric.name, help: metric.help, type: metric.type, labelNames };
+}
+
+/** The specs of a set of declared families, by the same keys, with this scrape's domain labels. */
+export function familySpecs<K extends string>(
+  families: Readonly<Record<K, Family>>,
+  domainLabelNames: readonly string[],
+): Record<K, FamilySpec> {
+  const out = {} as Record<K, FamilySpec>;
+  for (const key of Object.keys(families) as K[]) out[key] = familySpec(families[key], domainLabelNames);
+  return out;
 }
 
 /** Whether a row is served by Prometheus for this collector. */
