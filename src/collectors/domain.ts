@@ -59,7 +59,13 @@ const REASONS: Readonly<Record<string, readonly string[]>> = {
 type Specs = Record<keyof typeof domainFamilies, FamilySpec>;
 
 /** Writes the series of one domain (running or not). */
-function emitDomain(ctx: ScrapeContext, sink: MetricSink, specs: Specs, d: DescribedDomain, late: boolean): void {
+function emitDomain(
+  ctx: ScrapeContext,
+  sink: MetricSink,
+  specs: Specs,
+  d: DescribedDomain,
+  late: boolean,
+): void {
   const i = d.instance;
   const f = domainFamilies;
   const labels = ctx.domainLabels(i.uuid);
@@ -67,7 +73,11 @@ function emitDomain(ctx: ScrapeContext, sink: MetricSink, specs: Specs, d: Descr
   const text = (key: string, names: readonly string[], extra?: Record<string, string>): string =>
     ctx.labelText(i.uuid, key, () => labelString(names, extra ? { ...labels, ...extra } : labels));
   const plain = text('', specs.maxMemory.labelNames);
-  const osInfo = { os_type: i.osType ?? '', os_type_arch: i.osArch ?? '', os_type_machine: i.osMachine ?? '' };
+  const osInfo = {
+    os_type: i.osType ?? '',
+    os_type_arch: i.osArch ?? '',
+    os_type_machine: i.osMachine ?? '',
+  };
   sink.addText(specs.info, text('domain_info', specs.info.labelNames, osInfo), 1);
   sink.addText(
     specs.uuidInfo,

@@ -9,7 +9,13 @@ import { familySpecs } from './rows.ts';
 type Specs = Record<keyof typeof openstackFamilies, FamilySpec>;
 
 /** Writes the Nova identity series of one domain. */
-function emitInstance(ctx: ScrapeContext, sink: MetricSink, specs: Specs, i: Instance, n: NovaMetadata): void {
+function emitInstance(
+  ctx: ScrapeContext,
+  sink: MetricSink,
+  specs: Specs,
+  i: Instance,
+  n: NovaMetadata,
+): void {
   const f = openstackFamilies;
   const labels = ctx.domainLabels(i.uuid);
   // Everything here comes from the description: label texts cached across scrapes.
@@ -53,6 +59,7 @@ export const openstackCollector: CollectorDefinition = {
   update(ctx, sink) {
     const specs = familySpecs(openstackFamilies, ctx.domainLabelNames);
     for (const spec of Object.values(specs)) sink.declare(spec);
-    for (const i of ctx.inspection.instances) if (i.nova !== undefined) emitInstance(ctx, sink, specs, i, i.nova);
+    for (const i of ctx.inspection.instances)
+      if (i.nova !== undefined) emitInstance(ctx, sink, specs, i, i.nova);
   },
 };

@@ -16,7 +16,10 @@ export const pressureCollector: CollectorDefinition = {
   name: 'pressure',
   groups: [],
   update(ctx, sink) {
-    const specs = pressureFamilies.map((family) => ({ family, spec: familySpec(family, ctx.domainLabelNames) }));
+    const specs = pressureFamilies.map((family) => ({
+      family,
+      spec: familySpec(family, ctx.domainLabelNames),
+    }));
     for (const s of specs) sink.declare(s.spec);
     if (ctx.inspector.pressure === undefined) return;
     const running = ctx.inspection.instances.filter((i) => ctx.inspection.stats.has(i.uuid));

@@ -151,8 +151,16 @@ export const deviceInfoFamilies = {
     name: 'libvirt_domain_interface_stats_info',
     type: 'gauge',
     help: {
-      template: 'vNIC of a running domain, from its XML ({source}): type, source bridge, MAC, model, MTU. Value 1.',
+      template:
+        'vNIC of a running domain, from its XML ({source}): type, source bridge, MAC, model, MTU. Value 1.',
     },
-    extraLabels: ['interface_type', 'source_bridge', 'target_device', 'mac_address', 'model_type', 'mtu_size'],
+    extraLabels: [
+      'interface_type',
+      'source_bridge',
+      'target_device',
+      'mac_address',
+      'model_type',
+      'mtu_size',
+    ],
   }),
 } as const;

@@ -50,9 +50,19 @@ export const jobFamilies: readonly Family<JobInfo>[] = [
   job('data_processed_bytes', 'dataProcessed', 'Data the job has processed', (j) => j.dataProcessedBytes),
   job('data_remaining_bytes', 'dataRemaining', 'Data the job has left', (j) => j.dataRemainingBytes),
   job('memory_total_bytes', 'memTotal', 'Memory the job has to process', (j) => j.memoryTotalBytes),
-  job('memory_processed_bytes', 'memProcessed', 'Memory the job has processed', (j) => j.memoryProcessedBytes),
+  job(
+    'memory_processed_bytes',
+    'memProcessed',
+    'Memory the job has processed',
+    (j) => j.memoryProcessedBytes,
+  ),
   job('memory_remaining_bytes', 'memRemaining', 'Memory the job has left', (j) => j.memoryRemainingBytes),
   job('file_total_bytes', 'fileTotal', 'File data the job has to process', (j) => j.fileTotalBytes),
-  job('file_processed_bytes', 'fileProcessed', 'File data the job has processed', (j) => j.fileProcessedBytes),
+  job(
+    'file_processed_bytes',
+    'fileProcessed',
+    'File data the job has processed',
+    (j) => j.fileProcessedBytes,
+  ),
   job('file_remaining_bytes', 'fileRemaining', 'File data the job has left', (j) => j.fileRemainingBytes),
 ];

@@ -36,7 +36,15 @@ export const openstackFamilies = {
     name: 'libvirt_domain_openstack_info',
     type: 'gauge',
     help: { template: 'OpenStack identity of the domain from Nova metadata ({source}): value 1.' },
-    extraLabels: ['instance_name', 'instance_id', 'flavor_name', 'user_name', 'user_id', 'project_name', 'project_id'],
+    extraLabels: [
+      'instance_name',
+      'instance_id',
+      'flavor_name',
+      'user_name',
+      'user_id',
+      'project_name',
+      'project_id',
+    ],
   }),
   flavor: family({
     key: 'openstack_flavor_info',

@@ -14,7 +14,10 @@ export const perfFamily = family<number>({
   rawUnit: 'count',
   name: 'libvirt_domain_perf_events_total',
   type: 'counter',
-  help: { about: 'perf event count of the domain', note: 'event label: cpu_cycles, instructions, cache_misses…' },
+  help: {
+    about: 'perf event count of the domain',
+    note: 'event label: cpu_cycles, instructions, cache_misses…',
+  },
   extraLabels: ['event'],
   read: (count) => count,
 });

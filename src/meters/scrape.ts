@@ -40,7 +40,9 @@ export const scrapeFamilies = {
     rawUnit: 'count',
     name: 'libvirt_up',
     type: 'gauge',
-    help: { template: 'Whether libvirt answered the inventory and stats calls of this scrape (1) or not (0).' },
+    help: {
+      template: 'Whether libvirt answered the inventory and stats calls of this scrape (1) or not (0).',
+    },
     domainLabels: 'none',
   }),
   roundTrips: family({

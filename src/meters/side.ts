@@ -105,7 +105,15 @@ export const guestAgentFamilies = {
     name: 'libvirt_domain_guest_os_info',
     type: 'gauge',
     help: { template: `The guest's own hostname and OS, ${AGENT} ({source}): value 1.` },
-    extraLabels: ['hostname', 'os_id', 'os_name', 'os_pretty_name', 'os_version_id', 'kernel_release', 'machine'],
+    extraLabels: [
+      'hostname',
+      'os_id',
+      'os_name',
+      'os_pretty_name',
+      'os_version_id',
+      'kernel_release',
+      'machine',
+    ],
   }),
   skipped: family({
     key: 'guest_agent_skipped',
@@ -125,19 +133,19 @@ export const guestAgentFamilies = {
 
 /** The family of the events collector. */
 export const eventsFamily = family({
-    key: 'domain_events',
-    collector: 'events',
-    source:
-      'libvirt domain events: lifecycle (detail as named by libvirt), io-error-reason (detail: reason), watchdog (detail: action)',
-    rawUnit: 'count',
-    name: 'libvirt_domain_events_total',
-    type: 'counter',
-    help: {
-      template:
-        "Domain events since the exporter started: lifecycle events (event started, suspended, resumed, stopped, shutdown, crashed, defined, undefined, pmsuspended, with libvirt's detail: booted, ioerror, watchdog, destroyed, crashed, failed, migrated, …), io_error (detail: QEMU's reason, e.g. enospc) and watchdog (detail: the action). Kept for collectors.events.retention after the domain disappears.",
-    },
-    domainLabels: 'domain',
-    extraLabels: ['event', 'detail'],
+  key: 'domain_events',
+  collector: 'events',
+  source:
+    'libvirt domain events: lifecycle (detail as named by libvirt), io-error-reason (detail: reason), watchdog (detail: action)',
+  rawUnit: 'count',
+  name: 'libvirt_domain_events_total',
+  type: 'counter',
+  help: {
+    template:
+      "Domain events since the exporter started: lifecycle events (event started, suspended, resumed, stopped, shutdown, crashed, defined, undefined, pmsuspended, with libvirt's detail: booted, ioerror, watchdog, destroyed, crashed, failed, migrated, …), io_error (detail: QEMU's reason, e.g. enospc) and watchdog (detail: the action). Kept for collectors.events.retention after the domain disappears.",
+  },
+  domainLabels: 'domain',
+  extraLabels: ['event', 'detail'],
 });
 
 /** Families of the pressure, guest_agent and events collectors. */

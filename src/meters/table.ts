@@ -107,7 +107,11 @@ const ALIAS_NOTE: Readonly<Record<AliasKind, string>> = {
 
 /** A row as written below: HELP derived from `source` and `rawUnit`, the alias from its kind. */
 type RowInput<S extends Scope> = Omit<MeterRow<S>, 'prometheus' | 'inovexAlias' | 'inovexScale'> & {
-  readonly prometheus?: { readonly name: string; readonly type: 'counter' | 'gauge'; readonly help: HelpSpec };
+  readonly prometheus?: {
+    readonly name: string;
+    readonly type: 'counter' | 'gauge';
+    readonly help: HelpSpec;
+  };
   readonly inovexAlias?: { readonly name: string; readonly kind: AliasKind };
 };
 
@@ -482,7 +486,10 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_dirtyrate_calculation_status',
       type: 'gauge',
-      help: { about: 'Status of the last dirty-rate calculation', codes: ['unstarted', 'measuring', 'measured'] },
+      help: {
+        about: 'Status of the last dirty-rate calculation',
+        codes: ['unstarted', 'measuring', 'measured'],
+      },
     },
   }),
 ] as const;
@@ -857,4 +864,3 @@ export const meterTable = {
   disk: diskRows as readonly MeterRow<'disk'>[],
   vnic: vnicRows as readonly MeterRow<'vnic'>[],
 } as const;
-

@@ -16,6 +16,7 @@ import {
   type MeterRow,
   type VnicSubject,
 } from '../meters/table.ts';
+import { perfCeilometerMeters } from '../meters/perf.ts';
 
 /** What a meter is measured on: a running domain, one of its disks or vNICs, or any discovered instance. */
 export type PublisherScope = 'domain' | 'disk' | 'vnic' | 'instance';
@@ -191,13 +192,7 @@ function companionMeters(release: Release, profile: 'MB' | 'MiB'): PublisherMete
       origin: 'companion:instance state',
       volume: (s: DomainSubject) => s.instance.stateCode,
     } satisfies PublisherMeter<'domain'>,
-    perf('perf.cpu.cycles', 'cpu_cycles', ''),
-    perf('perf.instructions', 'instructions', ''),
-    perf('perf.cache.references', 'cache_references', ''),
-    perf('perf.cache.misses', 'cache_misses', ''),
-    perf('cpu_l3_cache', 'cmt', 'B'),
-    perf('memory.bandwidth.total', 'mbmt', 'B/s'),
-    perf('memory.bandwidth.local', 'mbml', 'B/s'),
+    ...perfCeilometerMeters.map((p) => perf(p.meter, p.event, p.unit)),
     {
       name: 'network.incoming.bytes.delta',
       type: 'delta',

@@ -33,7 +33,8 @@ export interface FamilySpec {
  * declaration asks for (`domainLabelNames` for `identity`, `domain` alone, or none), then its own.
  */
 export function familySpec(f: Declaration, domainLabelNames: readonly string[] = []): FamilySpec {
-  const base = f.domainLabels === 'identity' ? domainLabelNames : f.domainLabels === 'domain' ? ['domain'] : [];
+  const base =
+    f.domainLabels === 'identity' ? domainLabelNames : f.domainLabels === 'domain' ? ['domain'] : [];
   return {
     name: f.prometheus.name,
     help: f.prometheus.help,
