@@ -5,7 +5,7 @@
  * its description (XML) and, when another collector asked for them, its balloon and vCPU stats.
  */
 import type { DomainStats, Instance } from '../inspector/types.ts';
-import { family } from './family.ts';
+import { family, info } from './family.ts';
 
 /** A domain, with its stats when it runs and the inspection has them. */
 export interface DescribedDomain {
@@ -25,23 +25,19 @@ export const domainFamilies = {
     help: { template: 'Number of domains libvirt knows, running or not ({source}).' },
     domainLabels: 'none',
   }),
-  info: family({
+  info: info({
     key: 'domain_info',
     collector: 'domain',
     source: '<os><type>',
-    rawUnit: 'count',
     name: 'libvirt_domain_info',
-    type: 'gauge',
     help: { template: 'Domain identity from its XML ({source}): value 1.' },
     extraLabels: ['os_type', 'os_type_arch', 'os_type_machine'],
   }),
-  uuidInfo: family({
+  uuidInfo: info({
     key: 'domain_uuid_info',
     collector: 'domain',
     source: '<uuid> and <domain type>',
-    rawUnit: 'count',
     name: 'libvirt_domain_uuid_info',
-    type: 'gauge',
     help: { template: 'Domain UUID and hypervisor type from its XML: value 1.' },
     extraLabels: ['uuid', 'hypervisor_type'],
   }),
@@ -119,13 +115,11 @@ export const domainFamilies = {
 
 /** Families of the block and interface collectors read from the domain XML, beside the meter table's rows. */
 export const deviceInfoFamilies = {
-  disk: family({
+  disk: info({
     key: 'disk_info',
     collector: 'block',
     source: '<disk>',
-    rawUnit: 'count',
     name: 'libvirt_domain_block_stats_info',
-    type: 'gauge',
     help: {
       template:
         'Disk of a running domain, from its XML ({source}): bus, driver, cache, source and serial. Value 1.',
@@ -143,13 +137,11 @@ export const deviceInfoFamilies = {
       'serial',
     ],
   }),
-  vnic: family({
+  vnic: info({
     key: 'vnic_info',
     collector: 'interface',
     source: '<interface>',
-    rawUnit: 'count',
     name: 'libvirt_domain_interface_stats_info',
-    type: 'gauge',
     help: {
       template:
         'vNIC of a running domain, from its XML ({source}): type, source bridge, MAC, model, MTU. Value 1.',

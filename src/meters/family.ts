@@ -113,6 +113,11 @@ export function family<T = never>(f: FamilyInput<T>): Family<T> {
   return f.read === undefined ? out : { ...out, read: f.read };
 }
 
+/** An info family: a gauge of value 1 whose labels carry the facts (identity, devices, versions). */
+export function info(f: Omit<FamilyInput<never>, 'rawUnit' | 'type' | 'read'>): Family {
+  return family({ ...f, rawUnit: 'count', type: 'gauge' });
+}
+
 /** The value a family serves for `subject`: its raw value converted to the base unit, or undefined. */
 export function valueOf<T>(f: Family<T>, subject: T): number | undefined {
   const raw = f.read?.(subject);

@@ -5,7 +5,7 @@
  * (virNodeGetInfo, version calls) and every libvirt storage pool (virStoragePoolGetInfo).
  */
 import type { HostInfo, StoragePoolInfo } from '../inspector/types.ts';
-import { family, type Family } from './family.ts';
+import { family, info, type Family } from './family.ts';
 import type { RawUnit } from './units.ts';
 
 /** The numeric node info fields. */
@@ -33,13 +33,11 @@ function node(
 
 /** Families of the host collector, in the order they are served. */
 export const hostFamilies = {
-  info: family({
+  info: info({
     key: 'host_info',
     collector: 'host',
     source: 'virConnectGetHostname, virNodeGetInfo model, virConnectGetType and the version calls',
-    rawUnit: 'count',
     name: 'libvirt_host_info',
-    type: 'gauge',
     help: { template: 'Compute host identity from libvirt (hostname, CPU model, versions): value 1.' },
     domainLabels: 'none',
     extraLabels: ['hostname', 'cpu_model', 'hypervisor_type', 'hypervisor_version', 'libvirt_version'],

@@ -5,7 +5,7 @@
  * info metrics joined on `domain` and flavor sizes in base units.
  */
 import type { NovaFlavor, NovaMetadata } from '../inspector/types.ts';
-import { family } from './family.ts';
+import { family, info } from './family.ts';
 import type { RawUnit } from './units.ts';
 
 function flavorSize(
@@ -28,13 +28,11 @@ function flavorSize(
 
 /** Families of the openstack collector, in the order they are served. */
 export const openstackFamilies = {
-  info: family({
+  info: info({
     key: 'openstack_info',
     collector: 'openstack',
     source: '<nova:instance>, nova/1.1 or 1.0',
-    rawUnit: 'count',
     name: 'libvirt_domain_openstack_info',
-    type: 'gauge',
     help: { template: 'OpenStack identity of the domain from Nova metadata ({source}): value 1.' },
     extraLabels: [
       'instance_name',
@@ -46,23 +44,19 @@ export const openstackFamilies = {
       'project_id',
     ],
   }),
-  flavor: family({
+  flavor: info({
     key: 'openstack_flavor_info',
     collector: 'openstack',
     source: '<nova:flavor>',
-    rawUnit: 'count',
     name: 'libvirt_domain_openstack_flavor_info',
-    type: 'gauge',
     help: { template: 'Nova flavor of the domain ({source}): value 1.' },
     extraLabels: ['flavor_id', 'flavor_name'],
   }),
-  root: family({
+  root: info({
     key: 'openstack_root_info',
     collector: 'openstack',
     source: '<nova:root>',
-    rawUnit: 'count',
     name: 'libvirt_domain_openstack_root_info',
-    type: 'gauge',
     help: { template: 'Root disk origin of the domain ({source}): value 1.' },
     extraLabels: ['root_type', 'root_id'],
   }),

@@ -6,7 +6,7 @@
  */
 import type { GuestPressure } from '../inspector/cgroups.ts';
 import type { GuestFilesystem } from '../inspector/guest-agent.ts';
-import { family, familyByKey, type Family } from './family.ts';
+import { family, info, familyByKey, type Family } from './family.ts';
 
 /** A family of the pressure, guest_agent or events collector. */
 export type SideFamily = Family<GuestPressure> | Family<GuestFilesystem> | Family;
@@ -96,14 +96,12 @@ export const guestAgentFamilies = {
     extraLabels: FS_LABELS,
     read: (fs) => fs.usedBytes,
   }),
-  os: family({
+  os: info({
     key: 'guest_os_info',
     collector: 'guest_agent',
     source:
       'virDomainGetGuestInfo hostname, os.id, os.name, os.pretty-name, os.version-id, os.kernel-release, os.machine',
-    rawUnit: 'count',
     name: 'libvirt_domain_guest_os_info',
-    type: 'gauge',
     help: { template: `The guest's own hostname and OS, ${AGENT} ({source}): value 1.` },
     extraLabels: [
       'hostname',
