@@ -12,6 +12,7 @@
  * The byte deltas read their raw counters through the table's vnic rows (see cycle.ts `vnicByteCounters`).
  */
 import type { DomainSubject, VnicSubject } from '../meters/table.ts';
+import { perfCeilometerMeters } from '../meters/perf.ts';
 import { rawInteger } from './exact.ts';
 import {
   meterExists,
@@ -81,13 +82,7 @@ export function companionMeters(release: Release, profile: UnitProfile): Compute
   };
   const meters = [
     powerState,
-    perfMeter('perf.cpu.cycles', 'cpu_cycles', ''),
-    perfMeter('perf.instructions', 'instructions', ''),
-    perfMeter('perf.cache.references', 'cache_references', ''),
-    perfMeter('perf.cache.misses', 'cache_misses', ''),
-    perfMeter('cpu_l3_cache', 'cmt', 'B'),
-    perfMeter('memory.bandwidth.total', 'mbmt', 'B/s'),
-    perfMeter('memory.bandwidth.local', 'mbml', 'B/s'),
+    ...perfCeilometerMeters.map((p) => perfMeter(p.meter, p.event, p.unit)),
     deltaMeter('network.incoming.bytes.delta', 'rx'),
     deltaMeter('network.outgoing.bytes.delta', 'tx'),
     flavorMeter(

@@ -1,13 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { CollectorDefinition } from '../scrape/collector.ts';
-import { labelString } from '../scrape/metric-sink.ts';
+import { deviceInfoFamilies } from '../meters/domain.ts';
+import { familySpec, labelString } from '../scrape/metric-sink.ts';
 import { emitRows } from './rows.ts';
-
-const INFO = {
-  name: 'libvirt_domain_block_stats_info',
-  help: 'Disk of a running domain, from its XML (<disk>): bus, driver, cache, source and serial. Value 1.',
-  type: 'gauge',
-} as const;
 
 /** The block collector: per-disk counters and sizes from the meter table, and disk info from the XML. */
 export const blockCollector: CollectorDefinition = {
@@ -15,22 +10,7 @@ export const blockCollector: CollectorDefinition = {
   groups: ['block'],
   update(ctx, sink) {
     emitRows(ctx, sink, 'block');
-    const spec = {
-      ...INFO,
-      labelNames: [
-        ...ctx.domainLabelNames,
-        'disk_type',
-        'target_bus',
-        'driver_name',
-        'driver_type',
-        'driver_cache',
-        'driver_discard',
-        'source_file',
-        'source_protocol',
-        'target_device',
-        'serial',
-      ],
-    };
+    const spec = familySpec(deviceInfoFamilies.disk, ctx.domainLabelNames);
     sink.declare(spec);
     for (const instance of ctx.inspection.instances) {
       if (!ctx.inspection.stats.has(instance.uuid)) continue;

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-import type { CollectorDefinition } from '../scrape/collector.ts';
-import { labelString } from '../scrape/metric-sink.ts';
+import { type DescribedDomain, domainFamilies } from '../meters/domain.ts';
+import { valueOf } from '../meters/family.ts';
+import type { CollectorDefinition, ScrapeContext } from '../scrape/collector.ts';
+import { type FamilySpec, labelString, type MetricSink } from '../scrape/metric-sink.ts';
+import { familySpecs } from './rows.ts';
 
 /** Reason names per state (virDomainRunningReason, virDomainPausedReason, …), from libvirt's headers. */
 const REASONS: Readonly<Record<string, readonly string[]>> = {
@@ -53,6 +56,48 @@ const REASONS: Readonly<Record<string, readonly string[]>> = {
   pmsuspended: ['unknown'],
 };
 
+type Specs = Record<keyof typeof domainFamilies, FamilySpec>;
+
+/** Writes the series of one domain (running or not). */
+function emitDomain(
+  ctx: ScrapeContext,
+  sink: MetricSink,
+  specs: Specs,
+  d: DescribedDomain,
+  late: boolean,
+): void {
+  const i = d.instance;
+  const f = domainFamilies;
+  const labels = ctx.domainLabels(i.uuid);
+  // Label texts that depend on the description (or on the state) only: cached across scrapes.
+  const text = (key: string, names: readonly string[], extra?: Record<string, string>): string =>
+    ctx.labelText(i.uuid, key, () => labelString(names, extra ? { ...labels, ...extra } : labels));
+  const plain = text('', specs.maxMemory.labelNames);
+  const osInfo = {
+    os_type: i.osType ?? '',
+    os_type_arch: i.osArch ?? '',
+    os_type_machine: i.osMachine ?? '',
+  };
+  sink.addText(specs.info, text('domain_info', specs.info.labelNames, osInfo), 1);
+  sink.addText(
+    specs.uuidInfo,
+    text('domain_uuid', specs.uuidInfo.labelNames, { uuid: i.uuid, hypervisor_type: i.hypervisorType }),
+    1,
+  );
+  const state = { state_desc: i.state };
+  sink.addText(specs.state, text(`state:${i.state}`, specs.state.labelNames, state), valueOf(f.state, d));
+  const reason = { ...state, reason_desc: REASONS[i.state]?.[i.stateReason] ?? 'unknown' };
+  sink.addText(
+    specs.reason,
+    text(`reason:${i.state}:${reason.reason_desc}`, specs.reason.labelNames, reason),
+    valueOf(f.reason, d),
+  );
+  sink.addText(specs.maxMemory, plain, valueOf(f.maxMemory, d));
+  sink.addText(specs.memoryUsage, plain, valueOf(f.memoryUsage, d));
+  sink.addText(specs.vcpus, plain, valueOf(f.vcpus, d));
+  if (i.id > 0) sink.addText(specs.timedOut, plain, late ? 1 : 0);
+}
+
 /** The domain collector: every domain (running, paused or shut off) with its state and sizes. */
 export const domainCollector: CollectorDefinition = {
   name: 'domain',
@@ -62,92 +107,12 @@ export const domainCollector: CollectorDefinition = {
   // is what virDomainGetInfo answers from), kept current by lifecycle and balloon-change events.
   groups: ['state'],
   update(ctx, sink) {
-    const names = ctx.domainLabelNames;
-    const g = (name: string, help: string, extra: readonly string[] = []) =>
-      ({ name, help, type: 'gauge', labelNames: [...names, ...extra] }) as const;
-    const count = {
-      name: 'libvirt_domains',
-      help: 'Number of domains libvirt knows, running or not (virConnectListAllDomains).',
-      type: 'gauge',
-      labelNames: [],
-    } as const;
-    const info = g('libvirt_domain_info', 'Domain identity from its XML (<os><type>): value 1.', [
-      'os_type',
-      'os_type_arch',
-      'os_type_machine',
-    ]);
-    const uuidInfo = g('libvirt_domain_uuid_info', 'Domain UUID and hypervisor type from its XML: value 1.', [
-      'uuid',
-      'hypervisor_type',
-    ]);
-    const state = g(
-      'libvirt_domain_info_state',
-      'Domain state code, libvirt state.state (0 nostate, 1 running, 2 blocked, 3 paused, 4 shutdown, 5 shutoff, 6 crashed, 7 pmsuspended).',
-      ['state_desc'],
-    );
-    const reason = g(
-      'libvirt_domain_state_reason',
-      'Reason of the domain state, libvirt state.reason (meaning depends on the state; reason_desc names it).',
-      ['state_desc', 'reason_desc'],
-    );
-    const maxMem = g(
-      'libvirt_domain_info_maximum_memory_bytes',
-      'Maximum memory of the domain, libvirt balloon.maximum (or <memory> of the domain XML), converted from KiB.',
-    );
-    const memUsage = g(
-      'libvirt_domain_info_memory_usage_bytes',
-      'Memory currently assigned to the domain, libvirt balloon.current (or <currentMemory> of the domain XML, updated by balloon-change events), converted from KiB.',
-    );
-    const vcpus = g(
-      'libvirt_domain_info_virtual_cpus',
-      'Number of vCPUs of the domain, libvirt vcpu.current (or the current <vcpu> of the domain XML).',
-    );
-    const timedOut = g(
-      'libvirt_domain_timed_out',
-      'Whether the stats of this running domain are partial or missing this scrape (1): its QEMU did not answer in time or its job is busy.',
-    );
-    for (const spec of [count, info, uuidInfo, state, reason, maxMem, memUsage, vcpus, timedOut])
-      sink.declare(spec);
-
+    const specs = familySpecs(domainFamilies, ctx.domainLabelNames);
+    for (const spec of Object.values(specs)) sink.declare(spec);
     const { instances, stats, skipped } = ctx.inspection;
-    sink.add(count, {}, instances.length);
+    sink.add(specs.count, {}, instances.length);
     const late = new Set(skipped.map((s) => s.uuid));
-    for (const i of instances) {
-      const labels = ctx.domainLabels(i.uuid);
-      const s = stats.get(i.uuid);
-      // Label texts that depend on the description (or on the state) only: cached across scrapes.
-      const text = (key: string, names: readonly string[], extra?: Record<string, string>): string =>
-        ctx.labelText(i.uuid, key, () => labelString(names, extra ? { ...labels, ...extra } : labels));
-      const plain = text('', maxMem.labelNames);
-      sink.addText(
-        info,
-        text('domain_info', info.labelNames, {
-          os_type: i.osType ?? '',
-          os_type_arch: i.osArch ?? '',
-          os_type_machine: i.osMachine ?? '',
-        }),
-        1,
-      );
-      sink.addText(
-        uuidInfo,
-        text('domain_uuid', uuidInfo.labelNames, { uuid: i.uuid, hypervisor_type: i.hypervisorType }),
-        1,
-      );
-      sink.addText(state, text(`state:${i.state}`, state.labelNames, { state_desc: i.state }), i.stateCode);
-      const reasonDesc = REASONS[i.state]?.[i.stateReason] ?? 'unknown';
-      sink.addText(
-        reason,
-        text(`reason:${i.state}:${reasonDesc}`, reason.labelNames, {
-          state_desc: i.state,
-          reason_desc: reasonDesc,
-        }),
-        i.stateReason,
-      );
-      const kib = (v: number | undefined): number | undefined => (v === undefined ? undefined : v * 1024);
-      sink.addText(maxMem, plain, kib(s?.balloon?.maximumKiB ?? i.maxMemoryKiB));
-      sink.addText(memUsage, plain, kib(s?.balloon?.currentKiB ?? i.currentMemoryKiB));
-      sink.addText(vcpus, plain, s?.vcpuCurrent ?? i.vcpus);
-      if (i.id > 0) sink.addText(timedOut, plain, late.has(i.uuid) ? 1 : 0);
-    }
+    for (const instance of instances)
+      emitDomain(ctx, sink, specs, { instance, stats: stats.get(instance.uuid) }, late.has(instance.uuid));
   },
 };

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import { parseDuration } from '../config/duration.ts';
+import { eventsFamily } from '../meters/side.ts';
 import type { CollectorDefinition } from '../scrape/collector.ts';
-import { sideSpec } from './side.ts';
+import { familySpec } from '../scrape/metric-sink.ts';
 
 /** (event, detail) pairs served as 0 until they happen: crashes and I/O-error pauses. */
 const ZERO_SERIES: readonly (readonly [string, string])[] = [
@@ -20,7 +21,7 @@ export const eventsCollector: CollectorDefinition = {
   name: 'events',
   groups: [],
   update(ctx, sink) {
-    const spec = sideSpec(ctx, 'domain_events');
+    const spec = familySpec(eventsFamily);
     sink.declare(spec);
     if (ctx.inspector.domainEvents === undefined) return;
     const present = new Set(ctx.inspection.instances.map((i) => i.uuid));

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { GuestAgentSkip } from '../inspector/guest-agent.ts';
+import { valueOf } from '../meters/family.ts';
+import { guestAgentFamilies } from '../meters/side.ts';
 import type { CollectorDefinition } from '../scrape/collector.ts';
-import { sideSpec } from './side.ts';
+import { familySpecs } from './rows.ts';
 
 const REASONS: readonly GuestAgentSkip[] = ['not_configured', 'unresponsive', 'timeout', 'error'];
 
@@ -14,10 +16,8 @@ export const guestAgentCollector: CollectorDefinition = {
   name: 'guest_agent',
   groups: [],
   async update(ctx, sink) {
-    const size = sideSpec(ctx, 'filesystem_size');
-    const used = sideSpec(ctx, 'filesystem_used');
-    const os = sideSpec(ctx, 'guest_os_info');
-    const skipped = sideSpec(ctx, 'guest_agent_skipped');
+    const f = guestAgentFamilies;
+    const { size, used, os, skipped } = familySpecs(f, ctx.domainLabelNames);
     for (const s of [size, used, os, skipped]) sink.declare(s);
     if (ctx.inspector.guestInfo === undefined) throw new Error('this inspector cannot read guest agents');
     const results = await ctx.inspector.guestInfo(ctx.inspection.instances, {
@@ -54,8 +54,8 @@ export const guestAgentCollector: CollectorDefinition = {
           fstype: fs.fstype,
           device: fs.device ?? (fs.name !== '' ? `/dev/${fs.name}` : ''),
         };
-        sink.add(size, l, fs.totalBytes);
-        sink.add(used, l, fs.usedBytes);
+        sink.add(size, l, valueOf(f.size, fs));
+        sink.add(used, l, valueOf(f.used, fs));
       }
     }
     for (const [reason, n] of counts) sink.add(skipped, { reason }, n);

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
+import { valueOf } from '../meters/family.ts';
+import { hostFamilies } from '../meters/host.ts';
 import type { CollectorDefinition } from '../scrape/collector.ts';
+import { familySpec } from '../scrape/metric-sink.ts';
 
 function version(v: number): string {
   return `${Math.floor(v / 1e6)}.${Math.floor((v % 1e6) / 1e3)}.${v % 1e3}`;
@@ -11,15 +14,8 @@ export const hostCollector: CollectorDefinition = {
   groups: [],
   async update(ctx, sink) {
     const h = await ctx.inspector.hostInfo({ signal: ctx.signal });
-    const g = (name: string, help: string, labelNames: readonly string[] = []) =>
-      ({ name, help, type: 'gauge', labelNames }) as const;
-    const info = g(
-      'libvirt_host_info',
-      'Compute host identity from libvirt (hostname, CPU model, versions): value 1.',
-      ['hostname', 'cpu_model', 'hypervisor_type', 'hypervisor_version', 'libvirt_version'],
-    );
     sink.add(
-      info,
+      familySpec(hostFamilies.info),
       {
         hostname: h.hostname,
         cpu_model: h.cpuModel,
@@ -29,24 +25,6 @@ export const hostCollector: CollectorDefinition = {
       },
       1,
     );
-    sink.add(g('libvirt_host_cpus', 'Active host CPUs, libvirt nodeinfo cpus.'), {}, h.cpus);
-    sink.add(
-      g('libvirt_host_cpu_sockets', 'CPU sockets per NUMA node, libvirt nodeinfo sockets.'),
-      {},
-      h.sockets,
-    );
-    sink.add(g('libvirt_host_cpu_cores', 'Cores per socket, libvirt nodeinfo cores.'), {}, h.cores);
-    sink.add(g('libvirt_host_cpu_threads', 'Threads per core, libvirt nodeinfo threads.'), {}, h.threads);
-    sink.add(g('libvirt_host_numa_nodes', 'NUMA nodes, libvirt nodeinfo nodes.'), {}, h.nodes);
-    sink.add(
-      g('libvirt_host_cpu_frequency_hertz', 'Expected CPU frequency, libvirt nodeinfo mhz converted to Hz.'),
-      {},
-      h.mhz * 1e6,
-    );
-    sink.add(
-      g('libvirt_host_memory_bytes', 'Memory of the host, libvirt nodeinfo memory converted from KiB.'),
-      {},
-      h.memoryKiB * 1024,
-    );
+    for (const f of hostFamilies.values) sink.add(familySpec(f), {}, valueOf(f, h));
   },
 };

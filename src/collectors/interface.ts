@@ -1,13 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { CollectorDefinition } from '../scrape/collector.ts';
-import { labelString } from '../scrape/metric-sink.ts';
+import { deviceInfoFamilies } from '../meters/domain.ts';
+import { familySpec, labelString } from '../scrape/metric-sink.ts';
 import { emitRows } from './rows.ts';
-
-const INFO = {
-  name: 'libvirt_domain_interface_stats_info',
-  help: 'vNIC of a running domain, from its XML (<interface>): type, source bridge, MAC, model, MTU. Value 1.',
-  type: 'gauge',
-} as const;
 
 /** The interface collector: per-vNIC counters from the meter table, and vNIC info from the XML. */
 export const interfaceCollector: CollectorDefinition = {
@@ -15,18 +10,7 @@ export const interfaceCollector: CollectorDefinition = {
   groups: ['interface'],
   update(ctx, sink) {
     emitRows(ctx, sink, 'interface');
-    const spec = {
-      ...INFO,
-      labelNames: [
-        ...ctx.domainLabelNames,
-        'interface_type',
-        'source_bridge',
-        'target_device',
-        'mac_address',
-        'model_type',
-        'mtu_size',
-      ],
-    };
+    const spec = familySpec(deviceInfoFamilies.vnic, ctx.domainLabelNames);
     sink.declare(spec);
     for (const instance of ctx.inspection.instances) {
       if (!ctx.inspection.stats.has(instance.uuid)) continue;

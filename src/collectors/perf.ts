@@ -1,21 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
+import { valueOf } from '../meters/family.ts';
+import { perfFamily } from '../meters/perf.ts';
 import type { CollectorDefinition } from '../scrape/collector.ts';
+import { familySpec } from '../scrape/metric-sink.ts';
 
 /** The perf collector (opt-in): perf event counters enabled in a domain's XML (<perf><event enabled='yes'>). */
 export const perfCollector: CollectorDefinition = {
   name: 'perf',
   groups: ['perf'],
   update(ctx, sink) {
-    const spec = {
-      name: 'libvirt_domain_perf_events_total',
-      help: 'perf event count of the domain, libvirt perf.<event> (event label: cpu_cycles, instructions, cache_misses…).',
-      type: 'counter',
-      labelNames: [...ctx.domainLabelNames, 'event'],
-    } as const;
+    const spec = familySpec(perfFamily, ctx.domainLabelNames);
     sink.declare(spec);
     for (const [uuid, s] of ctx.inspection.stats) {
-      for (const [event, value] of Object.entries(s.perf))
-        sink.add(spec, { ...ctx.domainLabels(uuid), event }, value);
+      for (const [event, count] of Object.entries(s.perf))
+        sink.add(spec, { ...ctx.domainLabels(uuid), event }, valueOf(perfFamily, count));
     }
   },
 };

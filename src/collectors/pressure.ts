@@ -1,20 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { Inspector } from '../inspector/types.ts';
-import { sideFamilies, toBase, type SideFamily } from '../meters/table.ts';
+import { valueOf } from '../meters/family.ts';
+import { pressureFamilies } from '../meters/side.ts';
 import type { CollectorDefinition } from '../scrape/collector.ts';
-import type { GuestPressure } from '../inspector/cgroups.ts';
-
-/** The raw value of each pressure family, from one guest's cgroup reading (µs or counts). */
-const READ: Readonly<Record<string, (p: GuestPressure) => number | undefined>> = {
-  pressure_cpu_waiting: (p) => p.cpu.someUs,
-  pressure_cpu_stalled: (p) => p.cpu.fullUs,
-  pressure_memory_waiting: (p) => p.memory.someUs,
-  pressure_memory_stalled: (p) => p.memory.fullUs,
-  pressure_io_waiting: (p) => p.io.someUs,
-  pressure_io_stalled: (p) => p.io.fullUs,
-  cpu_throttled: (p) => p.throttledUs,
-  cpu_throttled_periods: (p) => p.throttledPeriods,
-};
+import { familySpec } from '../scrape/metric-sink.ts';
 
 /** Inspectors whose "cgroups unreadable" line was logged: one line per inspector, not per scrape. */
 const told = new WeakSet<Inspector>();
@@ -27,15 +16,9 @@ export const pressureCollector: CollectorDefinition = {
   name: 'pressure',
   groups: [],
   update(ctx, sink) {
-    const families = sideFamilies.filter((f) => f.collector === 'pressure');
-    const specs = families.map((f: SideFamily) => ({
-      family: f,
-      spec: {
-        name: f.prometheus.name,
-        help: f.prometheus.help,
-        type: f.prometheus.type,
-        labelNames: [...ctx.domainLabelNames],
-      },
+    const specs = pressureFamilies.map((family) => ({
+      family,
+      spec: familySpec(family, ctx.domainLabelNames),
     }));
     for (const s of specs) sink.declare(s.spec);
     if (ctx.inspector.pressure === undefined) return;
@@ -52,10 +35,7 @@ export const pressureCollector: CollectorDefinition = {
     }
     for (const [uuid, p] of byUuid) {
       const labels = ctx.domainLabels(uuid);
-      for (const { family, spec } of specs) {
-        const raw = READ[family.key]?.(p);
-        if (raw !== undefined) sink.add(spec, labels, toBase(family.rawUnit, raw));
-      }
+      for (const { family, spec } of specs) sink.add(spec, labels, valueOf(family, p));
     }
   },
 };

@@ -3,20 +3,22 @@
  * @packageDocumentation
  * Serves the meter table's rows of one collector: walks the running domains of the inspection and their
  * vCPUs, disks and vNICs, converts each raw value to base units and writes the correct metric and, when
- * enabled, its inovex alias.
+ * enabled, its inovex alias. Also turns the other declarations of src/meters/ into this scrape's specs.
  */
-import type { CollectorName } from '../config/schema.ts';
 import type { Instance } from '../inspector/types.ts';
+import type { Family } from '../meters/family.ts';
+import type { CollectorName } from '../meters/names.ts';
 import {
   meterTable,
   toBase,
   type MeterRow,
   type PrometheusMetric,
+  type DomainSubject,
   type Scope,
   type SubjectOf,
 } from '../meters/table.ts';
 import type { ScrapeContext } from '../scrape/collector.ts';
-import { labelString, type FamilySpec, type MetricSink } from '../scrape/metric-sink.ts';
+import { familySpec, labelString, type FamilySpec, type MetricSink } from '../scrape/metric-sink.ts';
 import { diskOf, vnicOf } from '../inspector/devices.ts';
 
 /** Extra labels per scope, after the domain labels. */
@@ -29,6 +31,16 @@ const SCOPE_LABELS: Readonly<Record<Scope, readonly string[]>> = {
 
 function spec(metric: PrometheusMetric, labelNames: readonly string[]): FamilySpec {
   return { name: metric.name, help: metric.help, type: metric.type, labelNames };
+}
+
+/** The specs of a set of declared families, by the same keys, with this scrape's domain labels. */
+export function familySpecs<K extends string>(
+  families: Readonly<Record<K, Family>>,
+  domainLabelNames: readonly string[],
+): Record<K, FamilySpec> {
+  const out = {} as Record<K, FamilySpec>;
+  for (const key of Object.keys(families) as K[]) out[key] = familySpec(families[key], domainLabelNames);
+  return out;
 }
 
 /** Whether a row is served by Prometheus for this collector. */
@@ -47,90 +59,104 @@ interface Prepared<S extends Scope> {
   readonly scale: number;
 }
 
+type Rows = { readonly [S in Scope]: readonly Prepared<S>[] };
+type Texts = (key: string, scope: Scope, extra?: Record<string, string>) => string;
+
+/** The rows of `collector` in `scope`, their families declared (even without samples, for HELP and TYPE). */
+function prepare<S extends Scope>(
+  ctx: ScrapeContext,
+  sink: MetricSink,
+  collector: CollectorName,
+  scope: S,
+): Prepared<S>[] {
+  const compat = ctx.config.metrics.inovex_compatibility;
+  const labelNames = [...ctx.domainLabelNames, ...SCOPE_LABELS[scope]];
+  const out: Prepared<S>[] = [];
+  for (const row of meterTable[scope] as unknown as readonly MeterRow<S>[]) {
+    if (!served(row, collector)) continue;
+    const metric = row.prometheus ? spec(row.prometheus, labelNames) : undefined;
+    const alias = compat && row.inovexAlias ? spec(row.inovexAlias, labelNames) : undefined;
+    if (metric) sink.declare(metric);
+    if (alias) sink.declare(alias);
+    if (metric || alias) out.push({ row, metric, alias, scale: row.inovexScale ?? 1 });
+  }
+  return out;
+}
+
+/** Writes the prepared rows of one subject (a domain, a vCPU, a disk or a vNIC). */
+function emit<S extends Scope>(
+  sink: MetricSink,
+  prepared: readonly Prepared<S>[],
+  subject: SubjectOf[S],
+  labelText: string,
+): void {
+  for (const p of prepared) {
+    const raw = p.row.read(subject);
+    if (raw === undefined) continue;
+    const value = toBase(p.row.rawUnit, raw);
+    if (p.metric) sink.addText(p.metric, labelText, value);
+    if (p.alias) sink.addText(p.alias, labelText, value * p.scale);
+  }
+}
+
+/** Writes the rows of one running domain and of its vCPUs, disks and vNICs. */
+function emitDomain(sink: MetricSink, rows: Rows, domain: DomainSubject, text: Texts): void {
+  const { instance, stats: s } = domain;
+  if (rows.domain.length > 0) emit(sink, rows.domain, domain, text('', 'domain'));
+  if (rows.vcpu.length > 0) {
+    for (const vcpu of s.vcpus) {
+      const index = String(vcpu.index);
+      emit(sink, rows.vcpu, { instance, stats: s, vcpu }, text(`vcpu:${index}`, 'vcpu', { vcpu: index }));
+    }
+  }
+  if (rows.disk.length > 0) {
+    for (const block of s.blocks) {
+      // NOTE: backing-chain entries only appear with the BACKING flag, which the inspector never sets.
+      const disk = diskOf(instance, block.name);
+      const labels = text(`disk:${block.name}`, 'disk', { target_device: block.name });
+      emit(sink, rows.disk, { instance, stats: s, block, disk }, labels);
+    }
+  }
+  if (rows.vnic.length > 0) {
+    for (const iface of s.interfaces) {
+      const vnic = vnicOf(instance, iface.name);
+      // NOTE: an SR-IOV NIC can have no name; label it by index rather than collide (Tinkoff#35).
+      const device = iface.name === '' ? `#${iface.index}` : iface.name;
+      emit(
+        sink,
+        rows.vnic,
+        { instance, stats: s, iface, vnic },
+        text(`vnic:${device}`, 'vnic', { target_device: device }),
+      );
+    }
+  }
+}
+
 /** Writes every table row of `collector` for every running domain. */
 export function emitRows(ctx: ScrapeContext, sink: MetricSink, collector: CollectorName): void {
-  const compat = ctx.config.metrics.inovex_compatibility;
-  // Resolved once per scrape: this runs for every guest, vCPU, disk and vNIC (hot path).
-  const prepare = <S extends Scope>(scope: S): Prepared<S>[] => {
-    const labelNames = [...ctx.domainLabelNames, ...SCOPE_LABELS[scope]];
-    const out: Prepared<S>[] = [];
-    for (const row of meterTable[scope] as unknown as readonly MeterRow<S>[]) {
-      if (!served(row, collector)) continue;
-      const metric = row.prometheus ? spec(row.prometheus, labelNames) : undefined;
-      const alias = compat && row.inovexAlias ? spec(row.inovexAlias, labelNames) : undefined;
-      // Declared even without samples, so that HELP and TYPE show on a host without guests.
-      if (metric) sink.declare(metric);
-      if (alias) sink.declare(alias);
-      if (metric || alias) out.push({ row, metric, alias, scale: row.inovexScale ?? 1 });
-    }
-    return out;
-  };
-  const rows = {
-    domain: prepare('domain'),
-    vcpu: prepare('vcpu'),
-    disk: prepare('disk'),
-    vnic: prepare('vnic'),
-  };
-  const emit = <S extends Scope>(
-    prepared: readonly Prepared<S>[],
-    subject: SubjectOf[S],
-    labelText: string,
-  ): void => {
-    for (const p of prepared) {
-      const raw = p.row.read(subject);
-      if (raw === undefined) continue;
-      const value = toBase(p.row.rawUnit, raw);
-      if (p.metric) sink.addText(p.metric, labelText, value);
-      if (p.alias) sink.addText(p.alias, labelText, value * p.scale);
-    }
+  // Resolved once per scrape: the rows are written for every guest, vCPU, disk and vNIC (hot path).
+  const rows: Rows = {
+    domain: prepare(ctx, sink, collector, 'domain'),
+    vcpu: prepare(ctx, sink, collector, 'vcpu'),
+    disk: prepare(ctx, sink, collector, 'disk'),
+    vnic: prepare(ctx, sink, collector, 'vnic'),
   };
   if (rows.domain.length + rows.vcpu.length + rows.disk.length + rows.vnic.length === 0) return;
-
-  const { stats, instances } = ctx.inspection;
-  const names = {
+  const names: Readonly<Record<Scope, readonly string[]>> = {
     domain: [...ctx.domainLabelNames, ...SCOPE_LABELS.domain],
     vcpu: [...ctx.domainLabelNames, ...SCOPE_LABELS.vcpu],
     disk: [...ctx.domainLabelNames, ...SCOPE_LABELS.disk],
     vnic: [...ctx.domainLabelNames, ...SCOPE_LABELS.vnic],
   };
-  const byUuid = new Map<string, Instance>(instances.map((i) => [i.uuid, i]));
-  for (const [uuid, s] of stats) {
+  const byUuid = new Map<string, Instance>(ctx.inspection.instances.map((i) => [i.uuid, i]));
+  for (const [uuid, stats] of ctx.inspection.stats) {
     const instance = byUuid.get(uuid);
     if (instance === undefined) continue;
     // Label texts depend on the domain's description and the device names only: cached across scrapes.
-    const text = (key: string, scope: Scope, extra?: Record<string, string>): string =>
+    const text: Texts = (key, scope, extra) =>
       ctx.labelText(uuid, key, () =>
         labelString(names[scope], extra ? { ...ctx.domainLabels(uuid), ...extra } : ctx.domainLabels(uuid)),
       );
-    if (rows.domain.length > 0) emit(rows.domain, { instance, stats: s }, text('', 'domain'));
-    if (rows.vcpu.length > 0) {
-      for (const vcpu of s.vcpus) {
-        const index = String(vcpu.index);
-        emit(rows.vcpu, { instance, stats: s, vcpu }, text(`vcpu:${index}`, 'vcpu', { vcpu: index }));
-      }
-    }
-    if (rows.disk.length > 0) {
-      for (const block of s.blocks) {
-        // NOTE: backing-chain entries only appear with the BACKING flag, which the inspector never sets.
-        const disk = diskOf(instance, block.name);
-        emit(
-          rows.disk,
-          { instance, stats: s, block, disk },
-          text(`disk:${block.name}`, 'disk', { target_device: block.name }),
-        );
-      }
-    }
-    if (rows.vnic.length > 0) {
-      for (const iface of s.interfaces) {
-        const vnic = vnicOf(instance, iface.name);
-        // NOTE: an SR-IOV NIC can have no name; label it by index rather than collide (Tinkoff#35).
-        const device = iface.name === '' ? `#${iface.index}` : iface.name;
-        emit(
-          rows.vnic,
-          { instance, stats: s, iface, vnic },
-          text(`vnic:${device}`, 'vnic', { target_device: device }),
-        );
-      }
-    }
+    emitDomain(sink, rows, { instance, stats }, text);
   }
 }

@@ -9,6 +9,9 @@ import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import { parseLibvirtUri } from '../libvirt/index.ts';
 import { publisherConfigSchema } from '../publisher/config.ts';
+import type { CollectorName } from '../meters/names.ts';
+
+export type { CollectorName } from '../meters/names.ts';
 
 const duration = (description: string, def: string) =>
   z
@@ -23,7 +26,7 @@ const duration = (description: string, def: string) =>
       }
     });
 
-/** Every collector, whether it is on by default, and what it serves. */
+/** Every collector (exactly the names of {@link CollectorName}), whether it is on by default, and what it serves. */
 export const COLLECTORS = {
   domain: {
     default: true,
@@ -69,10 +72,7 @@ export const COLLECTORS = {
     description:
       "Ceilometer's own Prometheus exporter series (ceilometer_cpu, …): one gauge per sample, its names and labels (publisher.ceilometer_release decides the meters).",
   },
-} as const;
-
-/** A collector name. */
-export type CollectorName = keyof typeof COLLECTORS;
+} as const satisfies Record<CollectorName, { readonly default: boolean; readonly description: string }>;
 
 /** The names of every collector. */
 export const COLLECTOR_NAMES = Object.keys(COLLECTORS) as CollectorName[];

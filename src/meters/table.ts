@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * @packageDocumentation
- * The meter table: every numeric quantity this project reads from an inspection, once, with its raw
- * libvirt unit, and how each output names and converts it. The Prometheus collectors and the Ceilometer
+ * The meter table: every numeric quantity this project reads from a domain's bulk stats, per domain,
+ * vCPU, disk or vNIC, once, with its libvirt field and raw unit, and how each output names and converts
+ * it. The Prometheus collectors (cpu, vcpu, memory, block, interface, dirtyrate) and the Ceilometer
  * publisher both read this table, so a quantity cannot mean one thing on /metrics and another on AMQP.
+ * The families read elsewhere (domain description, host, pools, jobs, cgroups, agent, events, the
+ * scrape) are declared next to it in src/meters/; src/meters/index.ts lists them all.
  *
  * Rows read raw values only (the field names of the inspector records say the unit); conversion to
  * Prometheus base units or to Ceilometer's units happens here, at the edge, through `toBase` and
- * `ceilometer.convert`.
+ * `ceilometer.convert`. A row's HELP is derived from its `source` and `rawUnit` (src/meters/family.ts).
  */
 import type {
   BlockStats,
@@ -18,12 +21,16 @@ import type {
   VcpuStats,
   Vnic,
 } from '../inspector/types.ts';
+import { deriveHelp, type HelpSpec, type PrometheusMetric } from './family.ts';
+import type { CollectorName } from './names.ts';
+import type { RawUnit } from './units.ts';
+
+export type { PrometheusMetric } from './family.ts';
+export { toBase, type RawUnit } from './units.ts';
+export { sideFamilies, sideFamily, type SideFamily } from './side.ts';
 
 /** What a row is measured on; decides the labels (Prometheus) and the resource id (Ceilometer). */
 export type Scope = 'domain' | 'vcpu' | 'disk' | 'vnic';
-
-/** Raw units as libvirt reports them. */
-export type RawUnit = 'ns' | 'us' | 'KiB' | 'bytes' | 'count' | 'seconds' | 'code';
 
 /** A running domain with its stats. */
 export interface DomainSubject {
@@ -53,13 +60,6 @@ export interface SubjectOf {
   vnic: VnicSubject;
 }
 
-/** How a row appears on /metrics. */
-export interface PrometheusMetric {
-  readonly name: string;
-  readonly type: 'counter' | 'gauge';
-  readonly help: string;
-}
-
 /** How a row appears as a Ceilometer sample (names, types and units of the real compute agent). */
 export interface CeilometerMeter {
   readonly name: string;
@@ -77,8 +77,8 @@ export interface MeterRow<S extends Scope = Scope> {
   /** Stable key, used in tests and docs. */
   readonly key: string;
   readonly scope: S;
-  /** The Prometheus collector that serves it (`cpu`, `vcpu`, `memory`, `block`, `interface`, `domain`, `perf`, `dirtyrate`). */
-  readonly collector: string;
+  /** The Prometheus collector that serves it. */
+  readonly collector: CollectorName;
   /** The libvirt field(s) read, for HELP text and docs (`cpu.time`, `block.<n>.rd.bytes`). */
   readonly source: string;
   readonly rawUnit: RawUnit;
@@ -93,26 +93,46 @@ export interface MeterRow<S extends Scope = Scope> {
   readonly ceilometer?: CeilometerMeter;
 }
 
-/** Converts a raw value to the Prometheus base unit (seconds, bytes). */
-export function toBase(unit: RawUnit, raw: number): number {
-  switch (unit) {
-    case 'ns':
-      return raw / 1e9;
-    case 'us':
-      return raw / 1e6;
-    case 'KiB':
-      return raw * 1024;
-    default:
-      return raw;
-  }
+/**
+ * Why inovex's name is kept as an alias: it types a `cumulative` value or a `count` as a gauge, or
+ * serves a ratio in `percent`. The alias is always a gauge; its HELP names the correct metric.
+ */
+type AliasKind = 'cumulative' | 'count' | 'percent';
+
+const ALIAS_NOTE: Readonly<Record<AliasKind, string>> = {
+  cumulative: ' (cumulative, typed gauge)',
+  count: ' (typed gauge)',
+  percent: ', in percent',
+};
+
+/** A row as written below: HELP derived from `source` and `rawUnit`, the alias from its kind. */
+type RowInput<S extends Scope> = Omit<MeterRow<S>, 'prometheus' | 'inovexAlias' | 'inovexScale'> & {
+  readonly prometheus?: {
+    readonly name: string;
+    readonly type: 'counter' | 'gauge';
+    readonly help: HelpSpec;
+  };
+  readonly inovexAlias?: { readonly name: string; readonly kind: AliasKind };
+};
+
+function row<S extends Scope>(r: RowInput<S>): MeterRow<S> {
+  const { prometheus: p, inovexAlias: a, ...rest } = r;
+  const prometheus = p && { name: p.name, type: p.type, help: deriveHelp(r.source, r.rawUnit, p.help) };
+  if (a === undefined || prometheus === undefined) return prometheus ? { ...rest, prometheus } : rest;
+  return {
+    ...rest,
+    prometheus,
+    inovexAlias: {
+      name: a.name,
+      type: 'gauge',
+      help: `Deprecated inovex-compatible alias of ${prometheus.name}${ALIAS_NOTE[a.kind]}.`,
+    },
+    ...(a.kind === 'percent' ? { inovexScale: 100 } : {}),
+  };
 }
 
 const kibToMB = (raw: number): number => raw / 1024;
 const same = (raw: number): number => raw;
-
-function row<S extends Scope>(r: MeterRow<S>): MeterRow<S> {
-  return r;
-}
 
 /**
  * Ceilometer's `cpu`: the sum of vcpu.N.time + vcpu.N.wait over the vCPUs, falling back to cpu.time
@@ -153,7 +173,7 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_info_cpu_time_seconds_total',
       type: 'counter',
-      help: 'CPU time used by the domain (vCPUs and emulator threads), libvirt cpu.time converted from ns.',
+      help: { about: 'CPU time used by the domain (vCPUs and emulator threads)' },
     },
   }),
   row({
@@ -166,7 +186,7 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_cpu_user_seconds_total',
       type: 'counter',
-      help: 'User-mode CPU time of the domain on the host, libvirt cpu.user converted from ns.',
+      help: { about: 'User-mode CPU time of the domain on the host' },
     },
   }),
   row({
@@ -179,7 +199,7 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_cpu_system_seconds_total',
       type: 'counter',
-      help: 'Kernel-mode CPU time of the domain on the host, libvirt cpu.system converted from ns.',
+      help: { about: 'Kernel-mode CPU time of the domain on the host' },
     },
   }),
   row({
@@ -201,7 +221,7 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_vcpu_current',
       type: 'gauge',
-      help: 'Number of vCPUs currently online in the domain, libvirt vcpu.current.',
+      help: { about: 'Number of vCPUs currently online in the domain' },
     },
     ceilometer: { name: 'vcpus', type: 'gauge', unit: 'vcpu', float: false, convert: same },
   }),
@@ -215,7 +235,7 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_vcpu_maximum',
       type: 'gauge',
-      help: 'Maximum number of vCPUs of the domain, libvirt vcpu.maximum.',
+      help: { about: 'Maximum number of vCPUs of the domain' },
     },
   }),
   row({
@@ -228,7 +248,7 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_memory_stats_current_balloon_bytes',
       type: 'gauge',
-      help: 'Memory currently given to the domain by the balloon, libvirt balloon.current converted from KiB.',
+      help: { about: 'Memory currently given to the domain by the balloon' },
     },
     ceilometer: { name: 'memory', type: 'gauge', unit: 'MB', float: true, convert: kibToMB },
   }),
@@ -242,7 +262,7 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_memory_stats_maximum_bytes',
       type: 'gauge',
-      help: 'Maximum memory the balloon can give the domain, libvirt balloon.maximum converted from KiB.',
+      help: { about: 'Maximum memory the balloon can give the domain' },
     },
   }),
   row({
@@ -255,13 +275,9 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_memory_stats_swap_in_bytes_total',
       type: 'counter',
-      help: 'Memory the guest swapped in since it booted, libvirt balloon.swap_in converted from KiB.',
+      help: { about: 'Memory the guest swapped in since it booted' },
     },
-    inovexAlias: {
-      name: 'libvirt_domain_memory_stats_swap_in_bytes',
-      type: 'gauge',
-      help: 'Deprecated inovex-compatible alias of libvirt_domain_memory_stats_swap_in_bytes_total (cumulative, typed gauge).',
-    },
+    inovexAlias: { name: 'libvirt_domain_memory_stats_swap_in_bytes', kind: 'cumulative' },
     ceilometer: { name: 'memory.swap.in', type: 'cumulative', unit: 'MB', float: true, convert: kibToMB },
   }),
   row({
@@ -274,13 +290,9 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_memory_stats_swap_out_bytes_total',
       type: 'counter',
-      help: 'Memory the guest swapped out since it booted, libvirt balloon.swap_out converted from KiB.',
+      help: { about: 'Memory the guest swapped out since it booted' },
     },
-    inovexAlias: {
-      name: 'libvirt_domain_memory_stats_swap_out_bytes',
-      type: 'gauge',
-      help: 'Deprecated inovex-compatible alias of libvirt_domain_memory_stats_swap_out_bytes_total (cumulative, typed gauge).',
-    },
+    inovexAlias: { name: 'libvirt_domain_memory_stats_swap_out_bytes', kind: 'cumulative' },
     ceilometer: { name: 'memory.swap.out', type: 'cumulative', unit: 'MB', float: true, convert: kibToMB },
   }),
   row({
@@ -293,7 +305,7 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_memory_stats_major_fault_total',
       type: 'counter',
-      help: 'Page faults in the guest that needed disk I/O, libvirt balloon.major_fault.',
+      help: { about: 'Page faults in the guest that needed disk I/O' },
     },
   }),
   row({
@@ -306,7 +318,7 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_memory_stats_minor_fault_total',
       type: 'counter',
-      help: 'Page faults in the guest served without disk I/O, libvirt balloon.minor_fault.',
+      help: { about: 'Page faults in the guest served without disk I/O' },
     },
   }),
   row({
@@ -319,7 +331,7 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_memory_stats_unused_bytes',
       type: 'gauge',
-      help: 'Memory the guest leaves unused (MemFree), libvirt balloon.unused converted from KiB.',
+      help: { about: 'Memory the guest leaves unused (MemFree)' },
     },
   }),
   row({
@@ -332,7 +344,7 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_memory_stats_available_bytes',
       type: 'gauge',
-      help: 'Memory the guest sees as total (MemTotal), libvirt balloon.available converted from KiB.',
+      help: { about: 'Memory the guest sees as total (MemTotal)' },
     },
     ceilometer: { name: 'memory.available', type: 'gauge', unit: 'MB', float: true, convert: kibToMB },
   }),
@@ -346,7 +358,7 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_memory_stats_usable_bytes',
       type: 'gauge',
-      help: 'Memory the guest could use without swapping (MemAvailable), libvirt balloon.usable converted from KiB.',
+      help: { about: 'Memory the guest could use without swapping (MemAvailable)' },
     },
   }),
   row({
@@ -359,7 +371,7 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_memory_stats_disk_caches_bytes',
       type: 'gauge',
-      help: 'Guest memory used by the page cache, libvirt balloon.disk_caches converted from KiB.',
+      help: { about: 'Guest memory used by the page cache' },
     },
   }),
   row({
@@ -372,13 +384,9 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_memory_stats_hugetlb_page_allocations_total',
       type: 'counter',
-      help: 'Successful huge page allocations in the guest, libvirt balloon.hugetlb_pgalloc.',
+      help: { about: 'Successful huge page allocations in the guest' },
     },
-    inovexAlias: {
-      name: 'libvirt_domain_memory_stats_hugetlb_pgalloc_total',
-      type: 'gauge',
-      help: 'Deprecated inovex-compatible alias of libvirt_domain_memory_stats_hugetlb_page_allocations_total (typed gauge).',
-    },
+    inovexAlias: { name: 'libvirt_domain_memory_stats_hugetlb_pgalloc_total', kind: 'count' },
   }),
   row({
     key: 'balloon_hugetlb_pgfail',
@@ -390,13 +398,9 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_memory_stats_hugetlb_page_allocation_failures_total',
       type: 'counter',
-      help: 'Failed huge page allocations in the guest, libvirt balloon.hugetlb_pgfail.',
+      help: { about: 'Failed huge page allocations in the guest' },
     },
-    inovexAlias: {
-      name: 'libvirt_domain_memory_stats_hugetlb_pgfail_total',
-      type: 'gauge',
-      help: 'Deprecated inovex-compatible alias of libvirt_domain_memory_stats_hugetlb_page_allocation_failures_total (typed gauge).',
-    },
+    inovexAlias: { name: 'libvirt_domain_memory_stats_hugetlb_pgfail_total', kind: 'count' },
   }),
   row({
     key: 'balloon_rss',
@@ -408,7 +412,7 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_memory_stats_rss_bytes',
       type: 'gauge',
-      help: 'Resident memory of the QEMU process on the host, libvirt balloon.rss converted from KiB.',
+      help: { about: 'Resident memory of the QEMU process on the host' },
     },
     ceilometer: { name: 'memory.resident', type: 'gauge', unit: 'MB', float: true, convert: kibToMB },
   }),
@@ -423,20 +427,20 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_memory_stats_last_update_timestamp_seconds',
       type: 'gauge',
-      help: 'When the guest last updated its memory statistics, libvirt balloon.last-update (seconds since the epoch).',
+      help: { about: 'When the guest last updated its memory statistics', note: 'seconds since the epoch' },
     },
   }),
   row({
     key: 'memory_used',
     scope: 'domain',
     collector: 'memory',
-    source: 'balloon.available - balloon.usable (else - balloon.unused)',
+    source: 'balloon.available minus balloon.usable',
     rawUnit: 'KiB',
     read: (s) => memoryUsedKiB(s.stats),
     prometheus: {
       name: 'libvirt_domain_memory_stats_used_bytes',
       type: 'gauge',
-      help: 'Guest memory in use, libvirt balloon.available minus balloon.usable (or balloon.unused), converted from KiB.',
+      help: { about: 'Guest memory in use', note: 'or balloon.unused' },
     },
     ceilometer: { name: 'memory.usage', type: 'gauge', unit: 'MB', float: true, convert: kibToMB },
   }),
@@ -444,7 +448,7 @@ export const domainRows = [
     key: 'memory_used_ratio',
     scope: 'domain',
     collector: 'memory',
-    source: '(balloon.available - balloon.usable) / balloon.available',
+    source: 'balloon.available and balloon.usable',
     rawUnit: 'count',
     read: (s) => {
       const used = memoryUsedKiB(s.stats);
@@ -454,14 +458,39 @@ export const domainRows = [
     prometheus: {
       name: 'libvirt_domain_memory_stats_used_ratio',
       type: 'gauge',
-      help: 'Share of guest memory in use (0 to 1), from libvirt balloon.available and balloon.usable.',
+      help: { template: 'Share of guest memory in use (0 to 1), from libvirt {source}.' },
     },
-    inovexAlias: {
-      name: 'libvirt_domain_memory_stats_used_percent',
+    inovexAlias: { name: 'libvirt_domain_memory_stats_used_percent', kind: 'percent' },
+  }),
+  row({
+    key: 'dirtyrate',
+    scope: 'domain',
+    collector: 'dirtyrate',
+    source: 'dirtyrate.megabytes_per_second',
+    rawUnit: 'MiB/s',
+    // Only a finished calculation (calc_status 2, measured) has a meaningful rate.
+    read: (s) => (s.stats.dirtyRate?.calcStatus === 2 ? s.stats.dirtyRate.megabytesPerSecond : undefined),
+    prometheus: {
+      name: 'libvirt_domain_dirtyrate_bytes_per_second',
       type: 'gauge',
-      help: 'Deprecated inovex-compatible alias of libvirt_domain_memory_stats_used_ratio, in percent.',
+      help: { about: 'Memory dirty rate of the last calculation' },
     },
-    inovexScale: 100,
+  }),
+  row({
+    key: 'dirtyrate_status',
+    scope: 'domain',
+    collector: 'dirtyrate',
+    source: 'dirtyrate.calc_status',
+    rawUnit: 'code',
+    read: (s) => s.stats.dirtyRate?.calcStatus,
+    prometheus: {
+      name: 'libvirt_domain_dirtyrate_calculation_status',
+      type: 'gauge',
+      help: {
+        about: 'Status of the last dirty-rate calculation',
+        codes: ['unstarted', 'measuring', 'measured'],
+      },
+    },
   }),
 ] as const;
 
@@ -477,7 +506,7 @@ export const vcpuRows = [
     prometheus: {
       name: 'libvirt_domain_vcpu_state',
       type: 'gauge',
-      help: 'State of the vCPU, libvirt vcpu.<n>.state (0 offline, 1 running, 2 blocked).',
+      help: { about: 'State of the vCPU', codes: ['offline', 'running', 'blocked'] },
     },
   }),
   row({
@@ -490,7 +519,7 @@ export const vcpuRows = [
     prometheus: {
       name: 'libvirt_domain_vcpu_time_seconds_total',
       type: 'counter',
-      help: 'Time the vCPU ran on a host CPU, libvirt vcpu.<n>.time converted from ns.',
+      help: { about: 'Time the vCPU ran on a host CPU' },
     },
   }),
   row({
@@ -503,7 +532,7 @@ export const vcpuRows = [
     prometheus: {
       name: 'libvirt_domain_vcpu_wait_seconds_total',
       type: 'counter',
-      help: 'Time the vCPU waited on I/O outside the guest, libvirt vcpu.<n>.wait converted from ns.',
+      help: { about: 'Time the vCPU waited on I/O outside the guest' },
     },
   }),
   row({
@@ -516,7 +545,7 @@ export const vcpuRows = [
     prometheus: {
       name: 'libvirt_domain_vcpu_delay_seconds_total',
       type: 'counter',
-      help: 'Time the vCPU was runnable but waited for a host CPU (steal), libvirt vcpu.<n>.delay converted from ns.',
+      help: { about: 'Time the vCPU was runnable but waited for a host CPU (steal)' },
     },
   }),
 ] as const;
@@ -533,7 +562,7 @@ export const diskRows = [
     prometheus: {
       name: 'libvirt_domain_block_stats_read_requests_total',
       type: 'counter',
-      help: 'Read requests completed by the disk, libvirt block.<n>.rd.reqs.',
+      help: { about: 'Read requests completed by the disk' },
     },
     ceilometer: {
       name: 'disk.device.read.requests',
@@ -553,7 +582,7 @@ export const diskRows = [
     prometheus: {
       name: 'libvirt_domain_block_stats_read_bytes_total',
       type: 'counter',
-      help: 'Bytes read from the disk, libvirt block.<n>.rd.bytes.',
+      help: { about: 'Bytes read from the disk' },
     },
     ceilometer: {
       name: 'disk.device.read.bytes',
@@ -573,7 +602,7 @@ export const diskRows = [
     prometheus: {
       name: 'libvirt_domain_block_stats_read_time_seconds_total',
       type: 'counter',
-      help: 'Time spent on reads of the disk, libvirt block.<n>.rd.times converted from ns.',
+      help: { about: 'Time spent on reads of the disk' },
     },
     ceilometer: {
       name: 'disk.device.read.latency',
@@ -593,7 +622,7 @@ export const diskRows = [
     prometheus: {
       name: 'libvirt_domain_block_stats_write_requests_total',
       type: 'counter',
-      help: 'Write requests completed by the disk, libvirt block.<n>.wr.reqs.',
+      help: { about: 'Write requests completed by the disk' },
     },
     ceilometer: {
       name: 'disk.device.write.requests',
@@ -613,7 +642,7 @@ export const diskRows = [
     prometheus: {
       name: 'libvirt_domain_block_stats_write_bytes_total',
       type: 'counter',
-      help: 'Bytes written to the disk, libvirt block.<n>.wr.bytes.',
+      help: { about: 'Bytes written to the disk' },
     },
     ceilometer: {
       name: 'disk.device.write.bytes',
@@ -633,7 +662,7 @@ export const diskRows = [
     prometheus: {
       name: 'libvirt_domain_block_stats_write_time_seconds_total',
       type: 'counter',
-      help: 'Time spent on writes to the disk, libvirt block.<n>.wr.times converted from ns.',
+      help: { about: 'Time spent on writes to the disk' },
     },
     ceilometer: {
       name: 'disk.device.write.latency',
@@ -653,7 +682,7 @@ export const diskRows = [
     prometheus: {
       name: 'libvirt_domain_block_stats_flush_requests_total',
       type: 'counter',
-      help: 'Flush requests completed by the disk, libvirt block.<n>.fl.reqs.',
+      help: { about: 'Flush requests completed by the disk' },
     },
   }),
   row({
@@ -666,7 +695,7 @@ export const diskRows = [
     prometheus: {
       name: 'libvirt_domain_block_stats_flush_time_seconds_total',
       type: 'counter',
-      help: 'Time spent on flushes of the disk, libvirt block.<n>.fl.times converted from ns.',
+      help: { about: 'Time spent on flushes of the disk' },
     },
   }),
   row({
@@ -679,7 +708,7 @@ export const diskRows = [
     prometheus: {
       name: 'libvirt_domain_block_stats_errors_total',
       type: 'counter',
-      help: 'I/O errors of the disk, libvirt block.<n>.errors (not reported by every hypervisor).',
+      help: { about: 'I/O errors of the disk', note: 'not reported by every hypervisor' },
     },
   }),
   row({
@@ -692,7 +721,7 @@ export const diskRows = [
     prometheus: {
       name: 'libvirt_domain_block_stats_capacity_bytes',
       type: 'gauge',
-      help: 'Logical size of the disk as the guest sees it, libvirt block.<n>.capacity.',
+      help: { about: 'Logical size of the disk as the guest sees it' },
     },
   }),
   row({
@@ -717,7 +746,7 @@ export const diskRows = [
     prometheus: {
       name: 'libvirt_domain_block_stats_allocation_bytes',
       type: 'gauge',
-      help: 'Highest allocated extent of the disk image on the host, libvirt block.<n>.allocation.',
+      help: { about: 'Highest allocated extent of the disk image on the host' },
     },
     ceilometer: { name: 'disk.device.allocation', type: 'gauge', unit: 'B', float: false, convert: same },
   }),
@@ -731,7 +760,7 @@ export const diskRows = [
     prometheus: {
       name: 'libvirt_domain_block_stats_physical_bytes',
       type: 'gauge',
-      help: 'Physical size of the disk image on the host, libvirt block.<n>.physical.',
+      help: { about: 'Physical size of the disk image on the host' },
     },
     ceilometer: { name: 'disk.device.usage', type: 'gauge', unit: 'B', float: false, convert: same },
   }),
@@ -755,7 +784,7 @@ export const vnicRows = [
       prometheus: {
         name: `libvirt_domain_interface_stats_${dir}_bytes_total`,
         type: 'counter',
-        help: `Bytes ${dir === 'receive' ? 'received' : 'transmitted'} by the guest on the vNIC, libvirt net.<n>.${short}.bytes.`,
+        help: { about: `Bytes ${dir === 'receive' ? 'received' : 'transmitted'} by the guest on the vNIC` },
       },
       ceilometer: {
         name: `network.${ceilo}.bytes`,
@@ -775,7 +804,7 @@ export const vnicRows = [
       prometheus: {
         name: `libvirt_domain_interface_stats_${dir}_packets_total`,
         type: 'counter',
-        help: `Packets ${dir === 'receive' ? 'received' : 'transmitted'} by the guest on the vNIC, libvirt net.<n>.${short}.pkts.`,
+        help: { about: `Packets ${dir === 'receive' ? 'received' : 'transmitted'} by the guest on the vNIC` },
       },
       ceilometer: {
         name: `network.${ceilo}.packets`,
@@ -795,7 +824,7 @@ export const vnicRows = [
       prometheus: {
         name: `libvirt_domain_interface_stats_${dir}_errors_total`,
         type: 'counter',
-        help: `Packet errors on ${dir} at the vNIC, libvirt net.<n>.${short}.errs.`,
+        help: { about: `Packet errors on ${dir} at the vNIC` },
       },
       ceilometer: {
         name: `network.${ceilo}.packets.error`,
@@ -815,7 +844,7 @@ export const vnicRows = [
       prometheus: {
         name: `libvirt_domain_interface_stats_${dir}_drops_total`,
         type: 'counter',
-        help: `Packets dropped on ${dir} at the vNIC, libvirt net.<n>.${short}.drop.`,
+        help: { about: `Packets dropped on ${dir} at the vNIC` },
       },
       ceilometer: {
         name: `network.${ceilo}.packets.drop`,
@@ -835,152 +864,3 @@ export const meterTable = {
   disk: diskRows as readonly MeterRow<'disk'>[],
   vnic: vnicRows as readonly MeterRow<'vnic'>[],
 } as const;
-
-/**
- * A family read outside the bulk stats: the guest's cgroup files (pressure), the guest agent
- * (guest_agent) and libvirt's domain events (events). Declared here with its source and raw unit, as
- * the rows above are; its collector reads its name, type and HELP from here.
- */
-export interface SideFamily {
-  readonly key: string;
-  readonly collector: 'pressure' | 'guest_agent' | 'events';
-  /** Where the value comes from (file, agent field or event), for HELP text and docs. */
-  readonly source: string;
-  readonly rawUnit: RawUnit;
-  /**
-   * Labels before `extraLabels`: `identity` = the domain labels of every per-domain series (`domain`
-   * plus the configured identity labels), `domain` = the domain name only (kept after the domain is
-   * gone), `none` = not per domain.
-   */
-  readonly domainLabels: 'identity' | 'domain' | 'none';
-  readonly extraLabels: readonly string[];
-  readonly prometheus: PrometheusMetric;
-}
-
-const psi = (resource: 'cpu' | 'memory' | 'io', kind: 'some' | 'full'): SideFamily => {
-  const what = { cpu: 'CPU', memory: 'memory', io: 'I/O' }[resource];
-  const waiting = kind === 'some';
-  return {
-    key: `pressure_${resource}_${waiting ? 'waiting' : 'stalled'}`,
-    collector: 'pressure',
-    source: `${resource}.pressure ${kind} total`,
-    rawUnit: 'us',
-    domainLabels: 'identity',
-    extraLabels: [],
-    prometheus: {
-      name: `libvirt_domain_pressure_${resource}_${waiting ? 'waiting' : 'stalled'}_seconds_total`,
-      type: 'counter',
-      help: waiting
-        ? `Time at least one task of the guest's QEMU waited for ${what} on the host (PSI "some" total of ${resource}.pressure in the guest's cgroup v2 directory), converted from µs.`
-        : `Time all non-idle tasks of the guest's QEMU were stalled on ${what} at once (PSI "full" total of ${resource}.pressure in the guest's cgroup v2 directory), converted from µs.`,
-    },
-  };
-};
-
-/** Families of the pressure, guest_agent and events collectors. */
-export const sideFamilies: readonly SideFamily[] = [
-  psi('cpu', 'some'),
-  psi('cpu', 'full'),
-  psi('memory', 'some'),
-  psi('memory', 'full'),
-  psi('io', 'some'),
-  psi('io', 'full'),
-  {
-    key: 'cpu_throttled',
-    collector: 'pressure',
-    source: 'cpu.stat throttled_usec',
-    rawUnit: 'us',
-    domainLabels: 'identity',
-    extraLabels: [],
-    prometheus: {
-      name: 'libvirt_domain_cpu_throttled_seconds_total',
-      type: 'counter',
-      help: "Time the guest's QEMU was throttled by its CPU quota (cpu.stat throttled_usec of its cgroup v2 directory, when cpu.max sets a quota), converted from µs.",
-    },
-  },
-  {
-    key: 'cpu_throttled_periods',
-    collector: 'pressure',
-    source: 'cpu.stat nr_throttled',
-    rawUnit: 'count',
-    domainLabels: 'identity',
-    extraLabels: [],
-    prometheus: {
-      name: 'libvirt_domain_cpu_throttled_periods_total',
-      type: 'counter',
-      help: "Quota periods in which the guest's QEMU was throttled (cpu.stat nr_throttled of its cgroup v2 directory, when cpu.max sets a quota).",
-    },
-  },
-  {
-    key: 'filesystem_size',
-    collector: 'guest_agent',
-    source: 'virDomainGetGuestInfo fs.<n>.total-bytes',
-    rawUnit: 'bytes',
-    domainLabels: 'identity',
-    extraLabels: ['mountpoint', 'fstype', 'device'],
-    prometheus: {
-      name: 'libvirt_domain_filesystem_size_bytes',
-      type: 'gauge',
-      help: 'Size of a filesystem mounted in the guest, from the QEMU guest agent (virDomainGetGuestInfo fs.<n>.total-bytes).',
-    },
-  },
-  {
-    key: 'filesystem_used',
-    collector: 'guest_agent',
-    source: 'virDomainGetGuestInfo fs.<n>.used-bytes',
-    rawUnit: 'bytes',
-    domainLabels: 'identity',
-    extraLabels: ['mountpoint', 'fstype', 'device'],
-    prometheus: {
-      name: 'libvirt_domain_filesystem_used_bytes',
-      type: 'gauge',
-      help: 'Space used on a filesystem mounted in the guest, from the QEMU guest agent (virDomainGetGuestInfo fs.<n>.used-bytes).',
-    },
-  },
-  {
-    key: 'guest_os_info',
-    collector: 'guest_agent',
-    source: 'virDomainGetGuestInfo hostname, os.*',
-    rawUnit: 'count',
-    domainLabels: 'identity',
-    extraLabels: ['hostname', 'os_id', 'os_name', 'os_pretty_name', 'os_version_id', 'kernel_release', 'machine'],
-    prometheus: {
-      name: 'libvirt_domain_guest_os_info',
-      type: 'gauge',
-      help: "The guest's own hostname and OS, from the QEMU guest agent (virDomainGetGuestInfo hostname, os.id, os.name, os.pretty-name, os.version-id, os.kernel-release, os.machine): value 1.",
-    },
-  },
-  {
-    key: 'guest_agent_skipped',
-    collector: 'guest_agent',
-    source: 'virDomainGetGuestInfo errors',
-    rawUnit: 'count',
-    domainLabels: 'none',
-    extraLabels: ['reason'],
-    prometheus: {
-      name: 'libvirt_guest_agent_skipped_domains',
-      type: 'gauge',
-      help: 'Running guests whose agent was not read this scrape, by reason: not_configured (no agent channel), unresponsive (agent not running or not answering), timeout (scrape deadline), error.',
-    },
-  },
-  {
-    key: 'domain_events',
-    collector: 'events',
-    source: 'libvirt domain events: lifecycle (detail as named by libvirt), io-error-reason (detail: reason), watchdog (detail: action)',
-    rawUnit: 'count',
-    domainLabels: 'domain',
-    extraLabels: ['event', 'detail'],
-    prometheus: {
-      name: 'libvirt_domain_events_total',
-      type: 'counter',
-      help: 'Domain events since the exporter started: lifecycle events (event started, suspended, resumed, stopped, shutdown, crashed, defined, undefined, pmsuspended, with libvirt\'s detail: booted, ioerror, watchdog, destroyed, crashed, failed, migrated, …), io_error (detail: QEMU\'s reason, e.g. enospc) and watchdog (detail: the action). Kept for collectors.events.retention after the domain disappears.',
-    },
-  },
-];
-
-/** The side family of `key`; throws for an unknown key (a programming error). */
-export function sideFamily(key: string): SideFamily {
-  const f = sideFamilies.find((x) => x.key === key);
-  if (f === undefined) throw new Error(`no side family ${key}`);
-  return f;
-}

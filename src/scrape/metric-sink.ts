@@ -16,6 +16,7 @@
  * with the same code, so both formats stay consistent.
  */
 import type { Registry } from 'prom-client';
+import type { Family as Declaration } from '../meters/family.ts';
 
 type Labels = Readonly<Record<string, string | number>>;
 
@@ -25,6 +26,21 @@ export interface FamilySpec {
   readonly help: string;
   readonly type: 'counter' | 'gauge';
   readonly labelNames: readonly string[];
+}
+
+/**
+ * The spec of a declared family (src/meters/) with this scrape's labels: the domain labels its
+ * declaration asks for (`domainLabelNames` for `identity`, `domain` alone, or none), then its own.
+ */
+export function familySpec(f: Declaration, domainLabelNames: readonly string[] = []): FamilySpec {
+  const base =
+    f.domainLabels === 'identity' ? domainLabelNames : f.domainLabels === 'domain' ? ['domain'] : [];
+  return {
+    name: f.prometheus.name,
+    help: f.prometheus.help,
+    type: f.prometheus.type,
+    labelNames: [...base, ...f.extraLabels],
+  };
 }
 
 /** Output formats. */

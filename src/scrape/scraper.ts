@@ -10,38 +10,15 @@ import type { CollectorName, Config } from '../config/schema.ts';
 import { collectors } from '../collectors/index.ts';
 import type { Inspection, Inspector, Instance, StatsGroup } from '../inspector/types.ts';
 import type { CollectorDefinition, ScrapeContext } from './collector.ts';
-import { MetricSink, type FamilySpec } from './metric-sink.ts';
+import { scrapeFamilies } from '../meters/scrape.ts';
+import { familySpec, MetricSink } from './metric-sink.ts';
 
-const UP: FamilySpec = {
-  name: 'libvirt_up',
-  help: 'Whether libvirt answered the inventory and stats calls of this scrape (1) or not (0).',
-  type: 'gauge',
-  labelNames: [],
-};
-const DURATION: FamilySpec = {
-  name: 'libvirt_scrape_collector_duration_seconds',
-  help: 'Time a collector took in this scrape (the shared libvirt inspection is counted under collector="inspection").',
-  type: 'gauge',
-  labelNames: ['collector'],
-};
-const SUCCESS: FamilySpec = {
-  name: 'libvirt_scrape_collector_success',
-  help: 'Whether a collector succeeded in this scrape (1) or failed (0).',
-  type: 'gauge',
-  labelNames: ['collector'],
-};
-const SKIPPED: FamilySpec = {
-  name: 'libvirt_scrape_domains_skipped',
-  help: 'Running domains whose stats are partial or missing in this scrape, by reason: busy (job held, NOWAIT), timeout, error.',
-  type: 'gauge',
-  labelNames: ['reason'],
-};
-const ROUND_TRIPS: FamilySpec = {
-  name: 'libvirt_scrape_libvirt_round_trips',
-  help: 'libvirt RPC calls made by the inspection this scrape served (shared by concurrent scrapes).',
-  type: 'gauge',
-  labelNames: [],
-};
+// The scrape's own families, declared in src/meters/scrape.ts.
+const UP = familySpec(scrapeFamilies.up);
+const DURATION = familySpec(scrapeFamilies.duration);
+const SUCCESS = familySpec(scrapeFamilies.success);
+const SKIPPED = familySpec(scrapeFamilies.skipped);
+const ROUND_TRIPS = familySpec(scrapeFamilies.roundTrips);
 
 /** The collectors of a scrape and the stats groups they need. */
 export function plan(names: readonly CollectorName[]): { defs: CollectorDefinition[]; groups: StatsGroup[] } {
