@@ -10,8 +10,10 @@ const INFO = {
 } as const;
 
 /** The block collector: per-disk counters and sizes from the meter table, and disk info from the XML. */
-export const blockCollector: CollectorDefinition = {
+export const blockCollector: CollectorDefinition<'block'> = {
   name: 'block',
+  enabledByDefault: true,
+  description: 'Per-disk I/O counters, latency totals and sizes, and disk info.',
   groups: ['block'],
   update(ctx, sink) {
     emitRows(ctx, sink, 'block');

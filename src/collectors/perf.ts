@@ -2,8 +2,10 @@
 import type { CollectorDefinition } from '../scrape/collector.ts';
 
 /** The perf collector (opt-in): perf event counters enabled in a domain's XML (<perf><event enabled='yes'>). */
-export const perfCollector: CollectorDefinition = {
+export const perfCollector: CollectorDefinition<'perf'> = {
   name: 'perf',
+  enabledByDefault: false,
+  description: 'perf event counters enabled in the domain XML.',
   groups: ['perf'],
   update(ctx, sink) {
     const spec = {
