@@ -30,12 +30,13 @@ test('openstack: identity, flavor and root disk from the Nova metadata, sizes in
   });
   // instance-00000001 is web-1, flavor m1.tiny (128 MiB, 1 GiB disk), created 2025-03-14 09:26:53 UTC.
   const d = { domain: 'instance-00000001' };
-  const info = families
-    .get('libvirt_domain_openstack_info')
-    ?.samples.find((s) => s.labels['domain'] === 'instance-00000001');
-  assert.equal(info?.labels['instance_name'], 'web-1');
-  assert.equal(info?.labels['flavor_name'], 'm1.tiny');
-  assert.equal(info?.labels['project_id'], '6b1f0e8c3a5d4e2f9c7b1a0d2e4f6a8b');
+  const identity = {
+    ...d,
+    instance_name: 'web-1',
+    flavor_name: 'm1.tiny',
+    project_id: '6b1f0e8c3a5d4e2f9c7b1a0d2e4f6a8b',
+  };
+  assert.equal(valueOf(families, 'libvirt_domain_openstack_info', identity), 1);
   assert.equal(valueOf(families, 'libvirt_domain_openstack_flavor_memory_bytes', d), 128 * 1024 * 1024);
   assert.equal(valueOf(families, 'libvirt_domain_openstack_flavor_disk_bytes', d), 1024 * 1024 * 1024);
   assert.equal(valueOf(families, 'libvirt_domain_openstack_root_info', { ...d, root_type: 'image' }), 1);
