@@ -55,7 +55,7 @@ const collectorOptions = {
       .string()
       .optional()
       .describe(
-        "The cgroup v2 hierarchy of the host (default: the cgroup2 mount in /proc/self/mountinfo, /sys/fs/cgroup on a pure v2 host). In a container, mount the host's /sys/fs/cgroup read-only and name it here if it is elsewhere.",
+        'The cgroup v2 hierarchy of the host (default: the cgroup2 mount in /proc/self/mountinfo, /sys/fs/cgroup on a pure v2 host). In a container, mount the host\'s /sys/fs/cgroup read-only and name it here if it is elsewhere.',
       ),
   },
   guest_agent: {
@@ -63,7 +63,7 @@ const collectorOptions = {
       .string()
       .default('qemu:///system')
       .describe(
-        'libvirt URI for the guest agent calls, opened read-write (libvirt refuses agent calls on the read-only socket): qemu:///system uses /var/run/libvirt/libvirt-sock, which must be mounted and writable. The exporter only reads through it (virDomainGetGuestInfo).',
+        "libvirt URI for the guest agent calls, opened read-write (libvirt refuses agent calls on the read-only socket): qemu:///system uses /var/run/libvirt/libvirt-sock, which must be mounted and writable. The exporter only reads through it (virDomainGetGuestInfo).",
       )
       .superRefine((v, ctx) => {
         try {
