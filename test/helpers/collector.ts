@@ -4,6 +4,7 @@
  * inspector (stats decoder, XML parser) over the fixture client, the registry of src/collectors/index.ts
  * and the scraper, as a scrape with `?collect[]=NAME` runs it.
  */
+import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { collectorRegistry } from '../../src/collectors/index.ts';
 import { loadConfig } from '../../src/config/load.ts';
@@ -86,6 +87,21 @@ export function shapeOf(families: ReadonlyMap<string, Family>): Record<string, s
       return [name, `${f.type} ${labels.join(',')}`.trimEnd()];
     }),
   );
+}
+
+/**
+ * Runs collector `name` as {@link scrapeCollector} does, checks that it succeeded and served exactly the
+ * families of `shape` (as {@link shapeOf} writes them), and returns them.
+ */
+export async function assertServes(
+  name: CollectorName,
+  shape: Record<string, string>,
+  o: Parameters<typeof scrapeCollector>[1] = {},
+): Promise<Map<string, Family>> {
+  const { families, success } = await scrapeCollector(name, o);
+  assert.equal(success, 1, `${name} succeeded`);
+  assert.deepEqual(shapeOf(families), shape);
+  return families;
 }
 
 /** The value of the sample of `family` whose labels include `labels` (undefined when there is none). */

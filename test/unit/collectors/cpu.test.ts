@@ -5,17 +5,15 @@ import assert from 'node:assert/strict';
 import { loadRecording } from '../../helpers/fixture-client.ts';
 import {
   RECORDED_RUNNING,
+  assertServes,
   domainsOf,
   scrapeCollector,
-  shapeOf,
   valueOf,
   withoutFields,
 } from '../../helpers/collector.ts';
 
 test('cpu: total, user and system time of each running domain, in seconds', async () => {
-  const { families, success } = await scrapeCollector('cpu');
-  assert.equal(success, 1);
-  assert.deepEqual(shapeOf(families), {
+  const families = await assertServes('cpu', {
     libvirt_domain_info_cpu_time_seconds_total: 'counter domain',
     libvirt_domain_cpu_user_seconds_total: 'counter domain',
     libvirt_domain_cpu_system_seconds_total: 'counter domain',

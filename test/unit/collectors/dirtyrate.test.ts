@@ -5,17 +5,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadRecording } from '../../helpers/fixture-client.ts';
-import { RECORDED_RUNNING, domainsOf, scrapeCollector, shapeOf, valueOf } from '../../helpers/collector.ts';
+import {
+  RECORDED_RUNNING,
+  assertServes,
+  domainsOf,
+  scrapeCollector,
+  valueOf,
+} from '../../helpers/collector.ts';
 
 const MEASURED = new URL('../../fixtures/lab/dirtyrate.json', import.meta.url);
 
 test('dirtyrate: a finished calculation serves its status and its rate in bytes per second', async () => {
-  const { families, success } = await scrapeCollector('dirtyrate', { recording: loadRecording(MEASURED) });
-  assert.equal(success, 1);
-  assert.deepEqual(shapeOf(families), {
-    libvirt_domain_dirtyrate_bytes_per_second: 'gauge domain',
-    libvirt_domain_dirtyrate_calculation_status: 'gauge domain',
-  });
+  const families = await assertServes(
+    'dirtyrate',
+    {
+      libvirt_domain_dirtyrate_bytes_per_second: 'gauge domain',
+      libvirt_domain_dirtyrate_calculation_status: 'gauge domain',
+    },
+    { recording: loadRecording(MEASURED) },
+  );
   const d = { domain: 'record-dirtyrate' };
   assert.equal(valueOf(families, 'libvirt_domain_dirtyrate_calculation_status', d), 2, 'measured');
   // An idle no-OS guest dirties nothing: libvirt measured dirtyrate.megabytes_per_second 0.

@@ -6,16 +6,14 @@ import assert from 'node:assert/strict';
 import {
   RECORDED_DOMAINS,
   RECORDED_RUNNING,
+  assertServes,
   domainsOf,
   scrapeCollector,
-  shapeOf,
   valueOf,
 } from '../../helpers/collector.ts';
 
 test('domain: every domain, running or not, with its identity, state, reason and sizes', async () => {
-  const { families, success } = await scrapeCollector('domain');
-  assert.equal(success, 1);
-  assert.deepEqual(shapeOf(families), {
+  const families = await assertServes('domain', {
     libvirt_domains: 'gauge',
     libvirt_domain_info: 'gauge domain,os_type,os_type_arch,os_type_machine',
     libvirt_domain_uuid_info: 'gauge domain,hypervisor_type,uuid',

@@ -9,15 +9,21 @@ import { decodeFrame } from '../../../src/libvirt/framing.ts';
 import { decodeIoErrorMessage } from '../../../src/libvirt/guest-and-events.ts';
 import { decodeLifecycleMessage } from '../../../src/libvirt/procedures.ts';
 import { fixtureClient, insightFrame } from '../../helpers/fixture-client.ts';
-import { RECORDED_DOMAINS, domainsOf, scrapeCollector, shapeOf, valueOf } from '../../helpers/collector.ts';
+import {
+  RECORDED_DOMAINS,
+  assertServes,
+  domainsOf,
+  scrapeCollector,
+  valueOf,
+} from '../../helpers/collector.ts';
 
 const payload = (name: string): Buffer => decodeFrame(insightFrame(name)).payload;
 const HOUR = 3600_000;
 
 test('events: the series alerts watch start at 0 for every domain; nothing else until it happens', async () => {
-  const { families, success } = await scrapeCollector('events');
-  assert.equal(success, 1);
-  assert.deepEqual(shapeOf(families), { libvirt_domain_events_total: 'counter detail,domain,event' });
+  const families = await assertServes('events', {
+    libvirt_domain_events_total: 'counter detail,domain,event',
+  });
   assert.deepEqual(domainsOf(families, 'libvirt_domain_events_total'), RECORDED_DOMAINS);
   const samples = families.get('libvirt_domain_events_total')?.samples ?? [];
   assert.equal(samples.length, 4 * RECORDED_DOMAINS.length);

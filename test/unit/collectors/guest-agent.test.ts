@@ -4,14 +4,12 @@
 // instance-00000002 has an agent and an ext2 filesystem on vdb, the other running guests no agent channel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { domainsOf, scrapeCollector, shapeOf, valueOf } from '../../helpers/collector.ts';
+import { assertServes, domainsOf, scrapeCollector, valueOf } from '../../helpers/collector.ts';
 
 const FS = 'gauge device,domain,fstype,mountpoint';
 
 test('guest_agent: filesystems and OS of the guest with an agent, the others counted by reason', async () => {
-  const { families, success } = await scrapeCollector('guest_agent');
-  assert.equal(success, 1);
-  assert.deepEqual(shapeOf(families), {
+  const families = await assertServes('guest_agent', {
     libvirt_domain_filesystem_size_bytes: FS,
     libvirt_domain_filesystem_used_bytes: FS,
     libvirt_domain_guest_os_info:

@@ -6,12 +6,10 @@ import assert from 'node:assert/strict';
 import { LibvirtInspector } from '../../../src/inspector/libvirt-inspector.ts';
 import type { Inspector } from '../../../src/inspector/types.ts';
 import { fixtureClient } from '../../helpers/fixture-client.ts';
-import { scrapeCollector, shapeOf, valueOf } from '../../helpers/collector.ts';
+import { assertServes, scrapeCollector, valueOf } from '../../helpers/collector.ts';
 
 test('host: identity and capacity of the compute host, in base units', async () => {
-  const { families, success } = await scrapeCollector('host');
-  assert.equal(success, 1);
-  assert.deepEqual(shapeOf(families), {
+  const families = await assertServes('host', {
     libvirt_host_info: 'gauge cpu_model,hostname,hypervisor_type,hypervisor_version,libvirt_version',
     libvirt_host_cpus: 'gauge',
     libvirt_host_cpu_sockets: 'gauge',

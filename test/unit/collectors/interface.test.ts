@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { loadRecording } from '../../helpers/fixture-client.ts';
 import {
   RECORDED_RUNNING,
+  assertServes,
   domainsOf,
   scrapeCollector,
-  shapeOf,
   valueOf,
   withoutFields,
 } from '../../helpers/collector.ts';
@@ -15,9 +15,7 @@ import {
 const VNIC = 'counter domain,target_device';
 
 test('interface: traffic, errors and drops per vNIC, and vNIC info', async () => {
-  const { families, success } = await scrapeCollector('interface');
-  assert.equal(success, 1);
-  assert.deepEqual(shapeOf(families), {
+  const families = await assertServes('interface', {
     libvirt_domain_interface_stats_receive_bytes_total: VNIC,
     libvirt_domain_interface_stats_receive_packets_total: VNIC,
     libvirt_domain_interface_stats_receive_errors_total: VNIC,

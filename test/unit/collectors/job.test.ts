@@ -3,7 +3,13 @@
 // run no job: virDomainGetJobInfo answers type 0 (none) and every figure 0 (test/helpers/fixture-client.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RECORDED_RUNNING, domainsOf, scrapeCollector, shapeOf, valueOf } from '../../helpers/collector.ts';
+import {
+  RECORDED_RUNNING,
+  assertServes,
+  domainsOf,
+  scrapeCollector,
+  valueOf,
+} from '../../helpers/collector.ts';
 
 const FIELDS = [
   'type',
@@ -21,10 +27,8 @@ const FIELDS = [
 ];
 
 test('job: one call per running domain, every job figure per domain', async () => {
-  const { families, success } = await scrapeCollector('job');
-  assert.equal(success, 1);
-  assert.deepEqual(
-    shapeOf(families),
+  const families = await assertServes(
+    'job',
     Object.fromEntries(FIELDS.map((f) => [`libvirt_domain_job_info_${f}`, 'gauge domain'])),
   );
   for (const f of FIELDS)

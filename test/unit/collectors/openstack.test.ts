@@ -3,7 +3,7 @@
 // carry Nova metadata (nova/1.1), lab-plain-1 none.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { domainsOf, scrapeCollector, shapeOf, valueOf } from '../../helpers/collector.ts';
+import { assertServes, domainsOf, scrapeCollector, valueOf } from '../../helpers/collector.ts';
 
 const NOVA = [
   'instance-00000001',
@@ -14,9 +14,7 @@ const NOVA = [
 ];
 
 test('openstack: identity, flavor and root disk from the Nova metadata, sizes in bytes', async () => {
-  const { families, success } = await scrapeCollector('openstack');
-  assert.equal(success, 1);
-  assert.deepEqual(shapeOf(families), {
+  const families = await assertServes('openstack', {
     libvirt_domain_openstack_info:
       'gauge domain,flavor_name,instance_id,instance_name,project_id,project_name,user_id,user_name',
     libvirt_domain_openstack_flavor_info: 'gauge domain,flavor_id,flavor_name',

@@ -5,12 +5,10 @@
 // libvirt sends no perf.* field, and a value is never made up here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { scrapeCollector, shapeOf } from '../../helpers/collector.ts';
+import { assertServes } from '../../helpers/collector.ts';
 
 test('perf: no perf.* field from libvirt, no sample: the counter family is declared and empty', async () => {
-  const { families, success } = await scrapeCollector('perf');
-  assert.equal(success, 1);
-  assert.deepEqual(shapeOf(families), { libvirt_domain_perf_events_total: 'counter' });
+  const families = await assertServes('perf', { libvirt_domain_perf_events_total: 'counter' });
   assert.deepEqual(families.get('libvirt_domain_perf_events_total')?.samples, []);
   assert.match(families.get('libvirt_domain_perf_events_total')?.help ?? '', /perf\.<event>/);
 });

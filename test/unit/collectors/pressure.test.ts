@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { domainsOf, scrapeCollector, shapeOf, valueOf } from '../../helpers/collector.ts';
+import { assertServes, domainsOf, scrapeCollector, valueOf } from '../../helpers/collector.ts';
 
 const CGROUP = fileURLToPath(new URL('../../fixtures/cgroup', import.meta.url));
 // No QEMU pid files: the guests are found by their cgroup directory names only.
@@ -13,16 +13,18 @@ const inspectorOptions = { cgroupPaths: { pidDir: '/nonexistent/libvirt-exporter
 const PSI = ['cpu', 'memory', 'io'].flatMap((r) => [`${r}_waiting`, `${r}_stalled`]);
 
 test('pressure: PSI totals and CPU throttling per guest found in the tree, in seconds', async () => {
-  const { families, success } = await scrapeCollector('pressure', {
-    overrides: { 'collectors.pressure.cgroup_root': CGROUP },
-    inspectorOptions,
-  });
-  assert.equal(success, 1);
-  assert.deepEqual(shapeOf(families), {
-    ...Object.fromEntries(PSI.map((p) => [`libvirt_domain_pressure_${p}_seconds_total`, 'counter domain'])),
-    libvirt_domain_cpu_throttled_seconds_total: 'counter domain',
-    libvirt_domain_cpu_throttled_periods_total: 'counter domain',
-  });
+  const families = await assertServes(
+    'pressure',
+    {
+      ...Object.fromEntries(PSI.map((p) => [`libvirt_domain_pressure_${p}_seconds_total`, 'counter domain'])),
+      libvirt_domain_cpu_throttled_seconds_total: 'counter domain',
+      libvirt_domain_cpu_throttled_periods_total: 'counter domain',
+    },
+    {
+      overrides: { 'collectors.pressure.cgroup_root': CGROUP },
+      inspectorOptions,
+    },
+  );
   for (const p of PSI)
     assert.deepEqual(
       domainsOf(families, `libvirt_domain_pressure_${p}_seconds_total`),

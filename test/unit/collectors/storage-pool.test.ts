@@ -4,12 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadRecording } from '../../helpers/fixture-client.ts';
-import { scrapeCollector, shapeOf, valueOf } from '../../helpers/collector.ts';
+import { assertServes, scrapeCollector, valueOf } from '../../helpers/collector.ts';
 
 test('storage_pool: state and sizes of every pool, in bytes', async () => {
-  const { families, success } = await scrapeCollector('storage_pool');
-  assert.equal(success, 1);
-  assert.deepEqual(shapeOf(families), {
+  const families = await assertServes('storage_pool', {
     libvirt_storage_pool_state: 'gauge storage_pool',
     libvirt_storage_pool_capacity_bytes: 'gauge storage_pool',
     libvirt_storage_pool_allocation_bytes: 'gauge storage_pool',

@@ -5,17 +5,15 @@ import assert from 'node:assert/strict';
 import { loadRecording } from '../../helpers/fixture-client.ts';
 import {
   RECORDED_RUNNING,
+  assertServes,
   domainsOf,
   scrapeCollector,
-  shapeOf,
   valueOf,
   withoutFields,
 } from '../../helpers/collector.ts';
 
 test('vcpu: counts per domain, state and times per vCPU in seconds', async () => {
-  const { families, success } = await scrapeCollector('vcpu');
-  assert.equal(success, 1);
-  assert.deepEqual(shapeOf(families), {
+  const families = await assertServes('vcpu', {
     libvirt_domain_vcpu_current: 'gauge domain',
     libvirt_domain_vcpu_maximum: 'gauge domain',
     libvirt_domain_vcpu_state: 'gauge domain,vcpu',
