@@ -132,3 +132,12 @@ export function withoutFields(recording: Recording, domain: string, field: RegEx
     ),
   };
 }
+
+/** Runs collector `name` on the lab recording without the fields of `domain` matching `field` ({@link withoutFields}). */
+export async function scrapeWithout(
+  name: CollectorName,
+  domain: string,
+  field: RegExp,
+): Promise<Map<string, Family>> {
+  return (await scrapeCollector(name, { recording: withoutFields(loadRecording(), domain, field) })).families;
+}

@@ -2,14 +2,12 @@
 // The cpu collector alone on the lab recording (test/fixtures/lab/inspection.json).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadRecording } from '../../helpers/fixture-client.ts';
 import {
   RECORDED_RUNNING,
   assertServes,
   domainsOf,
-  scrapeCollector,
+  scrapeWithout,
   valueOf,
-  withoutFields,
 } from '../../helpers/collector.ts';
 
 test('cpu: total, user and system time of each running domain, in seconds', async () => {
@@ -27,8 +25,7 @@ test('cpu: total, user and system time of each running domain, in seconds', asyn
 });
 
 test('cpu: a field libvirt leaves out is absent for that domain, not 0', async () => {
-  const recording = withoutFields(loadRecording(), 'instance-00000003', /^cpu\.(user|system)$/);
-  const { families } = await scrapeCollector('cpu', { recording });
+  const families = await scrapeWithout('cpu', 'instance-00000003', /^cpu\.(user|system)$/);
   assert.equal(
     valueOf(families, 'libvirt_domain_cpu_user_seconds_total', { domain: 'instance-00000003' }),
     undefined,
