@@ -41,6 +41,7 @@ import { decodeGetAllDomainStatsRet, readDomain, writeDomain } from '../src/libv
 import { XdrReader, XdrWriter, type TypedParam } from '../src/libvirt/xdr.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { renderResponse } from '../src/scrape/metric-sink.ts';
+import { collectorRegistry as registry } from '../src/collectors/index.ts';
 import { runScrape } from '../src/scrape/scraper.ts';
 import { PHASES, type Phase, type Timing } from './lib/results.ts';
 import { summarize } from './lib/stats.ts';
@@ -341,6 +342,7 @@ export async function runMicro(options: MicroOptions = {}): Promise<MicroResult>
             inspector: fixed,
             config,
             log,
+            registry,
             collectors,
             signal: AbortSignal.timeout(30_000),
           });
@@ -367,7 +369,14 @@ export async function runMicro(options: MicroOptions = {}): Promise<MicroResult>
       const xs: number[] = [];
       for (let i = 0; i < 3 + Math.max(5, Math.floor(iterations / 3)); i++) {
         const t = await measure(() =>
-          runScrape({ inspector: fixed, config, log, collectors: [c], signal: AbortSignal.timeout(30_000) }),
+          runScrape({
+            inspector: fixed,
+            config,
+            log,
+            registry,
+            collectors: [c],
+            signal: AbortSignal.timeout(30_000),
+          }),
         );
         if (i >= 3) xs.push(t.cpu);
       }

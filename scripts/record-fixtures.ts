@@ -2,7 +2,8 @@
 /**
  * Records what the lab's libvirtd answers (domain list, bulk stats of every domain, domain XML, host info)
  * into test/fixtures/lab/inspection.json, for unit tests and the golden exposition.
- *   node --import tsx scripts/record-fixtures.ts [OUT]
+ *   node --import tsx scripts/record-fixtures.ts [OUT [DOMAINS]]
+ * DOMAINS is a regular expression of the domain names to record (default: the lab's six core guests).
  */
 import { writeFileSync } from 'node:fs';
 import { LibvirtClient } from '../src/libvirt/index.ts';
@@ -13,9 +14,8 @@ const client = new LibvirtClient({ readOnly: true });
 const signal = AbortSignal.timeout(20_000);
 try {
   // The lab's six core guests (extra benchmark guests are left out to keep the fixture small).
-  const domains = (await client.listAllDomains(0, { signal })).filter((d) =>
-    /^(instance-|lab-plain-)/.test(d.name),
-  );
+  const names = new RegExp(process.argv[3] ?? '^(instance-|lab-plain-)');
+  const domains = (await client.listAllDomains(0, { signal })).filter((d) => names.test(d.name));
   // 0 = every stats group libvirt supports; NOWAIT as the exporter does.
   const records = await client.getAllDomainStats({ domains, stats: 0, flags: 1 << 29 }, { signal });
   const xml: Record<string, string> = {};

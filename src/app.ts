@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import compress from '@fastify/compress';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
+import { collectorRegistry } from './collectors/index.ts';
 import { parseDuration } from './config/duration.ts';
 import type { Config } from './config/schema.ts';
 import type { Inspector } from './inspector/types.ts';
@@ -14,6 +15,7 @@ import { landingPage } from './http/landing-page.ts';
 import { registerMetricsRoute } from './http/metrics-route.ts';
 import { createSelfMetrics, type SelfMetrics } from './http/self-metrics.ts';
 import { registerWebSecurity, webServerOptions, type WebConfig } from './http/web-config.ts';
+import type { CollectorRegistry } from './scrape/collector.ts';
 
 /**
  * What the application is built from. `config`, `inspector` and `publisherStatus` are read at each
@@ -29,6 +31,8 @@ export interface AppDeps {
   publisherStatus?: (() => object) | undefined;
   /** The web configuration file (TLS, basic auth, headers), already loaded and validated. */
   readonly webConfig?: WebConfig;
+  /** The collectors the scrapes choose from (default: every built-in one, src/collectors/index.ts). */
+  readonly collectors?: CollectorRegistry;
 }
 
 /** Paths the app always serves besides the metrics. */
@@ -134,7 +138,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.type('text/plain; charset=utf-8').send('OK\n');
   });
 
-  registerMetricsRoute(app, deps, self);
+  registerMetricsRoute(app, deps, self, deps.collectors ?? collectorRegistry);
   // NOTE: the inspector outlives the app (a reload may keep it), so main.ts closes it.
   return app;
 }

@@ -5,8 +5,10 @@ import { familySpec, labelString } from '../scrape/metric-sink.ts';
 import { emitRows } from './rows.ts';
 
 /** The block collector: per-disk counters and sizes from the meter table, and disk info from the XML. */
-export const blockCollector: CollectorDefinition = {
+export const blockCollector: CollectorDefinition<'block'> = {
   name: 'block',
+  enabledByDefault: true,
+  description: 'Per-disk I/O counters, latency totals and sizes, and disk info.',
   groups: ['block'],
   update(ctx, sink) {
     emitRows(ctx, sink, 'block');

@@ -211,8 +211,11 @@ async function update(ctx: ScrapeContext, sink: MetricSink): Promise<void> {
 }
 
 /** The ceilometer collector (opt-in): Ceilometer's own Prometheus names and labels, one gauge per sample. */
-export const ceilometerCollector: CollectorDefinition = {
+export const ceilometerCollector: CollectorDefinition<'ceilometer'> = {
   name: 'ceilometer',
+  enabledByDefault: false,
+  description:
+    "Ceilometer's own Prometheus exporter series (ceilometer_cpu, \u2026): one gauge per sample, its names and labels (publisher.ceilometer_release decides the meters).",
   // Every group the real agent reads (domainListGetStats with stats=0), perf included for perf.*.
   groups: AGENT_STATS_GROUPS,
   update,

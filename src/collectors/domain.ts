@@ -99,8 +99,10 @@ function emitDomain(
 }
 
 /** The domain collector: every domain (running, paused or shut off) with its state and sizes. */
-export const domainCollector: CollectorDefinition = {
+export const domainCollector: CollectorDefinition<'domain'> = {
   name: 'domain',
+  enabledByDefault: true,
+  description: 'Domain info, state and reason, vCPUs and memory sizes, timed-out flag.',
   // NOTE: not 'balloon' and 'vcpu': those make libvirtd ask every QEMU (guest memory statistics, halted
   // vCPUs), which doubled the libvirtd time of a scrape limited to this collector. The sizes come from
   // those groups when another collector reads them, else from the live XML (libvirt's own copy, which

@@ -17,8 +17,11 @@ const ZERO_SERIES: readonly (readonly [string, string])[] = [
  * exporter started (the inspector listens to them; no call per scrape). A domain's counts are served
  * for collectors.events.retention after it disappears, so that a crash is not lost with the guest.
  */
-export const eventsCollector: CollectorDefinition = {
+export const eventsCollector: CollectorDefinition<'events'> = {
   name: 'events',
+  enabledByDefault: true,
+  description:
+    'Domain lifecycle, I/O error and watchdog events counted since the exporter started (libvirt events, no extra calls per scrape).',
   groups: [],
   update(ctx, sink) {
     const spec = familySpec(eventsFamily);

@@ -12,8 +12,11 @@ const REASONS: readonly GuestAgentSkip[] = ['not_configured', 'unresponsive', 't
  * guest agent, one virDomainGetGuestInfo per guest under the scrape deadline, over a read-write
  * connection (collectors.guest_agent.uri). Guests without an agent are skipped and counted.
  */
-export const guestAgentCollector: CollectorDefinition = {
+export const guestAgentCollector: CollectorDefinition<'guest_agent'> = {
   name: 'guest_agent',
+  enabledByDefault: false,
+  description:
+    "Guest filesystems, hostname and OS from the QEMU guest agent (virDomainGetGuestInfo, one call per running guest). Needs libvirt's read-write socket: see collectors.guest_agent.uri.",
   groups: [],
   async update(ctx, sink) {
     const f = guestAgentFamilies;

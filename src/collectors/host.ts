@@ -9,8 +9,10 @@ function version(v: number): string {
 }
 
 /** The host collector: the compute host's capacity and versions, for overcommit views. */
-export const hostCollector: CollectorDefinition = {
+export const hostCollector: CollectorDefinition<'host'> = {
   name: 'host',
+  enabledByDefault: true,
+  description: 'Host CPUs and memory, libvirt and hypervisor versions.',
   groups: [],
   async update(ctx, sink) {
     const h = await ctx.inspector.hostInfo({ signal: ctx.signal });

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * @packageDocumentation
- * The registration manifest: every built-in collector, explicitly (no dynamic discovery).
+ * The registration manifest: every built-in collector, imported explicitly (no discovery on the file
+ * system, so a bundle holds them all). Each collector's name, default and description live in its own
+ * file; the configuration schema (collectors.NAME.enabled), the `--collector.NAME` flags, the landing
+ * page and the docs generated from the schema all derive from this registry, and the composition root
+ * (src/app.ts) hands it to the scraper. A new collector: one file exporting a CollectorDefinition, its
+ * name in the CollectorName union, one line here, a row in the README's collector table.
  */
 import type { CollectorName } from '../config/schema.ts';
-import type { CollectorDefinition } from '../scrape/collector.ts';
+import type { CollectorRegistry } from '../scrape/collector.ts';
 import { blockCollector } from './block.ts';
 import { ceilometerCollector } from './ceilometer.ts';
 import { cpuCollector } from './cpu.ts';
@@ -22,8 +27,8 @@ import { pressureCollector } from './pressure.ts';
 import { storagePoolCollector } from './storage-pool.ts';
 import { vcpuCollector } from './vcpu.ts';
 
-/** Every collector implemented, by name. */
-export const collectors: Record<CollectorName, CollectorDefinition> = {
+/** Every collector, by name, in the order they run and their series appear. */
+export const collectorRegistry: CollectorRegistry = {
   domain: domainCollector,
   cpu: cpuCollector,
   vcpu: vcpuCollector,
@@ -41,3 +46,6 @@ export const collectors: Record<CollectorName, CollectorDefinition> = {
   events: eventsCollector,
   ceilometer: ceilometerCollector,
 };
+
+/** The names of every collector, in registration order. */
+export const COLLECTOR_NAMES = Object.keys(collectorRegistry) as readonly CollectorName[];

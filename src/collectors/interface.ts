@@ -5,8 +5,10 @@ import { familySpec, labelString } from '../scrape/metric-sink.ts';
 import { emitRows } from './rows.ts';
 
 /** The interface collector: per-vNIC counters from the meter table, and vNIC info from the XML. */
-export const interfaceCollector: CollectorDefinition = {
+export const interfaceCollector: CollectorDefinition<'interface'> = {
   name: 'interface',
+  enabledByDefault: true,
+  description: 'Per-vNIC traffic, errors and drops, and vNIC info.',
   groups: ['interface'],
   update(ctx, sink) {
     emitRows(ctx, sink, 'interface');

@@ -8,8 +8,10 @@ import { familySpec } from '../scrape/metric-sink.ts';
  * The job collector (opt-in): migration and other job progress of every running domain. libvirt has no
  * bulk call for jobs, so this costs one call per running domain per scrape: off by default.
  */
-export const jobCollector: CollectorDefinition = {
+export const jobCollector: CollectorDefinition<'job'> = {
   name: 'job',
+  enabledByDefault: false,
+  description: 'Migration and other job progress (one call per running domain, hence opt-in).',
   groups: [],
   async update(ctx, sink) {
     if (ctx.inspector.jobInfo === undefined) throw new Error('this inspector cannot read domain jobs');

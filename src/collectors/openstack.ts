@@ -53,8 +53,10 @@ function emitInstance(
  * The openstack collector: the Nova identity written into each domain's metadata, as info metrics joined
  * on `domain` (never stamped on every series unless metrics.identity_labels asks for it).
  */
-export const openstackCollector: CollectorDefinition = {
+export const openstackCollector: CollectorDefinition<'openstack'> = {
   name: 'openstack',
+  enabledByDefault: true,
+  description: 'Nova identity (project, user, flavor, image) as info metrics.',
   groups: ['state'],
   update(ctx, sink) {
     const specs = familySpecs(openstackFamilies, ctx.domainLabelNames);

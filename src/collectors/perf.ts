@@ -5,8 +5,10 @@ import type { CollectorDefinition } from '../scrape/collector.ts';
 import { familySpec } from '../scrape/metric-sink.ts';
 
 /** The perf collector (opt-in): perf event counters enabled in a domain's XML (<perf><event enabled='yes'>). */
-export const perfCollector: CollectorDefinition = {
+export const perfCollector: CollectorDefinition<'perf'> = {
   name: 'perf',
+  enabledByDefault: false,
+  description: 'perf event counters enabled in the domain XML.',
   groups: ['perf'],
   update(ctx, sink) {
     const spec = familySpec(perfFamily, ctx.domainLabelNames);

@@ -12,8 +12,11 @@ const told = new WeakSet<Inspector>();
  * The pressure collector: PSI totals and CPU throttling of each running guest's cgroup v2 directory.
  * Where no cgroup v2 hierarchy is readable it serves nothing and logs one line.
  */
-export const pressureCollector: CollectorDefinition = {
+export const pressureCollector: CollectorDefinition<'pressure'> = {
   name: 'pressure',
+  enabledByDefault: true,
+  description:
+    "Pressure stall information (CPU, memory, I/O) and CPU throttling of each running guest's cgroup v2 directory (files under /sys/fs/cgroup; no series and one log line where unreadable).",
   groups: [],
   update(ctx, sink) {
     const specs = pressureFamilies.map((family) => ({

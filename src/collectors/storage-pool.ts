@@ -5,8 +5,10 @@ import type { CollectorDefinition } from '../scrape/collector.ts';
 import { familySpec } from '../scrape/metric-sink.ts';
 
 /** The storage_pool collector: state and sizes of every libvirt storage pool (inovex-compatible names). */
-export const storagePoolCollector: CollectorDefinition = {
+export const storagePoolCollector: CollectorDefinition<'storage_pool'> = {
   name: 'storage_pool',
+  enabledByDefault: true,
+  description: 'Storage pool state and sizes (one list call plus one call per pool).',
   groups: [],
   async update(ctx, sink) {
     if (ctx.inspector.storagePools === undefined) throw new Error('this inspector cannot list storage pools');

@@ -9,9 +9,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import { parseLibvirtUri } from '../libvirt/index.ts';
 import { publisherConfigSchema } from '../publisher/config.ts';
-import type { CollectorName } from '../meters/names.ts';
-
-export type { CollectorName } from '../meters/names.ts';
+import { COLLECTOR_NAMES, collectorRegistry } from '../collectors/index.ts';
 
 const duration = (description: string, def: string) =>
   z
@@ -26,67 +24,15 @@ const duration = (description: string, def: string) =>
       }
     });
 
-/** Every collector (exactly the names of {@link CollectorName}), whether it is on by default, and what it serves. */
-export const COLLECTORS = {
-  domain: {
-    default: true,
-    description: 'Domain info, state and reason, vCPUs and memory sizes, timed-out flag.',
-  },
-  cpu: { default: true, description: 'Cumulative CPU time of each domain (total, user, system).' },
-  vcpu: { default: true, description: 'Per-vCPU state, time, wait and delay (steal).' },
-  memory: { default: true, description: 'Balloon and guest memory statistics.' },
-  block: { default: true, description: 'Per-disk I/O counters, latency totals and sizes, and disk info.' },
-  interface: { default: true, description: 'Per-vNIC traffic, errors and drops, and vNIC info.' },
-  openstack: { default: true, description: 'Nova identity (project, user, flavor, image) as info metrics.' },
-  host: { default: true, description: 'Host CPUs and memory, libvirt and hypervisor versions.' },
-  storage_pool: {
-    default: true,
-    description: 'Storage pool state and sizes (one list call plus one call per pool).',
-  },
-  job: {
-    default: false,
-    description: 'Migration and other job progress (one call per running domain, hence opt-in).',
-  },
-  dirtyrate: {
-    default: false,
-    description: 'Memory dirty rate, when a calculation was started on the domain.',
-  },
-  perf: { default: false, description: 'perf event counters enabled in the domain XML.' },
-  pressure: {
-    default: true,
-    description:
-      "Pressure stall information (CPU, memory, I/O) and CPU throttling of each running guest's cgroup v2 directory (files under /sys/fs/cgroup; no series and one log line where unreadable).",
-  },
-  guest_agent: {
-    default: false,
-    description:
-      "Guest filesystems, hostname and OS from the QEMU guest agent (virDomainGetGuestInfo, one call per running guest). Needs libvirt's read-write socket: see collectors.guest_agent.uri.",
-  },
-  events: {
-    default: true,
-    description:
-      'Domain lifecycle, I/O error and watchdog events counted since the exporter started (libvirt events, no extra calls per scrape).',
-  },
-  ceilometer: {
-    default: false,
-    description:
-      "Ceilometer's own Prometheus exporter series (ceilometer_cpu, …): one gauge per sample, its names and labels (publisher.ceilometer_release decides the meters).",
-  },
-} as const satisfies Record<CollectorName, { readonly default: boolean; readonly description: string }>;
+/**
+ * A collector name (the union lives in src/meters/names.ts, where every family declaration names its
+ * collector). Each collector is defined (default, description) in its own file of src/collectors/ and
+ * registered in src/collectors/index.ts, whose registry must hold every name of this union.
+ */
+export type { CollectorName } from '../meters/names.ts';
+import type { CollectorName } from '../meters/names.ts';
 
-/** The names of every collector. */
-export const COLLECTOR_NAMES = Object.keys(COLLECTORS) as CollectorName[];
-
-const collectorSchema = (name: CollectorName) =>
-  z
-    .object({
-      enabled: z
-        .boolean()
-        .default(COLLECTORS[name].default)
-        .describe(`Whether the ${name} collector runs. ${COLLECTORS[name].description}`),
-    })
-    .strict()
-    .prefault({});
+export { COLLECTOR_NAMES };
 
 /** Collectors with options besides `enabled`. */
 const collectorOptions = {
@@ -95,7 +41,7 @@ const collectorOptions = {
       .string()
       .optional()
       .describe(
-        'The cgroup v2 hierarchy of the host (default: the cgroup2 mount in /proc/self/mountinfo, /sys/fs/cgroup on a pure v2 host). In a container, mount the host\'s /sys/fs/cgroup read-only and name it here if it is elsewhere.',
+        "The cgroup v2 hierarchy of the host (default: the cgroup2 mount in /proc/self/mountinfo, /sys/fs/cgroup on a pure v2 host). In a container, mount the host's /sys/fs/cgroup read-only and name it here if it is elsewhere.",
       ),
   },
   guest_agent: {
@@ -103,7 +49,7 @@ const collectorOptions = {
       .string()
       .default('qemu:///system')
       .describe(
-        "libvirt URI for the guest agent calls, opened read-write (libvirt refuses agent calls on the read-only socket): qemu:///system uses /var/run/libvirt/libvirt-sock, which must be mounted and writable. The exporter only reads through it (virDomainGetGuestInfo).",
+        'libvirt URI for the guest agent calls, opened read-write (libvirt refuses agent calls on the read-only socket): qemu:///system uses /var/run/libvirt/libvirt-sock, which must be mounted and writable. The exporter only reads through it (virDomainGetGuestInfo).',
       )
       .superRefine((v, ctx) => {
         try {
@@ -121,30 +67,37 @@ const collectorOptions = {
   },
 } as const;
 
-const enabledFor = (name: CollectorName) =>
-  z
-    .boolean()
-    .default(COLLECTORS[name].default)
-    .describe(`Whether the ${name} collector runs. ${COLLECTORS[name].description}`);
+type CollectorOptions = typeof collectorOptions;
 
+/** The section of collector `K`: `enabled`, defaulting to its registered default, and its options. */
+type CollectorSection<K extends CollectorName> = z.ZodPrefault<
+  z.ZodObject<K extends keyof CollectorOptions ? Enabled & CollectorOptions[K] : Enabled, z.core.$strict>
+>;
+type Enabled = { enabled: z.ZodDefault<z.ZodBoolean> };
+
+function collectorSection<K extends CollectorName>(name: K): CollectorSection<K> {
+  const { enabledByDefault, description } = collectorRegistry[name];
+  const options: z.ZodRawShape =
+    name in collectorOptions ? collectorOptions[name as keyof CollectorOptions] : {};
+  return z
+    .object({
+      enabled: z
+        .boolean()
+        .default(enabledByDefault)
+        .describe(`Whether the ${name} collector runs. ${description}`),
+      ...options,
+    })
+    .strict()
+    .prefault({}) as unknown as CollectorSection<K>;
+}
+
+/** One section per registered collector, in registration order. */
 const collectorsSchema = z
-  .object({
-    ...(Object.fromEntries(COLLECTOR_NAMES.map((n) => [n, collectorSchema(n)])) as {
-      [K in Exclude<CollectorName, keyof typeof collectorOptions>]: ReturnType<typeof collectorSchema>;
-    }),
-    pressure: z
-      .object({ enabled: enabledFor('pressure'), ...collectorOptions.pressure })
-      .strict()
-      .prefault({}),
-    guest_agent: z
-      .object({ enabled: enabledFor('guest_agent'), ...collectorOptions.guest_agent })
-      .strict()
-      .prefault({}),
-    events: z
-      .object({ enabled: enabledFor('events'), ...collectorOptions.events })
-      .strict()
-      .prefault({}),
-  })
+  .object(
+    Object.fromEntries(COLLECTOR_NAMES.map((n) => [n, collectorSection(n)])) as {
+      [K in CollectorName]: CollectorSection<K>;
+    },
+  )
   .strict()
   .prefault({})
   .describe('Which collectors run on each scrape.');

@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import { COLLECTOR_NAMES, type CollectorName, type Config } from '../config/schema.ts';
 import { parseDuration } from '../config/duration.ts';
 import type { Inspector } from '../inspector/types.ts';
+import type { CollectorRegistry } from '../scrape/collector.ts';
 import { scrapeDeadlineMs } from '../scrape/deadline.ts';
 import { runScrape } from '../scrape/scraper.ts';
 import { CONTENT_TYPES, renderResponse } from '../scrape/metric-sink.ts';
@@ -62,11 +63,12 @@ export function resolveCollectors(config: Config, collect: string[], exclude: st
   return enabled.filter((n) => !exclude.includes(n));
 }
 
-/** Registers the metrics route. */
+/** Registers the metrics route; its scrapes run the collectors of `registry`. */
 export function registerMetricsRoute(
   app: FastifyInstance,
   deps: { readonly config: Config; readonly inspector: Inspector; readonly logger: Logger },
   self: SelfMetrics,
+  registry: CollectorRegistry,
 ): void {
   let inflight = 0;
 
@@ -108,6 +110,7 @@ export function registerMetricsRoute(
           inspector,
           config,
           log: deps.logger,
+          registry,
           collectors: names,
           signal: AbortSignal.timeout(deadline),
         });

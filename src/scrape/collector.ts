@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * @packageDocumentation
- * The collector contract. One collector per file in src/collectors/, each registered in
- * src/collectors/index.ts.
+ * The collector framework's contract. A collector is one file in src/collectors/ that exports a
+ * {@link CollectorDefinition}: its name, whether it runs by default and what it serves, then what it
+ * does. src/collectors/index.ts lists them all in a {@link CollectorRegistry}; the composition root
+ * (src/app.ts) hands that registry to the scraper, so nothing here imports a collector.
  */
 import type { Logger } from 'pino';
 import type { CollectorName, Config } from '../config/schema.ts';
@@ -31,14 +33,28 @@ export interface ScrapeContext {
   readonly labelText: (uuid: string, key: string, build: () => string) => string;
 }
 
-/** A collector. */
-export interface CollectorDefinition {
-  readonly name: CollectorName;
+/** A collector, registered under {@link CollectorDefinition.name}. */
+export interface CollectorDefinition<N extends CollectorName = CollectorName> {
+  readonly name: N;
+  /**
+   * Whether it runs when neither the configuration (`collectors.NAME.enabled`) nor a flag
+   * (`--collector.NAME`, `--no-collector.NAME`) says: the schema's default.
+   */
+  readonly enabledByDefault: boolean;
+  /** What it serves and what it costs, in one or two sentences (the schema's docs, the README's table). */
+  readonly description: string;
   /** Stats groups this collector needs in the inspection. */
   readonly groups: readonly StatsGroup[];
   /** Writes this scrape's metrics. Throws only for a collector-wide failure. */
   update(ctx: ScrapeContext, sink: MetricSink): void | Promise<void>;
 }
+
+/**
+ * Every collector, under its name: one definition per {@link CollectorName}, none missing (the type
+ * says so), and each registered under its own name. The key order is the order collectors run in and
+ * their series appear in a scrape, in the schema's docs and in `--help`.
+ */
+export type CollectorRegistry = { readonly [N in CollectorName]: CollectorDefinition<N> };
 
 /** Host info is read once per scrape by whoever needs it first. */
 export type HostInfoLoader = () => Promise<HostInfo>;

@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * @packageDocumentation
- * One scrape: one inspection (shared with any scrape already in flight), then every enabled collector
- * inside `execute()`, which times it and turns its failure into `libvirt_scrape_collector_success 0`
- * instead of a failed scrape.
+ * One scrape: one inspection (shared with any scrape already in flight), then each chosen collector of
+ * the registry it is given (the scraper imports no collector), timed, its failure turned into
+ * `libvirt_scrape_collector_success 0` instead of a failed scrape.
  */
 import type { Logger } from 'pino';
 import type { CollectorName, Config } from '../config/schema.ts';
-import { collectors } from '../collectors/index.ts';
 import type { Inspection, Inspector, Instance, StatsGroup } from '../inspector/types.ts';
-import type { CollectorDefinition, ScrapeContext } from './collector.ts';
+import type { CollectorDefinition, CollectorRegistry, ScrapeContext } from './collector.ts';
 import { scrapeFamilies } from '../meters/scrape.ts';
 import { familySpec, MetricSink } from './metric-sink.ts';
 
@@ -21,8 +20,11 @@ const SKIPPED = familySpec(scrapeFamilies.skipped);
 const ROUND_TRIPS = familySpec(scrapeFamilies.roundTrips);
 
 /** The collectors of a scrape and the stats groups they need. */
-export function plan(names: readonly CollectorName[]): { defs: CollectorDefinition[]; groups: StatsGroup[] } {
-  const defs = names.map((n) => collectors[n]);
+export function plan(
+  registry: CollectorRegistry,
+  names: readonly CollectorName[],
+): { defs: CollectorDefinition[]; groups: StatsGroup[] } {
+  const defs = names.map((n): CollectorDefinition => registry[n]);
   const groups = [...new Set<StatsGroup>(['state', ...defs.flatMap((d) => d.groups)])];
   return { defs, groups };
 }
@@ -90,6 +92,9 @@ export interface ScrapeOptions {
   readonly inspector: Inspector;
   readonly config: Config;
   readonly log: Logger;
+  /** Every collector there is (src/collectors/index.ts, given by the composition root). */
+  readonly registry: CollectorRegistry;
+  /** The collectors this scrape runs, in the order their series appear. */
   readonly collectors: readonly CollectorName[];
   readonly signal: AbortSignal;
 }
@@ -97,7 +102,7 @@ export interface ScrapeOptions {
 /** Runs one scrape and returns its registry. Never throws for libvirt or collector failures. */
 export async function runScrape(o: ScrapeOptions): Promise<MetricSink> {
   const sink = new MetricSink();
-  const { defs, groups } = plan(o.collectors);
+  const { defs, groups } = plan(o.registry, o.collectors);
   const t0 = performance.now();
   let inspection: Inspection | undefined;
   try {

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../../src/config/load.ts';
 import { LibvirtInspector } from '../../../src/inspector/libvirt-inspector.ts';
 import type { Inspection, Inspector, Instance } from '../../../src/inspector/types.ts';
+import { collectorRegistry as registry } from '../../../src/collectors/index.ts';
 import { runScrape } from '../../../src/scrape/scraper.ts';
 import { fixtureClient } from '../../helpers/fixture-client.ts';
 import { parseExposition } from '../../helpers/exposition.ts';
@@ -27,6 +28,7 @@ async function scrape(inspection: Inspection, overrides: Record<string, unknown>
     inspector: serving(inspection),
     config: loadConfig(undefined, overrides),
     log,
+    registry,
     collectors: ['domain', 'block', 'openstack'],
     // A signal that never aborts: a 5 s real deadline here made the result depend on the machine's load.
     signal: new AbortController().signal,

@@ -7,6 +7,7 @@ import type { CollectorName } from '../../../src/config/schema.ts';
 import { DisconnectedError } from '../../../src/inspector/errors.ts';
 import { LibvirtInspector } from '../../../src/inspector/libvirt-inspector.ts';
 import type { HostInfo, Inspector } from '../../../src/inspector/types.ts';
+import { collectorRegistry as registry } from '../../../src/collectors/index.ts';
 import { runScrape } from '../../../src/scrape/scraper.ts';
 import { LibvirtConnectionError } from '../../../src/libvirt/index.ts';
 import { fixtureClient, loadRecording } from '../../helpers/fixture-client.ts';
@@ -23,6 +24,7 @@ async function scrapeWith(
     inspector,
     config: loadConfig(undefined, overrides),
     log,
+    registry,
     collectors: [...collectors],
     // A signal that never aborts: a 5 s real deadline here made the result depend on the machine's load.
     signal: new AbortController().signal,
