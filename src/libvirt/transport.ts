@@ -129,15 +129,41 @@ export async function openSocket(
   }
 
   return await new Promise<net.Socket>((resolve, reject) => {
+    let handshaken = false;
     const cleanup = (): void => {
       socket.off(readyEvent, onReady);
+      socket.off('readable', onConfirm);
       socket.off('error', onError);
       socket.off('close', onClose);
       signal?.removeEventListener('abort', onAbort);
     };
     const onReady = (): void => {
+      if (readyEvent === 'secureConnect') {
+        // libvirtd checks the client certificate after the handshake and confirms with one byte, 1
+        // (virNetServerClientCheckAccess); on refusal it closes the connection instead.
+        handshaken = true;
+        socket.on('readable', onConfirm);
+        return;
+      }
       cleanup();
       resolve(socket);
+    };
+    const onConfirm = (): void => {
+      const byte = socket.read(1) as Buffer | null;
+      if (byte === null) return;
+      cleanup();
+      if (byte[0] === 1) {
+        resolve(socket);
+        return;
+      }
+      socket.destroy();
+      reject(
+        new LibvirtConnectionError(
+          'TLS',
+          `${address} did not confirm the TLS session (byte ${byte[0] ?? 'none'} instead of 1)`,
+          { address },
+        ),
+      );
     };
     const onError = (err: Error): void => {
       cleanup();
@@ -147,7 +173,13 @@ export async function openSocket(
     const onClose = (): void => {
       cleanup();
       reject(
-        new LibvirtConnectionError('CLOSED', `connection to ${address} closed while opening`, { address }),
+        new LibvirtConnectionError(
+          'CLOSED',
+          handshaken
+            ? `${address} closed the connection after the TLS handshake: libvirtd refused this client certificate (its tls_allowed_dn_list, or the certificate's host name or address)`
+            : `connection to ${address} closed while opening`,
+          { address },
+        ),
       );
     };
     const onAbort = (): void => {
