@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { watch as fsWatch, readFileSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { parseYamlSafely } from './yaml.ts';
 
 /** A directory watch: calls `listener` on any event, `onError` when the watch fails. */
 export type WatchDir = (
@@ -153,7 +153,7 @@ export function watchFiles(paths: readonly string[], options: WatchFilesOptions)
 export function webConfigTlsFiles(file: string): string[] {
   let doc: unknown;
   try {
-    doc = parseDocument(readFileSync(file, 'utf8')).toJS();
+    doc = parseYamlSafely(readFileSync(file, 'utf8'), file);
   } catch {
     return [];
   }
