@@ -35,6 +35,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['config'],
   ['http', 'cli'],
   ['app'],
+  ['server'],
   ['main'],
 ];
 
@@ -238,14 +239,18 @@ test('scripts/ and test/ do not import each other', () => {
   assert.deepEqual([...crossing('scripts', 'test'), ...crossing('test', 'scripts')], []);
 });
 
-test('the import parser sees every form (a self-check on this file and the entry point)', () => {
-  const main = importsOf(join(SRC, 'main.ts'));
+test('the import parser sees every form (a self-check on the entry point and the server)', () => {
+  const server = importsOf(join(SRC, 'server.ts'));
   assert.ok(
-    main.some((i) => i.specifier === './publisher/publisher.ts' && !i.typeOnly),
+    server.some((i) => i.specifier === './publisher/publisher.ts' && !i.typeOnly),
     'dynamic import()',
   );
   assert.ok(
-    main.some((i) => i.typeOnly),
+    server.some((i) => i.specifier === './publisher/publisher.ts' && i.typeOnly),
     'import type',
+  );
+  assert.ok(
+    importsOf(join(SRC, 'main.ts')).some((i) => i.specifier === './heap.ts'),
+    'a side-effect import',
   );
 });
