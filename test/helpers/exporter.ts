@@ -33,7 +33,7 @@ export function exporterCommand(
   return { command: bin, args: [...args], env: { ...process.env, ...env, PATH: path } };
 }
 
-/** A free TCP port on 127.0.0.1. */
+/** A free TCP port on 127.0.0.1 (there is a small race until the caller binds it). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -41,7 +41,8 @@ export function freePort(): Promise<number> {
     s.listen(0, '127.0.0.1', () => {
       const addr = s.address();
       s.close(() => {
-        resolve(typeof addr === 'object' && addr ? addr.port : 0);
+        if (typeof addr === 'object' && addr) resolve(addr.port);
+        else reject(new Error('no port'));
       });
     });
   });
