@@ -65,6 +65,48 @@ const realWatchDir: WatchDir = (dir, listener, onError) => {
   return w;
 };
 
+/** The directories to watch for `files`: each file's own, and its symlink target's. */
+function dirsOf(files: readonly string[], realpath: (path: string) => string): Set<string> {
+  const dirs = new Set<string>();
+  for (const f of files) {
+    dirs.add(dirname(f));
+    try {
+      dirs.add(dirname(realpath(f)));
+    } catch {
+      // missing for now: its own directory is watched, and it is compared when that changes
+    }
+  }
+  return dirs;
+}
+
+/** Makes `watchers` watch exactly `dirs`: closes the others, opens the missing ones. */
+function watchDirs(
+  watchers: Map<string, { close(): void }>,
+  dirs: ReadonlySet<string>,
+  open: (dir: string, fail: (err: Error) => void) => { close(): void },
+  onError: ((err: Error, dir: string) => void) | undefined,
+): void {
+  for (const [dir, w] of watchers) {
+    if (!dirs.has(dir)) {
+      w.close();
+      watchers.delete(dir);
+    }
+  }
+  for (const dir of dirs) {
+    if (watchers.has(dir)) continue;
+    const fail = (err: Error): void => {
+      watchers.get(dir)?.close();
+      watchers.delete(dir);
+      onError?.(err, dir);
+    };
+    try {
+      watchers.set(dir, open(dir, fail));
+    } catch (err) {
+      onError?.(err as Error, dir);
+    }
+  }
+}
+
 /** Watches `paths` (see the module comment). */
 export function watchFiles(paths: readonly string[], options: WatchFilesOptions): FileWatcher {
   const debounceMs = options.debounceMs ?? 1000;
@@ -100,34 +142,12 @@ export function watchFiles(paths: readonly string[], options: WatchFilesOptions)
     files = [...new Set(next.map((p) => resolve(p)))];
     seen.clear();
     for (const f of files) seen.set(f, fingerprint(f));
-    const dirs = new Set<string>();
-    for (const f of files) {
-      dirs.add(dirname(f));
-      try {
-        dirs.add(dirname(realpath(f)));
-      } catch {
-        // missing for now: its own directory is watched, and it is compared when that changes
-      }
-    }
-    for (const [dir, w] of watchers) {
-      if (!dirs.has(dir)) {
-        w.close();
-        watchers.delete(dir);
-      }
-    }
-    for (const dir of dirs) {
-      if (watchers.has(dir)) continue;
-      const fail = (err: Error): void => {
-        watchers.get(dir)?.close();
-        watchers.delete(dir);
-        options.onError?.(err, dir);
-      };
-      try {
-        watchers.set(dir, watchDir(dir, onEvent, fail));
-      } catch (err) {
-        options.onError?.(err as Error, dir);
-      }
-    }
+    watchDirs(
+      watchers,
+      dirsOf(files, realpath),
+      (dir, fail) => watchDir(dir, onEvent, fail),
+      options.onError,
+    );
   };
 
   update(paths);
