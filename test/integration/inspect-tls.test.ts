@@ -13,12 +13,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exporterCommand, freePort } from '../helpers/exporter.ts';
+import { exporterCommand, freePort, portAccepts } from '../helpers/exporter.ts';
 import { waitFor } from '../helpers/lab.ts';
 
 const PKI = fileURLToPath(new URL('../fixtures/libvirt/pki/', import.meta.url));
@@ -34,19 +33,6 @@ interface PrivateLibvirtd {
   readonly port: number;
   readonly child: ChildProcess;
   output(): string;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => {
-      resolve(false);
-    });
-  });
 }
 
 /** Starts a libvirtd listening for TLS on 127.0.0.1 in a private mount namespace. */
@@ -84,7 +70,7 @@ async function startTlsLibvirtd(dir: string): Promise<PrivateLibvirtd> {
   await waitFor(
     async () => {
       if (child.exitCode !== null) throw new Error(`the private libvirtd exited: ${out}`);
-      return accepts(port);
+      return portAccepts(port);
     },
     30_000,
     'the private libvirtd listens for TLS',

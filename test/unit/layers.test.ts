@@ -13,56 +13,36 @@ import ts from 'typescript';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const SRC = join(ROOT, 'src');
 
+/** The layers of src/ (src/layers.json: its `about` says what each field means). */
+interface LayersFile {
+  readonly layers: readonly (readonly string[])[];
+  readonly leaves: readonly string[];
+  readonly leavesNotFor: readonly string[];
+  readonly typeOnly: string;
+  readonly temporary: readonly { file: string; to: string; why: string }[];
+}
+const LAYERS_FILE = JSON.parse(readFileSync(join(SRC, 'layers.json'), 'utf8')) as LayersFile;
+
+/** A leaf's unit: its folder, or its file without .ts. */
+const leafUnit = (leaf: string): string => leaf.replace(/\.ts$/, '');
+
 /**
- * The units of src/, bottom first: a unit may import the units of lower layers, never one of its own
- * layer or above. A unit is a folder of src/, or a top-level file (app, main, ...).
- *
- * config is two units: its leaf parsers (yaml.ts, duration.ts, secret-file.ts: they import nothing of
- * ours) are `config-leaf`, which every layer above the inspector may use; the rest (the schema that
- * composes the publisher's and the collectors' sections, loading, watching, inspector options) is
- * `config`, above the collectors and the publisher and below http and cli. The `Config` type itself is
- * read everywhere (each layer reads its own section): a type-only import of config/schema.ts is allowed
- * from any layer above the inspector (erased at run time; see TYPE_ONLY_CONFIG).
+ * The units of src/, bottom first; the leaves (config's leaf parsers, log, version, heap) form one layer
+ * just above the inspector. A unit may import the units of lower layers only.
  */
 const LAYERS: readonly (readonly string[])[] = [
-  ['libvirt'],
-  ['inspector'],
-  // Leaves: they import nothing of ours (checked below).
-  ['config-leaf', 'log', 'version', 'heap'],
-  ['meters'],
-  ['ceilometer', 'scrape'],
-  ['collectors', 'publisher'],
-  ['config'],
-  ['http', 'cli'],
-  ['app'],
-  ['server'],
-  ['main'],
+  ...LAYERS_FILE.layers.slice(0, 2),
+  LAYERS_FILE.leaves.map(leafUnit),
+  ...LAYERS_FILE.layers.slice(2),
 ];
-
-/** The layers below the inspector see none of the leaves: the libvirt client and the inspector stand alone. */
-const NO_LEAVES = new Set(['libvirt', 'inspector']);
-
-const CONFIG_LEAVES = new Set(['config/yaml.ts', 'config/duration.ts', 'config/secret-file.ts']);
-
-/** A type-only import of the configuration's type, allowed from every unit above the inspector. */
-const TYPE_ONLY_CONFIG = 'config/schema.ts';
-
-/**
- * Imports against the layers that other changes of issue 11 remove; the lead deletes each line when
- * they are merged. `from -> to` between units, with the file that holds the import.
- */
-const TEMPORARY: readonly { from: string; to: string; why: string }[] = [
-  // The scraper runs the registry it is given (issue 11 item 3, helper `registry`).
-  { from: 'scrape/scraper.ts', to: 'collectors', why: 'the scraper imports the collectors list' },
-  // The Ceilometer collector builds on src/ceilometer/ (issue 11 item 1, helper `ceilo`).
-  { from: 'collectors/ceilometer.ts', to: 'publisher', why: 'the sample model still lives in publisher/' },
-  // One abort helper (issue 11 item 4): the scheduler uses libvirt's internal deadline().
-  { from: 'publisher/poll-scheduler.ts', to: 'libvirt', why: 'deep import of libvirt/signals.ts' },
-];
+const LEAVES = new Set(LAYERS_FILE.leaves.map(leafUnit));
+const NO_LEAVES = new Set(LAYERS_FILE.leavesNotFor);
+const TYPE_ONLY_CONFIG = LAYERS_FILE.typeOnly;
+const TEMPORARY = LAYERS_FILE.temporary;
 
 function unitOf(file: string): string {
   const rel = relative(SRC, file).split(sep).join('/');
-  if (CONFIG_LEAVES.has(rel)) return 'config-leaf';
+  if (LEAVES.has(leafUnit(rel))) return leafUnit(rel);
   const slash = rel.indexOf('/');
   return slash === -1 ? rel.replace(/\.ts$/, '') : rel.slice(0, slash);
 }
@@ -158,14 +138,14 @@ function edgesOf(files: Iterable<string>): Edge[] {
 function allowed(e: Edge): boolean {
   // Above the inspector, the libvirt client is used through its public API only.
   if (e.to === 'libvirt' && e.from !== 'inspector' && e.target !== 'libvirt/index.ts') return false;
-  if (e.to === 'config-leaf' || ['log', 'version', 'heap'].includes(e.to)) {
+  if (LEAVES.has(e.to)) {
     return !NO_LEAVES.has(e.from) && rankOf(e.from) > rankOf(e.to);
   }
   if (e.typeOnly && e.target === TYPE_ONLY_CONFIG) return !NO_LEAVES.has(e.from);
   return rankOf(e.from) > rankOf(e.to);
 }
 
-const temporary = (e: Edge): boolean => TEMPORARY.some((t) => t.from === e.file && t.to === e.to);
+const temporary = (e: Edge): boolean => TEMPORARY.some((t) => t.file === e.file && t.to === e.to);
 
 test('every import between units of src/ goes down the layers', () => {
   const wrong = edgesOf(tsFiles(SRC))
@@ -208,7 +188,7 @@ test('the units of src/ import each other without a cycle (type-only configurati
 });
 
 test('the leaves import nothing of ours', () => {
-  const leaves = edgesOf(tsFiles(SRC)).filter((e) => LAYERS[2]?.includes(e.from));
+  const leaves = edgesOf(tsFiles(SRC)).filter((e) => LEAVES.has(e.from));
   assert.deepEqual(
     leaves.map((e) => `${e.file} imports ${e.target}`),
     [],
@@ -218,7 +198,7 @@ test('the leaves import nothing of ours', () => {
 test('every temporary exception is still needed (delete it once its import is gone)', () => {
   const edges = edgesOf(tsFiles(SRC));
   const stale = TEMPORARY.filter(
-    (t) => !edges.some((e) => e.file === t.from && e.to === t.to && !allowed(e)),
+    (t) => !edges.some((e) => e.file === t.file && e.to === t.to && !allowed(e)),
   );
   assert.deepEqual(stale, []);
 });
