@@ -83,7 +83,9 @@ export function steadyRss(results: Results, source: string): SteadyRss | undefin
 export function loadPeak(markdown: string, source = 'docs/reliability.md'): LoadPeak {
   const start = markdown.indexOf('\n## Load\n');
   if (start < 0)
-    throw new Error(`${source}: no "## Load" section (run the load test and test/tools/reliability-report.ts)`);
+    throw new Error(
+      `${source}: no "## Load" section (run the load test and test/tools/reliability-report.ts)`,
+    );
   const next = markdown.indexOf('\n## ', start + 1);
   const section = markdown.slice(start, next < 0 ? undefined : next);
   const row = /^\| RSS before \/ peak \/ after \| ([\d.]+) \/ ([\d.]+) \/ ([\d.]+) MiB \|$/m.exec(section);
