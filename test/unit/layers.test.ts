@@ -81,7 +81,9 @@ export function importsOf(file: string): Import[] {
         named.elements.every((e) => e.isTypeOnly);
       out.push({
         specifier: node.moduleSpecifier.text,
-        typeOnly: c !== undefined && (c.isTypeOnly || (c.name === undefined && allNamedTypes)),
+        typeOnly:
+          c !== undefined &&
+          (c.phaseModifier === ts.SyntaxKind.TypeKeyword || (c.name === undefined && allNamedTypes)),
       });
     } else if (
       ts.isExportDeclaration(node) &&
