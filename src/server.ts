@@ -15,7 +15,6 @@ import { listenAddresses, parseListenAddress } from './config/listen-address.ts'
 import { loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { filesDigest } from './config/secret-file.ts';
-import { webConfigTlsFiles } from './config/watch.ts';
 import { appliedV8Flags, heapLimitBytes } from './heap.ts';
 import { closeListeners, listen } from './http/listeners.ts';
 import type { SelfMetrics } from './http/self-metrics.ts';
@@ -90,7 +89,7 @@ export async function load(cli: Cli): Promise<Loaded> {
   const web = webFile === undefined ? undefined : await loadWebConfig(webFile);
   const watched = [
     ...(cli.configFile === undefined ? [] : [cli.configFile]),
-    ...(webFile === undefined ? [] : [webFile, ...webConfigTlsFiles(webFile)]),
+    ...(webFile === undefined ? [] : [webFile, ...(web?.tls?.files ?? [])]),
   ];
   return { config, web, files: await sectionFiles(config), watched };
 }

@@ -15,7 +15,6 @@
 import { createHash } from 'node:crypto';
 import { watch as fsWatch, readFileSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseYamlSafely } from './yaml.ts';
 
 /** A directory watch: calls `listener` on any event, `onError` when the watch fails. */
 export type WatchDir = (
@@ -163,26 +162,4 @@ export function watchFiles(paths: readonly string[], options: WatchFilesOptions)
       watchers.clear();
     },
   };
-}
-
-/**
- * The TLS files a web configuration file names (`tls_server_config.cert_file`, `key_file`,
- * `client_ca_file`, relative to the file's directory as the exporter-toolkit reads them). A file that
- * cannot be read or parsed names none: the loader reports it, and the file itself is still watched.
- */
-export function webConfigTlsFiles(file: string): string[] {
-  let doc: unknown;
-  try {
-    doc = parseYamlSafely(readFileSync(file, 'utf8'), file);
-  } catch {
-    return [];
-  }
-  const tls = (doc as { tls_server_config?: unknown } | null)?.tls_server_config;
-  if (typeof tls !== 'object' || tls === null) return [];
-  const out: string[] = [];
-  for (const key of ['cert_file', 'key_file', 'client_ca_file']) {
-    const v = (tls as Record<string, unknown>)[key];
-    if (typeof v === 'string' && v !== '') out.push(resolve(dirname(resolve(file)), v));
-  }
-  return out;
 }

@@ -93,7 +93,7 @@ async function serverKeyPair(
   raw: RawTls,
   dir: string,
   signal: AbortSignal | undefined,
-): Promise<Pick<WebTlsConfig, 'cert' | 'certSource' | 'keySource'> & { key: string }> {
+): Promise<Pick<WebTlsConfig, 'cert' | 'certSource' | 'keySource' | 'files'> & { key: string }> {
   const certFile = raw.cert_file === undefined ? undefined : resolve(dir, raw.cert_file);
   const keyFile = raw.key_file === undefined ? undefined : resolve(dir, raw.key_file);
   const certSource = certFile === undefined ? `${AT}.cert` : `${AT}.cert_file ${certFile}`;
@@ -106,7 +106,7 @@ async function serverKeyPair(
   if (leaf === undefined || !leaf.checkPrivateKey(keyObject)) {
     throw new ConfigError(`${keySource} does not match the certificate in ${certSource}`);
   }
-  return { cert, key, certSource, keySource };
+  return { cert, key, certSource, keySource, files: [certFile, keyFile].filter((f) => f !== undefined) };
 }
 
 /** The client certificate policy: the CA, the authentication type and the allowed SANs, consistent. */
@@ -114,10 +114,11 @@ async function clientPolicy(
   raw: RawTls,
   dir: string,
   signal: AbortSignal | undefined,
-): Promise<Pick<WebTlsConfig, 'clientCa' | 'clientAuthType' | 'clientAllowedSans'>> {
+): Promise<Pick<WebTlsConfig, 'clientCa' | 'clientAuthType' | 'clientAllowedSans'> & { caFile?: string }> {
   let clientCa: string | undefined;
+  let caFile: string | undefined;
   if (raw.client_ca_file !== undefined) {
-    const caFile = resolve(dir, raw.client_ca_file);
+    caFile = resolve(dir, raw.client_ca_file);
     clientCa = await readText(caFile, `${AT}.client_ca_file`, signal);
     parseCertificates(clientCa, `${AT}.client_ca_file ${caFile}`);
   } else if (raw.client_ca !== undefined) {
@@ -142,7 +143,7 @@ async function clientPolicy(
       `${AT}.client_allowed_sans needs client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert`,
     );
   }
-  return { clientCa, clientAuthType, clientAllowedSans: sans };
+  return { clientCa, clientAuthType, clientAllowedSans: sans, ...(caFile === undefined ? {} : { caFile }) };
 }
 
 /** Protocol versions, cipher suites and curves, from Go's names to OpenSSL's. */
@@ -195,11 +196,13 @@ export async function resolveTls(
 ): Promise<WebTlsConfig | undefined> {
   if (!tlsEnabled(raw)) return undefined;
   checkSources(raw);
-  const { key, ...pair } = await serverKeyPair(raw, dir, signal);
+  const { key, files, ...pair } = await serverKeyPair(raw, dir, signal);
+  const { caFile, ...client } = await clientPolicy(raw, dir, signal);
   const tls: WebTlsConfig = {
     ...pair,
     key: new Secret(key),
-    ...(await clientPolicy(raw, dir, signal)),
+    files: caFile === undefined ? files : [...files, caFile],
+    ...client,
     ...cryptoSettings(raw),
     honorCipherOrder: raw.prefer_server_cipher_suites ?? true,
   };
