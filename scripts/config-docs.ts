@@ -4,7 +4,7 @@
  * exporter-toolkit notation. `node --import tsx scripts/config-docs.ts --write` rewrites the file; a unit
  * test fails when the committed file differs from what the schema gives.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { configSchema } from '../src/config/schema.ts';
 
@@ -72,6 +72,15 @@ A complete example is in [\`examples/config.yaml\`](../examples/config.yaml).
 ${sections.join('\n')}`;
 }
 
+const OUT = new URL('../docs/configuration.md', import.meta.url);
 if (process.argv.includes('--write')) {
-  writeFileSync(new URL('../docs/configuration.md', import.meta.url), renderConfigDocs());
+  writeFileSync(OUT, renderConfigDocs());
+} else if (process.argv.includes('--check')) {
+  // What CI runs (through test/unit/config/load.test.ts): exit 1 when the committed file differs.
+  if (readFileSync(OUT, 'utf8') !== renderConfigDocs()) {
+    process.stderr.write(
+      'docs/configuration.md differs from src/config/schema.ts: run node --import tsx scripts/config-docs.ts --write\n',
+    );
+    process.exitCode = 1;
+  }
 }

@@ -44,11 +44,11 @@ if [ "$mode" = all ] || [ "$mode" = integration ]; then
   # Integration tests share one libvirtd (and some of them restart it): one file at a time.
   # shellcheck disable=SC2046
   node --import tsx --test --test-concurrency=1 --test-reporter=spec $(list test/integration)
-  node --import tsx scripts/reliability-report.ts
+  node --import tsx test/tools/reliability-report.ts
 fi
 
 if [ "$mode" = reliability ]; then
   # shellcheck disable=SC2086
   node --import tsx --test --test-concurrency=1 --test-reporter=spec $RELIABILITY
-  node --import tsx scripts/reliability-report.ts
+  node --import tsx test/tools/reliability-report.ts
 fi

@@ -3,7 +3,6 @@
  * @packageDocumentation
  * buildApp(): the Fastify application with every route; it never listens (tests use inject()).
  */
-import { STATUS_CODES } from 'node:http';
 import compress from '@fastify/compress';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
@@ -13,6 +12,7 @@ import type { Config } from './config/schema.ts';
 import type { Inspector } from './inspector/types.ts';
 import { landingPage } from './http/landing-page.ts';
 import { registerMetricsRoute } from './http/metrics-route.ts';
+import { registerRequestGuards } from './http/request-guards.ts';
 import { createSelfMetrics, type SelfMetrics } from './http/self-metrics.ts';
 import { registerWebSecurity, webServerOptions, type WebConfig } from './http/web-config.ts';
 import type { CollectorRegistry } from './scrape/collector.ts';
@@ -73,25 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   } as FastifyServerOptions) as unknown as FastifyInstance;
   if (deps.webConfig) registerWebSecurity(app, deps.webConfig);
   await app.register(compress, { global: true, encodings: ['gzip'], threshold: 1024 });
-  // Every route here is a GET: a request that carries a body is a mistake or an attack (smuggling).
-  app.addHook('onRequest', async (req, reply) => {
-    const length = req.headers['content-length'];
-    if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) {
-      await reply.code(400).type('text/plain; charset=utf-8').send(`${req.method} requests take no body\n`);
-    }
-  });
-
-  // An unexpected error: its message may hold paths or addresses, so it goes to the log only.
-  app.setErrorHandler(async (err: Error & { statusCode?: number }, req, reply) => {
-    const status =
-      err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) req.log.error({ err }, 'request failed');
-    else req.log.debug({ err: err.message }, 'bad request');
-    return reply
-      .code(status)
-      .type('text/plain; charset=utf-8')
-      .send(`${STATUS_CODES[status] ?? 'Error'}\n`);
-  });
+  registerRequestGuards(app);
 
   checkRoutes(deps.config);
   // As the exporter-toolkit does: metrics at / replace the landing page.

@@ -11,18 +11,25 @@ import { parseLibvirtUri } from '../libvirt/index.ts';
 import { publisherConfigSchema } from '../publisher/config.ts';
 import { COLLECTOR_NAMES, collectorRegistry } from '../collectors/index.ts';
 
-const duration = (description: string, def: string) =>
+/** A string with a default, checked by `parse` (its error message becomes the issue's). */
+const parsed = (parse: (v: string) => unknown, description: string, def: string) =>
   z
     .string()
     .default(def)
     .describe(description)
     .superRefine((v, ctx) => {
       try {
-        parseDuration(v);
+        parse(v);
       } catch (err) {
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
       }
     });
+
+/** A Prometheus duration (`500ms`, `1m30s`). */
+const duration = (description: string, def: string) => parsed(parseDuration, description, def);
+
+/** A libvirt URI, parsed as libvirt does, so that a wrong URI stops the start instead of every scrape. */
+const libvirtUri = (description: string) => parsed(parseLibvirtUri, description, 'qemu:///system');
 
 /**
  * A collector name (the union lives in src/meters/names.ts, where every family declaration names its
@@ -45,19 +52,9 @@ const collectorOptions = {
       ),
   },
   guest_agent: {
-    uri: z
-      .string()
-      .default('qemu:///system')
-      .describe(
-        'libvirt URI for the guest agent calls, opened read-write (libvirt refuses agent calls on the read-only socket): qemu:///system uses /var/run/libvirt/libvirt-sock, which must be mounted and writable. The exporter only reads through it (virDomainGetGuestInfo).',
-      )
-      .superRefine((v, ctx) => {
-        try {
-          parseLibvirtUri(v);
-        } catch (err) {
-          ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        }
-      }),
+    uri: libvirtUri(
+      'libvirt URI for the guest agent calls, opened read-write (libvirt refuses agent calls on the read-only socket): qemu:///system uses /var/run/libvirt/libvirt-sock, which must be mounted and writable. The exporter only reads through it (virDomainGetGuestInfo).',
+    ),
   },
   events: {
     retention: duration(
@@ -118,20 +115,9 @@ export const configSchema = z
   .object({
     libvirt: z
       .object({
-        uri: z
-          .string()
-          .default('qemu:///system')
-          .describe(
-            "libvirt URI. A local URI finds its socket as libvirt's client does: qemu:///system uses /var/run/libvirt/virtqemud-sock-ro (modular daemons) when it exists, else libvirtd's libvirt-sock-ro; ?socket=PATH names one.",
-          )
-          .superRefine((v, ctx) => {
-            // Parsed as libvirt does, so that a wrong URI stops the start instead of every scrape.
-            try {
-              parseLibvirtUri(v);
-            } catch (err) {
-              ctx.addIssue({ code: 'custom', message: (err as Error).message });
-            }
-          }),
+        uri: libvirtUri(
+          "libvirt URI. A local URI finds its socket as libvirt's client does: qemu:///system uses /var/run/libvirt/virtqemud-sock-ro (modular daemons) when it exists, else libvirtd's libvirt-sock-ro; ?socket=PATH names one.",
+        ),
         read_only: z
           .boolean()
           .default(true)

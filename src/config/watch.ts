@@ -15,7 +15,6 @@
 import { createHash } from 'node:crypto';
 import { watch as fsWatch, readFileSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 
 /** A directory watch: calls `listener` on any event, `onError` when the watch fails. */
 export type WatchDir = (
@@ -65,6 +64,48 @@ const realWatchDir: WatchDir = (dir, listener, onError) => {
   return w;
 };
 
+/** The directories to watch for `files`: each file's own, and its symlink target's. */
+function dirsOf(files: readonly string[], realpath: (path: string) => string): Set<string> {
+  const dirs = new Set<string>();
+  for (const f of files) {
+    dirs.add(dirname(f));
+    try {
+      dirs.add(dirname(realpath(f)));
+    } catch {
+      // missing for now: its own directory is watched, and it is compared when that changes
+    }
+  }
+  return dirs;
+}
+
+/** Makes `watchers` watch exactly `dirs`: closes the others, opens the missing ones. */
+function watchDirs(
+  watchers: Map<string, { close(): void }>,
+  dirs: ReadonlySet<string>,
+  open: (dir: string, fail: (err: Error) => void) => { close(): void },
+  onError: ((err: Error, dir: string) => void) | undefined,
+): void {
+  for (const [dir, w] of watchers) {
+    if (!dirs.has(dir)) {
+      w.close();
+      watchers.delete(dir);
+    }
+  }
+  for (const dir of dirs) {
+    if (watchers.has(dir)) continue;
+    const fail = (err: Error): void => {
+      watchers.get(dir)?.close();
+      watchers.delete(dir);
+      onError?.(err, dir);
+    };
+    try {
+      watchers.set(dir, open(dir, fail));
+    } catch (err) {
+      onError?.(err as Error, dir);
+    }
+  }
+}
+
 /** Watches `paths` (see the module comment). */
 export function watchFiles(paths: readonly string[], options: WatchFilesOptions): FileWatcher {
   const debounceMs = options.debounceMs ?? 1000;
@@ -100,34 +141,12 @@ export function watchFiles(paths: readonly string[], options: WatchFilesOptions)
     files = [...new Set(next.map((p) => resolve(p)))];
     seen.clear();
     for (const f of files) seen.set(f, fingerprint(f));
-    const dirs = new Set<string>();
-    for (const f of files) {
-      dirs.add(dirname(f));
-      try {
-        dirs.add(dirname(realpath(f)));
-      } catch {
-        // missing for now: its own directory is watched, and it is compared when that changes
-      }
-    }
-    for (const [dir, w] of watchers) {
-      if (!dirs.has(dir)) {
-        w.close();
-        watchers.delete(dir);
-      }
-    }
-    for (const dir of dirs) {
-      if (watchers.has(dir)) continue;
-      const fail = (err: Error): void => {
-        watchers.get(dir)?.close();
-        watchers.delete(dir);
-        options.onError?.(err, dir);
-      };
-      try {
-        watchers.set(dir, watchDir(dir, onEvent, fail));
-      } catch (err) {
-        options.onError?.(err as Error, dir);
-      }
-    }
+    watchDirs(
+      watchers,
+      dirsOf(files, realpath),
+      (dir, fail) => watchDir(dir, onEvent, fail),
+      options.onError,
+    );
   };
 
   update(paths);
@@ -143,26 +162,4 @@ export function watchFiles(paths: readonly string[], options: WatchFilesOptions)
       watchers.clear();
     },
   };
-}
-
-/**
- * The TLS files a web configuration file names (`tls_server_config.cert_file`, `key_file`,
- * `client_ca_file`, relative to the file's directory as the exporter-toolkit reads them). A file that
- * cannot be read or parsed names none: the loader reports it, and the file itself is still watched.
- */
-export function webConfigTlsFiles(file: string): string[] {
-  let doc: unknown;
-  try {
-    doc = parseDocument(readFileSync(file, 'utf8')).toJS();
-  } catch {
-    return [];
-  }
-  const tls = (doc as { tls_server_config?: unknown } | null)?.tls_server_config;
-  if (typeof tls !== 'object' || tls === null) return [];
-  const out: string[] = [];
-  for (const key of ['cert_file', 'key_file', 'client_ca_file']) {
-    const v = (tls as Record<string, unknown>)[key];
-    if (typeof v === 'string' && v !== '') out.push(resolve(dirname(resolve(file)), v));
-  }
-  return out;
 }

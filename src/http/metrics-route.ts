@@ -63,6 +63,20 @@ export function resolveCollectors(config: Config, collect: string[], exclude: st
   return enabled.filter((n) => !exclude.includes(n));
 }
 
+/** Answers 400 to a bad `collect[]`/`exclude[]`: our own words to the client, the detail in the log. */
+function refuseBadRequest(
+  err: unknown,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  self: SelfMetrics,
+): FastifyReply {
+  self.scrapes.inc({ result: 'bad_request' });
+  const e =
+    err instanceof CollectorRequestError ? err : new CollectorRequestError('bad request', String(err));
+  req.log.warn({ detail: e.detail, remote: req.ip }, 'scrape refused: bad collect[]/exclude[]');
+  return reply.code(400).type('text/plain; charset=utf-8').send(`${e.message}\n`);
+}
+
 /** Registers the metrics route; its scrapes run the collectors of `registry`. */
 export function registerMetricsRoute(
   app: FastifyInstance,
@@ -86,11 +100,7 @@ export function registerMetricsRoute(
       try {
         names = resolveCollectors(config, list(query['collect[]']), list(query['exclude[]']));
       } catch (err) {
-        self.scrapes.inc({ result: 'bad_request' });
-        const e =
-          err instanceof CollectorRequestError ? err : new CollectorRequestError('bad request', String(err));
-        req.log.warn({ detail: e.detail, remote: req.ip }, 'scrape refused: bad collect[]/exclude[]');
-        return reply.code(400).type('text/plain; charset=utf-8').send(`${e.message}\n`);
+        return refuseBadRequest(err, req, reply, self);
       }
       if (inflight >= config.web.max_requests_in_flight) {
         self.scrapes.inc({ result: 'rejected' });

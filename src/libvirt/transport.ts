@@ -134,7 +134,7 @@ export async function openSocket(
     socket = await connectTls(target, address, signal);
     readyEvent = 'secureConnect';
   }
-  return await new Promise<net.Socket>((resolve, reject) => {
+  const opened = await new Promise<net.Socket>((resolve, reject) => {
     const cleanup = (): void => {
       socket.off(readyEvent, onReady);
       socket.off('error', onError);
@@ -162,6 +162,68 @@ export async function openSocket(
       reject(signal === undefined ? new Error('aborted') : abortErrorFor(signal, `connecting to ${address}`));
     };
     socket.once(readyEvent, onReady);
+    socket.once('error', onError);
+    socket.once('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  if (readyEvent === 'secureConnect') await tlsConfirmation(opened, target, signal);
+  return opened;
+}
+
+/**
+ * libvirtd checks the client certificate after the TLS handshake and confirms with one byte, 1
+ * (virNetServerClientCheckAccess); on refusal it closes the connection instead. Reads that byte.
+ */
+function tlsConfirmation(
+  socket: net.Socket,
+  target: ConnectTarget,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const address = describeTarget(target);
+  return new Promise<void>((resolve, reject) => {
+    const cleanup = (): void => {
+      socket.off('readable', onReadable);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const fail = (err: Error): void => {
+      cleanup();
+      socket.destroy();
+      reject(err);
+    };
+    const onReadable = (): void => {
+      const byte = socket.read(1) as Buffer | null;
+      if (byte === null) return;
+      if (byte[0] === 1) {
+        cleanup();
+        resolve();
+        return;
+      }
+      fail(
+        new LibvirtConnectionError(
+          'TLS',
+          `${address} did not confirm the TLS session (byte ${byte[0] ?? 'none'} instead of 1)`,
+          { address },
+        ),
+      );
+    };
+    const onError = (err: Error): void => {
+      fail(connectionErrorFrom(err, target));
+    };
+    const onClose = (): void => {
+      fail(
+        new LibvirtConnectionError(
+          'CLOSED',
+          `${address} closed the connection after the TLS handshake: libvirtd refused this client certificate (its tls_allowed_dn_list, or the certificate's host name or address)`,
+          { address },
+        ),
+      );
+    };
+    const onAbort = (): void => {
+      fail(signal === undefined ? new Error('aborted') : abortErrorFor(signal, `connecting to ${address}`));
+    };
+    socket.on('readable', onReadable);
     socket.once('error', onError);
     socket.once('close', onClose);
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -23,7 +23,7 @@ import {
   type Publisher as AmqpPublisher,
 } from 'rabbitmq-client';
 
-import { systemClock, type Clock } from '../libvirt/clock.ts';
+import { systemClock, type Clock } from '../libvirt/index.ts';
 import { awaitConfirm } from './confirm-watchdog.ts';
 import { AMQP_PROPERTIES } from '../ceilometer/notification.ts';
 import { describeTransportUrl, type TransportUrl } from './transport-url.ts';

@@ -9,7 +9,7 @@
  * on, checked again every `timeoutMs`.
  */
 
-import { systemClock, type Clock } from '../libvirt/clock.ts';
+import { systemClock, type Clock } from '../libvirt/index.ts';
 
 /** Options of {@link awaitConfirm}. */
 export interface ConfirmWatch {

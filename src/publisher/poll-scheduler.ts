@@ -10,8 +10,8 @@
 import type { Logger } from 'pino';
 
 import type { Inspector, StatsGroup } from '../inspector/types.ts';
-import { systemClock, type Clock } from '../libvirt/clock.ts';
-import { clockDeadline } from '../libvirt/signals.ts';
+import { systemClock, type Clock } from '../libvirt/index.ts';
+import { clockDeadline } from '../libvirt/index.ts';
 import type { QueuedBatch } from './delivery-queue.ts';
 import { prepareCycle, VnicDeltaTracker } from '../ceilometer/cycle.ts';
 import { discoverInstances } from '../ceilometer/discovery.ts';

@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client';
 import { z } from 'zod';
 
 import type { Inspector } from '../inspector/types.ts';
-import { systemClock, type Clock } from '../libvirt/clock.ts';
+import { systemClock, type Clock } from '../libvirt/index.ts';
 import { type AmqpTransport, type AmqpTransportOptions, createAmqpTransport } from './amqp-transport.ts';
 import { type PublisherConfig, publisherConfigSchema } from './config.ts';
 import { DeliveryQueue } from './delivery-queue.ts';

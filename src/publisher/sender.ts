@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 
-import { systemClock, type Clock } from '../libvirt/clock.ts';
+import { systemClock, type Clock } from '../libvirt/index.ts';
 import { amqpErrorCode, type AmqpTransport } from './amqp-transport.ts';
 import type { DeliveryQueue, QueuedBatch } from './delivery-queue.ts';
 import type { PublisherMetrics } from './metrics.ts';

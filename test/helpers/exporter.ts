@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,7 +33,7 @@ export function exporterCommand(
   return { command: bin, args: [...args], env: { ...process.env, ...env, PATH: path } };
 }
 
-/** A free TCP port on 127.0.0.1. */
+/** A free TCP port on 127.0.0.1 (there is a small race until the caller binds it). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -41,8 +41,23 @@ export function freePort(): Promise<number> {
     s.listen(0, '127.0.0.1', () => {
       const addr = s.address();
       s.close(() => {
-        resolve(typeof addr === 'object' && addr ? addr.port : 0);
+        if (typeof addr === 'object' && addr) resolve(addr.port);
+        else reject(new Error('no port'));
       });
+    });
+  });
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port` now. */
+export function portAccepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => {
+      resolve(false);
     });
   });
 }

@@ -8,7 +8,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from './exporter.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -85,21 +85,6 @@ export function promtool(
   });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A free TCP port on 127.0.0.1 (there is a small race until the caller binds it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => {
-        if (typeof addr === 'object' && addr) resolve(addr.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
 }
 
 /** One series of a query result: its labels and its points (instant queries have one). */

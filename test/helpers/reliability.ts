@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * Helpers of the reliability tests (test/integration/{faults,load,bad-input,secrets,audit}.test.ts):
- * a recorder of figures and checks that scripts/reliability-report.ts renders into docs/reliability.md,
+ * a recorder of figures and checks that test/tools/reliability-report.ts renders into docs/reliability.md,
  * scrape drivers (open loop at a fixed rate, or one at a time), a counting proxy in front of the libvirt
  * socket, and a safety net that puts the lab back (libvirtd running, guests resumed) when a test dies.
  */

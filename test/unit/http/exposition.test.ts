@@ -12,7 +12,7 @@ import { loadConfig } from '../../../src/config/load.ts';
 import { LibvirtInspector } from '../../../src/inspector/libvirt-inspector.ts';
 import { fixtureClient, loadRecording } from '../../helpers/fixture-client.ts';
 import { parseExposition } from '../../helpers/exposition.ts';
-import { renderMetricsDocs } from '../../../scripts/metrics-docs.ts';
+import { renderMetricsDocs } from '../../tools/metrics-docs.ts';
 
 const GOLDEN = new URL('../../golden/metrics.prom', import.meta.url);
 
@@ -239,6 +239,6 @@ test('docs/metrics.md lists what the exporter serves and is up to date', async (
   assert.equal(
     committed,
     await renderMetricsDocs(),
-    'run: node --import tsx scripts/metrics-docs.ts --write',
+    'run: node --import tsx test/tools/metrics-docs.ts --write',
   );
 });

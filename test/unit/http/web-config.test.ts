@@ -93,6 +93,7 @@ describe('good web configuration files', () => {
     const c = await loadWebConfig(join(dir, 'node_exporter.good.yml'));
     assert.equal(c.tls?.clientAuthType, 'NoClientCert');
     assert.equal(c.tls.certSource, `tls_server_config.cert_file ${join(dir, 'server.crt')}`);
+    assert.deepEqual(c.tls.files, [join(dir, 'server.crt'), join(dir, 'server.key')], 'the files to watch');
     assert.equal(c.tls.minVersion, 'TLSv1.2');
     assert.equal(c.tls.maxVersion, 'TLSv1.3');
     assert.equal(c.tls.honorCipherOrder, true);
@@ -106,6 +107,10 @@ describe('good web configuration files', () => {
   test('every option: Go cipher and curve names mapped to OpenSSL, headers, rate limit', async () => {
     const c = await loadWebConfig(join(dir, 'all-options.good.yml'));
     assert.equal(c.tls?.clientAuthType, 'VerifyClientCertIfGiven');
+    assert.deepEqual(
+      c.tls.files,
+      ['server.crt', 'server.key', 'ca.crt'].map((f) => join(dir, f)),
+    );
     assert.equal(
       c.tls.ciphers,
       'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305',

@@ -82,7 +82,11 @@ describe('TCP transport', () => {
 });
 
 describe('TLS transport', () => {
-  async function tlsProxy(): Promise<number> {
+  /**
+   * A mutual-TLS front of the fake server that behaves as libvirtd does after the handshake: one byte, 1,
+   * when it accepts the client certificate (`confirm`), or a closed connection when it refuses it.
+   */
+  async function tlsProxy(confirm: 'accept' | 'refuse' = 'accept'): Promise<number> {
     const s = tls.createServer(
       {
         key: pem('serverkey.pem'),
@@ -91,7 +95,14 @@ describe('TLS transport', () => {
         requestCert: true,
         rejectUnauthorized: true,
       },
-      forward,
+      (socket) => {
+        if (confirm === 'refuse') {
+          socket.end();
+          return;
+        }
+        socket.write(Buffer.from([1]));
+        forward(socket);
+      },
     );
     s.on('tlsClientError', () => undefined);
     return await listen(s);
@@ -106,6 +117,22 @@ describe('TLS transport', () => {
       assert.equal(
         r.optional((x) => x.string(100)),
         'qemu:///system',
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('a client certificate libvirtd refuses after the handshake is a TLS-session close that says so', async () => {
+    const port = await tlsProxy('refuse');
+    const client = new LibvirtClient({ uri: `qemu+tls://localhost:${port}/system?pkipath=${PKI}` });
+    try {
+      await assert.rejects(
+        client.connectGetHostname(),
+        (err: unknown) =>
+          err instanceof LibvirtConnectionError &&
+          err.reason === 'CLOSED' &&
+          /refused this client certificate/.test(err.message),
       );
     } finally {
       await client.close();

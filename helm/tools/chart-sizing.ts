@@ -2,23 +2,23 @@
 /**
  * The memory request and limit of the chart, derived from measurement (issue 12): the request covers
  * the steady RSS at 50 guests measured by the benchmark, the limit 1.5 times the peak RSS of the load
- * test. scripts/chart-sync.ts writes them into values.yaml, with the figures they come from in the
+ * test. helm/tools/chart-sync.ts writes them into values.yaml, with the figures they come from in the
  * comment above `resources:`; test/unit/helm/chart-sync.test.ts fails when values.yaml drifts from the
  * figures. After a new benchmark (`npm run bench`) or reliability run (docs/reliability.md), one
  * command brings the chart up to date:
  *
- *   node --import tsx scripts/chart-sync.ts --write
+ *   node --import tsx helm/tools/chart-sync.ts --write
  *
  * Sources, both committed:
  * - bench/results/50-guests.json (`npm run bench -- --guests 50`): `soak.memory`, RSS every 10 of 1000
  *   back-to-back scrapes of a fresh process. "Steady" is the maximum over the second half of the run,
  *   the definition of issue 16's footprint targets (the first half is the process warming up).
- * - docs/reliability.md, rendered by scripts/reliability-report.ts from what test/integration/load.test.ts
+ * - docs/reliability.md, rendered by test/tools/reliability-report.ts from what test/integration/load.test.ts
  *   recorded (50 concurrent scrapers for 60 s): its "RSS before / peak / after" figure.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readResults, type Results } from '../bench/lib/results.ts';
+import { readResults, type Results } from '../../bench/lib/results.ts';
 
 /** Guest count whose steady RSS the request must cover. */
 export const REQUEST_GUESTS = 50;
@@ -83,7 +83,9 @@ export function steadyRss(results: Results, source: string): SteadyRss | undefin
 export function loadPeak(markdown: string, source = 'docs/reliability.md'): LoadPeak {
   const start = markdown.indexOf('\n## Load\n');
   if (start < 0)
-    throw new Error(`${source}: no "## Load" section (run the load test and scripts/reliability-report.ts)`);
+    throw new Error(
+      `${source}: no "## Load" section (run the load test and test/tools/reliability-report.ts)`,
+    );
   const next = markdown.indexOf('\n## ', start + 1);
   const section = markdown.slice(start, next < 0 ? undefined : next);
   const row = /^\| RSS before \/ peak \/ after \| ([\d.]+) \/ ([\d.]+) \/ ([\d.]+) MiB \|$/m.exec(section);
@@ -148,7 +150,7 @@ export function quantityMiB(q: string | number): number {
 
 /** First line of the generated comment block above `resources:` in values.yaml. */
 export const SIZING_MARKER =
-  '# Measured (scripts/chart-sync.ts --write writes these lines and the memory values):';
+  '# Measured (helm/tools/chart-sync.ts --write writes these lines and the memory values):';
 
 const f1 = (n: number): string => n.toFixed(1);
 

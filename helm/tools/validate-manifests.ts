@@ -14,7 +14,7 @@
  * kubectl cannot do this offline: `kubectl apply --dry-run=client` downloads the OpenAPI document from
  * a server. Manifests are parsed as YAML 1.1, as Helm and kubectl parse them (`0440` is octal).
  *
- *   node --import tsx scripts/validate-manifests.ts rendered.yaml ...   exit 1 when anything is wrong
+ *   node --import tsx helm/tools/validate-manifests.ts rendered.yaml ...   exit 1 when anything is wrong
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,7 +48,7 @@ interface ClientNodeClass {
   getAttributeTypeMap(): AttributeType[];
 }
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** API groups whose models come from a package other than kubernetes-models. */
 const CRD_PACKAGES: Readonly<Record<string, string>> = {

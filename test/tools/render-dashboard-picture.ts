@@ -7,7 +7,7 @@
  * (from dashboards/libvirt-compute-node.json, variables resolved to this node) and plots them with
  * uPlot (Grafana's own charting library) in headless Chromium, which writes the PNG.
  *
- *   node --import tsx scripts/render-dashboard-picture.ts [--duration=SECONDS] [--out=docs/dashboards.png]
+ *   node --import tsx test/tools/render-dashboard-picture.ts [--duration=SECONDS] [--out=docs/dashboards.png]
  *
  * Needs root for `test/lab/lab.sh up` and for installing Debian's chromium when it is missing.
  */
@@ -17,11 +17,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { startExporter } from '../test/helpers/exporter.ts';
-import { startPrometheus, waitForSeries } from '../test/helpers/prometheus.ts';
-import { interpolate, panelQueries, panelsOf, readDashboard } from '../test/unit/dashboards/promql.ts';
+import { startExporter } from '../helpers/exporter.ts';
+import { startPrometheus, waitForSeries } from '../helpers/prometheus.ts';
+import { interpolate, panelQueries, panelsOf, readDashboard } from '../unit/dashboards/promql.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const arg = (name: string, fallback: string): string =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const DURATION_S = Number(arg('duration', '180'));

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @packageDocumentation
+ * The sockets the server listens on: the configured addresses (the first through the app itself, every
+ * further one through a plain TCP listener that hands its connections over), or the sockets systemd
+ * passes (socket activation). TLS, HTTP/2, basic auth, the in-flight limit and close() are the app's,
+ * the same on every socket.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+
+/** The sockets systemd passes to an activated service (sd_listen_fds): fd 3 onwards. */
+function systemdFds(): number[] {
+  const pid = process.env['LISTEN_PID'];
+  const count = Number(process.env['LISTEN_FDS'] ?? '0');
+  if (pid !== undefined && pid !== String(process.pid)) {
+    throw new Error(`--web.systemd-socket: LISTEN_PID ${pid} is not this process (${process.pid})`);
+  }
+  if (!Number.isInteger(count) || count < 1) {
+    throw new Error('--web.systemd-socket: systemd passed no socket (LISTEN_FDS is unset or 0)');
+  }
+  return Array.from({ length: count }, (_, i) => 3 + i);
+}
+
+/** The connections each forwarder handed over and that are still open. */
+const handedOver = new WeakMap<Server, Set<Socket>>();
+
+/** A plain TCP listener that hands its connections to the current app's server. */
+function forwarder(app: () => FastifyInstance): Server {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    app().server.emit('connection', socket);
+  });
+  handedOver.set(server, sockets);
+  return server;
+}
+
+/** Ends the connections that listeners handed over and that are still open (kept alive, idle). */
+export function dropHandedOver(servers: readonly Server[]): void {
+  for (const s of servers) for (const socket of handedOver.get(s) ?? []) socket.destroy();
+}
+
+function listening(server: Server, options: object): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stops the listeners from accepting; resolves once each has closed (after its handed-over connections). */
+export function closeListeners(servers: readonly Server[]): Promise<void> {
+  return Promise.all(
+    servers.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          if (!s.listening) {
+            resolve();
+            return;
+          }
+          s.close(() => {
+            resolve();
+          });
+        }),
+    ),
+  ).then(() => undefined);
+}
+
+/**
+ * Listens on the sockets systemd passed, for the whole life of the process (a reload cannot reopen them):
+ * each hands its connections to the app of the moment.
+ */
+export async function listenSystemd(app: () => FastifyInstance): Promise<Server[]> {
+  const servers: Server[] = [];
+  try {
+    for (const fd of systemdFds()) {
+      const s = forwarder(app);
+      servers.push(s);
+      await listening(s, { fd });
+    }
+  } catch (err) {
+    await closeListeners(servers);
+    throw err;
+  }
+  return servers;
+}
+
+/**
+ * Starts listening on `addresses`: the first through the app itself, every further one through a
+ * listener that hands its connections to the app's server. Returns those further listeners. With
+ * systemd sockets (`addresses` undefined) the app does not listen at all (see {@link listenSystemd}).
+ */
+export async function listen(
+  app: FastifyInstance,
+  addresses: readonly { host: string; port: number }[] | undefined,
+): Promise<Server[]> {
+  if (addresses === undefined) {
+    await app.ready();
+    return [];
+  }
+  const extra: Server[] = [];
+  try {
+    const [first, ...rest] = addresses;
+    if (first === undefined) throw new Error('no listen address');
+    await app.listen(first);
+    for (const a of rest) {
+      const s = forwarder(() => app);
+      extra.push(s);
+      await listening(s, a);
+    }
+    return extra;
+  } catch (err) {
+    await closeListeners(extra);
+    throw err;
+  }
+}
