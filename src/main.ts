@@ -5,7 +5,14 @@
  * The only file that calls process.exit().
  */
 // First: V8 heap settings for a daemon, before anything else allocates (see src/heap.ts).
-import { appliedV8Flags, heapLimitBytes } from './heap.ts';
+import {
+  HEAP_EXIT_CODE,
+  appliedV8Flags,
+  heapLimitBytes,
+  heapLimitMessage,
+  settleHeap,
+  watchHeapLimit,
+} from './heap.ts';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -334,6 +341,15 @@ async function serve(cli: Cli, config: Config, webConfig: WebConfig | undefined)
       })
     : [];
   running = await start(config, webConfig, log, self, cli.systemdSocket);
+  // Issue 16: the young generation back to its initial size once every module is loaded; a heap at its
+  // limit is a clear fatal line and an exit the service manager restarts (src/heap.ts).
+  settleHeap();
+  watchHeapLimit({
+    onLimit: (r) => {
+      log.fatal({ heap_used_bytes: r.usedBytes, heap_limit_bytes: r.limitBytes }, heapLimitMessage(r));
+      process.exit(HEAP_EXIT_CODE);
+    },
+  });
   let stopping = false;
   let work: Promise<unknown> = Promise.resolve();
 
