@@ -22,13 +22,14 @@
  * CPU figures are only meaningful on a quiet machine; RSS figures much less so.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { cpuMs, rssKiB, rssPartsKiB } from './lib/proc.ts';
 import {
   DIST,
   PEER_BINARY,
+  buildBundle,
   buildExporter,
   sampleValue,
   scrape,
@@ -345,22 +346,6 @@ async function soak(
   } finally {
     await t.stop();
   }
-}
-
-async function buildBundle(): Promise<string> {
-  const out = `${DIST}bundle`;
-  mkdirSync(out, { recursive: true });
-  await new Promise<void>((resolve, reject) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', `${ROOT}scripts/bundle.ts`, out], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    c.on('close', (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`scripts/bundle.ts exited with ${String(code)}`));
-    });
-  });
-  return `${out}/libvirt-exporter.cjs`;
 }
 
 const dir = mkdtempSync(`${tmpdir()}/libvirt-exporter-footprint-`);

@@ -42,7 +42,9 @@ import { summarize } from './lib/stats.ts';
 import { soakProcess } from './lib/soak.ts';
 import { tracedCalls } from './lib/strace.ts';
 import {
+  BUNDLE,
   PEER_BINARY,
+  buildBundle,
   buildExporter,
   sampleValue,
   scrape,
@@ -62,8 +64,6 @@ type Section = (typeof SECTIONS)[number];
 const LIKE_FOR_LIKE = ['domain', 'cpu', 'block', 'interface'] as const;
 /** The exporter's default `libvirt.stats_shards`. */
 const DEFAULT_SHARDS = 4;
-/** Where the single-file bundle is built (scripts/bundle.ts), relative to the checkout. */
-const DEFAULT_BUNDLE = 'dist/bundle/libvirt-exporter.cjs';
 
 const HELP = `usage: npm run bench -- [options]
 
@@ -80,8 +80,8 @@ const HELP = `usage: npm run bench -- [options]
   --out FILE          the report (default docs/performance.md)
   --node-args="ARGS"  Node.js options for the exporter processes, e.g. --node-args="--max-semi-space-size=4"
   --profile-scrapes P scrapes of the soak's extra process under --cpu-prof (default 200; 0: none)
-  --bundle FILE       the single-file bundle soaked beside the compiled build (default
-                      ${DEFAULT_BUNDLE} when it exists; "none": not soaked)
+  --bundle FILE       the single-file bundle soaked beside the compiled build (default: one built
+                      from this checkout by scripts/bundle.ts into the benchmark's cache; "none": not soaked)
   --bundle-node BIN   the node binary that runs the bundle (default: this one)
 `;
 
@@ -102,7 +102,7 @@ interface Options {
   /** Scrapes of the soak's profiled process (0: none). */
   readonly profileScrapes: number;
   /** The single-file bundle to soak too, and the node binary that runs it (none when undefined). */
-  readonly bundle: { readonly file: string; readonly node: string } | undefined;
+  readonly bundle: { readonly file: string; readonly node: string; readonly build: boolean } | undefined;
 }
 
 function int(v: string | undefined, name: string, min: number, max: number, dflt: number): number {
@@ -165,18 +165,17 @@ function parseOptions(argv: readonly string[]): Options | undefined {
   };
 }
 
-/** The bundle to soak: the one named, else the default one when it was built, else none. */
+/**
+ * The bundle to soak: the one named, else one built from this checkout by scripts/bundle.ts (into the
+ * benchmark's cache, as the compiled build), unless `--bundle none`.
+ */
 function bundleOption(
   file: string | undefined,
   node: string | undefined,
-): { file: string; node: string } | undefined {
+): { file: string; node: string; build: boolean } | undefined {
   if (file === 'none') return undefined;
-  const path = file ?? `${ROOT}${DEFAULT_BUNDLE}`;
-  if (!existsSync(path)) {
-    if (file !== undefined) throw new Error(`--bundle: ${file} does not exist`);
-    return undefined;
-  }
-  return { file: path, node: node ?? process.execPath };
+  if (file !== undefined && !existsSync(file)) throw new Error(`--bundle: ${file} does not exist`);
+  return { file: file ?? BUNDLE, node: node ?? process.execPath, build: file === undefined };
 }
 
 function log(msg: string): void {
@@ -658,8 +657,9 @@ async function soak(
     };
     const b = opts.bundle;
     if (b !== undefined) {
-      await other('bundle', async () =>
-        soakProcess(
+      await other('bundle', async () => {
+        if (b.build) await buildBundle({ signal });
+        return soakProcess(
           await startOurs('bundle', b.file, DEFAULT_SHARDS, dir, {
             signal,
             nodeArgs: opts.nodeArgs,
@@ -670,8 +670,8 @@ async function soak(
           opts.scrapes,
           (body) => ourProblem(body, expected),
           signal,
-        ),
-      );
+        );
+      });
     }
     if (opts.peer && existsSync(PEER_BINARY)) {
       await other('peer', async () =>
