@@ -25,6 +25,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
+import type { FootprintResult, GcSummary, Memory, ModulesResult, ProcessResult } from './lib/footprint.ts';
+import { renderFootprint } from './lib/footprint.ts';
 import { cpuMs, rssKiB, rssPartsKiB } from './lib/proc.ts';
 import {
   DIST,
@@ -96,19 +98,6 @@ const only = new Set(values.only.split(',').map((s) => s.trim()) as Section[]);
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s}`);
 
 const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
-const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '—');
-
-/** Memory of a Node.js process, MiB. */
-interface Memory {
-  readonly step: string;
-  readonly rss: number;
-  /** Of the RSS, the process's own memory (RssAnon); the rest is mapped files (the node binary). */
-  readonly anon: number;
-  readonly heapUsed: number;
-  readonly heapTotal: number;
-  readonly code: number;
-  readonly external: number;
-}
 
 /**
  * The script a child Node.js runs to report its memory after each step, one JSON line per step: `steps` is
@@ -181,13 +170,6 @@ function childSteps(steps: readonly [string, string][], nodeArgs: readonly strin
   });
 }
 
-interface ModulesResult {
-  /** Each step on top of the ones before it. */
-  readonly cumulative: readonly Memory[];
-  /** Each dependency alone, over an empty Node.js in the same fresh process. */
-  readonly alone: readonly { module: string; rss: number; anon: number; heapUsed: number }[];
-}
-
 async function modules(main: string): Promise<ModulesResult> {
   // The daemon's V8 settings first, as the entry point applies them.
   const heap = `${DIST}src/heap.js`;
@@ -212,16 +194,6 @@ async function modules(main: string): Promise<ModulesResult> {
     });
   }
   return { cumulative, alone };
-}
-
-/** The garbage collections `--trace-gc` printed. */
-interface GcSummary {
-  scavenges: number;
-  scavengeMs: number;
-  markCompacts: number;
-  markCompactMs: number;
-  /** Heap after the last full collection (what is live), MiB. */
-  liveAfterLastFullMiB: number;
 }
 
 function traceGc(t: HttpTarget): () => GcSummary {
@@ -254,27 +226,6 @@ function traceGc(t: HttpTarget): () => GcSummary {
     }
   });
   return () => ({ ...s, scavengeMs: Math.round(s.scavengeMs), markCompactMs: Math.round(s.markCompactMs) });
-}
-
-/** One process over N back-to-back scrapes. */
-interface ProcessResult {
-  readonly label: string;
-  readonly command: string;
-  readonly series: number;
-  readonly failed: number;
-  readonly rssListeningMiB: number;
-  readonly rssFirstScrapeMiB: number;
-  readonly rssSteadyMiB: number;
-  /** Of the steady RSS sample, the process's own memory (RssAnon) and mapped files (RssFile). */
-  readonly anonSteadyMiB: number;
-  readonly fileSteadyMiB: number;
-  readonly rssMaxMiB: number;
-  readonly heapUsedMaxMiB: number;
-  readonly heapTotalMaxMiB: number;
-  readonly codeMiB: number;
-  readonly externalMaxMiB: number;
-  readonly cpuMsPerScrape: number;
-  readonly gc?: GcSummary;
 }
 
 function value(body: string, name: string, labels: string): number {
@@ -352,13 +303,13 @@ const dir = mkdtempSync(`${tmpdir()}/libvirt-exporter-footprint-`);
 const log = (m: string): void => {
   process.stderr.write(`footprint: ${m}\n`);
 };
-const result: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, scrapes };
+const result: FootprintResult = { date: new Date().toISOString(), node: process.version, scrapes };
 try {
   log('compiling the exporter (tsconfig.build.json)');
   const main = await buildExporter();
   if (only.has('modules')) {
     log('modules');
-    result['modules'] = await modules(main);
+    result.modules = await modules(main);
   }
   if (only.has('process')) {
     const bundle = await buildBundle();
@@ -371,7 +322,7 @@ try {
       const t = await startOurs('footprint', file, 4, dir, { nodeArgs: ['--trace-gc'] });
       procs.push(await soak(t, label, `node ${file.replace(ROOT, '')}`, traceGc(t)));
     }
-    result['process'] = procs;
+    result.process = procs;
   }
   if (only.has('variants')) {
     const rows: ProcessResult[] = [];
@@ -387,81 +338,25 @@ try {
         else process.env['LIBVIRT_EXPORTER_V8_FLAGS'] = saved;
       }
     }
-    result['variants'] = rows;
+    result.variants = rows;
   }
   if (only.has('peer')) {
     if (existsSync(PEER_BINARY)) {
       log(`peer: ${scrapes} scrapes`);
-      result['peer'] = await soak(
+      result.peer = await soak(
         await startPeer(),
         'prometheus-libvirt-exporter (Go peer)',
         PEER_BINARY,
         undefined,
       );
-    } else result['peer'] = `not installed (${PEER_BINARY}; apt-get install prometheus-libvirt-exporter)`;
+    } else result.peer = `not installed (${PEER_BINARY}; apt-get install prometheus-libvirt-exporter)`;
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 
-if (values.json) {
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-} else {
-  const out: string[] = [
-    `# Footprint breakdown (bench/footprint.ts), ${String(result['date'])}, Node.js ${process.version}`,
-  ];
-  const m = result['modules'] as ModulesResult | undefined;
-  if (m) {
-    out.push('', '## Modules loaded on top of each other (MiB; heap after a full GC)', '');
-    out.push(
-      '| step | RSS | +RSS | of it anonymous | +anonymous | heap used | heap total | code space | external |',
-      '|---|---|---|---|---|---|---|---|---|',
-    );
-    let prev = NaN;
-    let prevAnon = NaN;
-    for (const r of m.cumulative) {
-      out.push(
-        `| ${r.step} | ${f1(r.rss)} | ${Number.isFinite(prev) ? f1(r.rss - prev) : ''} | ${f1(r.anon)} | ${Number.isFinite(prevAnon) ? f1(r.anon - prevAnon) : ''} | ${f1(r.heapUsed)} | ${f1(r.heapTotal)} | ${f1(r.code)} | ${f1(r.external)} |`,
-      );
-      prev = r.rss;
-      prevAnon = r.anon;
-    }
-    out.push(
-      '',
-      '## Each dependency alone, over Node.js with the daemon flags and the Node.js modules above (MiB)',
-      '',
-      '| module | +RSS | +anonymous | +heap used |',
-      '|---|---|---|---|',
-    );
-    for (const a of m.alone) out.push(`| ${a.module} | ${f1(a.rss)} | ${f1(a.anon)} | ${f1(a.heapUsed)} |`);
-  }
-  const table = (title: string, rows: readonly ProcessResult[]): void => {
-    out.push(
-      '',
-      `## ${title} (${scrapes} back-to-back scrapes each, MiB; steady = largest RSS of the second half)`,
-      '',
-    );
-    out.push(
-      '| process | series | RSS listening | RSS 1st scrape | RSS steady (anonymous + files) | heap used max | heap total max | code | external max | CPU ms/scrape | GC (scavenges / full, pause ms, live after last full MiB) |',
-    );
-    out.push('|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const r of rows) {
-      const g = r.gc
-        ? `${r.gc.scavenges} / ${r.gc.markCompacts}, ${r.gc.scavengeMs + r.gc.markCompactMs} ms, ${f1(r.gc.liveAfterLastFullMiB)}`
-        : '';
-      out.push(
-        `| ${r.label} | ${r.series} | ${f1(r.rssListeningMiB)} | ${f1(r.rssFirstScrapeMiB)} | ${f1(r.rssSteadyMiB)} (${f1(r.anonSteadyMiB)} + ${f1(r.fileSteadyMiB)}) | ${f1(r.heapUsedMaxMiB)} | ${f1(r.heapTotalMaxMiB)} | ${f1(r.codeMiB)} | ${f1(r.externalMaxMiB)} | ${f1(r.cpuMsPerScrape)} | ${g} |`,
-      );
-    }
-  };
-  const peer = result['peer'];
-  const procs = [
-    ...((result['process'] as ProcessResult[] | undefined) ?? []),
-    ...(typeof peer === 'object' ? [peer as ProcessResult] : []),
-  ];
-  if (procs.length > 0) table('Processes', procs);
-  if (typeof peer === 'string') out.push('', `Go peer: ${peer}`);
-  const variants = result['variants'] as ProcessResult[] | undefined;
-  if (variants) table('V8 option sets, compiled build', variants);
-  process.stdout.write(`${out.join('\n')}\n`);
-}
+if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+else
+  process.stdout.write(
+    `# Footprint breakdown (bench/footprint.ts), ${result.date}, Node.js ${result.node}\n\n${renderFootprint(result)}\n`,
+  );

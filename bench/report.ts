@@ -19,6 +19,7 @@ import {
   type Results,
   type Soak,
 } from './lib/results.ts';
+import { explainFootprint, renderFootprint } from './lib/footprint.ts';
 import type { ProfileSummary } from './lib/profile.ts';
 import { fmt, type Summary } from './lib/stats.ts';
 
@@ -724,6 +725,36 @@ const PHASE_LABELS: Readonly<Record<Phase, string>> = {
   gzip: 'GET /metrics with gzip',
 };
 
+/** Where the memory goes: bench/footprint.ts's figures and what they say. */
+function footprintSection(r: Results, all: Map<number, Results>): string {
+  const f = r.footprint!;
+  // What a guest costs: the live heap of the soaks (heap snapshot after a full GC) at two guest counts.
+  const live = [...all.values()]
+    .map((x) => x.soak)
+    .filter((s): s is Soak => s?.liveHeapBytes !== undefined && Number.isFinite(s.liveHeapBytes))
+    .sort((a, b) => a.guests - b.guests);
+  const lo = live[0];
+  const hi = live.at(-1);
+  const perGuest =
+    lo && hi && hi.guests > lo.guests
+      ? `Per guest, the live heap grows by ${fmt((hi.liveHeapBytes! - lo.liveHeapBytes!) / (hi.guests - lo.guests) / 1024, 1)} KiB ` +
+        `(heap snapshots after the soaks: ${mib(lo.liveHeapBytes! / 1024)} MiB at ${lo.guests} guests, ` +
+        `${mib(hi.liveHeapBytes! / 1024)} MiB at ${hi.guests}): the guests are a small part; the steady RSS is ` +
+        'the code loaded and the garbage of a scrape between collections.'
+      : undefined;
+  return [
+    '## Where the memory goes',
+    '',
+    `\`node --import tsx bench/footprint.ts\` (run by \`npm run bench\` as its footprint section, against the ` +
+      `run's guests; ${f.date} at ${f.revision}). RSS is what \`/proc/PID/status\` says; "own" is its anonymous ` +
+      'part (RssAnon), the rest pages of mapped files (RssFile). MiB throughout.',
+    '',
+    ...explainFootprint(f, perGuest),
+    '',
+    renderFootprint(f),
+  ].join('\n');
+}
+
 function profileTables(p: ProfileSummary): string {
   return [
     table(
@@ -887,6 +918,7 @@ export function renderReport(all: Map<number, Results>): string {
     );
   }
   parts.push(soakSection(all));
+  if (main?.footprint) parts.push(footprintSection(main, all));
   if (main) parts.push(liveProfileSection(main));
   if (main) parts.push(microSection(main));
   return `${parts

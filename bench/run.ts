@@ -16,6 +16,7 @@
  * found); scripts/bench.sh installs the Go peer first. It is not a test: nothing here asserts.
  */
 import { spawn } from 'node:child_process';
+import type { FootprintResult } from './lib/footprint.ts';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { setMaxListeners } from 'node:events';
@@ -58,7 +59,7 @@ import {
 } from './lib/targets.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SECTIONS = ['compare', 'soak', 'micro'] as const;
+const SECTIONS = ['compare', 'soak', 'footprint', 'micro'] as const;
 type Section = (typeof SECTIONS)[number];
 /** The collectors that cover what the Go peer exports: domain info and state, CPU time, disks, vNICs. */
 const LIKE_FOR_LIKE = ['domain', 'cpu', 'block', 'interface'] as const;
@@ -71,7 +72,7 @@ const HELP = `usage: npm run bench -- [options]
   --rounds R          interleaved rounds of the comparison (default 100)
   --scrapes S         back-to-back scrapes of the soak run (default 1000)
   --shards LIST       stats_shards values swept (default 1,2,3,4,6,8)
-  --only LIST         sections to run: compare, soak, micro (default all)
+  --only LIST         sections to run: compare, soak, footprint, micro (default all)
   --micro-guests M    guests in the synthetic reply of the micro-benchmark (default 1000)
   --no-peer           leave the Go peer out
   --keep-guests       leave the lab at N guests (default: back to the extra guests found)
@@ -80,6 +81,8 @@ const HELP = `usage: npm run bench -- [options]
   --out FILE          the report (default docs/performance.md)
   --node-args="ARGS"  Node.js options for the exporter processes, e.g. --node-args="--max-semi-space-size=4"
   --profile-scrapes P scrapes of the soak's extra process under --cpu-prof (default 200; 0: none)
+  --footprint-scrapes F  back-to-back scrapes of each process of the footprint section (bench/footprint.ts:
+                      where the memory goes, bundle, V8 option sets, Go peer; default 200)
   --bundle FILE       the single-file bundle soaked beside the compiled build (default: one built
                       from this checkout by scripts/bundle.ts into the benchmark's cache; "none": not soaked)
   --bundle-node BIN   the node binary that runs the bundle (default: this one)
@@ -101,6 +104,8 @@ interface Options {
   readonly nodeArgs: readonly string[];
   /** Scrapes of the soak's profiled process (0: none). */
   readonly profileScrapes: number;
+  /** Scrapes of each process of the footprint section. */
+  readonly footprintScrapes: number;
   /** The single-file bundle to soak too, and the node binary that runs it (none when undefined). */
   readonly bundle: { readonly file: string; readonly node: string; readonly build: boolean } | undefined;
 }
@@ -130,6 +135,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
       out: { type: 'string' },
       'node-args': { type: 'string' },
       'profile-scrapes': { type: 'string' },
+      'footprint-scrapes': { type: 'string' },
       bundle: { type: 'string' },
       'bundle-node': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -161,6 +167,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     out: values.out ?? `${ROOT}docs/performance.md`,
     nodeArgs: (values['node-args'] ?? '').split(' ').filter((a) => a !== ''),
     profileScrapes: int(values['profile-scrapes'], 'profile-scrapes', 0, 100_000, 200),
+    footprintScrapes: int(values['footprint-scrapes'], 'footprint-scrapes', 10, 100_000, 200),
     bundle: bundleOption(values.bundle, values['bundle-node']),
   };
 }
@@ -863,6 +870,28 @@ async function environment(
 }
 
 /** Runs one section; an error is logged and collected instead of ending the run (unless interrupted). */
+/**
+ * bench/footprint.ts on the lab as it is now (the requested guests): where the memory goes, the compiled
+ * build and the bundle, V8 option sets and the Go peer, as JSON.
+ */
+function footprint(opts: Options, signal: AbortSignal): Promise<FootprintResult> {
+  log(`footprint: bench/footprint.ts, ${opts.footprintScrapes} scrapes per process`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', `${ROOT}bench/footprint.ts`, '--json', '--scrapes', String(opts.footprintScrapes)],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], signal },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(JSON.parse(out) as FootprintResult);
+      else reject(new Error(`bench/footprint.ts exited with ${String(code)}`));
+    });
+  });
+}
+
 async function section(name: string, failures: string[], fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
@@ -908,7 +937,7 @@ async function main(): Promise<void> {
 
   const loadBefore = loadAverage();
   const command = `npm run bench -- ${argv.join(' ')}`.trim();
-  const needLab = opts.only.has('compare') || opts.only.has('soak');
+  const needLab = opts.only.has('compare') || opts.only.has('soak') || opts.only.has('footprint');
   let guests: Guests = { active: opts.guests, shutoff: 0, tiny: 0, extras: 0 };
   let fresh: Partial<Results> = {};
   let restoreTo: number | undefined;
@@ -949,6 +978,12 @@ async function main(): Promise<void> {
       if (opts.only.has('soak')) {
         await section('soak', failures, async () => {
           fresh = { ...fresh, soak: await soak(opts, mainJs, expected, dir, signal) };
+        });
+      }
+      if (opts.only.has('footprint')) {
+        await section('footprint', failures, async () => {
+          const rev = (await versions({ signal }))['revision'] ?? 'unknown';
+          fresh = { ...fresh, footprint: { ...(await footprint(opts, signal)), revision: rev } };
         });
       }
     }
