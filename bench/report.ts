@@ -19,7 +19,7 @@ import {
   type Results,
   type Soak,
 } from './lib/results.ts';
-import { explainFootprint, renderFootprint } from './lib/footprint.ts';
+import { explainFootprint, renderFootprint, type FootprintResult } from './lib/footprint.ts';
 import type { ProfileSummary } from './lib/profile.ts';
 import { fmt, type Summary } from './lib/stats.ts';
 
@@ -89,6 +89,26 @@ function memoryBreakdown(s: Soak): string {
   return `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
 }
 
+/**
+ * Why an RSS target is out of reach of any Node.js process, from bench/footprint.ts's figures: what Node.js
+ * and the loaded modules take before the first scrape.
+ */
+function floorText(f: FootprintResult | undefined, limitMiB: number): string {
+  const c = f?.modules?.cumulative;
+  const empty = c?.[0];
+  const tls = c?.find((x) => x.step === '+ node:tls');
+  const all = c?.at(-1);
+  if (!empty || !tls || !all) return '';
+  return (
+    ` Before its first scrape the exporter is already ${fmt(all.rss, 1)} MiB (${fmt(all.anon, 1)} MiB of it its own memory), ` +
+    `of which an empty Node.js is ${fmt(empty.rss, 1)} MiB and Node's HTTP and TLS modules bring it to ${fmt(tls.rss, 1)} MiB ` +
+    `(bench/footprint.ts, "Where the memory goes" below)` +
+    (tls.rss > 0.8 * limitMiB
+      ? `: a Node.js process cannot hold ${limitMiB} MiB, whatever this exporter does on top of it.`
+      : '.')
+  );
+}
+
 /** The Go peer's figures of a soak, for the measured column. */
 function peerText(s: Soak | undefined, what: 'rss' | 'cpu'): string {
   const p = s?.others?.['peer'];
@@ -125,7 +145,7 @@ function footprintTargets(main: Results | undefined, all: Map<number, Results>):
         (bundle ? `; the bundle ${mib(bundle.rssSteadyKiB)} MiB` : '') +
         peerText(s, 'rss'),
       ok,
-      why: ok ? '' : memoryBreakdown(s),
+      why: ok ? '' : memoryBreakdown(s) + floorText(main?.footprint, limit),
     });
   }
   const load = reliabilityFigure('load', 'RSS before / peak / after');
@@ -883,7 +903,7 @@ export function renderReport(all: Map<number, Results>): string {
       'on real QEMU guests of the lab (issue 8; how it measures: [bench/README.md](../bench/README.md)). Reproduce with:',
     '',
     '```sh',
-    `npm run bench -- --guests ${MAIN_GUESTS}                 # everything below but the 200-guest row (about 10 min)`,
+    `npm run bench -- --guests ${MAIN_GUESTS}                 # everything below but the 200-guest row (about 15 min)`,
     'npm run bench -- --guests 200 --only soak     # the 200-guest memory run',
     '```',
     '',
