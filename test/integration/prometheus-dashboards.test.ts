@@ -348,7 +348,7 @@ describe('dashboards and rules on a live Prometheus scraping the real exporter',
     }
     const all = await rules();
     assert.equal(all.filter((r) => r.type === 'recording').length, 27);
-    assert.equal(all.filter((r) => r.type === 'alerting').length, 23);
+    assert.equal(all.filter((r) => r.type === 'alerting').length, 24);
     assert.deepEqual(
       all.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.health} ${r.lastError ?? ''}`),
       [],

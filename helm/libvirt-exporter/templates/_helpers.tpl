@@ -200,3 +200,12 @@ imagePullSecrets entries from names or {name: …} maps.
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+File mode of the mounted Secrets: readable by their owner only when the exporter runs as root (the
+exporter warns about secret files its group or everyone may read); with a non-root uid the kubelet
+hands the files to `securityContext.fsGroup`, which then needs the group bit.
+*/}}
+{{- define "libvirt-exporter.secretFileMode" -}}
+{{- if eq (int (dig "runAsUser" 0 (.Values.securityContext | default dict))) 0 }}0400{{ else }}0440{{ end }}
+{{- end }}
