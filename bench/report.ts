@@ -19,6 +19,7 @@ import {
   type Results,
   type Soak,
 } from './lib/results.ts';
+import { explainFootprint, renderFootprint, type FootprintResult } from './lib/footprint.ts';
 import type { ProfileSummary } from './lib/profile.ts';
 import { fmt, type Summary } from './lib/stats.ts';
 
@@ -88,6 +89,26 @@ function memoryBreakdown(s: Soak): string {
   return `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
 }
 
+/**
+ * Why an RSS target is out of reach of any Node.js process, from bench/footprint.ts's figures: what Node.js
+ * and the loaded modules take before the first scrape.
+ */
+function floorText(f: FootprintResult | undefined, limitMiB: number): string {
+  const c = f?.modules?.cumulative;
+  const empty = c?.[0];
+  const tls = c?.find((x) => x.step === '+ node:tls');
+  const all = c?.at(-1);
+  if (!empty || !tls || !all) return '';
+  return (
+    ` Before its first scrape the exporter is already ${fmt(all.rss, 1)} MiB (${fmt(all.anon, 1)} MiB of it its own memory), ` +
+    `of which an empty Node.js is ${fmt(empty.rss, 1)} MiB and Node's HTTP and TLS modules bring it to ${fmt(tls.rss, 1)} MiB ` +
+    `(bench/footprint.ts, "Where the memory goes" below)` +
+    (tls.rss > 0.8 * limitMiB
+      ? `: a Node.js process cannot hold ${limitMiB} MiB, whatever this exporter does on top of it.`
+      : '.')
+  );
+}
+
 /** The Go peer's figures of a soak, for the measured column. */
 function peerText(s: Soak | undefined, what: 'rss' | 'cpu'): string {
   const p = s?.others?.['peer'];
@@ -124,7 +145,7 @@ function footprintTargets(main: Results | undefined, all: Map<number, Results>):
         (bundle ? `; the bundle ${mib(bundle.rssSteadyKiB)} MiB` : '') +
         peerText(s, 'rss'),
       ok,
-      why: ok ? '' : memoryBreakdown(s),
+      why: ok ? '' : memoryBreakdown(s) + floorText(main?.footprint, limit),
     });
   }
   const load = reliabilityFigure('load', 'RSS before / peak / after');
@@ -724,6 +745,36 @@ const PHASE_LABELS: Readonly<Record<Phase, string>> = {
   gzip: 'GET /metrics with gzip',
 };
 
+/** Where the memory goes: bench/footprint.ts's figures and what they say. */
+function footprintSection(r: Results, all: Map<number, Results>): string {
+  const f = r.footprint!;
+  // What a guest costs: the live heap of the soaks (heap snapshot after a full GC) at two guest counts.
+  const live = [...all.values()]
+    .map((x) => x.soak)
+    .filter((s): s is Soak => s?.liveHeapBytes !== undefined && Number.isFinite(s.liveHeapBytes))
+    .sort((a, b) => a.guests - b.guests);
+  const lo = live[0];
+  const hi = live.at(-1);
+  const perGuest =
+    lo && hi && hi.guests > lo.guests
+      ? `Per guest, the live heap grows by ${fmt((hi.liveHeapBytes! - lo.liveHeapBytes!) / (hi.guests - lo.guests) / 1024, 1)} KiB ` +
+        `(heap snapshots after the soaks: ${mib(lo.liveHeapBytes! / 1024)} MiB at ${lo.guests} guests, ` +
+        `${mib(hi.liveHeapBytes! / 1024)} MiB at ${hi.guests}): the guests are a small part; the steady RSS is ` +
+        'the code loaded and the garbage of a scrape between collections.'
+      : undefined;
+  return [
+    '## Where the memory goes',
+    '',
+    `\`node --import tsx bench/footprint.ts\` (run by \`npm run bench\` as its footprint section, against the ` +
+      `run's guests; ${f.date} at ${f.revision}). RSS is what \`/proc/PID/status\` says; "own" is its anonymous ` +
+      'part (RssAnon), the rest pages of mapped files (RssFile). MiB throughout.',
+    '',
+    ...explainFootprint(f, perGuest),
+    '',
+    renderFootprint(f),
+  ].join('\n');
+}
+
 function profileTables(p: ProfileSummary): string {
   return [
     table(
@@ -852,7 +903,7 @@ export function renderReport(all: Map<number, Results>): string {
       'on real QEMU guests of the lab (issue 8; how it measures: [bench/README.md](../bench/README.md)). Reproduce with:',
     '',
     '```sh',
-    `npm run bench -- --guests ${MAIN_GUESTS}                 # everything below but the 200-guest row (about 10 min)`,
+    `npm run bench -- --guests ${MAIN_GUESTS}                 # everything below but the 200-guest row (about 15 min)`,
     'npm run bench -- --guests 200 --only soak     # the 200-guest memory run',
     '```',
     '',
@@ -887,6 +938,7 @@ export function renderReport(all: Map<number, Results>): string {
     );
   }
   parts.push(soakSection(all));
+  if (main?.footprint) parts.push(footprintSection(main, all));
   if (main) parts.push(liveProfileSection(main));
   if (main) parts.push(microSection(main));
   return `${parts

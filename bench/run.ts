@@ -16,6 +16,7 @@
  * found); scripts/bench.sh installs the Go peer first. It is not a test: nothing here asserts.
  */
 import { spawn } from 'node:child_process';
+import type { FootprintResult } from './lib/footprint.ts';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { setMaxListeners } from 'node:events';
@@ -42,7 +43,9 @@ import { summarize } from './lib/stats.ts';
 import { soakProcess } from './lib/soak.ts';
 import { tracedCalls } from './lib/strace.ts';
 import {
+  BUNDLE,
   PEER_BINARY,
+  buildBundle,
   buildExporter,
   sampleValue,
   scrape,
@@ -56,14 +59,12 @@ import {
 } from './lib/targets.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SECTIONS = ['compare', 'soak', 'micro'] as const;
+const SECTIONS = ['compare', 'soak', 'footprint', 'micro'] as const;
 type Section = (typeof SECTIONS)[number];
 /** The collectors that cover what the Go peer exports: domain info and state, CPU time, disks, vNICs. */
 const LIKE_FOR_LIKE = ['domain', 'cpu', 'block', 'interface'] as const;
 /** The exporter's default `libvirt.stats_shards`. */
 const DEFAULT_SHARDS = 4;
-/** Where the single-file bundle is built (scripts/bundle.ts), relative to the checkout. */
-const DEFAULT_BUNDLE = 'dist/bundle/libvirt-exporter.cjs';
 
 const HELP = `usage: npm run bench -- [options]
 
@@ -71,7 +72,7 @@ const HELP = `usage: npm run bench -- [options]
   --rounds R          interleaved rounds of the comparison (default 100)
   --scrapes S         back-to-back scrapes of the soak run (default 1000)
   --shards LIST       stats_shards values swept (default 1,2,3,4,6,8)
-  --only LIST         sections to run: compare, soak, micro (default all)
+  --only LIST         sections to run: compare, soak, footprint, micro (default all)
   --micro-guests M    guests in the synthetic reply of the micro-benchmark (default 1000)
   --no-peer           leave the Go peer out
   --keep-guests       leave the lab at N guests (default: back to the extra guests found)
@@ -80,8 +81,10 @@ const HELP = `usage: npm run bench -- [options]
   --out FILE          the report (default docs/performance.md)
   --node-args="ARGS"  Node.js options for the exporter processes, e.g. --node-args="--max-semi-space-size=4"
   --profile-scrapes P scrapes of the soak's extra process under --cpu-prof (default 200; 0: none)
-  --bundle FILE       the single-file bundle soaked beside the compiled build (default
-                      ${DEFAULT_BUNDLE} when it exists; "none": not soaked)
+  --footprint-scrapes F  back-to-back scrapes of each process of the footprint section (bench/footprint.ts:
+                      where the memory goes, bundle, V8 option sets, Go peer; default 200)
+  --bundle FILE       the single-file bundle soaked beside the compiled build (default: one built
+                      from this checkout by scripts/bundle.ts into the benchmark's cache; "none": not soaked)
   --bundle-node BIN   the node binary that runs the bundle (default: this one)
 `;
 
@@ -101,8 +104,10 @@ interface Options {
   readonly nodeArgs: readonly string[];
   /** Scrapes of the soak's profiled process (0: none). */
   readonly profileScrapes: number;
+  /** Scrapes of each process of the footprint section. */
+  readonly footprintScrapes: number;
   /** The single-file bundle to soak too, and the node binary that runs it (none when undefined). */
-  readonly bundle: { readonly file: string; readonly node: string } | undefined;
+  readonly bundle: { readonly file: string; readonly node: string; readonly build: boolean } | undefined;
 }
 
 function int(v: string | undefined, name: string, min: number, max: number, dflt: number): number {
@@ -130,6 +135,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
       out: { type: 'string' },
       'node-args': { type: 'string' },
       'profile-scrapes': { type: 'string' },
+      'footprint-scrapes': { type: 'string' },
       bundle: { type: 'string' },
       'bundle-node': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -161,22 +167,22 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     out: values.out ?? `${ROOT}docs/performance.md`,
     nodeArgs: (values['node-args'] ?? '').split(' ').filter((a) => a !== ''),
     profileScrapes: int(values['profile-scrapes'], 'profile-scrapes', 0, 100_000, 200),
+    footprintScrapes: int(values['footprint-scrapes'], 'footprint-scrapes', 10, 100_000, 200),
     bundle: bundleOption(values.bundle, values['bundle-node']),
   };
 }
 
-/** The bundle to soak: the one named, else the default one when it was built, else none. */
+/**
+ * The bundle to soak: the one named, else one built from this checkout by scripts/bundle.ts (into the
+ * benchmark's cache, as the compiled build), unless `--bundle none`.
+ */
 function bundleOption(
   file: string | undefined,
   node: string | undefined,
-): { file: string; node: string } | undefined {
+): { file: string; node: string; build: boolean } | undefined {
   if (file === 'none') return undefined;
-  const path = file ?? `${ROOT}${DEFAULT_BUNDLE}`;
-  if (!existsSync(path)) {
-    if (file !== undefined) throw new Error(`--bundle: ${file} does not exist`);
-    return undefined;
-  }
-  return { file: path, node: node ?? process.execPath };
+  if (file !== undefined && !existsSync(file)) throw new Error(`--bundle: ${file} does not exist`);
+  return { file: file ?? BUNDLE, node: node ?? process.execPath, build: file === undefined };
 }
 
 function log(msg: string): void {
@@ -658,8 +664,9 @@ async function soak(
     };
     const b = opts.bundle;
     if (b !== undefined) {
-      await other('bundle', async () =>
-        soakProcess(
+      await other('bundle', async () => {
+        if (b.build) await buildBundle({ signal });
+        return soakProcess(
           await startOurs('bundle', b.file, DEFAULT_SHARDS, dir, {
             signal,
             nodeArgs: opts.nodeArgs,
@@ -670,8 +677,8 @@ async function soak(
           opts.scrapes,
           (body) => ourProblem(body, expected),
           signal,
-        ),
-      );
+        );
+      });
     }
     if (opts.peer && existsSync(PEER_BINARY)) {
       await other('peer', async () =>
@@ -863,6 +870,28 @@ async function environment(
 }
 
 /** Runs one section; an error is logged and collected instead of ending the run (unless interrupted). */
+/**
+ * bench/footprint.ts on the lab as it is now (the requested guests): where the memory goes, the compiled
+ * build and the bundle, V8 option sets and the Go peer, as JSON.
+ */
+function footprint(opts: Options, signal: AbortSignal): Promise<FootprintResult> {
+  log(`footprint: bench/footprint.ts, ${opts.footprintScrapes} scrapes per process`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', `${ROOT}bench/footprint.ts`, '--json', '--scrapes', String(opts.footprintScrapes)],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], signal },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(JSON.parse(out) as FootprintResult);
+      else reject(new Error(`bench/footprint.ts exited with ${String(code)}`));
+    });
+  });
+}
+
 async function section(name: string, failures: string[], fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
@@ -908,7 +937,7 @@ async function main(): Promise<void> {
 
   const loadBefore = loadAverage();
   const command = `npm run bench -- ${argv.join(' ')}`.trim();
-  const needLab = opts.only.has('compare') || opts.only.has('soak');
+  const needLab = opts.only.has('compare') || opts.only.has('soak') || opts.only.has('footprint');
   let guests: Guests = { active: opts.guests, shutoff: 0, tiny: 0, extras: 0 };
   let fresh: Partial<Results> = {};
   let restoreTo: number | undefined;
@@ -949,6 +978,12 @@ async function main(): Promise<void> {
       if (opts.only.has('soak')) {
         await section('soak', failures, async () => {
           fresh = { ...fresh, soak: await soak(opts, mainJs, expected, dir, signal) };
+        });
+      }
+      if (opts.only.has('footprint')) {
+        await section('footprint', failures, async () => {
+          const rev = (await versions({ signal }))['revision'] ?? 'unknown';
+          fresh = { ...fresh, footprint: { ...(await footprint(opts, signal)), revision: rev } };
         });
       }
     }

@@ -11,24 +11,38 @@
  * a scrape promoted wait in the old generation until the heap has doubled; for a process whose whole live
  * heap is a few tens of MiB, that is most of its resident memory. So:
  *
- * - `--semi-space-growth-factor=1`: the young generation keeps its initial size instead of doubling
- *   under allocation (read at each scavenge);
+ * - `--semi-space-growth-factor=1`: the young generation keeps its size instead of doubling under
+ *   allocation (read at each scavenge);
  * - `--heap-growing-percent`: the old generation may grow by this share of the live heap before the
  *   next full collection, instead of V8's factor of up to 4 (read at each full collection).
  *
- * The heap cap (`--max-old-space-size`, which needs the command line) stays where it belongs, in the
- * launchers and the chart; this module reports it (`heapLimitBytes`) and refuses nothing.
- * `LIBVIRT_EXPORTER_V8_FLAGS` replaces the flags below (empty: V8's defaults), to compare in a benchmark.
+ * An ES module's imports are all read and compiled before the first of them runs, so in the compiled
+ * build (`node dist/main.js`, about 150 files) the young generation has already grown to 16 MiB by the
+ * time these flags are set (the single-file bundle runs this module before it loads the rest).
+ * {@link settleHeap}, called once the exporter has started, brings it back to its initial size, where the
+ * flag above keeps it (bench/footprint.ts measures both builds).
+ *
+ * The heap cap is V8's own limit (`heap_size_limit`: `--max-old-space-size` from the command line or
+ * NODE_OPTIONS, else what Node.js derives from the memory it may use, a container's limit included).
+ * {@link watchHeapLimit} turns a heap about to reach it into a clear fatal log line and an exit with
+ * {@link HEAP_EXIT_CODE}, which systemd (`Restart=on-failure`) and Kubernetes restart, instead of V8's
+ * abort ("Reached heap limit Allocation failed") with a core dump, or minutes of back-to-back full
+ * collections before it.
+ * `LIBVIRT_EXPORTER_V8_FLAGS` replaces the flags below (empty: V8's defaults, and no settling), to compare
+ * in a benchmark.
  */
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /** The flags set at start, unless LIBVIRT_EXPORTER_V8_FLAGS says otherwise. */
 export const DAEMON_V8_FLAGS = ['--semi-space-growth-factor=1', '--heap-growing-percent=30'] as const;
 
+const override = process.env['LIBVIRT_EXPORTER_V8_FLAGS'];
+
 /** The flags applied, as a list (for the logs). */
 export const appliedV8Flags: readonly string[] = (() => {
-  const env = process.env['LIBVIRT_EXPORTER_V8_FLAGS'];
-  const flags = env === undefined ? [...DAEMON_V8_FLAGS] : env.split(/\s+/).filter((f) => f !== '');
+  const flags = override === undefined ? [...DAEMON_V8_FLAGS] : override.split(/\s+/).filter((f) => f !== '');
   for (const f of flags) setFlagsFromString(f);
   return flags;
 })();
@@ -36,4 +50,136 @@ export const appliedV8Flags: readonly string[] = (() => {
 /** The V8 heap's hard limit in bytes (`--max-old-space-size` and the young generation). */
 export function heapLimitBytes(): number {
   return getHeapStatistics().heap_size_limit;
+}
+
+/** V8's `gc()` with its options (the `--expose-gc` extension). */
+type GcFunction = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
+
+/**
+ * Once the exporter has loaded its modules and started: one memory-reducing full collection, which
+ * also shrinks the young generation back to its initial size (1 MiB semi-spaces). Does nothing when
+ * LIBVIRT_EXPORTER_V8_FLAGS replaced the daemon's settings. Costs a few tens of ms, once.
+ * @returns the young generation's size before and after, bytes
+ */
+export function settleHeap(): { before: number; after: number } | undefined {
+  if (override !== undefined) return undefined;
+  const newSpace = (): number =>
+    getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? Number.NaN;
+  const before = newSpace();
+  // V8's own gc(), with the flavour that reduces memory: it is only reachable through --expose-gc,
+  // which a context created while the flag is set gets; the flag is cleared again at once.
+  setFlagsFromString('--expose-gc');
+  let gc: GcFunction;
+  try {
+    gc = runInNewContext('gc') as GcFunction;
+  } finally {
+    setFlagsFromString('--no-expose-gc');
+  }
+  gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  return { before, after: newSpace() };
+}
+
+/** The exit code of a process whose heap reached its limit (EX_SOFTWARE of sysexits.h). */
+export const HEAP_EXIT_CODE = 70;
+
+/** Share of its limit that the old generation still in use after a full collection may reach. */
+export const HEAP_LIMIT_SHARE = 0.9;
+
+/** What {@link watchHeapLimit} found. */
+export interface HeapLimitReached {
+  /** Old generation still in use after a full collection, bytes. */
+  readonly usedBytes: number;
+  /** Its limit, bytes (see {@link oldGenerationLimitBytes}). */
+  readonly limitBytes: number;
+}
+
+/** Options of {@link watchHeapLimit}; the defaults watch this process's V8 heap. */
+export interface HeapWatchOptions {
+  /** Called once, when the old generation in use after a full collection reaches `share` of its limit. */
+  readonly onLimit: (reached: HeapLimitReached) => void;
+  /** Default {@link HEAP_LIMIT_SHARE}. */
+  readonly share?: number;
+  /** The heap's figures (default: this process's old generation, {@link oldGeneration}). */
+  readonly stats?: () => HeapLimitReached;
+  /**
+   * Calls its argument after each full (major) collection and returns a function that stops; default:
+   * a PerformanceObserver of `gc` entries.
+   */
+  readonly afterFullGc?: (check: () => void) => () => void;
+}
+
+const MiB = 2 ** 20;
+
+/**
+ * The old generation's limit, bytes: what V8 aborts at. `heap_size_limit` adds the young generation's
+ * reserve (three semi-spaces) to it, which is no part of what a leak fills: with `--max-old-space-size=N`
+ * on the command line or in NODE_OPTIONS the limit is N MiB; else V8 sized both from the memory it may
+ * use, the semi-space being 1/64 of the old generation.
+ */
+export function oldGenerationLimitBytes(
+  limit = heapLimitBytes(),
+  args: readonly string[] = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)],
+): number {
+  let flag: number | undefined;
+  for (const a of args) {
+    const m = /^--max[-_]old[-_]space[-_]size=(\d+)$/.exec(a);
+    if (m?.[1] !== undefined) flag = Number(m[1]) * MiB;
+  }
+  return flag !== undefined ? Math.min(flag, limit) : limit / (1 + 3 / 64);
+}
+
+/** This process's old generation: what is in use (the heap but the young generation) and its limit. */
+export function oldGeneration(): HeapLimitReached {
+  const young = getHeapSpaceStatistics()
+    .filter((s) => s.space_name === 'new_space' || s.space_name === 'new_large_object_space')
+    .reduce((n, s) => n + s.space_used_size, 0);
+  return { usedBytes: getHeapStatistics().used_heap_size - young, limitBytes: oldGenerationLimitBytes() };
+}
+
+/** A PerformanceObserver that calls `check` after each major collection. */
+function observeFullGc(check: () => void): () => void {
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        check();
+        return;
+      }
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return () => {
+    observer.disconnect();
+  };
+}
+
+/**
+ * Watches the old generation after each full collection and calls `onLimit` once when what is still
+ * in use reaches `share` of its limit: past that point V8 spends its time in full collections and then
+ * aborts. Returns a function that stops watching.
+ */
+export function watchHeapLimit(options: HeapWatchOptions): () => void {
+  const share = options.share ?? HEAP_LIMIT_SHARE;
+  const stats = options.stats ?? oldGeneration;
+  let fired = false;
+  const stop = (options.afterFullGc ?? observeFullGc)(() => {
+    if (fired) return;
+    const s = stats();
+    if (s.usedBytes >= share * s.limitBytes) {
+      fired = true;
+      stop();
+      options.onLimit(s);
+    }
+  });
+  return stop;
+}
+
+/** The fatal log message for a heap at its limit (with the figures as fields). */
+export function heapLimitMessage(r: HeapLimitReached): string {
+  const mib = (b: number): string => (b / 2 ** 20).toFixed(1);
+  return (
+    `JavaScript heap nearly full: ${mib(r.usedBytes)} MiB still in use after a full garbage collection, ` +
+    `limit ${mib(r.limitBytes)} MiB; exiting with code ${HEAP_EXIT_CODE} so that the service manager starts ` +
+    'a fresh process (raise the limit with NODE_OPTIONS=--max-old-space-size=MiB or the container memory limit)'
+  );
 }

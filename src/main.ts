@@ -6,9 +6,10 @@
  * What a start and a reload do is src/server.ts's.
  */
 // First: V8 heap settings for a daemon, before anything else allocates (see src/heap.ts).
-import './heap.ts';
+import { HEAP_EXIT_CODE, heapLimitMessage, settleHeap, watchHeapLimit } from './heap.ts';
 import type { Server } from 'node:net';
 import { parseCli, usage, type Cli } from './cli/flags.ts';
+import type { Logger } from 'pino';
 import { runInspect } from './cli/inspect.ts';
 import { ConfigError } from './config/load.ts';
 import { watchFiles, type FileWatcher } from './config/watch.ts';
@@ -94,6 +95,20 @@ function shutdown(
     );
 }
 
+/**
+ * Issue 16: the young generation back to its initial size once every module is loaded; a heap at its
+ * limit is a clear fatal line and an exit the service manager restarts (src/heap.ts).
+ */
+function guardHeap(log: Logger): void {
+  settleHeap();
+  watchHeapLimit({
+    onLimit: (r) => {
+      log.fatal({ heap_used_bytes: r.usedBytes, heap_limit_bytes: r.limitBytes }, heapLimitMessage(r));
+      process.exit(HEAP_EXIT_CODE);
+    },
+  });
+}
+
 async function serve(cli: Cli, loaded: Loaded): Promise<void> {
   const log = createLogger(loaded.config.log.level, undefined, loaded.config.log.format);
   for (const w of cli.warnings) log.warn(w);
@@ -111,6 +126,7 @@ async function serve(cli: Cli, loaded: Loaded): Promise<void> {
       })
     : [];
   p.running = await start(loaded, p.ctx);
+  guardHeap(log);
   const queueReload = (why: string): void => {
     p.work = p.work.then(() => reload(p, watcher, why));
   };

@@ -56,3 +56,19 @@ export function loadAverage(): number {
     return Number.NaN;
   }
 }
+
+/**
+ * Resident memory of `pid` split as the kernel counts it, KiB: `anon` (the process's own: heaps, stacks,
+ * malloc) and `file` (pages of mapped files, mostly the node binary's code, shared with every other
+ * process that maps the same file); NaN when the process is gone.
+ */
+export function rssPartsKiB(pid: number | 'self'): { anon: number; file: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string): number =>
+      Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1]);
+    return { anon: field('RssAnon'), file: field('RssFile') };
+  } catch {
+    return { anon: Number.NaN, file: Number.NaN };
+  }
+}

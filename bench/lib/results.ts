@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import type { MicroResult } from '../micro.ts';
+import type { FootprintResult } from './footprint.ts';
 import type { CallCount } from './strace.ts';
 import type { ProfileSummary } from './profile.ts';
 import type { Summary } from './stats.ts';
@@ -170,6 +171,8 @@ export interface Results {
   readonly comparison?: Comparison;
   readonly soak?: Soak;
   readonly micro?: MicroResult & { readonly date: string; readonly revision: string };
+  /** bench/footprint.ts against the run's guests. */
+  readonly footprint?: FootprintResult & { readonly revision: string };
   readonly profile?: ProfileSummary & { readonly loopMsPerScrape: number };
 }
 

@@ -56,6 +56,19 @@ export async function buildExporter(options: { signal?: AbortSignal } = {}): Pro
   return `${DIST}src/main.js`;
 }
 
+/** Where the benchmark builds the single-file bundle (scripts/bundle.ts) from this checkout. */
+export const BUNDLE = `${DIST}bundle/libvirt-exporter.cjs`;
+
+/** Builds the single-file bundle of this checkout into {@link BUNDLE}, as the packages and image ship it. */
+export async function buildBundle(options: { signal?: AbortSignal } = {}): Promise<string> {
+  await run(process.execPath, ['--import', 'tsx', `${ROOT}scripts/bundle.ts`, `${DIST}bundle`], {
+    cwd: ROOT,
+    signal: options.signal,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return BUNDLE;
+}
+
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
