@@ -54,6 +54,79 @@ export const PUBLISHER_METRIC_NAMES = [
 ] as const;
 
 /**
+ * The counters and per-source gauges the publisher updates, by field of {@link PublisherMetrics}, in
+ * registration order (after `samplesDropped` come the live gauges, then the rest).
+ */
+const UPDATED = {
+  samplesDropped: {
+    name: 'libvirt_publisher_samples_dropped_total',
+    help: 'Ceilometer samples dropped without being published, by reason: queue_full (max_queue_length reached, oldest first), broker_unavailable (policy drop), rejected (refused by the broker), shutdown (unsent at stop).',
+    labelNames: ['reason'],
+  },
+  samplesPolled: {
+    name: 'libvirt_publisher_samples_polled_total',
+    help: 'Ceilometer samples built by polls, by meter (each is later published or dropped).',
+    labelNames: ['meter'],
+  },
+  samplesPublished: {
+    name: 'libvirt_publisher_samples_published_total',
+    help: 'Ceilometer samples confirmed by the broker, by meter.',
+    labelNames: ['meter'],
+  },
+  notificationsPublished: {
+    name: 'libvirt_publisher_notifications_published_total',
+    help: 'telemetry.polling notifications (AMQP messages) confirmed by the broker.',
+  },
+  sendFailures: {
+    name: 'libvirt_publisher_send_failures_total',
+    help: 'Failed attempts to publish a notification (broker unreachable, timeout, refusal); each is retried or dropped by policy.',
+  },
+  polls: {
+    name: 'libvirt_publisher_polls_total',
+    help: 'Poll cycles by polling source and result (success, or error when the inspection failed).',
+    labelNames: ['source', 'result'],
+  },
+  pollDuration: {
+    name: 'libvirt_publisher_last_poll_duration_seconds',
+    help: 'Duration of the last poll cycle of the source (inspection and sample building).',
+    labelNames: ['source'],
+  },
+  pollTimestamp: {
+    name: 'libvirt_publisher_last_poll_timestamp_seconds',
+    help: 'When the last successful poll cycle of the source started, in seconds since the epoch.',
+    labelNames: ['source'],
+  },
+} as const;
+
+/** The gauges set when scraped from the live values of a running publisher, in registration order. */
+const LIVE_GAUGES: readonly {
+  readonly name: (typeof PUBLISHER_METRIC_NAMES)[number];
+  readonly help: string;
+  readonly value: (sources: PublisherGaugeSources) => number;
+}[] = [
+  {
+    name: 'libvirt_publisher_queue_samples',
+    help: 'Ceilometer samples waiting to be published (including the notification in flight).',
+    value: (s) => s.queueSamples(),
+  },
+  {
+    name: 'libvirt_publisher_queue_capacity_samples',
+    help: 'Most Ceilometer samples the publisher holds while the broker is unreachable (max_queue_length).',
+    value: (s) => s.queueCapacity(),
+  },
+  {
+    name: 'libvirt_publisher_broker_up',
+    help: 'Whether the AMQP connection to the broker is established (1) or not (0), blocked or not.',
+    value: (s) => (s.brokerUp() ? 1 : 0),
+  },
+  {
+    name: 'libvirt_publisher_broker_blocked',
+    help: 'Whether the broker blocks publishing on the connection (1: connection.blocked, a memory or disk alarm; samples wait in the queue) or not (0).',
+    value: (s) => (s.brokerBlocked?.() === true ? 1 : 0),
+  },
+];
+
+/**
  * Registers the publisher metrics in `registry`. Metrics left there by a previous publisher (a
  * configuration reload) are replaced; counters therefore restart from zero, which Prometheus' rate()
  * handles as a counter reset.
@@ -64,88 +137,28 @@ export function registerPublisherMetrics(
 ): PublisherMetrics {
   const registers = [registry];
   for (const name of PUBLISHER_METRIC_NAMES) registry.removeSingleMetric(name);
-  const samplesDropped = new Counter({
-    name: 'libvirt_publisher_samples_dropped_total',
-    help: 'Ceilometer samples dropped without being published, by reason: queue_full (max_queue_length reached, oldest first), broker_unavailable (policy drop), rejected (refused by the broker), shutdown (unsent at stop).',
-    labelNames: ['reason'] as const,
-    registers,
-  });
+  const samplesDropped = new Counter({ ...UPDATED.samplesDropped, registers });
   // Zero-initialise every reason, so that rate() and alerts see the series before the first drop.
   for (const reason of DROP_REASONS) samplesDropped.inc({ reason }, 0);
-  new Gauge({
-    name: 'libvirt_publisher_queue_samples',
-    help: 'Ceilometer samples waiting to be published (including the notification in flight).',
-    registers,
-    collect() {
-      this.set(sources.queueSamples());
-    },
-  });
-  new Gauge({
-    name: 'libvirt_publisher_queue_capacity_samples',
-    help: 'Most Ceilometer samples the publisher holds while the broker is unreachable (max_queue_length).',
-    registers,
-    collect() {
-      this.set(sources.queueCapacity());
-    },
-  });
-  new Gauge({
-    name: 'libvirt_publisher_broker_up',
-    help: 'Whether the AMQP connection to the broker is established (1) or not (0), blocked or not.',
-    registers,
-    collect() {
-      this.set(sources.brokerUp() ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'libvirt_publisher_broker_blocked',
-    help: 'Whether the broker blocks publishing on the connection (1: connection.blocked, a memory or disk alarm; samples wait in the queue) or not (0).',
-    registers,
-    collect() {
-      this.set(sources.brokerBlocked?.() === true ? 1 : 0);
-    },
-  });
+  for (const { name, help, value } of LIVE_GAUGES) {
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(value(sources));
+      },
+    });
+  }
   return {
-    samplesPolled: new Counter({
-      name: 'libvirt_publisher_samples_polled_total',
-      help: 'Ceilometer samples built by polls, by meter (each is later published or dropped).',
-      labelNames: ['meter'] as const,
-      registers,
-    }),
-    samplesPublished: new Counter({
-      name: 'libvirt_publisher_samples_published_total',
-      help: 'Ceilometer samples confirmed by the broker, by meter.',
-      labelNames: ['meter'] as const,
-      registers,
-    }),
+    samplesPolled: new Counter({ ...UPDATED.samplesPolled, registers }),
+    samplesPublished: new Counter({ ...UPDATED.samplesPublished, registers }),
     samplesDropped,
-    notificationsPublished: new Counter({
-      name: 'libvirt_publisher_notifications_published_total',
-      help: 'telemetry.polling notifications (AMQP messages) confirmed by the broker.',
-      registers,
-    }),
-    sendFailures: new Counter({
-      name: 'libvirt_publisher_send_failures_total',
-      help: 'Failed attempts to publish a notification (broker unreachable, timeout, refusal); each is retried or dropped by policy.',
-      registers,
-    }),
-    polls: new Counter({
-      name: 'libvirt_publisher_polls_total',
-      help: 'Poll cycles by polling source and result (success, or error when the inspection failed).',
-      labelNames: ['source', 'result'] as const,
-      registers,
-    }),
-    pollDuration: new Gauge({
-      name: 'libvirt_publisher_last_poll_duration_seconds',
-      help: 'Duration of the last poll cycle of the source (inspection and sample building).',
-      labelNames: ['source'] as const,
-      registers,
-    }),
-    pollTimestamp: new Gauge({
-      name: 'libvirt_publisher_last_poll_timestamp_seconds',
-      help: 'When the last successful poll cycle of the source started, in seconds since the epoch.',
-      labelNames: ['source'] as const,
-      registers,
-    }),
+    notificationsPublished: new Counter({ ...UPDATED.notificationsPublished, registers }),
+    sendFailures: new Counter({ ...UPDATED.sendFailures, registers }),
+    polls: new Counter({ ...UPDATED.polls, registers }),
+    pollDuration: new Gauge({ ...UPDATED.pollDuration, registers }),
+    pollTimestamp: new Gauge({ ...UPDATED.pollTimestamp, registers }),
     unregisterGauges() {
       for (const name of PUBLISHER_METRIC_NAMES) {
         if (!name.endsWith('_total')) registry.removeSingleMetric(name);

@@ -6,6 +6,7 @@
  * to the same exchange, in the same notifications. A broker outage never blocks or fails a poll:
  * samples wait in a bounded queue and go out in order when the broker is back.
  */
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
@@ -100,7 +101,6 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
   /** What a started publisher runs; undefined before start and when disabled. */
   let parts: Running | undefined;
   let started = false;
-  const routingKey = (): string => `${cfg.topic}.sample`;
 
   return {
     async start(options = {}) {
@@ -114,67 +114,84 @@ export function createPublisher(config: PublisherConfig, deps: PublisherDeps): P
         return;
       }
       parts = await startParts(cfg, deps, options.signal);
-      logger.info(
-        {
-          broker: describeTransportUrl(parts.url),
-          exchange: cfg.exchange,
-          routing_key: routingKey(),
-          release: cfg.ceilometer_release,
-          unit_profile: parts.unitProfile,
-          polls: parts.groups.map((g) => ({
-            interval: g.interval,
-            sources: g.sources,
-            meters: g.meters.length,
-          })),
-        },
-        'publisher started',
-      );
+      logStarted(cfg, parts, logger);
     },
 
     async stop() {
-      const p = parts;
-      if (!p?.running) return;
-      await p.scheduler.stop();
-      // Flush: send what the broker takes within the bound, then give up the rest.
-      await p.sender.flush(cfg.stop_timeout_seconds * 1000);
-      p.queue.dropInFlight('shutdown');
-      p.queue.dropAll('shutdown');
-      await p.transport.close(2000);
-      // The registry outlives this publisher: a stopped one must not look stuck (see unregisterGauges).
-      p.metrics.unregisterGauges();
-      p.running = false;
-      logger.info({ published: p.totals.published, dropped: p.totals.dropped }, 'publisher stopped');
+      if (parts?.running) await stopParts(cfg, parts, logger);
     },
 
     status() {
-      const p = parts;
-      return {
-        enabled: cfg.enabled,
-        running: p?.running ?? false,
-        broker: p ? describeTransportUrl(p.url) : null,
-        brokerConnected: p?.transport.connected ?? false,
-        brokerBlocked: p?.transport.blocked ?? false,
-        exchange: cfg.exchange,
-        routingKey: routingKey(),
-        ceilometerRelease: cfg.ceilometer_release,
-        unitProfile: p?.unitProfile ?? 'MB',
-        policy: cfg.policy,
-        queuedSamples: p?.queue.samples ?? 0,
-        maxQueueLength: cfg.max_queue_length,
-        samplesPolled: p?.totals.polled ?? 0,
-        samplesPublished: p?.totals.published ?? 0,
-        samplesDropped: p?.totals.dropped ?? 0,
-        polls: (p?.groups ?? []).map((g) => ({
-          interval: g.interval,
-          sources: g.sources,
-          meters: g.meters.map((m) => m.name),
-          ...(g.lastPoll !== undefined ? { lastPoll: g.lastPoll } : {}),
-          ...(g.lastDurationSeconds !== undefined ? { lastDurationSeconds: g.lastDurationSeconds } : {}),
-          ...(g.lastSamples !== undefined ? { lastSamples: g.lastSamples } : {}),
-          ...(g.lastError !== undefined ? { lastError: g.lastError } : {}),
-        })),
-      };
+      return publisherStatus(cfg, parts);
     },
+  };
+}
+
+/** The routing key of the notifications, as Ceilometer's notifier builds it from the topic. */
+function routingKey(cfg: PublisherConfig): string {
+  return `${cfg.topic}.sample`;
+}
+
+/** Logs the broker (password hidden), exchange, release and poll groups of a publisher just started. */
+function logStarted(cfg: PublisherConfig, p: Running, logger: Logger): void {
+  logger.info(
+    {
+      broker: describeTransportUrl(p.url),
+      exchange: cfg.exchange,
+      routing_key: routingKey(cfg),
+      release: cfg.ceilometer_release,
+      unit_profile: p.unitProfile,
+      polls: p.groups.map((g) => ({
+        interval: g.interval,
+        sources: g.sources,
+        meters: g.meters.length,
+      })),
+    },
+    'publisher started',
+  );
+}
+
+/** Stops a running publisher: the timers, a bounded flush, the rest dropped, the connection closed. */
+async function stopParts(cfg: PublisherConfig, p: Running, logger: Logger): Promise<void> {
+  await p.scheduler.stop();
+  // Flush: send what the broker takes within the bound, then give up the rest.
+  await p.sender.flush(cfg.stop_timeout_seconds * 1000);
+  p.queue.dropInFlight('shutdown');
+  p.queue.dropAll('shutdown');
+  await p.transport.close(2000);
+  // The registry outlives this publisher: a stopped one must not look stuck (see unregisterGauges).
+  p.metrics.unregisterGauges();
+  p.running = false;
+  logger.info({ published: p.totals.published, dropped: p.totals.dropped }, 'publisher stopped');
+}
+
+/** The status snapshot of {@link Publisher.status}; `p` is undefined before start and when disabled. */
+function publisherStatus(cfg: PublisherConfig, p: Running | undefined): PublisherStatus {
+  return {
+    enabled: cfg.enabled,
+    running: p?.running ?? false,
+    broker: p ? describeTransportUrl(p.url) : null,
+    brokerConnected: p?.transport.connected ?? false,
+    brokerBlocked: p?.transport.blocked ?? false,
+    exchange: cfg.exchange,
+    routingKey: routingKey(cfg),
+    ceilometerRelease: cfg.ceilometer_release,
+    unitProfile: p?.unitProfile ?? 'MB',
+    policy: cfg.policy,
+    queuedSamples: p?.queue.samples ?? 0,
+    maxQueueLength: cfg.max_queue_length,
+    samplesPolled: p?.totals.polled ?? 0,
+    samplesPublished: p?.totals.published ?? 0,
+    samplesDropped: p?.totals.dropped ?? 0,
+    polls: (p?.groups ?? []).map((g) => ({
+      interval: g.interval,
+      sources: g.sources,
+      meters: g.meters.map((m) => m.name),
+      ...(g.lastPoll !== undefined ? { lastPoll: g.lastPoll } : {}),
+      ...(g.lastDurationSeconds !== undefined ? { lastDurationSeconds: g.lastDurationSeconds } : {}),
+      ...(g.lastSamples !== undefined ? { lastSamples: g.lastSamples } : {}),
+      ...(g.lastError !== undefined ? { lastError: g.lastError } : {}),
+    })),
   };
 }
 
@@ -188,11 +205,34 @@ interface Running {
   readonly metrics: PublisherMetrics;
   readonly sender: Sender;
   readonly scheduler: PollScheduler;
-  readonly totals: { polled: number; published: number; dropped: number };
+  readonly totals: Totals;
   running: boolean;
 }
 
-/** Reads the secrets and polling file, then builds and starts the units (the broker is reached in the background). */
+/** Samples polled, published and dropped since start, for the status page and the stop log. */
+interface Totals {
+  polled: number;
+  published: number;
+  dropped: number;
+}
+
+/** What start reads before building the units: the broker and its TLS options, the secret, the poll groups. */
+interface Inputs {
+  readonly url: TransportUrl;
+  readonly tls: TlsConnectionOptions | undefined;
+  readonly secret: string;
+  readonly unitProfile: 'MB' | 'MiB';
+  readonly groups: readonly PollGroup[];
+}
+
+/** The delivery side of a started publisher: the queue drained by the sender into the transport. */
+interface Delivery {
+  readonly queue: DeliveryQueue;
+  readonly transport: AmqpTransport;
+  readonly metrics: PublisherMetrics;
+  readonly sender: Sender;
+}
+
 /** Issue 15 item 4: secrets others can read, and a password sent in clear, each a one-line warning. */
 async function warnAboutSecrets(cfg: PublisherConfig, url: TransportUrl, logger: Logger): Promise<void> {
   for (const [path, key] of [
@@ -207,13 +247,28 @@ async function warnAboutSecrets(cfg: PublisherConfig, url: TransportUrl, logger:
   if (clear !== undefined) logger.warn(clear);
 }
 
+/** Reads the secrets and polling file, then builds and starts the units (the broker is reached in the background). */
 async function startParts(
   cfg: PublisherConfig,
   deps: PublisherDeps,
   signal: AbortSignal | undefined,
 ): Promise<Running> {
-  const { logger } = deps;
   const clock = deps.clock ?? systemClock;
+  const inputs = await readInputs(cfg, deps.logger, signal);
+  const totals: Totals = { polled: 0, published: 0, dropped: 0 };
+  const delivery = createDelivery(cfg, deps, inputs, totals, clock);
+  const scheduler = createScheduler(cfg, deps, inputs.secret, delivery, totals, clock);
+  scheduler.start(inputs.groups);
+  const { url, unitProfile, groups } = inputs;
+  return { url, unitProfile, groups, ...delivery, scheduler, totals, running: true };
+}
+
+/** Reads the transport URL, telemetry secret, polling file and TLS files, and warns about exposed secrets. */
+async function readInputs(
+  cfg: PublisherConfig,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+): Promise<Inputs> {
   const url = await readTransportUrl(cfg, logger, signal);
   const secret = await readTelemetrySecret(cfg, logger, signal);
   const polling = await loadPolling(cfg, signal);
@@ -222,7 +277,21 @@ async function startParts(
   const groups = pollGroups(polling, computeMeters(release, unitProfile), logger);
   const tls = await tlsOptions(cfg, url, logger, signal);
   await warnAboutSecrets(cfg, url, logger);
-  const totals = { polled: 0, published: 0, dropped: 0 };
+  return { url, tls, secret, unitProfile, groups };
+}
+
+/**
+ * Builds the delivery side: the bounded queue (its drops counted in `totals`), the AMQP transport, the
+ * publisher metrics (registered in the exporter's registry) and the sender. Nothing is connected yet.
+ */
+function createDelivery(
+  cfg: PublisherConfig,
+  deps: PublisherDeps,
+  inputs: Inputs,
+  totals: Totals,
+  clock: Clock,
+): Delivery {
+  const { logger } = deps;
   // eslint-disable-next-line prefer-const -- assigned once the metrics exist, read by the queue's callback
   let metrics: PublisherMetrics | undefined;
   const queue = new DeliveryQueue({
@@ -234,11 +303,11 @@ async function startParts(
     },
   });
   const transport = (deps.createTransport ?? createAmqpTransport)({
-    url,
-    tls,
+    url: inputs.url,
+    tls: inputs.tls,
     exchange: cfg.exchange,
     exchangeDeclare: cfg.exchange_declare,
-    routingKey: `${cfg.topic}.sample`,
+    routingKey: routingKey(cfg),
     sendTimeoutMs: cfg.send_timeout_seconds * 1000,
     logger,
     clock,
@@ -259,9 +328,21 @@ async function startParts(
     onPublished: (n) => (totals.published += n),
     clock,
   });
-  const scheduler = new PollScheduler({
+  return { queue, transport, metrics, sender };
+}
+
+/** Builds the poll scheduler: each cycle's samples go into the queue, then the sender is woken. */
+function createScheduler(
+  cfg: PublisherConfig,
+  deps: PublisherDeps,
+  secret: string,
+  { queue, metrics, sender }: Delivery,
+  totals: Totals,
+  clock: Clock,
+): PollScheduler {
+  return new PollScheduler({
     inspector: deps.inspector,
-    logger,
+    logger: deps.logger,
     metrics,
     sampleContext: { source: cfg.source, secret, messageId: createUuid1() },
     host: cfg.host,
@@ -277,6 +358,4 @@ async function startParts(
     },
     clock,
   });
-  scheduler.start(groups);
-  return { url, unitProfile, groups, queue, transport, metrics, sender, scheduler, totals, running: true };
 }

@@ -69,82 +69,12 @@ const ENCODE_HINT =
  * (a "port", a "host", the "vhost") may be a piece of the password.
  */
 export function parseTransportUrl(url: string): TransportUrl {
-  const trimmed = url.trim();
-  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?$/.exec(trimmed);
-  if (!m) {
-    // A "#" is never valid in a transport URL; in the credentials it is an unencoded character.
-    if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^@]*#[^@]*@/.test(trimmed))
-      throw new TransportUrlError(`transport_url: "#" before "@": ${ENCODE_HINT}`);
-    throw new TransportUrlError('transport_url is not of the form rabbit://user:pass@host:port/vhost');
-  }
-  const scheme = (m[1] ?? '').toLowerCase();
-  if (!SCHEMES.has(scheme)) {
-    throw new TransportUrlError(
-      'transport_url: the scheme is not supported (use rabbit://, amqp:// or amqps://)',
-    );
-  }
-  // An "@" after the host part: the password holds an unencoded "/" or "?" that ended the host part early.
-  if ((m[3] ?? '').includes('@') || (m[4] ?? '').includes('@')) {
-    throw new TransportUrlError(`transport_url: "@" after "/" or "?": ${ENCODE_HINT}`);
-  }
-  const netloc = m[2] ?? '';
-  if (netloc === '') throw new TransportUrlError('transport_url has no host');
-  const entries = netloc.split(',');
-  // A "," in the password splits the first host's credentials: the first entry has no "@", a later one does.
-  if (!(entries[0] ?? '').includes('@') && entries.slice(1).some((e) => e.includes('@'))) {
-    throw new TransportUrlError(`transport_url: "@" after ",": ${ENCODE_HINT}`);
-  }
-
-  let username: string | undefined;
-  let password: string | undefined;
-  const hosts: BrokerAddress[] = [];
-  for (const [i, entry] of entries.entries()) {
-    const which = entries.length > 1 ? ` (host ${i + 1} of ${entries.length})` : '';
-    let hostPart = entry;
-    const at = entry.lastIndexOf('@');
-    if (at >= 0) {
-      const cred = entry.slice(0, at);
-      hostPart = entry.slice(at + 1);
-      const colon = cred.indexOf(':');
-      const user = decode(colon >= 0 ? cred.slice(0, colon) : cred, 'user name');
-      const pass = colon >= 0 ? decode(cred.slice(colon + 1), 'password') : '';
-      if (username === undefined) {
-        username = user;
-        password = pass;
-      } else if (username !== user || password !== pass) {
-        // NOTE: oslo allows per-host credentials; rabbitmq-client has one set for all hosts.
-        throw new TransportUrlError('transport_url hosts must share one user and password');
-      }
-    }
-    let hostname: string;
-    let portText: string | undefined;
-    const v6 = /^\[([^\]]+)\](?::(.*))?$/.exec(hostPart);
-    if (v6) {
-      hostname = v6[1] ?? '';
-      portText = v6[2];
-    } else {
-      const colon = hostPart.lastIndexOf(':');
-      hostname = colon >= 0 ? hostPart.slice(0, colon) : hostPart;
-      portText = colon >= 0 ? hostPart.slice(colon + 1) : undefined;
-    }
-    if (hostname === '') throw new TransportUrlError(`transport_url has an empty host name${which}`);
-    let port = 5672;
-    if (portText !== undefined && portText !== '') {
-      if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
-        throw new TransportUrlError(
-          `transport_url has an invalid port${which} (a number from 1 to 65535; if a password holds "/", "?" or ",": ${ENCODE_HINT})`,
-        );
-      }
-      port = Number(portText);
-    }
-    hosts.push({ hostname: decode(hostname, 'host'), port });
-  }
-
-  const path = m[3] ?? '';
+  const { scheme, netloc, path, query } = splitTransportUrl(url.trim());
+  const { username, password, hosts } = parseNetloc(netloc);
   const vhost = path.length > 1 ? decode(path.slice(1), 'virtual host') : '/';
   let tls = scheme === 'amqps';
   const otherParams: string[] = [];
-  for (const [k, v] of new URLSearchParams((m[4] ?? '').slice(1))) {
+  for (const [k, v] of new URLSearchParams(query.slice(1))) {
     if (k === 'ssl') tls = ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
     else otherParams.push(k);
   }
@@ -158,6 +88,102 @@ export function parseTransportUrl(url: string): TransportUrl {
     tls,
     otherParams,
   };
+}
+
+/**
+ * Splits a trimmed transport URL into its lower-cased scheme, host part (`netloc`), path and query
+ * (each with its leading `/` or `?`, or empty); rejects a malformed URL, an unsupported scheme, and the
+ * unencoded characters in the password that show as an `@` in the wrong place.
+ */
+function splitTransportUrl(trimmed: string): { scheme: string; netloc: string; path: string; query: string } {
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?$/.exec(trimmed);
+  if (!m) {
+    // A "#" is never valid in a transport URL; in the credentials it is an unencoded character.
+    if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^@]*#[^@]*@/.test(trimmed))
+      throw new TransportUrlError(`transport_url: "#" before "@": ${ENCODE_HINT}`);
+    throw new TransportUrlError('transport_url is not of the form rabbit://user:pass@host:port/vhost');
+  }
+  const scheme = (m[1] ?? '').toLowerCase();
+  if (!SCHEMES.has(scheme)) {
+    throw new TransportUrlError(
+      'transport_url: the scheme is not supported (use rabbit://, amqp:// or amqps://)',
+    );
+  }
+  const path = m[3] ?? '';
+  const query = m[4] ?? '';
+  // An "@" after the host part: the password holds an unencoded "/" or "?" that ended the host part early.
+  if (path.includes('@') || query.includes('@')) {
+    throw new TransportUrlError(`transport_url: "@" after "/" or "?": ${ENCODE_HINT}`);
+  }
+  return { scheme, netloc: m[2] ?? '', path, query };
+}
+
+/**
+ * Parses the comma-separated hosts of the URL, each `[user[:pass]@]host[:port]`, into the brokers and
+ * the one user and password they share (undefined when no host has credentials).
+ */
+function parseNetloc(netloc: string): {
+  username: string | undefined;
+  password: string | undefined;
+  hosts: BrokerAddress[];
+} {
+  if (netloc === '') throw new TransportUrlError('transport_url has no host');
+  const entries = netloc.split(',');
+  // A "," in the password splits the first host's credentials: the first entry has no "@", a later one does.
+  if (!(entries[0] ?? '').includes('@') && entries.slice(1).some((e) => e.includes('@'))) {
+    throw new TransportUrlError(`transport_url: "@" after ",": ${ENCODE_HINT}`);
+  }
+  let username: string | undefined;
+  let password: string | undefined;
+  const hosts: BrokerAddress[] = [];
+  for (const [i, entry] of entries.entries()) {
+    const which = entries.length > 1 ? ` (host ${i + 1} of ${entries.length})` : '';
+    const at = entry.lastIndexOf('@');
+    if (at >= 0) {
+      const cred = entry.slice(0, at);
+      const colon = cred.indexOf(':');
+      const user = decode(colon >= 0 ? cred.slice(0, colon) : cred, 'user name');
+      const pass = colon >= 0 ? decode(cred.slice(colon + 1), 'password') : '';
+      if (username === undefined) {
+        username = user;
+        password = pass;
+      } else if (username !== user || password !== pass) {
+        // NOTE: oslo allows per-host credentials; rabbitmq-client has one set for all hosts.
+        throw new TransportUrlError('transport_url hosts must share one user and password');
+      }
+    }
+    hosts.push(parseHost(entry.slice(at + 1), which));
+  }
+  return { username, password, hosts };
+}
+
+/**
+ * Parses one `host[:port]` or `[ipv6][:port]` (port 5672 when absent); `which` names the host in
+ * errors when the URL has several.
+ */
+function parseHost(hostPart: string, which: string): BrokerAddress {
+  let hostname: string;
+  let portText: string | undefined;
+  const v6 = /^\[([^\]]+)\](?::(.*))?$/.exec(hostPart);
+  if (v6) {
+    hostname = v6[1] ?? '';
+    portText = v6[2];
+  } else {
+    const colon = hostPart.lastIndexOf(':');
+    hostname = colon >= 0 ? hostPart.slice(0, colon) : hostPart;
+    portText = colon >= 0 ? hostPart.slice(colon + 1) : undefined;
+  }
+  if (hostname === '') throw new TransportUrlError(`transport_url has an empty host name${which}`);
+  let port = 5672;
+  if (portText !== undefined && portText !== '') {
+    if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
+      throw new TransportUrlError(
+        `transport_url has an invalid port${which} (a number from 1 to 65535; if a password holds "/", "?" or ",": ${ENCODE_HINT})`,
+      );
+    }
+    port = Number(portText);
+  }
+  return { hostname: decode(hostname, 'host'), port };
 }
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|::1|0:0:0:0:0:0:0:1)$/i;
