@@ -103,6 +103,31 @@ export interface ScrapeOptions {
 export async function runScrape(o: ScrapeOptions): Promise<MetricSink> {
   const sink = new MetricSink();
   const { defs, groups } = plan(o.registry, o.collectors);
+  const inspection = await inspect(o, groups, sink);
+  if (inspection === undefined) {
+    for (const d of defs) sink.add(SUCCESS, { collector: d.name }, 0);
+    return sink;
+  }
+  const ctxBase = scrapeContext(o, inspection);
+  const outcomes = await Promise.all(
+    defs.map((d) => runCollector(d, { ...ctxBase, log: collectorLog(o.log, d.name) })),
+  );
+  // In the collectors' order, whatever order they finished in: the same scrape gives the same text.
+  // (DURATION and SUCCESS already hold the inspection's samples, so their families stay first.)
+  for (const r of outcomes) {
+    sink.add(DURATION, { collector: r.name }, r.seconds);
+    sink.add(SUCCESS, { collector: r.name }, r.ok);
+    sink.merge(r.own);
+  }
+  return sink;
+}
+
+/** The shared inspection of a scrape, with the scrape's own families (up, duration, skipped domains). */
+async function inspect(
+  o: ScrapeOptions,
+  groups: readonly StatsGroup[],
+  sink: MetricSink,
+): Promise<Inspection | undefined> {
   const t0 = performance.now();
   let inspection: Inspection | undefined;
   try {
@@ -113,22 +138,23 @@ export async function runScrape(o: ScrapeOptions): Promise<MetricSink> {
   sink.add(DURATION, { collector: 'inspection' }, (performance.now() - t0) / 1000);
   sink.add(SUCCESS, { collector: 'inspection' }, inspection ? 1 : 0);
   sink.add(UP, {}, inspection ? 1 : 0);
-  if (inspection === undefined) {
-    for (const d of defs) sink.add(SUCCESS, { collector: d.name }, 0);
-    return sink;
-  }
+  if (inspection === undefined) return undefined;
   sink.add(ROUND_TRIPS, {}, inspection.roundTrips);
   sink.declare(SKIPPED);
   for (const reason of ['busy', 'timeout', 'error'] as const) {
     sink.add(SKIPPED, { reason }, inspection.skipped.filter((s) => s.reason === reason).length);
   }
+  return inspection;
+}
 
+/** What every collector of a scrape reads: the inspection and the domains' label sets and texts. */
+function scrapeContext(o: ScrapeOptions, inspection: Inspection): Omit<ScrapeContext, 'log'> {
   const identity = o.config.metrics.identity_labels;
   const identityKey = identity.join(',');
   const byUuid = new Map(inspection.instances.map((i) => [i.uuid, i]));
   for (const uuid of labelTexts.keys()) if (!byUuid.has(uuid)) labelTexts.delete(uuid);
   const labelCache = new Map<string, Record<string, string>>();
-  const ctxBase = {
+  return {
     inspection,
     inspector: o.inspector,
     signal: o.signal,
@@ -146,48 +172,45 @@ export async function runScrape(o: ScrapeOptions): Promise<MetricSink> {
     },
     labelText: (uuid: string, key: string, build: () => string): string => {
       const i = byUuid.get(uuid);
-      if (i === undefined) return build();
-      let e = labelTexts.get(uuid);
-      if (
-        e === undefined ||
-        e.disks !== i.disks ||
-        e.nova !== i.nova ||
-        e.name !== i.name ||
-        e.identity !== identityKey
-      ) {
-        e = { disks: i.disks, nova: i.nova, name: i.name, identity: identityKey, texts: new Map() };
-        labelTexts.set(uuid, e);
-      }
-      let t = e.texts.get(key);
-      if (t === undefined) {
-        t = build();
-        e.texts.set(key, t);
-      }
-      return t;
+      return i === undefined ? build() : cachedLabelText(i, identityKey, key, build);
     },
   };
-  const outcomes = await Promise.all(
-    defs.map(async (d) => {
-      const log = collectorLog(o.log, d.name);
-      const ctx: ScrapeContext = { ...ctxBase, log };
-      const start = performance.now();
-      const own = new MetricSink();
-      let ok = 1;
-      try {
-        await d.update(ctx, own);
-      } catch (err) {
-        ok = 0;
-        log.error({ err }, 'collector failed');
-      }
-      return { name: d.name, seconds: (performance.now() - start) / 1000, ok, own };
-    }),
-  );
-  // In the collectors' order, whatever order they finished in: the same scrape gives the same text.
-  // (DURATION and SUCCESS already hold the inspection's samples, so their families stay first.)
-  for (const r of outcomes) {
-    sink.add(DURATION, { collector: r.name }, r.seconds);
-    sink.add(SUCCESS, { collector: r.name }, r.ok);
-    sink.merge(r.own);
+}
+
+/** A label text of a domain, rendered once per description (see {@link labelTexts}). */
+function cachedLabelText(i: Instance, identityKey: string, key: string, build: () => string): string {
+  let e = labelTexts.get(i.uuid);
+  if (
+    e === undefined ||
+    e.disks !== i.disks ||
+    e.nova !== i.nova ||
+    e.name !== i.name ||
+    e.identity !== identityKey
+  ) {
+    e = { disks: i.disks, nova: i.nova, name: i.name, identity: identityKey, texts: new Map() };
+    labelTexts.set(i.uuid, e);
   }
-  return sink;
+  let t = e.texts.get(key);
+  if (t === undefined) {
+    t = build();
+    e.texts.set(key, t);
+  }
+  return t;
+}
+
+/** Runs one collector into its own sink; a failure is logged and reported, never thrown. */
+async function runCollector(
+  d: CollectorDefinition,
+  ctx: ScrapeContext,
+): Promise<{ name: string; seconds: number; ok: number; own: MetricSink }> {
+  const start = performance.now();
+  const own = new MetricSink();
+  let ok = 1;
+  try {
+    await d.update(ctx, own);
+  } catch (err) {
+    ok = 0;
+    ctx.log.error({ err }, 'collector failed');
+  }
+  return { name: d.name, seconds: (performance.now() - start) / 1000, ok, own };
 }
