@@ -184,97 +184,103 @@ export class PyJsonSyntaxError extends SyntaxError {
  * Needed to recompute the signature of a received message: the number's text is what was hashed.
  */
 export function parsePyJson(text: string): PyValue {
-  let i = 0;
-  const fail = (what: string): never => {
-    throw new PyJsonSyntaxError(`${what} at offset ${i}`);
-  };
-  const ws = (): void => {
-    while (i < text.length && ' \t\n\r'.includes(text[i] ?? '')) i++;
-  };
-  const literal = (word: string): boolean => {
-    if (text.startsWith(word, i)) {
-      i += word.length;
-      return true;
+  const p = new PyJsonParser(text);
+  const v = p.value();
+  p.ws();
+  if (p.i !== text.length) p.fail('trailing data');
+  return v;
+}
+
+/** A recursive-descent reader of {@link parsePyJson}'s grammar over one text, `i` its offset. */
+class PyJsonParser {
+  i = 0;
+  constructor(private readonly text: string) {}
+
+  fail(what: string): never {
+    throw new PyJsonSyntaxError(`${what} at offset ${this.i}`);
+  }
+
+  ws(): void {
+    while (this.i < this.text.length && ' \t\n\r'.includes(this.text[this.i] ?? '')) this.i++;
+  }
+
+  /** Consumes `c` if it is the next character. */
+  eat(c: string): boolean {
+    if (this.text[this.i] !== c) return false;
+    this.i++;
+    return true;
+  }
+
+  literal(word: string): boolean {
+    if (!this.text.startsWith(word, this.i)) return false;
+    this.i += word.length;
+    return true;
+  }
+
+  str(): string {
+    const start = this.i;
+    this.i++; // opening quote
+    while (this.i < this.text.length && this.text[this.i] !== '"')
+      this.i += this.text[this.i] === '\\' ? 2 : 1;
+    if (this.i >= this.text.length) this.fail('unterminated string');
+    this.i++;
+    return JSON.parse(this.text.slice(start, this.i)) as string;
+  }
+
+  value(): PyValue {
+    this.ws();
+    if (this.eat('{')) return this.dict();
+    if (this.eat('[')) return this.list();
+    if (this.text[this.i] === '"') return this.str();
+    if (this.literal('null')) return null;
+    if (this.literal('true')) return true;
+    if (this.literal('false')) return false;
+    if (this.literal('NaN')) return new PyFloat(NaN);
+    if (this.literal('Infinity')) return new PyFloat(Infinity);
+    if (this.literal('-Infinity')) return new PyFloat(-Infinity);
+    return this.number();
+  }
+
+  /** After `{`: members up to the closing `}`. */
+  dict(): PyDict {
+    const d: PyDict = {};
+    this.ws();
+    if (this.eat('}')) return d;
+    for (;;) {
+      this.ws();
+      if (this.text[this.i] !== '"') this.fail('expected a key');
+      const k = this.str();
+      this.ws();
+      if (!this.eat(':')) this.fail("expected ':'");
+      d[k] = this.value();
+      this.ws();
+      if (this.eat(',')) continue;
+      if (this.eat('}')) return d;
+      this.fail("expected ',' or '}'");
     }
-    return false;
-  };
-  const str = (): string => {
-    const start = i;
-    i++; // opening quote
-    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
-    if (i >= text.length) fail('unterminated string');
-    i++;
-    return JSON.parse(text.slice(start, i)) as string;
-  };
-  const value = (): PyValue => {
-    ws();
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      const d: PyDict = {};
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return d;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail('expected a key');
-        const k = str();
-        ws();
-        if (text[i] !== ':') fail("expected ':'");
-        i++;
-        d[k] = value();
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return d;
-        }
-        fail("expected ',' or '}'");
-      }
+  }
+
+  /** After `[`: elements up to the closing `]`. */
+  list(): PyValue[] {
+    const a: PyValue[] = [];
+    this.ws();
+    if (this.eat(']')) return a;
+    for (;;) {
+      a.push(this.value());
+      this.ws();
+      if (this.eat(',')) continue;
+      if (this.eat(']')) return a;
+      this.fail("expected ',' or ']'");
     }
-    if (c === '[') {
-      i++;
-      const a: PyValue[] = [];
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return a;
-      }
-      for (;;) {
-        a.push(value());
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return a;
-        }
-        fail("expected ',' or ']'");
-      }
-    }
-    if (c === '"') return str();
-    if (literal('null')) return null;
-    if (literal('true')) return true;
-    if (literal('false')) return false;
-    if (literal('NaN')) return new PyFloat(NaN);
-    if (literal('Infinity')) return new PyFloat(Infinity);
-    if (literal('-Infinity')) return new PyFloat(-Infinity);
-    const m = /^-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-    if (m === null) return fail('unexpected character');
-    i += m[0].length;
+  }
+
+  /** A JSON number: a PyFloat when written with a fraction or exponent, else an int (bigint beyond 2^53). */
+  number(): PyValue {
+    const m = /^-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(this.text.slice(this.i, this.i + 400));
+    if (m === null) return this.fail('unexpected character');
+    this.i += m[0].length;
     if (m[1] !== undefined || m[2] !== undefined) return new PyFloat(Number(m[0]));
     const n = Number(m[0]);
     return Number.isSafeInteger(n) ? n : BigInt(m[0]);
-  };
-  const v = value();
-  ws();
-  if (i !== text.length) fail('trailing data');
-  return v;
+  }
 }
