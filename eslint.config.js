@@ -161,18 +161,14 @@ export default defineConfig(
   },
   {
     // Files that do one thing (issue 11): at most about 300 lines and 60 lines per function, comments
-    // and blank lines aside. An error for the upper layers (main, server, app, cli, config, http, log);
-    // the lead widens it to src/ once the other splits are merged. Data tables are exempt.
-    files: [
-      'src/main.ts',
-      'src/server.ts',
-      'src/app.ts',
-      'src/cli/**/*.ts',
-      'src/config/**/*.ts',
-      'src/http/**/*.ts',
-      'src/log/**/*.ts',
+    // and blank lines aside, everywhere in src/. Exempt: generated code and data tables.
+    files: ['src/**/*.ts'],
+    ignores: [
+      'src/libvirt/generated/**',
+      'src/meters/table.ts',
+      'src/cli/flag-table.ts',
+      'src/http/web-config/tls-names.ts',
     ],
-    ignores: ['src/cli/flag-table.ts', 'src/http/web-config/tls-names.ts'],
     rules: {
       'max-lines': ['error', { max: 300, skipBlankLines: true, skipComments: true }],
       'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }],
