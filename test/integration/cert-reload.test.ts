@@ -148,7 +148,14 @@ describe('a certificate replaced on disk is served without a signal', () => {
     makeCert(join(mount, '..v2'), 'second');
     swapData(mount, '..v2');
     const expected = fingerprintOf(join(mount, '..v2', 'tls.crt'));
-    await waitFor(async () => (await servedFingerprint(e.port)) === expected, 20_000, 'the new certificate');
+    // NOTE: a reload with a web configuration builds a new HTTP server on the same port, so for a moment
+    // nothing listens (a known gap, kept in the notes): a refused connection while waiting means "not yet".
+    await waitFor(
+      async () => (await servedFingerprint(e.port).catch(() => undefined)) === expected,
+      20_000,
+      'the new certificate',
+    );
+    await waitFor(() => e.output().includes('configuration reloaded'), 20_000, 'the reload logged');
     const lines = e
       .output()
       .split('\n')

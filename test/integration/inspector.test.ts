@@ -205,13 +205,18 @@ describe('libvirt inspector on the lab', () => {
     } finally {
       guestSignal(victim, 'SIGCONT');
     }
-    // The very next cycle has it back in full: the stuck call's own answer, if libvirtd still held the
-    // guest's job when this cycle's NOWAIT call came.
-    const back = await inspector.inspectAll({ signal: AbortSignal.timeout(8000) });
+    // The next cycle has it back in full: the stuck call's own answer, if libvirtd still held the
+    // guest's job when this cycle's NOWAIT call came. A TCG guest resumed on a loaded 2-core host can
+    // take longer than one shard timeout to answer that stuck call (seen once in a clean-clone CI run):
+    // then it is back in the cycle after, and never later.
+    let back = await inspector.inspectAll({ signal: AbortSignal.timeout(8000) });
+    if (back.skipped.some((s) => s.name === victim && s.reason === 'timeout')) {
+      back = await inspector.inspectAll({ signal: AbortSignal.timeout(8000) });
+    }
     assert.deepEqual(
       back.skipped.filter((s) => s.name === victim),
       [],
-      'every guest back in the first cycle after kill -CONT',
+      'every guest back within two cycles after kill -CONT',
     );
     const full = [...back.stats.values()].find((x) => x.name === victim);
     assert.ok(
