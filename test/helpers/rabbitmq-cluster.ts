@@ -308,3 +308,36 @@ export async function consumeSamples(url: string, exchange: string, queue: strin
     },
   };
 }
+
+/** What a publishing exporter of a broker test is configured with. */
+export interface PublisherTestConfig {
+  /** The transport URL (one node, or several for failover). */
+  readonly transportUrl: string;
+  readonly telemetrySecret: string;
+  readonly exchange: string;
+  readonly maxQueueLength: number;
+  /** The polling source: its name, polled every second, and its meters (`['*']` for all). */
+  readonly source: string;
+  readonly meters: readonly string[];
+}
+
+/** The exporter configuration of a broker test: debug logs, a durable exchange, 5 s sends, one source. */
+export function publisherTestConfig(c: PublisherTestConfig): string {
+  return [
+    'log:',
+    '  level: debug',
+    'publisher:',
+    '  enabled: true',
+    `  transport_url: "${c.transportUrl}"`,
+    `  telemetry_secret: "${c.telemetrySecret}"`,
+    `  exchange: ${c.exchange}`,
+    '  exchange_declare: durable',
+    `  max_queue_length: ${c.maxQueueLength}`,
+    '  send_timeout_seconds: 5',
+    '  stop_timeout_seconds: 30',
+    '  polling:',
+    '    sources:',
+    `      - { name: ${c.source}, interval: 1, meters: ${JSON.stringify(c.meters)} }`,
+    '',
+  ].join('\n');
+}

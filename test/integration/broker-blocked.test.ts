@@ -15,7 +15,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lab, waitFor } from '../helpers/lab.ts';
-import { consumeSamples, RabbitCluster, type SampleConsumer } from '../helpers/rabbitmq-cluster.ts';
+import {
+  consumeSamples,
+  publisherTestConfig,
+  RabbitCluster,
+  type SampleConsumer,
+} from '../helpers/rabbitmq-cluster.ts';
 import {
   logRecords,
   processFootprint,
@@ -64,23 +69,14 @@ describe('the broker blocks publishers (memory alarm) for 60 s', () => {
     const file = join(dir, 'exporter.yaml');
     writeFileSync(
       file,
-      [
-        'log:',
-        '  level: debug',
-        'publisher:',
-        '  enabled: true',
-        `  transport_url: "rabbit://guest:guest@127.0.0.1:${node.amqpPort}/"`,
-        '  telemetry_secret: "broker-blocked-test"',
-        `  exchange: ${EXCHANGE}`,
-        '  exchange_declare: durable',
-        `  max_queue_length: ${MAX_QUEUE}`,
-        '  send_timeout_seconds: 5',
-        '  stop_timeout_seconds: 30',
-        '  polling:',
-        '    sources:',
-        '      - { name: blocked, interval: 1, meters: ["*"] }',
-        '',
-      ].join('\n'),
+      publisherTestConfig({
+        transportUrl: `rabbit://guest:guest@127.0.0.1:${node.amqpPort}/`,
+        telemetrySecret: 'broker-blocked-test',
+        exchange: EXCHANGE,
+        maxQueueLength: MAX_QUEUE,
+        source: 'blocked',
+        meters: ['*'],
+      }),
     );
     exporter = await spawnExporter([`--config.file=${file}`]);
     const ex = exporter;

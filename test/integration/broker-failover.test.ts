@@ -17,7 +17,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lab, waitFor } from '../helpers/lab.ts';
-import { consumeSamples, RabbitCluster, type SampleConsumer } from '../helpers/rabbitmq-cluster.ts';
+import {
+  consumeSamples,
+  publisherTestConfig,
+  RabbitCluster,
+  type SampleConsumer,
+} from '../helpers/rabbitmq-cluster.ts';
 import {
   logRecords,
   processFootprint,
@@ -70,23 +75,14 @@ describe('broker failover on a two-node RabbitMQ cluster', () => {
     const file = join(dir, 'exporter.yaml');
     writeFileSync(
       file,
-      [
-        'log:',
-        '  level: debug',
-        'publisher:',
-        '  enabled: true',
-        `  transport_url: "rabbit://guest:guest@127.0.0.1:${a.amqpPort},guest:guest@127.0.0.1:${b.amqpPort}/"`,
-        '  telemetry_secret: "broker-failover-test"',
-        `  exchange: ${EXCHANGE}`,
-        '  exchange_declare: durable',
-        `  max_queue_length: ${MAX_QUEUE}`,
-        '  send_timeout_seconds: 5',
-        '  stop_timeout_seconds: 30',
-        '  polling:',
-        '    sources:',
-        `      - { name: failover, interval: 1, meters: ${JSON.stringify(METERS)} }`,
-        '',
-      ].join('\n'),
+      publisherTestConfig({
+        transportUrl: `rabbit://guest:guest@127.0.0.1:${a.amqpPort},guest:guest@127.0.0.1:${b.amqpPort}/`,
+        telemetrySecret: 'broker-failover-test',
+        exchange: EXCHANGE,
+        maxQueueLength: MAX_QUEUE,
+        source: 'failover',
+        meters: METERS,
+      }),
     );
     exporter = await spawnExporter([`--config.file=${file}`]);
     const ex = exporter;
