@@ -63,13 +63,9 @@ export function portAccepts(port: number): Promise<boolean> {
 }
 
 /** A running exporter. */
-export interface RunningExporter {
+export interface RunningExporter extends ExporterProcess {
   readonly url: string;
   readonly port: number;
-  readonly child: ChildProcess;
-  /** Everything the process wrote to stderr and stdout so far. */
-  output(): string;
-  stop(): Promise<number | null>;
 }
 
 /** Starts the exporter with `args` and waits until it listens. */
@@ -80,28 +76,46 @@ export async function startExporter(
   const port = await freePort();
   const cmd = exporterCommand([`--web.listen-address=127.0.0.1:${port}`, ...args], env);
   const child = spawn(cmd.command, cmd.args, { env: cmd.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  return { url, port, ...(await whenListening(child, url, 20_000)) };
+}
+
+/** A spawned exporter: its process, what it printed, and a clean stop. */
+export interface ExporterProcess {
+  readonly child: ChildProcess;
+  /** Everything the process wrote to stderr and stdout so far. */
+  output(): string;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Collects a spawned exporter's output and waits until `url`/-/healthy answers (at most `timeoutMs`);
+ * throws with the output if the process exits first or never listens.
+ */
+export async function whenListening(
+  child: ChildProcess,
+  url: string,
+  timeoutMs: number,
+): Promise<ExporterProcess> {
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`exporter exited with ${child.exitCode}:\n${out}`);
     try {
-      const r = await fetch(`${url}/-/healthy`);
-      if (r.ok) break;
+      if ((await fetch(`${url}/-/healthy`)).ok) break;
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`exporter did not listen within 20 s:\n${out}`);
+      throw new Error(`exporter did not listen within ${timeoutMs / 1000} s:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    url,
-    port,
     child,
     output: () => out,
     stop: () =>

@@ -4,58 +4,22 @@
 // --web.disable-exporter-metrics) on the real process against the lab.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import logfmt from 'logfmt';
 import { parseExposition } from '../helpers/exposition.ts';
-import { freePort } from '../helpers/exporter.ts';
+import { freePort, whenListening, type ExporterProcess } from '../helpers/exporter.ts';
 import { LAB_GUESTS, lab } from '../helpers/lab.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const ALL_LAB_GUESTS = new Set<string>([...LAB_GUESTS.running, ...LAB_GUESTS.paused, ...LAB_GUESTS.shutoff]);
 
-interface Proc {
-  readonly child: ChildProcess;
-  output(): string;
-  stop(): Promise<number | null>;
-}
-
 /** Runs the exporter with exactly `args` and waits until `url`/-/healthy answers. */
-async function run(args: readonly string[], url: string): Promise<Proc> {
+async function run(args: readonly string[], url: string): Promise<ExporterProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`exporter ${args.join(' ')} exited with ${child.exitCode}:\n${out}`);
-    try {
-      if ((await fetch(`${url}/-/healthy`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`exporter did not listen within 30 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    child,
-    output: () => out,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) {
-          resolve(child.exitCode);
-          return;
-        }
-        child.once('exit', resolve);
-        child.kill('SIGTERM');
-      }),
-  };
+  return whenListening(child, url, 30_000);
 }
 
 /**
@@ -123,7 +87,7 @@ describe("inovex's command lines", () => {
     'systemd unit': (a) => ['--web.listen-address', a],
     DaemonSet: (a) => ['--web.health-path=/health', `--web.listen-address=${a}`],
   };
-  const procs = new Map<string, { proc: Proc; url: string }>();
+  const procs = new Map<string, { proc: ExporterProcess; url: string }>();
 
   before(async () => {
     for (const [name, line] of Object.entries(LINES)) {

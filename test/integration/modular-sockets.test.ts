@@ -6,23 +6,20 @@
 // and the host's /run/libvirt are not touched (the mounts exist only inside that namespace).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseExposition } from '../helpers/exposition.ts';
-import { freePort } from '../helpers/exporter.ts';
+import { freePort, whenListening, type ExporterProcess } from '../helpers/exporter.ts';
 import { LAB_GUESTS, lab } from '../helpers/lab.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const ALL_LAB_GUESTS = [...LAB_GUESTS.running, ...LAB_GUESTS.paused, ...LAB_GUESTS.shutoff];
 
-interface Namespaced {
+interface Namespaced extends ExporterProcess {
   readonly url: string;
-  readonly child: ChildProcess;
-  output(): string;
-  stop(): Promise<number | null>;
 }
 
 /** Starts the exporter with `args` in a private mount namespace laid out as a modular-daemon host. */
@@ -60,38 +57,8 @@ async function startModular(dir: string, args: readonly string[]): Promise<Names
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`exporter exited with ${child.exitCode}:\n${out}`);
-    try {
-      if ((await fetch(`${url}/-/healthy`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`exporter did not listen within 30 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    child,
-    output: () => out,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) {
-          resolve(child.exitCode);
-          return;
-        }
-        child.once('exit', resolve);
-        child.kill('SIGTERM');
-      }),
-  };
+  return { url, ...(await whenListening(child, url, 30_000)) };
 }
 
 async function metrics(url: string): Promise<ReturnType<typeof parseExposition>> {
