@@ -120,6 +120,7 @@ export class LibvirtInspector implements Inspector {
       abandonedCalls: c.abandoned,
       reconnects: c.reconnects,
       callsInFlight: c.inFlight,
+      anomalies: c.anomalies,
     };
   }
 

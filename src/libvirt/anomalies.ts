@@ -5,17 +5,11 @@
  *
  * @packageDocumentation
  */
-import type { ConnectionAnomaly, ConnectionAnomalyKind } from './connection-types.ts';
+import { newAnomalyCounts, type ConnectionAnomaly, type ConnectionAnomalyKind } from './connection-types.ts';
 
 /** Counts anomalies by kind and passes each to the hook (whose own exceptions are ignored). */
 export class AnomalyLog {
-  private readonly counts: Record<ConnectionAnomalyKind, number> = {
-    'unmatched-reply': 0,
-    'mismatched-reply': 0,
-    'unexpected-frame': 0,
-    'undecodable-event': 0,
-    'listener-error': 0,
-  };
+  private readonly counts = newAnomalyCounts();
 
   constructor(private readonly hook: ((anomaly: ConnectionAnomaly) => void) | undefined) {}
 

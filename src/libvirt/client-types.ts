@@ -4,7 +4,11 @@
  *
  * @packageDocumentation
  */
-import type { ConnectionAnomalyKind, LibvirtConnectionOptions } from './connection-types.ts';
+import {
+  newAnomalyCounts,
+  type ConnectionAnomalyKind,
+  type LibvirtConnectionOptions,
+} from './connection-types.ts';
 import { LibvirtAbortError, LibvirtConnectionError } from './errors.ts';
 import type { IoErrorEvent, WatchdogEvent } from './guest-and-events.ts';
 import type { BalloonChangeEvent, CallOptions, LifecycleEvent } from './types.ts';
@@ -75,6 +79,11 @@ export interface LibvirtClientState {
   readonly protocolErrors: number;
   /** Exceptions thrown by event listeners (of the client or its connections), caught and counted. */
   readonly listenerErrors: number;
+  /**
+   * Every anomaly of the client's connections by kind, each kind present from the start (the three
+   * counts above group them: `droppedMessages`, `protocolErrors`, `listenerErrors`).
+   */
+  readonly anomalies: Readonly<Record<ConnectionAnomalyKind, number>>;
 }
 
 /** A lifecycle subscription of a {@link LibvirtClient}. */
@@ -89,8 +98,11 @@ export const CLIENT_DEFAULTS = { maxAbandonedCalls: 2, retireGraceMs: 60000, rec
 
 /** The client's counters (the counting part of {@link LibvirtClientState}). */
 export type ClientCounters = {
-  -readonly [K in Exclude<keyof LibvirtClientState, 'connected' | 'inFlight' | 'abandonedInFlight'>]: number;
-};
+  -readonly [K in Exclude<
+    keyof LibvirtClientState,
+    'connected' | 'inFlight' | 'abandonedInFlight' | 'anomalies'
+  >]: number;
+} & { readonly anomalies: Record<ConnectionAnomalyKind, number> };
 
 /** Every counter at zero. */
 export function newClientCounters(): ClientCounters {
@@ -105,6 +117,7 @@ export function newClientCounters(): ClientCounters {
     droppedMessages: 0,
     protocolErrors: 0,
     listenerErrors: 0,
+    anomalies: newAnomalyCounts(),
   };
 }
 
@@ -117,6 +130,7 @@ export function countCallError(counters: ClientCounters, err: unknown): void {
 
 /** Counts a connection's anomaly: listener errors, protocol errors, and dropped messages for the rest. */
 export function countAnomaly(counters: ClientCounters, kind: ConnectionAnomalyKind): void {
+  counters.anomalies[kind]++;
   if (kind === 'listener-error') counters.listenerErrors++;
   else if (kind === 'mismatched-reply') counters.protocolErrors++;
   else counters.droppedMessages++;

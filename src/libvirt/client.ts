@@ -77,6 +77,8 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
       inFlight: live?.inFlight ?? 0,
       abandonedInFlight: live?.abandonedInFlight ?? 0,
       ...this.counters,
+      // A copy: the caller must not see (or change) the live counts.
+      anomalies: { ...this.counters.anomalies },
     };
   }
 

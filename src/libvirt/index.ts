@@ -17,6 +17,7 @@ export type {
   ReconnectReason,
 } from './client-types.ts';
 export { LibvirtConnection } from './connection.ts';
+export { CONNECTION_ANOMALY_KINDS } from './connection-types.ts';
 export type {
   ConnectionAnomaly,
   ConnectionAnomalyKind,

@@ -205,6 +205,16 @@ export function fixtureClient(
         reconnects: 0,
         rotations: 0,
         connectFailures: 0,
+        droppedMessages: 0,
+        protocolErrors: 0,
+        listenerErrors: 0,
+        anomalies: {
+          'unmatched-reply': 0,
+          'mismatched-reply': 0,
+          'unexpected-frame': 0,
+          'undecodable-event': 0,
+          'listener-error': 0,
+        },
       };
     },
     on: (event: string, fn: (...a: unknown[]) => void) => emitter.on(event, fn),
