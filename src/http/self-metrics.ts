@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Inspector, InspectorCounters } from '../inspector/types.ts';
-import { CONNECTION_ANOMALY_KINDS } from '../libvirt/index.ts';
+import { CLIENT_EVENT_NAMES, CONNECTION_ANOMALY_KINDS } from '../libvirt/index.ts';
 import { version } from '../version.ts';
 
 /** The exporter's own metrics. */
@@ -34,6 +34,15 @@ function readCounters(current: () => Inspector | undefined): InspectorCounters |
 }
 
 /**
+ * A label value as Prometheus spells them: `unmatched-reply` → `unmatched_reply`, `ioError` → `io_error`.
+ * NOTE: the client's names follow JavaScript's habits (dashes, camelCase); the label values follow
+ * Prometheus', as the events collector's `io_error`.
+ */
+function snakeCase(name: string): string {
+  return name.replace(/-/g, '_').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/**
  * Serves one labelled counter of the inspector's: every label value of `values` (a fixed set) at each
  * scrape, at 0 until it happens, so that `rate()` and `increase()` see the first one.
  */
@@ -52,8 +61,7 @@ function labelledCounter<K extends string>(
       const c = readCounters(current);
       const counts = c === undefined ? undefined : read(c);
       this.reset();
-      // NOTE: label values in snake_case, as Prometheus spells them (the client's kinds use dashes).
-      for (const v of spec.values) this.inc({ [spec.label]: v.replace(/-/g, '_') }, counts?.[v] ?? 0);
+      for (const v of spec.values) this.inc({ [spec.label]: snakeCase(v) }, counts?.[v] ?? 0);
     },
   });
 }
@@ -107,7 +115,7 @@ function registerInspectorCounters(registry: Registry, current: () => Inspector 
   });
 }
 
-/** Serves what the libvirt client dropped or survived, by kind. */
+/** Serves what the libvirt client dropped or survived, by kind, and its listeners' exceptions by event. */
 function registerClientAnomalies(registry: Registry, current: () => Inspector | undefined): void {
   labelledCounter(
     registry,
@@ -122,6 +130,19 @@ function registerClientAnomalies(registry: Registry, current: () => Inspector | 
       values: CONNECTION_ANOMALY_KINDS,
     },
     (c) => c.anomalies,
+  );
+  labelledCounter(
+    registry,
+    current,
+    {
+      name: 'libvirt_exporter_libvirt_event_listener_errors_total',
+      help:
+        "Exceptions thrown by listeners of the libvirt client's events (the domain event counts among them), " +
+        'by event; caught and counted: the event is lost for that listener only.',
+      label: 'event',
+      values: CLIENT_EVENT_NAMES,
+    },
+    (c) => c.listenerErrors,
   );
 }
 

@@ -121,6 +121,7 @@ export class LibvirtInspector implements Inspector {
       reconnects: c.reconnects,
       callsInFlight: c.inFlight,
       anomalies: c.anomalies,
+      listenerErrors: c.listenerErrorsByEvent,
     };
   }
 

@@ -18,11 +18,17 @@ export class AnomalyLog {
     return { ...this.counts };
   }
 
-  record(kind: ConnectionAnomalyKind, message: string, error?: unknown): void {
+  /** Counts one anomaly and passes it on; `event` names the event of a `listener-error`. */
+  record(kind: ConnectionAnomalyKind, message: string, error?: unknown, event?: string): void {
     this.counts[kind]++;
     if (this.hook === undefined) return;
     try {
-      this.hook(error === undefined ? { kind, message } : { kind, message, error });
+      this.hook({
+        kind,
+        message,
+        ...(error === undefined ? {} : { error }),
+        ...(event === undefined ? {} : { event }),
+      });
     } catch {
       // The hook is for logging and counting: its failure must not reach the socket's handlers.
     }

@@ -51,6 +51,17 @@ export interface LibvirtClientEvents {
   watchdog: [event: WatchdogEvent];
 }
 
+/** The name of an event of a {@link LibvirtClient}. */
+export type ClientEventName = keyof LibvirtClientEvents;
+
+/** Every client event at zero (the type makes it list every event). */
+export function newEventCounts(): Record<ClientEventName, number> {
+  return { connect: 0, reconnect: 0, disconnect: 0, lifecycle: 0, balloon: 0, ioError: 0, watchdog: 0 };
+}
+
+/** Every {@link ClientEventName}. */
+export const CLIENT_EVENT_NAMES = Object.freeze(Object.keys(newEventCounts()) as ClientEventName[]);
+
 /** Counters and state of a client, for metrics. */
 export interface LibvirtClientState {
   /** True while a live connection exists. */
@@ -84,6 +95,8 @@ export interface LibvirtClientState {
    * counts above group them: `droppedMessages`, `protocolErrors`, `listenerErrors`).
    */
   readonly anomalies: Readonly<Record<ConnectionAnomalyKind, number>>;
+  /** Exceptions thrown by the client's own listeners, by event (every event, from 0). */
+  readonly listenerErrorsByEvent: Readonly<Record<ClientEventName, number>>;
 }
 
 /** A lifecycle subscription of a {@link LibvirtClient}. */
@@ -98,11 +111,16 @@ export const CLIENT_DEFAULTS = { maxAbandonedCalls: 2, retireGraceMs: 60000, rec
 
 /** The client's counters (the counting part of {@link LibvirtClientState}). */
 export type ClientCounters = {
-  -readonly [K in Exclude<
-    keyof LibvirtClientState,
-    'connected' | 'inFlight' | 'abandonedInFlight' | 'anomalies'
-  >]: number;
-} & { readonly anomalies: Record<ConnectionAnomalyKind, number> };
+  -readonly [
+    K in Exclude<
+      keyof LibvirtClientState,
+      'connected' | 'inFlight' | 'abandonedInFlight' | 'anomalies' | 'listenerErrorsByEvent'
+    >
+  ]: number;
+} & {
+  readonly anomalies: Record<ConnectionAnomalyKind, number>;
+  readonly listenerErrorsByEvent: Record<ClientEventName, number>;
+};
 
 /** Every counter at zero. */
 export function newClientCounters(): ClientCounters {
@@ -118,6 +136,7 @@ export function newClientCounters(): ClientCounters {
     protocolErrors: 0,
     listenerErrors: 0,
     anomalies: newAnomalyCounts(),
+    listenerErrorsByEvent: newEventCounts(),
   };
 }
 

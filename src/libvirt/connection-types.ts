@@ -70,6 +70,8 @@ export interface ConnectionAnomaly {
   readonly message: string;
   /** The listener's exception, the decoding error, or the connection error. */
   readonly error?: unknown;
+  /** For a `listener-error`: the event whose listener threw. */
+  readonly event?: string;
 }
 
 /** Options of {@link LibvirtConnection.open}. */

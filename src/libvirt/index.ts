@@ -9,7 +9,9 @@
 export { raceSignal } from './abort.ts';
 export { LibvirtApi } from './api.ts';
 export { LibvirtClient } from './client.ts';
+export { CLIENT_EVENT_NAMES } from './client-types.ts';
 export type {
+  ClientEventName,
   LibvirtClientEvents,
   LibvirtClientOptions,
   LibvirtClientState,

@@ -215,6 +215,15 @@ export function fixtureClient(
           'undecodable-event': 0,
           'listener-error': 0,
         },
+        listenerErrorsByEvent: {
+          connect: 0,
+          reconnect: 0,
+          disconnect: 0,
+          lifecycle: 0,
+          balloon: 0,
+          ioError: 0,
+          watchdog: 0,
+        },
       };
     },
     on: (event: string, fn: (...a: unknown[]) => void) => emitter.on(event, fn),

@@ -7,7 +7,8 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { createSelfMetrics } from '../../../src/http/self-metrics.ts';
 import { LibvirtInspector } from '../../../src/inspector/libvirt-inspector.ts';
 import { LibvirtClient } from '../../../src/libvirt/client.ts';
-import { MessageStatus, MessageType, Proc } from '../../../src/libvirt/constants.ts';
+import { DomainEventId, MessageStatus, MessageType, Proc } from '../../../src/libvirt/constants.ts';
+import { encodeWatchdogMessage } from '../../../src/libvirt/guest-and-events.ts';
 import { XdrWriter } from '../../../src/libvirt/xdr.ts';
 import { parseExposition } from '../../helpers/exposition.ts';
 import { FakeLibvirtServer, frameOf } from '../libvirt/fake-server.ts';
@@ -15,6 +16,8 @@ import { FakeLibvirtServer, frameOf } from '../libvirt/fake-server.ts';
 const ECHO = Proc.CONNECT_GET_HOSTNAME;
 const str = (s: string): Buffer => new XdrWriter().string(s).finish();
 const ANOMALIES = 'libvirt_exporter_libvirt_anomalies_total';
+const LISTENER_ERRORS = 'libvirt_exporter_libvirt_event_listener_errors_total';
+const DOM = { name: 'instance-00000001', uuid: '11111111-2222-3333-4444-555555555501', id: 6 };
 
 let server: FakeLibvirtServer;
 let client: LibvirtClient | undefined;
@@ -99,4 +102,47 @@ test('a reply of the wrong procedure is a mismatched_reply, counted once across 
   const kinds = await samplesOf(self, ANOMALIES, 'kind');
   assert.equal(kinds['mismatched_reply'], 1);
   assert.equal(kinds['unmatched_reply'], 0);
+});
+
+test('a throwing watchdog listener beside the inspector\'s is served under event="watchdog"', async () => {
+  const self = createSelfMetrics();
+  const zero = {
+    connect: 0,
+    reconnect: 0,
+    disconnect: 0,
+    lifecycle: 0,
+    balloon: 0,
+    io_error: 0,
+    watchdog: 0,
+  };
+  assert.deepEqual(await samplesOf(self, LISTENER_ERRORS, 'event'), zero);
+  let id = 0;
+  server.on(Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, () => ({
+    payload: new XdrWriter().i32(++id).finish(),
+  }));
+  client = new LibvirtClient({ socketPath: server.path, connectTimeoutMs: 30_000 });
+  const inspector = new LibvirtInspector({ client });
+  self.inspector = () => inspector;
+  // The inspector subscribes lifecycle, balloon, I/O error and watchdog events (ids 1 to 4, in some order).
+  await inspector.startEvents();
+  const watchdogId = server
+    .callsOf(Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY)
+    .findIndex((c) => c.payload.readInt32BE(0) === DomainEventId.WATCHDOG);
+  assert.ok(watchdogId >= 0, 'the watchdog subscription was registered');
+  client.on('watchdog', () => {
+    throw new Error('listener bug');
+  });
+  const after = new Promise((resolve) => client?.once('watchdog', resolve));
+  server.last.sendEvent(
+    Proc.DOMAIN_EVENT_CALLBACK_WATCHDOG,
+    encodeWatchdogMessage({ callbackId: watchdogId + 1, domain: DOM, action: 1 }),
+  );
+  await after;
+  assert.deepEqual(await samplesOf(self, LISTENER_ERRORS, 'event'), { ...zero, watchdog: 1 });
+  // The inspector's own listener, registered before the one that throws, counted the event.
+  assert.deepEqual(
+    inspector.domainEvents(new Set([DOM.uuid]), 60_000).map((e) => [e.event, e.count]),
+    [['watchdog', 1]],
+  );
+  assert.equal((await samplesOf(self, ANOMALIES, 'kind'))['listener_error'], 1);
 });
