@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Inspector, InspectorCounters } from '../inspector/types.ts';
+import { CLIENT_EVENT_NAMES, CONNECTION_ANOMALY_KINDS } from '../libvirt/index.ts';
 import { version } from '../version.ts';
 
 /** The exporter's own metrics. */
@@ -22,6 +23,49 @@ export interface SelfMetrics {
   inspector: () => Inspector | undefined;
 }
 
+/** The current inspector's counters, or undefined (none yet, or they cannot be read). */
+function readCounters(current: () => Inspector | undefined): InspectorCounters | undefined {
+  // NOTE: a collect() that throws fails the whole response (prom-client awaits them all).
+  try {
+    return current()?.counters?.();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A label value as Prometheus spells them: `unmatched-reply` → `unmatched_reply`, `ioError` → `io_error`.
+ * NOTE: the client's names follow JavaScript's habits (dashes, camelCase); the label values follow
+ * Prometheus', as the events collector's `io_error`.
+ */
+function snakeCase(name: string): string {
+  return name.replace(/-/g, '_').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/**
+ * Serves one labelled counter of the inspector's: every label value of `values` (a fixed set) at each
+ * scrape, at 0 until it happens, so that `rate()` and `increase()` see the first one.
+ */
+function labelledCounter<K extends string>(
+  registry: Registry,
+  current: () => Inspector | undefined,
+  spec: { name: string; help: string; label: string; values: readonly K[] },
+  read: (c: InspectorCounters) => Readonly<Record<K, number>> | undefined,
+): void {
+  new Counter({
+    name: spec.name,
+    help: spec.help,
+    labelNames: [spec.label],
+    registers: [registry],
+    collect() {
+      const c = readCounters(current);
+      const counts = c === undefined ? undefined : read(c);
+      this.reset();
+      for (const v of spec.values) this.inc({ [spec.label]: snakeCase(v) }, counts?.[v] ?? 0);
+    },
+  });
+}
+
 /** Serves the inspector's cumulative counters; `current` is read at each scrape (a reload may swap it). */
 function registerInspectorCounters(registry: Registry, current: () => Inspector | undefined): void {
   const counter = (name: string, help: string, read: (c: InspectorCounters) => number): void => {
@@ -30,13 +74,7 @@ function registerInspectorCounters(registry: Registry, current: () => Inspector 
       help,
       registers: [registry],
       collect() {
-        // NOTE: a collect() that throws fails the whole response (prom-client awaits them all).
-        let c: InspectorCounters | undefined;
-        try {
-          c = current()?.counters?.();
-        } catch {
-          c = undefined;
-        }
+        const c = readCounters(current);
         this.reset();
         if (c !== undefined) this.inc(read(c));
       },
@@ -77,6 +115,37 @@ function registerInspectorCounters(registry: Registry, current: () => Inspector 
   });
 }
 
+/** Serves what the libvirt client dropped or survived, by kind, and its listeners' exceptions by event. */
+function registerClientAnomalies(registry: Registry, current: () => Inspector | undefined): void {
+  labelledCounter(
+    registry,
+    current,
+    {
+      name: 'libvirt_exporter_libvirt_anomalies_total',
+      help:
+        'Messages the libvirt client dropped or survived, by kind: unmatched_reply (no call waits for it), ' +
+        "mismatched_reply (not its call's procedure: the connection is closed), unexpected_frame (a program " +
+        'or type never asked for), undecodable_event, listener_error (an event listener threw).',
+      label: 'kind',
+      values: CONNECTION_ANOMALY_KINDS,
+    },
+    (c) => c.anomalies,
+  );
+  labelledCounter(
+    registry,
+    current,
+    {
+      name: 'libvirt_exporter_libvirt_event_listener_errors_total',
+      help:
+        "Exceptions thrown by listeners of the libvirt client's events (the domain event counts among them), " +
+        'by event; caught and counted: the event is lost for that listener only.',
+      label: 'event',
+      values: CLIENT_EVENT_NAMES,
+    },
+    (c) => c.listenerErrors,
+  );
+}
+
 /** Creates the long-lived registry. */
 export function createSelfMetrics(): SelfMetrics {
   const registry = new Registry();
@@ -101,5 +170,6 @@ export function createSelfMetrics(): SelfMetrics {
   });
   const self: SelfMetrics = { registry, runtime, scrapes, inflight, inspector: () => undefined };
   registerInspectorCounters(registry, () => self.inspector());
+  registerClientAnomalies(registry, () => self.inspector());
   return self;
 }

@@ -120,6 +120,8 @@ export class LibvirtInspector implements Inspector {
       abandonedCalls: c.abandoned,
       reconnects: c.reconnects,
       callsInFlight: c.inFlight,
+      anomalies: c.anomalies,
+      listenerErrors: c.listenerErrorsByEvent,
     };
   }
 

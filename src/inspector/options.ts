@@ -3,7 +3,7 @@
  * @packageDocumentation
  * The options of the libvirt inspector, and the client it builds from them when none is given.
  */
-import { LibvirtClient, type Clock } from '../libvirt/index.ts';
+import { LibvirtClient, type Clock, type ConnectionAnomaly } from '../libvirt/index.ts';
 
 /** Options of the libvirt inspector (`createLibvirtInspector`). */
 export interface LibvirtInspectorOptions {
@@ -35,6 +35,11 @@ export interface LibvirtInspectorOptions {
    * freshness of late stats answers (tests drive it by hand). Default: the system clock.
    */
   readonly clock?: Clock;
+  /**
+   * Called for each anomaly of the client built from these options (a dropped message, a listener that
+   * threw): where the exporter logs them. Not used with `client`, which has its own.
+   */
+  readonly onAnomaly?: (anomaly: ConnectionAnomaly) => void;
 }
 
 /** The client of `options`: the one given, else one for its URI (read-only unless `readWrite`). */
@@ -46,6 +51,7 @@ export function clientFor(options: LibvirtInspectorOptions): LibvirtClient {
       readOnly: options.readWrite !== true,
       ...(options.tls !== undefined ? { tls: options.tls } : {}),
       connectTimeoutMs: options.connectTimeoutMs ?? 2000,
+      ...(options.onAnomaly !== undefined ? { onAnomaly: options.onAnomaly } : {}),
     })
   );
 }

@@ -6,7 +6,7 @@
  * (collectors, meter table). A value libvirt did not report is `undefined`, never 0.
  */
 
-import type { NodeInfo } from '../libvirt/index.ts';
+import type { ClientEventName, ConnectionAnomalyKind, NodeInfo } from '../libvirt/index.ts';
 import type { GuestPressure } from './cgroups.ts';
 import type { DomainEventCount } from './events.ts';
 import type { GuestInfoResult } from './guest-agent.ts';
@@ -348,6 +348,10 @@ export interface InspectorCounters {
   readonly reconnects: number;
   /** Calls in flight now, abandoned ones included. */
   readonly callsInFlight: number;
+  /** What the client's connections dropped or survived, by kind (every kind, from 0). */
+  readonly anomalies: Readonly<Record<ConnectionAnomalyKind, number>>;
+  /** Exceptions of the client's event listeners (the inspector's event counting among them), by event. */
+  readonly listenerErrors: Readonly<Record<ClientEventName, number>>;
 }
 
 /** Reads libvirt for every local instance: the contract between libvirt and every output. */

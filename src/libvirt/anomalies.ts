@@ -5,17 +5,11 @@
  *
  * @packageDocumentation
  */
-import type { ConnectionAnomaly, ConnectionAnomalyKind } from './connection-types.ts';
+import { newAnomalyCounts, type ConnectionAnomaly, type ConnectionAnomalyKind } from './connection-types.ts';
 
 /** Counts anomalies by kind and passes each to the hook (whose own exceptions are ignored). */
 export class AnomalyLog {
-  private readonly counts: Record<ConnectionAnomalyKind, number> = {
-    'unmatched-reply': 0,
-    'mismatched-reply': 0,
-    'unexpected-frame': 0,
-    'undecodable-event': 0,
-    'listener-error': 0,
-  };
+  private readonly counts = newAnomalyCounts();
 
   constructor(private readonly hook: ((anomaly: ConnectionAnomaly) => void) | undefined) {}
 
@@ -24,11 +18,17 @@ export class AnomalyLog {
     return { ...this.counts };
   }
 
-  record(kind: ConnectionAnomalyKind, message: string, error?: unknown): void {
+  /** Counts one anomaly and passes it on; `event` names the event of a `listener-error`. */
+  record(kind: ConnectionAnomalyKind, message: string, error?: unknown, event?: string): void {
     this.counts[kind]++;
     if (this.hook === undefined) return;
     try {
-      this.hook(error === undefined ? { kind, message } : { kind, message, error });
+      this.hook({
+        kind,
+        message,
+        ...(error === undefined ? {} : { error }),
+        ...(event === undefined ? {} : { event }),
+      });
     } catch {
       // The hook is for logging and counting: its failure must not reach the socket's handlers.
     }

@@ -4,7 +4,11 @@
  *
  * @packageDocumentation
  */
-import type { ConnectionAnomalyKind, LibvirtConnectionOptions } from './connection-types.ts';
+import {
+  newAnomalyCounts,
+  type ConnectionAnomalyKind,
+  type LibvirtConnectionOptions,
+} from './connection-types.ts';
 import { LibvirtAbortError, LibvirtConnectionError } from './errors.ts';
 import type { IoErrorEvent, WatchdogEvent } from './guest-and-events.ts';
 import type { BalloonChangeEvent, CallOptions, LifecycleEvent } from './types.ts';
@@ -47,6 +51,17 @@ export interface LibvirtClientEvents {
   watchdog: [event: WatchdogEvent];
 }
 
+/** The name of an event of a {@link LibvirtClient}. */
+export type ClientEventName = keyof LibvirtClientEvents;
+
+/** Every client event at zero (the type makes it list every event). */
+export function newEventCounts(): Record<ClientEventName, number> {
+  return { connect: 0, reconnect: 0, disconnect: 0, lifecycle: 0, balloon: 0, ioError: 0, watchdog: 0 };
+}
+
+/** Every {@link ClientEventName}. */
+export const CLIENT_EVENT_NAMES = Object.freeze(Object.keys(newEventCounts()) as ClientEventName[]);
+
 /** Counters and state of a client, for metrics. */
 export interface LibvirtClientState {
   /** True while a live connection exists. */
@@ -75,6 +90,13 @@ export interface LibvirtClientState {
   readonly protocolErrors: number;
   /** Exceptions thrown by event listeners (of the client or its connections), caught and counted. */
   readonly listenerErrors: number;
+  /**
+   * Every anomaly of the client's connections by kind, each kind present from the start (the three
+   * counts above group them: `droppedMessages`, `protocolErrors`, `listenerErrors`).
+   */
+  readonly anomalies: Readonly<Record<ConnectionAnomalyKind, number>>;
+  /** Exceptions thrown by the client's own listeners, by event (every event, from 0). */
+  readonly listenerErrorsByEvent: Readonly<Record<ClientEventName, number>>;
 }
 
 /** A lifecycle subscription of a {@link LibvirtClient}. */
@@ -89,7 +111,15 @@ export const CLIENT_DEFAULTS = { maxAbandonedCalls: 2, retireGraceMs: 60000, rec
 
 /** The client's counters (the counting part of {@link LibvirtClientState}). */
 export type ClientCounters = {
-  -readonly [K in Exclude<keyof LibvirtClientState, 'connected' | 'inFlight' | 'abandonedInFlight'>]: number;
+  -readonly [
+    K in Exclude<
+      keyof LibvirtClientState,
+      'connected' | 'inFlight' | 'abandonedInFlight' | 'anomalies' | 'listenerErrorsByEvent'
+    >
+  ]: number;
+} & {
+  readonly anomalies: Record<ConnectionAnomalyKind, number>;
+  readonly listenerErrorsByEvent: Record<ClientEventName, number>;
 };
 
 /** Every counter at zero. */
@@ -105,6 +135,8 @@ export function newClientCounters(): ClientCounters {
     droppedMessages: 0,
     protocolErrors: 0,
     listenerErrors: 0,
+    anomalies: newAnomalyCounts(),
+    listenerErrorsByEvent: newEventCounts(),
   };
 }
 
@@ -117,6 +149,7 @@ export function countCallError(counters: ClientCounters, err: unknown): void {
 
 /** Counts a connection's anomaly: listener errors, protocol errors, and dropped messages for the rest. */
 export function countAnomaly(counters: ClientCounters, kind: ConnectionAnomalyKind): void {
+  counters.anomalies[kind]++;
   if (kind === 'listener-error') counters.listenerErrors++;
   else if (kind === 'mismatched-reply') counters.protocolErrors++;
   else counters.droppedMessages++;

@@ -77,6 +77,9 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
       inFlight: live?.inFlight ?? 0,
       abandonedInFlight: live?.abandonedInFlight ?? 0,
       ...this.counters,
+      // A copy: the caller must not see (or change) the live counts.
+      anomalies: { ...this.counters.anomalies },
+      listenerErrorsByEvent: { ...this.counters.listenerErrorsByEvent },
     };
   }
 
@@ -176,15 +179,7 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
     });
     // I/O error and watchdog events reach the connection as raw messages: decoded here.
     conn.on('message', (proc: number, payload: Buffer) => {
-      try {
-        const e = decodeGuestEvent(proc, payload);
-        if (e?.kind === 'ioError' && this.isOurs(conn, e.eventId, e.event.callbackId))
-          this.emit('ioError', e.event);
-        if (e?.kind === 'watchdog' && this.isOurs(conn, e.eventId, e.event.callbackId))
-          this.emit('watchdog', e.event);
-      } catch {
-        // an undecodable event must not take the client down
-      }
+      this.onGuestEvent(conn, proc, payload);
     });
     conn.on('close', (err) => {
       if (this.conn !== conn) return;
@@ -192,6 +187,28 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
       this.nextReason = 'closed';
       this.safeEmit('disconnect', err);
     });
+  }
+
+  /**
+   * Decodes an I/O error or watchdog event and emits it. An event that does not decode is dropped and
+   * counted (`undecodable-event`), as the connection does for the events it decodes itself; what a
+   * listener throws is counted by {@link safeEmit}.
+   */
+  private onGuestEvent(conn: LibvirtConnection, proc: number, payload: Buffer): void {
+    let e: ReturnType<typeof decodeGuestEvent>;
+    try {
+      e = decodeGuestEvent(proc, payload);
+    } catch (err) {
+      this.onAnomaly({
+        kind: 'undecodable-event',
+        message: `dropped an event of procedure ${proc}: ${String(err)}`,
+        error: err,
+      });
+      return;
+    }
+    if (e === undefined || !this.isOurs(conn, e.eventId, e.event.callbackId)) return;
+    if (e.kind === 'ioError') this.safeEmit('ioError', e.event);
+    else this.safeEmit('watchdog', e.event);
   }
 
   /** Counts a connection's anomaly and passes it on to the `onAnomaly` option. */
@@ -206,15 +223,17 @@ export class LibvirtClient extends LibvirtApi<LibvirtClientEvents> {
 
   /**
    * Emits to each listener in turn, isolated (issue 15, item 8): a listener that throws is counted in
-   * `listenerErrors` and reported to `onAnomaly`, and neither the other listeners nor the connection
+   * `listenerErrors` and `listenerErrorsByEvent` and reported to `onAnomaly`, and neither the other listeners nor the connection
    * (whose socket handler delivers the events) see its exception.
    */
   private safeEmit<K extends keyof LibvirtClientEvents>(event: K, ...args: LibvirtClientEvents[K]): void {
     emitIsolated(this, event, args, (err) => {
+      this.counters.listenerErrorsByEvent[event]++;
       this.onAnomaly({
         kind: 'listener-error',
         message: `a '${event}' listener threw: ${String(err)}`,
         error: err,
+        event,
       });
     });
   }

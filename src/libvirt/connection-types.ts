@@ -48,12 +48,30 @@ export interface ConnectionTuning {
 export type ConnectionAnomalyKind =
   'unmatched-reply' | 'mismatched-reply' | 'unexpected-frame' | 'undecodable-event' | 'listener-error';
 
+/** Every anomaly kind at zero: the counts start from this (the type makes it list every kind). */
+export function newAnomalyCounts(): Record<ConnectionAnomalyKind, number> {
+  return {
+    'unmatched-reply': 0,
+    'mismatched-reply': 0,
+    'unexpected-frame': 0,
+    'undecodable-event': 0,
+    'listener-error': 0,
+  };
+}
+
+/** Every {@link ConnectionAnomalyKind}, in the order of its description. */
+export const CONNECTION_ANOMALY_KINDS = Object.freeze(
+  Object.keys(newAnomalyCounts()) as ConnectionAnomalyKind[],
+);
+
 /** One anomaly, as passed to `onAnomaly`. */
 export interface ConnectionAnomaly {
   readonly kind: ConnectionAnomalyKind;
   readonly message: string;
   /** The listener's exception, the decoding error, or the connection error. */
   readonly error?: unknown;
+  /** For a `listener-error`: the event whose listener threw. */
+  readonly event?: string;
 }
 
 /** Options of {@link LibvirtConnection.open}. */

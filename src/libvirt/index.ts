@@ -9,7 +9,9 @@
 export { raceSignal } from './abort.ts';
 export { LibvirtApi } from './api.ts';
 export { LibvirtClient } from './client.ts';
+export { CLIENT_EVENT_NAMES } from './client-types.ts';
 export type {
+  ClientEventName,
   LibvirtClientEvents,
   LibvirtClientOptions,
   LibvirtClientState,
@@ -17,6 +19,7 @@ export type {
   ReconnectReason,
 } from './client-types.ts';
 export { LibvirtConnection } from './connection.ts';
+export { CONNECTION_ANOMALY_KINDS } from './connection-types.ts';
 export type {
   ConnectionAnomaly,
   ConnectionAnomalyKind,

@@ -191,7 +191,7 @@ export class RpcConnection extends LibvirtApi<LibvirtConnectionEvents> {
     ...args: LibvirtConnectionEvents[K]
   ): void {
     emitIsolated(this, event, args, (err) => {
-      this.anomalyLog.record('listener-error', `a '${event}' listener threw: ${String(err)}`, err);
+      this.anomalyLog.record('listener-error', `a '${event}' listener threw: ${String(err)}`, err, event);
     });
   }
 

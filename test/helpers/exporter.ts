@@ -90,12 +90,33 @@ export interface ExporterProcess {
 }
 
 /**
- * Collects a spawned exporter's output and waits until `url`/-/healthy answers (at most `timeoutMs`);
- * throws with the output if the process exits first or never listens.
+ * When a spawned exporter is ready: the base URL of an exporter serving plain HTTP (ready once
+ * `url`/-/healthy answers), or a check of what it printed so far ({@link loggedListening} for one that
+ * serves only TLS, which does not answer the plain-HTTP health check).
+ */
+export type Readiness = string | ((output: string) => boolean | Promise<boolean>);
+
+/** Whether the exporter logged that it listens (its `listening` line, in JSON or logfmt). */
+export function loggedListening(output: string): boolean {
+  return output.includes('"msg":"listening"') || /\bmsg=listening\b/.test(output);
+}
+
+async function isReady(ready: Readiness, output: string): Promise<boolean> {
+  if (typeof ready !== 'string') return ready(output);
+  try {
+    return (await fetch(`${ready}/-/healthy`)).ok;
+  } catch {
+    return false; // not listening yet
+  }
+}
+
+/**
+ * Collects a spawned exporter's output and waits until it is `ready` (at most `timeoutMs`); throws with
+ * the output if the process exits first or never gets ready.
  */
 export async function whenListening(
   child: ChildProcess,
-  url: string,
+  ready: Readiness,
   timeoutMs: number,
 ): Promise<ExporterProcess> {
   let out = '';
@@ -104,11 +125,7 @@ export async function whenListening(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`exporter exited with ${child.exitCode}:\n${out}`);
-    try {
-      if ((await fetch(`${url}/-/healthy`)).ok) break;
-    } catch {
-      // not listening yet
-    }
+    if (await isReady(ready, out)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`exporter did not listen within ${timeoutMs / 1000} s:\n${out}`);

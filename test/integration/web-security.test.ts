@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePort } from '../helpers/exporter.ts';
+import { freePort, loggedListening, whenListening } from '../helpers/exporter.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../fixtures/web', import.meta.url));
@@ -40,7 +40,10 @@ interface Exporter {
   stop(): Promise<number | null>;
 }
 
-/** Starts src/main.ts with a web configuration file and waits for its "listening" log line. */
+/**
+ * Starts src/main.ts with a web configuration file and waits for its "listening" log line (a TLS
+ * server does not answer the plain-HTTP health check).
+ */
 async function startExporter(webConfig: string): Promise<Exporter> {
   const port = await freePort();
   const child = spawn(
@@ -56,33 +59,7 @@ async function startExporter(webConfig: string): Promise<Exporter> {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 20_000;
-  while (!out.includes('"msg":"listening"')) {
-    if (child.exitCode !== null) throw new Error(`exporter exited with ${child.exitCode}:\n${out}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`exporter did not listen within 20 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    port,
-    output: () => out,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) {
-          resolve(child.exitCode);
-          return;
-        }
-        child.once('exit', (code) => {
-          resolve(code);
-        });
-        child.kill('SIGTERM');
-      }),
-  };
+  return { port, ...(await whenListening(child, loggedListening, 20_000)) };
 }
 
 /** Runs the exporter to completion (a configuration it must refuse). */

@@ -1,23 +1,30 @@
 // SPDX-License-Identifier: Apache-2.0
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import Fastify from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from '../../../src/app.ts';
 import { loadConfig } from '../../../src/config/load.ts';
 import { LibvirtInspector } from '../../../src/inspector/libvirt-inspector.ts';
 import type { Inspection, InspectOptions, Inspector } from '../../../src/inspector/types.ts';
+import { collectorRegistry } from '../../../src/collectors/index.ts';
+import { registerMetricsRoute } from '../../../src/http/metrics-route.ts';
+import { createSelfMetrics } from '../../../src/http/self-metrics.ts';
 import { fixtureClient } from '../../helpers/fixture-client.ts';
+import { ManualClock } from '../../helpers/manual-clock.ts';
 
 /**
  * The fixture inspector behind a gate: each inspection waits until the test opens the gate, or until its
  * deadline ends it. Nothing here waits for real time, so the outcome does not depend on the machine's load.
  */
-function gated(): Inspector & { started: number; open: () => void } {
+function gated(): Inspector & { started: number; signals: AbortSignal[]; open: () => void } {
   const inner = new LibvirtInspector({ client: fixtureClient() });
   let openGate: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => (openGate = resolve));
   const inspector = {
     started: 0,
+    /** The signal of each inspection, in order. */
+    signals: [] as AbortSignal[],
     open: () => {
       openGate();
     },
@@ -27,6 +34,7 @@ function gated(): Inspector & { started: number; open: () => void } {
     close: () => inner.close(),
     async inspectAll(o: InspectOptions = {}): Promise<Inspection> {
       inspector.started++;
+      if (o.signal !== undefined) inspector.signals.push(o.signal);
       await new Promise<void>((resolve, reject) => {
         void gate.then(resolve);
         o.signal?.addEventListener('abort', () => {
@@ -67,23 +75,35 @@ test('scrapes beyond web.max_requests_in_flight are answered 503 at once', { tim
 });
 
 test(
-  'the deadline from X-Prometheus-Scrape-Timeout-Seconds ends a slow inspection: 200 with libvirt_up 0',
+  'the deadline from X-Prometheus-Scrape-Timeout-Seconds ends a slow inspection at header minus offset: 200 with libvirt_up 0',
   { timeout: 30_000 },
   async () => {
     // The gate never opens and the exporter's own bound is a minute: only the deadline taken from
-    // Prometheus' header (1 s minus the 200 ms offset) can answer this scrape within the test's timeout.
-    const app = await buildApp({
-      config: loadConfig(undefined, { 'scrape.timeout': '60s', 'scrape.timeout_offset': '200ms' }),
-      inspector: gated(),
-      logger: pino({ level: 'silent' }),
-    });
-    // The scrape deadline's timer does not hold the process open (a listening socket does, in production).
-    const keepAlive = setInterval(() => undefined, 1000);
-    const r = await app
-      .inject({ url: '/metrics', headers: { 'x-prometheus-scrape-timeout-seconds': '1' } })
-      .finally(() => {
-        clearInterval(keepAlive);
-      });
+    // Prometheus' header (5 s minus the 200 ms offset) can end this scrape. The route's deadline runs on
+    // a ManualClock: the test moves time, nothing waits for real milliseconds.
+    const clock = new ManualClock();
+    const inspector = gated();
+    const app = Fastify();
+    registerMetricsRoute(
+      app,
+      {
+        config: loadConfig(undefined, { 'scrape.timeout': '60s', 'scrape.timeout_offset': '200ms' }),
+        inspector,
+        logger: pino({ level: 'silent' }),
+        clock,
+      },
+      createSelfMetrics(),
+      collectorRegistry,
+    );
+    const answer = app.inject({ url: '/metrics', headers: { 'x-prometheus-scrape-timeout-seconds': '5' } });
+    while (inspector.signals.length === 0) await new Promise((r) => setImmediate(r));
+    const [signal] = inspector.signals;
+    assert.ok(signal);
+    clock.advance(4799);
+    assert.equal(signal.aborted, false, 'still waiting 1 ms before the deadline');
+    clock.advance(1);
+    assert.equal(signal.aborted, true, 'ended at 4800 ms');
+    const r = await answer;
     assert.equal(r.statusCode, 200);
     assert.match(r.body, /^libvirt_up 0$/m);
     await app.close();
