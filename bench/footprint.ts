@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { FootprintResult, GcSummary, Memory, ModulesResult, ProcessResult } from './lib/footprint.ts';
 import { renderFootprint } from './lib/footprint.ts';
-import { cpuMs, rssKiB, rssPartsKiB } from './lib/proc.ts';
+import { anonByMappingKiB, cpuMs, rssKiB, rssPartsKiB } from './lib/proc.ts';
 import {
   DIST,
   PEER_BINARY,
@@ -88,6 +88,11 @@ export const VARIANTS: readonly {
   { name: "V8's defaults (LIBVIRT_EXPORTER_V8_FLAGS='')", env: { LIBVIRT_EXPORTER_V8_FLAGS: '' }, args: [] },
   { name: 'MALLOC_ARENA_MAX=1', env: { MALLOC_ARENA_MAX: '1' }, args: [] },
   { name: '+ MALLOC_TRIM_THRESHOLD_=131072', env: { MALLOC_TRIM_THRESHOLD_: '131072' }, args: [] },
+  {
+    name: '+ MALLOC_MMAP_THRESHOLD_=131072 (fixed: no dynamic raise)',
+    env: { MALLOC_MMAP_THRESHOLD_: '131072' },
+    args: [],
+  },
   { name: '+ UV_THREADPOOL_SIZE=1', env: { UV_THREADPOOL_SIZE: '1' }, args: [] },
   { name: '--v8-pool-size=1', args: ['--v8-pool-size=1'] },
   { name: '--single-threaded-gc', args: ['--single-threaded-gc'] },
@@ -301,6 +306,7 @@ async function soak(
       }
     }
     const cpu = (cpuMs(t.pid) - cpu0) / scrapes;
+    const byMapping = anonByMappingKiB(t.pid);
     const max = (xs: number[]): number => mib(Math.max(...xs.filter(Number.isFinite)));
     return {
       label,
@@ -319,6 +325,17 @@ async function soak(
       externalMaxMiB: max(ext),
       cpuMsPerScrape: Math.round(cpu * 10) / 10,
       ...(gc ? { gc: gc() } : {}),
+      ...(byMapping
+        ? {
+            anonByMapping: {
+              mallocMain: mib(byMapping.mallocMain * 1024),
+              mallocArenas: mib(byMapping.mallocArenas * 1024),
+              jitCode: mib(byMapping.jitCode * 1024),
+              fileCow: mib(byMapping.fileCow * 1024),
+              other: mib(byMapping.other * 1024),
+            },
+          }
+        : {}),
     };
   } finally {
     await t.stop();
@@ -357,7 +374,9 @@ try {
       log(`variant: ${v.name}, ${scrapes} scrapes`);
       const env = { ...(v.base === false ? { MALLOC_ARENA_MAX: undefined } : SHIPPED_ENV), ...v.env };
       const t = await startOurs('footprint', main, 4, dir, { nodeArgs: v.args, env });
-      const shown = Object.entries(env).map(([k, x]) => (x === undefined ? '' : `${k}=${x === '' ? "''" : x} `));
+      const shown = Object.entries(env).map(([k, x]) =>
+        x === undefined ? '' : `${k}=${x === '' ? "''" : x} `,
+      );
       rows.push(await soak(t, v.name, `${shown.join('')}node ${v.args.join(' ')}`, undefined));
     }
     result.variants = rows;
