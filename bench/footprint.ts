@@ -18,6 +18,7 @@
  * - **peer**: Debian's prometheus-libvirt-exporter (the Go peer), the same scrapes: RSS and CPU.
  *
  *   node --import tsx bench/footprint.ts [--scrapes 200] [--only modules,process,variants,peer] [--json]
+ *     [--variants TEXT,...]
  *
  * CPU figures are only meaningful on a quiet machine; RSS figures much less so.
  */
@@ -27,10 +28,11 @@ import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { FootprintResult, GcSummary, Memory, ModulesResult, ProcessResult } from './lib/footprint.ts';
 import { renderFootprint } from './lib/footprint.ts';
-import { cpuMs, rssKiB, rssPartsKiB } from './lib/proc.ts';
+import { anonByMappingKiB, cpuMs, rssKiB, rssPartsKiB } from './lib/proc.ts';
 import {
   DIST,
   PEER_BINARY,
+  SHIPPED_ENV,
   buildBundle,
   buildExporter,
   sampleValue,
@@ -68,12 +70,39 @@ export const NODE_CORE = [
   'node:tls',
 ] as const;
 
-/** V8 option sets weighed against the daemon's own (src/heap.ts). */
-export const VARIANTS: readonly { name: string; env?: string; args: readonly string[] }[] = [
-  { name: 'as shipped (src/heap.ts flags)', args: [] },
-  { name: "V8's defaults (LIBVIRT_EXPORTER_V8_FLAGS='')", env: '', args: [] },
-  { name: '--max-semi-space-size=1', args: ['--max-semi-space-size=1'] },
+/**
+ * Option sets weighed against the daemon's own (src/heap.ts): Node.js/V8 command-line options, and
+ * environment variables read before the process starts (glibc's malloc tunables, libuv's thread pool,
+ * `LIBVIRT_EXPORTER_V8_FLAGS`, which replaces the flags src/heap.ts sets), on top of the environment the
+ * product ships with (SHIPPED_ENV of bench/lib/targets.ts; `base: false` leaves that out).
+ */
+export const VARIANTS: readonly {
+  name: string;
+  env?: Readonly<Record<string, string>>;
+  args: readonly string[];
+  /** false: without the shipped environment (SHIPPED_ENV of bench/lib/targets.ts). */
+  base?: false;
+}[] = [
+  { name: 'as shipped (src/heap.ts flags, unit/image environment)', args: [] },
+  { name: 'without MALLOC_ARENA_MAX (glibc default: 8 arenas per core)', args: [], base: false },
+  { name: "V8's defaults (LIBVIRT_EXPORTER_V8_FLAGS='')", env: { LIBVIRT_EXPORTER_V8_FLAGS: '' }, args: [] },
+  { name: 'MALLOC_ARENA_MAX=1', env: { MALLOC_ARENA_MAX: '1' }, args: [] },
+  { name: '+ MALLOC_TRIM_THRESHOLD_=131072', env: { MALLOC_TRIM_THRESHOLD_: '131072' }, args: [] },
+  {
+    name: '+ MALLOC_MMAP_THRESHOLD_=131072 (fixed: no dynamic raise)',
+    env: { MALLOC_MMAP_THRESHOLD_: '131072' },
+    args: [],
+  },
+  { name: '+ UV_THREADPOOL_SIZE=1', env: { UV_THREADPOOL_SIZE: '1' }, args: [] },
+  { name: '--v8-pool-size=1', args: ['--v8-pool-size=1'] },
   { name: '--single-threaded-gc', args: ['--single-threaded-gc'] },
+  { name: '--single-threaded', args: ['--single-threaded'] },
+  ...[15, 50].map((p) => ({
+    name: `--heap-growing-percent=${p} (30 shipped)`,
+    env: { LIBVIRT_EXPORTER_V8_FLAGS: `--semi-space-growth-factor=1 --heap-growing-percent=${p}` },
+    args: [],
+  })),
+  { name: '--max-semi-space-size=1', args: ['--max-semi-space-size=1'] },
   { name: '--max-lazy', args: ['--max-lazy'] },
   { name: '--no-opt', args: ['--no-opt'] },
   { name: '--lite-mode', args: ['--lite-mode'] },
@@ -84,12 +113,14 @@ const { values } = parseArgs({
     scrapes: { type: 'string', default: '200' },
     only: { type: 'string', default: SECTIONS.join(',') },
     json: { type: 'boolean', default: false },
+    variants: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
   process.stdout.write(
-    'node --import tsx bench/footprint.ts [--scrapes 200] [--only modules,process,variants,peer] [--json]\n',
+    'node --import tsx bench/footprint.ts [--scrapes 200] [--only modules,process,variants,peer] [--json]\n' +
+      '  [--variants TEXT,...]   only the variants whose name contains one of these texts\n',
   );
   process.exit(0);
 }
@@ -275,6 +306,7 @@ async function soak(
       }
     }
     const cpu = (cpuMs(t.pid) - cpu0) / scrapes;
+    const byMapping = anonByMappingKiB(t.pid);
     const max = (xs: number[]): number => mib(Math.max(...xs.filter(Number.isFinite)));
     return {
       label,
@@ -293,6 +325,17 @@ async function soak(
       externalMaxMiB: max(ext),
       cpuMsPerScrape: Math.round(cpu * 10) / 10,
       ...(gc ? { gc: gc() } : {}),
+      ...(byMapping
+        ? {
+            anonByMapping: {
+              mallocMain: mib(byMapping.mallocMain * 1024),
+              mallocArenas: mib(byMapping.mallocArenas * 1024),
+              jitCode: mib(byMapping.jitCode * 1024),
+              fileCow: mib(byMapping.fileCow * 1024),
+              other: mib(byMapping.other * 1024),
+            },
+          }
+        : {}),
     };
   } finally {
     await t.stop();
@@ -326,17 +369,15 @@ try {
   }
   if (only.has('variants')) {
     const rows: ProcessResult[] = [];
-    for (const v of VARIANTS) {
+    const picked = values.variants?.split(',');
+    for (const v of VARIANTS.filter((x) => picked?.some((p) => x.name.includes(p)) ?? true)) {
       log(`variant: ${v.name}, ${scrapes} scrapes`);
-      const saved = process.env['LIBVIRT_EXPORTER_V8_FLAGS'];
-      if (v.env !== undefined) process.env['LIBVIRT_EXPORTER_V8_FLAGS'] = v.env;
-      try {
-        const t = await startOurs('footprint', main, 4, dir, { nodeArgs: v.args });
-        rows.push(await soak(t, v.name, `node ${v.args.join(' ')}`, undefined));
-      } finally {
-        if (saved === undefined) delete process.env['LIBVIRT_EXPORTER_V8_FLAGS'];
-        else process.env['LIBVIRT_EXPORTER_V8_FLAGS'] = saved;
-      }
+      const env = { ...(v.base === false ? { MALLOC_ARENA_MAX: undefined } : SHIPPED_ENV), ...v.env };
+      const t = await startOurs('footprint', main, 4, dir, { nodeArgs: v.args, env });
+      const shown = Object.entries(env).map(([k, x]) =>
+        x === undefined ? '' : `${k}=${x === '' ? "''" : x} `,
+      );
+      rows.push(await soak(t, v.name, `${shown.join('')}node ${v.args.join(' ')}`, undefined));
     }
     result.variants = rows;
   }

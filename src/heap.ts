@@ -28,8 +28,8 @@
  * {@link HEAP_EXIT_CODE}, which systemd (`Restart=on-failure`) and Kubernetes restart, instead of V8's
  * abort ("Reached heap limit Allocation failed") with a core dump, or minutes of back-to-back full
  * collections before it.
- * `LIBVIRT_EXPORTER_V8_FLAGS` replaces the flags below (empty: V8's defaults, and no settling), to compare
- * in a benchmark.
+ * `LIBVIRT_EXPORTER_V8_FLAGS` replaces the flags below, to compare in a benchmark (empty: V8's defaults,
+ * and no settling; other flags are still followed by {@link settleHeap}, so that they compare like for like).
  */
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
@@ -58,11 +58,11 @@ type GcFunction = (options: { type: 'major'; execution: 'sync'; flavor: 'last-re
 /**
  * Once the exporter has loaded its modules and started: one memory-reducing full collection, which
  * also shrinks the young generation back to its initial size (1 MiB semi-spaces). Does nothing when
- * LIBVIRT_EXPORTER_V8_FLAGS replaced the daemon's settings. Costs a few tens of ms, once.
+ * LIBVIRT_EXPORTER_V8_FLAGS is set but empty (V8's defaults). Costs a few tens of ms, once.
  * @returns the young generation's size before and after, bytes
  */
 export function settleHeap(): { before: number; after: number } | undefined {
-  if (override !== undefined) return undefined;
+  if (override?.trim() === '') return undefined;
   const newSpace = (): number =>
     getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? Number.NaN;
   const before = newSpace();

@@ -4,6 +4,7 @@
  * The figures of bench/footprint.ts (where the exporter's resident memory goes) and their tables, for the
  * script's own output and for docs/performance.md (bench/report.ts).
  */
+import type { AnonByMapping } from './proc.ts';
 
 /** Memory of a Node.js process, MiB. */
 export interface Memory {
@@ -54,6 +55,8 @@ export interface ProcessResult {
   readonly externalMaxMiB: number;
   readonly cpuMsPerScrape: number;
   readonly gc?: GcSummary;
+  /** The own memory after the last scrape by kind of mapping (/proc/PID/smaps), MiB. */
+  readonly anonByMapping?: AnonByMapping;
 }
 
 /** What the script measures (`--json` prints it; bench/run.ts stores it in bench/results/). */
@@ -171,6 +174,33 @@ export function renderFootprint(r: FootprintResult): string {
     );
   }
   if (typeof peer === 'string') out.push(`Go peer: ${peer}`, '');
+  const byMapping = procs.filter((p) => p.anonByMapping !== undefined);
+  if (byMapping.length > 0) {
+    out.push(
+      '### Own memory by kind of mapping, after the last scrape (`/proc/PID/smaps`)',
+      '',
+      "glibc's malloc: its main arena (`[heap]`) and its other arenas (64 MiB reservations, one per arena " +
+        'that a thread contended for); JIT code: writable and executable mappings; "other": the remaining ' +
+        "anonymous mappings, mostly V8's heap pages (compare heap total above), with malloc blocks too large " +
+        'for an arena and thread stacks.',
+      '',
+      ...table(
+        [
+          'process',
+          'malloc main arena',
+          'malloc other arenas',
+          'JIT code',
+          'file copy-on-write',
+          'other (V8 heap, ...)',
+        ],
+        byMapping.map((p) => {
+          const a = p.anonByMapping!;
+          return [p.label, f1(a.mallocMain), f1(a.mallocArenas), f1(a.jitCode), f1(a.fileCow), f1(a.other)];
+        }),
+      ),
+      '',
+    );
+  }
   if (r.variants) {
     out.push(
       `### V8 option sets (compiled build, ${r.scrapes} back-to-back scrapes each)`,

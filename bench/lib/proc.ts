@@ -72,3 +72,54 @@ export function rssPartsKiB(pid: number | 'self'): { anon: number; file: number 
     return { anon: Number.NaN, file: Number.NaN };
   }
 }
+
+/** The process's own memory (anonymous resident pages) by the kind of mapping that holds it, KiB. */
+export interface AnonByMapping {
+  /** glibc malloc's main arena, grown with brk (`[heap]`). */
+  readonly mallocMain: number;
+  /** glibc malloc's other arenas: 64 MiB-aligned reservations of 64 MiB, one per arena. */
+  readonly mallocArenas: number;
+  /** Writable and executable mappings: V8's JIT code. */
+  readonly jitCode: number;
+  /** Copy-on-write pages of mapped files (relocations, the binary's data). */
+  readonly fileCow: number;
+  /**
+   * Every other anonymous mapping: V8's heap pages (most of it), malloc blocks too large for an arena
+   * (mmap'd one by one, e.g. big Buffers), thread stacks.
+   */
+  readonly other: number;
+}
+
+/** What /proc/PID/smaps says of the process's own memory ({@link AnonByMapping}); undefined when gone. */
+export function anonByMappingKiB(pid: number): AnonByMapping | undefined {
+  let smaps: string;
+  try {
+    smaps = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const maps: { start: bigint; end: bigint; perm: string; path: string; anon: number }[] = [];
+  for (const line of smaps.split('\n')) {
+    const h = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (h)
+      maps.push({ start: BigInt(`0x${h[1]}`), end: BigInt(`0x${h[2]}`), perm: h[3]!, path: h[4]!, anon: 0 });
+    const a = /^Anonymous:\s+(\d+) kB/.exec(line);
+    const last = maps.at(-1);
+    if (a && last) last.anon = Number(a[1]);
+  }
+  const ARENA = 64n * 1024n * 1024n;
+  const out = { mallocMain: 0, mallocArenas: 0, jitCode: 0, fileCow: 0, other: 0 };
+  maps.forEach((m, i) => {
+    if (m.anon === 0) return;
+    const next = maps[i + 1];
+    // An arena: its used part (rw-p) followed by the rest of its 64 MiB reservation (---p), 64 MiB-aligned.
+    const reserved = next?.start === m.end && next.perm === '---p' && next.path === '' ? next.end : m.end;
+    if (m.path === '[heap]') out.mallocMain += m.anon;
+    else if (m.path.startsWith('/')) out.fileCow += m.anon;
+    else if (m.perm.includes('x')) out.jitCode += m.anon;
+    else if (m.path === '' && m.start % ARENA === 0n && reserved - m.start === ARENA)
+      out.mallocArenas += m.anon;
+    else out.other += m.anon;
+  });
+  return out;
+}

@@ -16,8 +16,11 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /**
  * Where the exporter is compiled for the benchmark: a cache under node_modules, which git and the linters
  * ignore, and from where the compiled files still resolve the project's dependencies.
+ * `LIBVIRT_EXPORTER_BENCH_CACHE` names another parent directory (one under the checkout, such as
+ * `.scratch`, so that the dependencies still resolve): git worktrees that share one node_modules through
+ * a symbolic link would otherwise compile into the same directory.
  */
-export const DIST = `${ROOT}node_modules/.cache/libvirt-exporter-bench/`;
+export const DIST = `${process.env['LIBVIRT_EXPORTER_BENCH_CACHE'] ?? `${ROOT}node_modules/.cache`}/libvirt-exporter-bench/`;
 /** The Go peer's binary, from the Debian package. */
 export const PEER_BINARY = '/usr/bin/prometheus-libvirt-exporter';
 /** The libvirt URI every target reads. */
@@ -127,10 +130,15 @@ async function startHttp(
   argv: readonly string[],
   port: number,
   path: string,
-  options: { signal?: AbortSignal },
+  options: { signal?: AbortSignal; env?: NodeJS.ProcessEnv },
 ): Promise<HttpTarget> {
   const [cmd, ...args] = argv;
-  const child = spawn(cmd!, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+  const child = spawn(cmd!, args, {
+    cwd: ROOT,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: false,
+  });
   let out = '';
   const keep = (d: Buffer): void => {
     out = (out + d.toString()).slice(-65536);
@@ -166,12 +174,27 @@ async function startHttp(
 }
 
 /** Starts this exporter (compiled, or any entry file such as the bundle) with `libvirt.stats_shards` = `shards`. */
+/**
+ * The environment the service unit, the image and the chart give the exporter (packaging/, Dockerfile,
+ * helm/): glibc's malloc limited to two arenas (bench/footprint.ts weighs it).
+ */
+export const SHIPPED_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
+/**
+ * Starts this exporter (compiled `main`, or the bundle) on a free loopback port, in the shipped environment
+ * ({@link SHIPPED_ENV}) with `options.env` on top (an undefined value removes a variable).
+ */
 export async function startOurs(
   name: string,
   main: string,
   shards: number,
   dir: string,
-  options: { signal?: AbortSignal; nodeArgs?: readonly string[]; node?: string } = {},
+  options: {
+    signal?: AbortSignal;
+    nodeArgs?: readonly string[];
+    node?: string;
+    env?: Readonly<Record<string, string | undefined>>;
+  } = {},
 ): Promise<HttpTarget> {
   const port = await freePort();
   const config = `${dir}/${name}.yaml`;
@@ -190,7 +213,7 @@ export async function startOurs(
     ],
     port,
     '/metrics',
-    options,
+    { ...options, env: { ...process.env, ...SHIPPED_ENV, ...options.env } },
   );
 }
 

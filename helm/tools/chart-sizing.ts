@@ -198,3 +198,36 @@ export function renderSizedValues(valuesYaml: string, s: Sizing): string {
     if (!seen.has(needed)) throw new Error(`values.yaml: resources.${needed}.memory is missing`);
   return [...out, ...lines.slice(i)].join('\n');
 }
+
+/** The line of the systemd unit that chart-sync.ts writes, above `MemoryHigh=` and `MemoryMax=`. */
+export const UNIT_SIZING_PREFIX = '# Sized by helm/tools/chart-sync.ts --write from ';
+
+/**
+ * The systemd unit (packaging/libvirt-exporter.service) sized from the same figures as the chart:
+ * `MemoryMax=` is the chart's limit (1.5 times the load test's peak RSS: beyond it the kernel kills the
+ * process and systemd restarts it); `MemoryHigh=`, beyond which the kernel reclaims the service's memory
+ * (and slows it) before it reaches the hard limit, is the largest RSS measured: the load test's peak or
+ * the steady RSS of the largest stored benchmark run, rounded up. The comment line starting with
+ * {@link UNIT_SIZING_PREFIX} names the figures; every other line is kept.
+ */
+export function renderSizedUnit(unit: string, s: Sizing): string {
+  const largest = [s.steady, ...s.others].reduce((a, b) => (b.steadyMiB > a.steadyMiB ? b : a));
+  const high = Math.max(s.load.peakMiB, largest.steadyMiB);
+  const wanted: Record<string, string> = {
+    '#':
+      `${UNIT_SIZING_PREFIX}peak RSS ${f1(s.load.peakMiB)} MiB (${s.load.source}, ${s.load.recorded}), ` +
+      `steady RSS ${f1(largest.steadyMiB)} MiB at ${largest.guests} guests (${largest.source})`,
+    MemoryHigh: `MemoryHigh=${roundUpMiB(high)}M`,
+    MemoryMax: `MemoryMax=${s.limitMiB}M`,
+  };
+  const seen = new Set<string>();
+  const out = unit.split('\n').map((line) => {
+    const key = line.startsWith(UNIT_SIZING_PREFIX) ? '#' : /^(MemoryHigh|MemoryMax)=/.exec(line)?.[1];
+    if (key === undefined) return line;
+    seen.add(key);
+    return wanted[key]!;
+  });
+  for (const key of Object.keys(wanted))
+    if (!seen.has(key)) throw new Error(`libvirt-exporter.service: the ${key} line is missing`);
+  return out.join('\n');
+}

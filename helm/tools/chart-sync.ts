@@ -8,6 +8,8 @@
  *   as draft-07 JSON Schema, so that `helm install` refuses an unknown or mistyped config key;
  * - values.yaml `resources`: the memory request and limit derived from the stored benchmark and
  *   reliability results, with those figures in the comment above them (helm/tools/chart-sizing.ts);
+ * - packaging/libvirt-exporter.service `MemoryHigh=` and `MemoryMax=`: the same figures for the systemd
+ *   service (the load test's peak, and the chart's limit);
  * - README.md, between the `values` markers: the table of every value, from the `# --` comments of
  *   values.yaml, the types of values.schema.json and the defaults of values.yaml.
  *
@@ -22,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { isMap, isScalar, parse, parseDocument, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 import { configSchema } from '../../src/config/schema.ts';
-import { chartSizing, renderSizedValues } from './chart-sizing.ts';
+import { chartSizing, renderSizedUnit, renderSizedValues } from './chart-sizing.ts';
 
 /** Root of the repository. */
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -226,7 +228,13 @@ export function renderValuesYaml(): string {
   return renderSizedValues(readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8'), chartSizing(REPO_ROOT));
 }
 
-/** Every generated file of the chart, with the content it must have. */
+/** The systemd unit with its memory limits derived from the measurements. */
+export function renderServiceUnit(): string {
+  const path = join(REPO_ROOT, 'packaging', 'libvirt-exporter.service');
+  return renderSizedUnit(readFileSync(path, 'utf8'), chartSizing(REPO_ROOT));
+}
+
+/** Every generated file of the chart (and the unit's limits), with the content it must have. */
 export function expectedChartFiles(): ChartFile[] {
   return [
     ...copiedFiles(),
@@ -234,6 +242,11 @@ export function expectedChartFiles(): ChartFile[] {
       path: 'helm/libvirt-exporter/values.yaml',
       content: renderValuesYaml(),
       source: 'bench/results/*.json and docs/reliability.md',
+    },
+    {
+      path: 'packaging/libvirt-exporter.service',
+      content: renderServiceUnit(),
+      source: 'docs/reliability.md',
     },
     {
       path: 'helm/libvirt-exporter/values.schema.json',

@@ -24,6 +24,7 @@ import {
   loadPeak,
   mi,
   quantityMiB,
+  renderSizedUnit,
   renderSizedValues,
   roundUpMiB,
   sizingComment,
@@ -166,5 +167,17 @@ describe('Helm chart resources from measurement', () => {
     assert.notEqual(edited, text);
     assert.equal(renderSizedValues(edited, sizing), text);
     assert.throws(() => renderSizedValues(text.replace(SIZING_MARKER, '# x'), sizing), /must stand above/);
+  });
+
+  test('the systemd unit: MemoryMax is the chart limit, MemoryHigh the largest RSS measured, rounded up', () => {
+    const unit = readFileSync(join(REPO_ROOT, 'packaging', 'libvirt-exporter.service'), 'utf8');
+    const largest = Math.max(sizing.load.peakMiB, sizing.steady.steadyMiB, ...sizing.others.map((o) => o.steadyMiB));
+    assert.match(unit, new RegExp(`^MemoryMax=${sizing.limitMiB}M$`, 'm'), FIX);
+    assert.match(unit, new RegExp(`^MemoryHigh=${roundUpMiB(largest)}M$`, 'm'), FIX);
+    assert.match(unit, /^Environment=MALLOC_ARENA_MAX=2$/m);
+    const edited = unit.replace(/^MemoryMax=.*$/m, 'MemoryMax=1G');
+    assert.notEqual(edited, unit);
+    assert.equal(renderSizedUnit(edited, sizing), unit);
+    assert.throws(() => renderSizedUnit(unit.replace(/^MemoryHigh=.*\n/m, ''), sizing), /MemoryHigh line is missing/);
   });
 });
