@@ -32,7 +32,8 @@ import type {
   GetAllDomainStatsOptions,
   NodeInfo,
 } from './types.ts';
-import { XdrWriter, uuidToBytes } from './xdr.ts';
+import { uuidToBytes } from './uuid.ts';
+import { XdrWriter } from './xdr.ts';
 
 const STR_MAX = RemoteLimits.STRING_MAX;
 

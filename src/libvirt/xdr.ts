@@ -10,6 +10,7 @@
  */
 import { RemoteLimits, TypedParamType } from './constants.ts';
 import { XdrDecodeError } from './errors.ts';
+import type { NameCache } from './name-cache.ts';
 
 /** One libvirt typed parameter (`virTypedParameter`): a named, typed value. */
 export interface TypedParam {
@@ -336,6 +337,15 @@ export class XdrReader {
     return s;
   }
 
+  /** Reads a string as {@link XdrReader.string} does, through `names` when given (see {@link NameCache}). */
+  name(max: number, what: string, names: NameCache | undefined): string {
+    if (names === undefined) return this.string(max, what);
+    const n = this.varLength(max, what);
+    const s = names.get(this.buf, this.pos, n);
+    this.pos += n + pad(n);
+    return s;
+  }
+
   /** Reads an optional value: a 0/1 discriminant, then the value when 1. */
   optional<T>(read: (r: this) => T): T | null {
     const at = this.pos;
@@ -366,13 +376,15 @@ export class XdrReader {
    * Reads a libvirt typed parameter (`remote_typed_param`); 64-bit integers as bigint, or as numbers
    * with `int64AsNumber` (see {@link XdrReader.u64Number}). The name is refused beyond `maxField` bytes
    * (libvirt's limit, VIR_TYPED_PARAM_FIELD_LENGTH − 1, by default), a string value beyond `maxString`.
+   * With `names`, the name is taken from that cache (the same string for the same bytes).
    */
   typedParam(
     maxString: number,
     int64AsNumber = false,
     maxField = RemoteLimits.TYPED_PARAM_FIELD_LENGTH - 1,
+    names?: NameCache,
   ): TypedParam {
-    const field = this.string(maxField, 'typed parameter name (VIR_TYPED_PARAM_FIELD_LENGTH)');
+    const field = this.name(maxField, 'typed parameter name (VIR_TYPED_PARAM_FIELD_LENGTH)', names);
     const at = this.pos;
     const type = this.i32();
     switch (type) {
@@ -401,20 +413,4 @@ export class XdrReader {
       throw new XdrDecodeError(`${this.end - this.pos} unexpected trailing bytes`, this.pos);
     }
   }
-}
-
-/** Formats 16 UUID bytes as the canonical lower-case 8-4-4-4-12 string. */
-export function uuidToString(bytes: Uint8Array): string {
-  const hex = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
-/**
- * Parses a UUID (with or without dashes, any case, as libvirt's virUUIDParse accepts) into 16 bytes.
- * Throws RangeError for anything else.
- */
-export function uuidToBytes(uuid: string): Buffer {
-  const hex = uuid.replace(/-/g, '');
-  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new RangeError(`not a UUID: ${JSON.stringify(uuid)}`);
-  return Buffer.from(hex, 'hex');
 }
