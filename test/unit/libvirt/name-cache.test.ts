@@ -96,3 +96,26 @@ test('typedParam through a cache reads what it reads without one, and keeps the 
   assert.throws(() => new XdrReader(cut).typedParam(1024, true, max, cache), XdrDecodeError);
   assert.equal(cache.size, 1);
 });
+
+test('the name that followed the previous one is a guess: returned only when its bytes match', () => {
+  const cache = new NameCache(8);
+  const get = (n: string): string => cache.get(inside(n), 5, n.length);
+  // Learn the order vcpu.0.time -> vcpu.0.wait, then break it with a name of the same length.
+  for (let round = 0; round < 3; round++) {
+    assert.equal(get('vcpu.0.time'), 'vcpu.0.time');
+    assert.equal(get('vcpu.0.wait'), 'vcpu.0.wait');
+  }
+  assert.equal(get('vcpu.0.time'), 'vcpu.0.time');
+  assert.equal(get('vcpu.0.wahh'), 'vcpu.0.wahh');
+  assert.equal(get('vcpu.0.time'), 'vcpu.0.time');
+  assert.equal(get('vcpu.0.wai'), 'vcpu.0.wai');
+  // A name over 0x7f after a known one is decoded, not guessed.
+  assert.equal(get('vcpu.0.time'), 'vcpu.0.time');
+  assert.equal(cache.get(inside('vcpu.0.wäit'), 5, Buffer.byteLength('vcpu.0.wäit')), 'vcpu.0.wäit');
+  // Through resets (a cache of 2 names) the guesses never outlive the names they point to.
+  const small = new NameCache(2);
+  const names = ['a.1', 'a.2', 'a.3', 'a.4', 'a.5'];
+  for (let round = 0; round < 5; round++)
+    for (const n of names) assert.equal(small.get(Buffer.from(n), 0, n.length), n);
+  assert.ok(small.size <= 2 && small.resets > 0);
+});
