@@ -11,6 +11,7 @@ import type {
   RawStatValue,
   VcpuStats,
 } from './types.ts';
+import type { DomainStatsSink } from '../libvirt/index.ts';
 import { Kind, routeOf, type Route } from './stats-routes.ts';
 
 /** A typed parameter as the RPC client decodes it. */
@@ -167,6 +168,28 @@ export function decodeDomainStats(domain: StatDomain, params: readonly StatParam
   // Built on first use only: nothing on the scrape path reads it, and a Map per guest per scrape
   // was a measurable share of the garbage collector's work with hundreds of guests.
   return finish(d, domain, () => new Map<string, RawStatValue>(params.map((p) => [p.field, p.value])));
+}
+
+/**
+ * Decodes each record of a bulk stats reply straight into a {@link DomainStats} while the RPC client reads
+ * it (see {@link DomainStatsSink}); `raw` decodes the record's parameters again, exactly, on first use.
+ */
+export class DomainStatsDecoder implements DomainStatsSink<DomainStats> {
+  #d = new Decoding();
+  #domain: StatDomain = { name: '', uuid: '', id: -1 };
+
+  begin(domain: StatDomain): void {
+    this.#d = new Decoding();
+    this.#domain = domain;
+  }
+
+  param(field: string, value: number | string | boolean): void {
+    put(this.#d, routeOf(field), value);
+  }
+
+  end(exact: () => readonly StatParam[]): DomainStats {
+    return finish(this.#d, this.#domain, () => new Map(exact().map((p) => [p.field, p.value])));
+  }
 }
 
 /**

@@ -71,7 +71,10 @@ export type {
   GetAllDomainStatsOptions,
   LifecycleEvent,
   NodeInfo,
+  ReadAllDomainStatsOptions,
 } from './types.ts';
+export { readGetAllDomainStatsRet } from './stats-reply.ts';
+export type { DomainStatsSink } from './stats-reply.ts';
 export { DEFAULT_PKI, LIBVIRT_TCP_PORT, LIBVIRT_TLS_PORT, describeTarget, parseLibvirtUri } from './uri.ts';
 export type { ConnectTarget, LibvirtTransport, ParsedLibvirtUri, TlsFileOptions, UriOptions } from './uri.ts';
 export { clockDeadline, deadline, withDeadline } from './signals.ts';

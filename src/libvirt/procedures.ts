@@ -16,15 +16,12 @@ import type {
   LifecycleEvent,
   NodeInfo,
 } from './types.ts';
-import { NameCache } from './name-cache.ts';
+import { STATS_FIELD_NAMES } from './name-cache.ts';
 import { uuidToBytes, uuidToString } from './uuid.ts';
 import { XdrReader, XdrWriter } from './xdr.ts';
 
 const STR_MAX = RemoteLimits.STRING_MAX;
 const FIELD_MAX = RemoteLimits.TYPED_PARAM_FIELD_LENGTH - 1;
-
-/** The typed-parameter names of the bulk stats replies, shared by every connection (bounded). */
-const STATS_FIELD_NAMES = new NameCache();
 
 /** Reads a `remote_nonnull_domain`. */
 export function readDomain(r: XdrReader): Domain {

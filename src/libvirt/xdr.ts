@@ -11,6 +11,7 @@
 import { RemoteLimits, TypedParamType } from './constants.ts';
 import { XdrDecodeError } from './errors.ts';
 import type { NameCache } from './name-cache.ts';
+import { readTypedValue } from './typed-value.ts';
 
 /** One libvirt typed parameter (`virTypedParameter`): a named, typed value. */
 export interface TypedParam {
@@ -22,6 +23,9 @@ export interface TypedParam {
 }
 
 const pad = (n: number): number => (4 - (n % 4)) % 4;
+
+/** What a typed parameter's name is called in errors (its limit is libvirt's VIR_TYPED_PARAM_FIELD_LENGTH). */
+export const TYPED_PARAM_NAME = 'typed parameter name (VIR_TYPED_PARAM_FIELD_LENGTH)';
 
 const INT32_MIN = -(2 ** 31);
 const UINT32_MAX = 2 ** 32 - 1;
@@ -355,18 +359,24 @@ export class XdrReader {
     return read(this);
   }
 
-  /**
-   * Reads a variable-length array. The count is checked against `max` and against the bytes left
-   * (each element takes at least `minElementBytes`), so a forged count cannot make it allocate or loop
-   * beyond the input.
-   */
-  array<T>(max: number, read: (r: this, index: number) => T, minElementBytes = 4): T[] {
+  /** Reads the count of a variable-length array, checked as {@link XdrReader.array} checks it. */
+  count(max: number, minElementBytes: number): number {
     const at = this.pos;
     const n = this.u32();
     if (n > max) throw new XdrDecodeError(`array count ${n} over its maximum ${max}`, at);
     if (n * minElementBytes > this.end - this.pos) {
       throw new XdrDecodeError(`truncated array: ${n} items cannot fit in ${this.end - this.pos} bytes`, at);
     }
+    return n;
+  }
+
+  /**
+   * Reads a variable-length array. The count is checked against `max` and against the bytes left
+   * (each element takes at least `minElementBytes`), so a forged count cannot make it allocate or loop
+   * beyond the input.
+   */
+  array<T>(max: number, read: (r: this, index: number) => T, minElementBytes = 4): T[] {
+    const n = this.count(max, minElementBytes);
     const out: T[] = [];
     for (let i = 0; i < n; i++) out.push(read(this, i));
     return out;
@@ -384,27 +394,9 @@ export class XdrReader {
     maxField = RemoteLimits.TYPED_PARAM_FIELD_LENGTH - 1,
     names?: NameCache,
   ): TypedParam {
-    const field = this.name(maxField, 'typed parameter name (VIR_TYPED_PARAM_FIELD_LENGTH)', names);
-    const at = this.pos;
+    const field = this.name(maxField, TYPED_PARAM_NAME, names);
     const type = this.i32();
-    switch (type) {
-      case TypedParamType.INT:
-        return { field, type, value: this.i32() };
-      case TypedParamType.UINT:
-        return { field, type, value: this.u32() };
-      case TypedParamType.LLONG:
-        return { field, type, value: int64AsNumber ? this.i64Number() : this.i64() };
-      case TypedParamType.ULLONG:
-        return { field, type, value: int64AsNumber ? this.u64Number() : this.u64() };
-      case TypedParamType.DOUBLE:
-        return { field, type, value: this.f64() };
-      case TypedParamType.BOOLEAN:
-        return { field, type, value: this.i32() !== 0 };
-      case TypedParamType.STRING:
-        return { field, type, value: this.string(maxString) };
-      default:
-        throw new XdrDecodeError(`typed parameter ${JSON.stringify(field)} has unknown type ${type}`, at);
-    }
+    return { field, type, value: readTypedValue(this, type, field, maxString, int64AsNumber) };
   }
 
   /** Throws when bytes are left over: the structure was not what the caller expected. */
