@@ -5,7 +5,14 @@
  * types.ts, and {@link routeOf}, which parses a full field name (`block.3.rd.bytes`) once into a
  * {@link Route} and remembers it for the next guests and scrapes.
  */
-import type { BalloonStats, BlockStats, CpuStats, DirtyRateStats, InterfaceStats, VcpuStats } from './types.ts';
+import type {
+  BalloonStats,
+  BlockStats,
+  CpuStats,
+  DirtyRateStats,
+  InterfaceStats,
+  VcpuStats,
+} from './types.ts';
 
 const BALLOON_FIELDS: Readonly<Record<string, keyof BalloonStats>> = {
   current: 'currentKiB',
@@ -110,8 +117,14 @@ const route = (kind: number, key = '', index = -1): Route => ({ kind, index, key
 /** Domain-level fields by full name (Maps: the names come from the daemon and may be `__proto__`). */
 const FIXED: ReadonlyMap<string, Route> = new Map<string, Route>([
   ...Object.entries(CPU_FIELDS).map(([f, k]): [string, Route] => [`cpu.${f}`, route(Kind.CPU, k)]),
-  ...Object.entries(BALLOON_FIELDS).map(([f, k]): [string, Route] => [`balloon.${f}`, route(Kind.BALLOON, k)]),
-  ...Object.entries(DIRTYRATE_FIELDS).map(([f, k]): [string, Route] => [`dirtyrate.${f}`, route(Kind.DIRTY, k)]),
+  ...Object.entries(BALLOON_FIELDS).map(([f, k]): [string, Route] => [
+    `balloon.${f}`,
+    route(Kind.BALLOON, k),
+  ]),
+  ...Object.entries(DIRTYRATE_FIELDS).map(([f, k]): [string, Route] => [
+    `dirtyrate.${f}`,
+    route(Kind.DIRTY, k),
+  ]),
   ['state.state', route(Kind.STATE)],
   ['state.reason', route(Kind.REASON)],
   ['vcpu.current', route(Kind.VCPU_CURRENT)],
@@ -123,8 +136,15 @@ const FIXED: ReadonlyMap<string, Route> = new Map<string, Route>([
 const map = (kind: number, o: Readonly<Record<string, string>>): Map<string, Route> =>
   new Map(Object.entries(o).map(([f, k]) => [f, route(kind, k)]));
 const DEVICES: readonly (readonly [string, ReadonlyMap<string, Route>])[] = [
-  ['block.', new Map([...map(Kind.BLOCK, BLOCK_FIELDS), ...map(Kind.BLOCK_NAME, { name: 'name' }),
-    ...map(Kind.BLOCK_PATH, { path: 'path' }), ...map(Kind.BLOCK_BACKING, { backingIndex: 'backingIndex' })])],
+  [
+    'block.',
+    new Map([
+      ...map(Kind.BLOCK, BLOCK_FIELDS),
+      ...map(Kind.BLOCK_NAME, { name: 'name' }),
+      ...map(Kind.BLOCK_PATH, { path: 'path' }),
+      ...map(Kind.BLOCK_BACKING, { backingIndex: 'backingIndex' }),
+    ]),
+  ],
   ['net.', new Map([...map(Kind.NET, NET_FIELDS), ...map(Kind.NET_NAME, { name: 'name' })])],
   ['vcpu.', new Map([...map(Kind.VCPU, VCPU_FIELDS), ...map(Kind.VCPU_HALTED, { halted: 'halted' })])],
 ];

@@ -235,8 +235,7 @@ export class StatsShards {
   #keepLate(records: DomainStats[], run: ShardRun): void {
     const at = this.o.clock.now();
     for (const decoded of records) {
-      if (!isPartial(decoded, run.groups))
-        this.#late.set(decoded.uuid, { at, key: run.key, stats: decoded });
+      if (!isPartial(decoded, run.groups)) this.#late.set(decoded.uuid, { at, key: run.key, stats: decoded });
     }
   }
 

@@ -4,13 +4,7 @@
  * Decodes one record of libvirt's bulk stats call (virConnectGetAllDomainStats: a flat list of typed
  * parameters such as `block.0.rd.bytes`) into a {@link DomainStats}. Values keep libvirt's units.
  */
-import type {
-  BlockStats,
-  DomainStats,
-  InterfaceStats,
-  RawStatValue,
-  VcpuStats,
-} from './types.ts';
+import type { BlockStats, DomainStats, InterfaceStats, RawStatValue, VcpuStats } from './types.ts';
 import type { DomainStatsSink } from '../libvirt/index.ts';
 import { Kind, routeOf, type Route } from './stats-routes.ts';
 
@@ -152,7 +146,12 @@ function putNumber(d: Decoding, r: Route, n: number | undefined): void {
       return;
     case Kind.PERF:
       // An own data property whatever the event name (`perf.__proto__` must not be lost or set a prototype).
-      Object.defineProperty(d.perf, r.key, { value: n, enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(d.perf, r.key, {
+        value: n,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
   }
 }
 

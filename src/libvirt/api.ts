@@ -87,7 +87,12 @@ export abstract class LibvirtApi<
     const late = options.onLateReply;
     const payload = await this.call(Proc.CONNECT_GET_ALL_DOMAIN_STATS, encodeGetAllDomainStatsArgs(args), {
       signal: options.signal,
-      onLateReply: late === undefined ? undefined : (p) => { late(readGetAllDomainStatsRet(p, sink)); },
+      onLateReply:
+        late === undefined
+          ? undefined
+          : (p) => {
+              late(readGetAllDomainStatsRet(p, sink));
+            },
     });
     return readGetAllDomainStatsRet(payload, sink);
   }

@@ -37,6 +37,9 @@ export function readTypedValue(
       return r.string(maxString);
     default:
       // The offset of the type word, just read.
-      throw new XdrDecodeError(`typed parameter ${JSON.stringify(field)} has unknown type ${type}`, r.offset - 4);
+      throw new XdrDecodeError(
+        `typed parameter ${JSON.stringify(field)} has unknown type ${type}`,
+        r.offset - 4,
+      );
   }
 }

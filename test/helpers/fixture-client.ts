@@ -262,7 +262,11 @@ export function fixtureClient(
       const records = await this.getAllDomainStats(args, {
         ...(o.signal !== undefined ? { signal: o.signal } : {}),
         ...(late !== undefined
-          ? { onLateReply: (r: DomainStatsRecord[]) => { late(readGetAllDomainStatsRet(encodeStatsReply(r), sink)); } }
+          ? {
+              onLateReply: (r: DomainStatsRecord[]) => {
+                late(readGetAllDomainStatsRet(encodeStatsReply(r), sink));
+              },
+            }
           : {}),
       });
       return readGetAllDomainStatsRet(encodeStatsReply(records), sink);

@@ -3,18 +3,41 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { Kind, ROUTE_CACHE_MAX, parseRoute, routeCacheSize, routeOf } from '../../../src/inspector/stats-routes.ts';
+import {
+  Kind,
+  ROUTE_CACHE_MAX,
+  parseRoute,
+  routeCacheSize,
+  routeOf,
+} from '../../../src/inspector/stats-routes.ts';
 
 test('field names parse into the record, device index and key they fill', () => {
   assert.deepEqual(parseRoute('block.12.rd.bytes'), { kind: Kind.BLOCK, index: 12, key: 'readBytes' });
-  assert.deepEqual(parseRoute('block.3.backingIndex'), { kind: Kind.BLOCK_BACKING, index: 3, key: 'backingIndex' });
+  assert.deepEqual(parseRoute('block.3.backingIndex'), {
+    kind: Kind.BLOCK_BACKING,
+    index: 3,
+    key: 'backingIndex',
+  });
   assert.deepEqual(parseRoute('net.0.name'), { kind: Kind.NET_NAME, index: 0, key: 'name' });
   assert.deepEqual(parseRoute('vcpu.7.halted'), { kind: Kind.VCPU_HALTED, index: 7, key: 'halted' });
   assert.deepEqual(parseRoute('vcpu.current'), { kind: Kind.VCPU_CURRENT, index: -1, key: '' });
-  assert.deepEqual(parseRoute('cpu.haltpoll.fail.time'), { kind: Kind.CPU, index: -1, key: 'haltpollFailNs' });
+  assert.deepEqual(parseRoute('cpu.haltpoll.fail.time'), {
+    kind: Kind.CPU,
+    index: -1,
+    key: 'haltpollFailNs',
+  });
   assert.deepEqual(parseRoute('perf.__proto__'), { kind: Kind.PERF, index: -1, key: '__proto__' });
   assert.deepEqual(parseRoute('dirtyrate.calc_mode'), { kind: Kind.DIRTY_MODE, index: -1, key: 'calcMode' });
-  for (const f of ['block.x.rd.bytes', 'block.1.', 'block..name', 'block.12345678901.name', 'net.0.mtu', 'cpu.__proto__', 'future.thing', 'block.count'])
+  for (const f of [
+    'block.x.rd.bytes',
+    'block.1.',
+    'block..name',
+    'block.12345678901.name',
+    'net.0.mtu',
+    'cpu.__proto__',
+    'future.thing',
+    'block.count',
+  ])
     assert.equal(parseRoute(f).kind, Kind.IGNORE, f);
   assert.equal(parseRoute('block.1234567890.name').index, 1234567890);
 });

@@ -89,7 +89,8 @@ test('typedParam through a cache reads what it reads without one, and keeps the 
   const long = new XdrWriter().typedParam({ field: 'x'.repeat(max + 1), type: 1, value: 1 }).finish();
   assert.throws(
     () => new XdrReader(long).typedParam(1024, true, max, cache),
-    (err: unknown) => err instanceof XdrDecodeError && /VIR_TYPED_PARAM_FIELD_LENGTH\) length 80/.test(err.message),
+    (err: unknown) =>
+      err instanceof XdrDecodeError && /VIR_TYPED_PARAM_FIELD_LENGTH\) length 80/.test(err.message),
   );
   // Truncated name bytes are refused before the cache reads them.
   const cut = new XdrWriter().typedParam({ field: 'cpu.time', type: 1, value: 1 }).finish().subarray(0, 9);

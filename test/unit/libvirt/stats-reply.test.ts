@@ -41,7 +41,10 @@ test('the recorded reply: the sink sees what decodeGetAllDomainStatsRet decodes,
     assert.ok(seen.length > 0, name);
     assert.deepEqual(
       seen.map((s) => ({ domain: s.domain, params: s.params })),
-      asNumber.map((r) => ({ domain: r.domain, params: r.params.map((p) => ({ field: p.field, value: p.value })) })),
+      asNumber.map((r) => ({
+        domain: r.domain,
+        params: r.params.map((p) => ({ field: p.field, value: p.value })),
+      })),
     );
     assert.deepEqual(
       seen.map((s) => s.exact()),
@@ -66,7 +69,10 @@ test('the same checks: name limit, unknown type, trailing bytes, truncation', ()
   assert.deepEqual(one.params, [{ field: 'cpu.time', value: 2 ** 64 }]);
   assert.deepEqual(one.exact(), [ok]);
   const long = { field: 'x'.repeat(80), type: TypedParamType.INT, value: 1 };
-  assert.throws(() => readGetAllDomainStatsRet(reply([long]), keeping()), /VIR_TYPED_PARAM_FIELD_LENGTH\) length 80/);
+  assert.throws(
+    () => readGetAllDomainStatsRet(reply([long]), keeping()),
+    /VIR_TYPED_PARAM_FIELD_LENGTH\) length 80/,
+  );
   const unknown = Buffer.from(reply([{ field: 'cpu.time', type: TypedParamType.INT, value: 1 }]));
   unknown.writeInt32BE(99, unknown.length - 8); // the type word of the last parameter
   assert.throws(() => readGetAllDomainStatsRet(unknown, keeping()), /"cpu.time" has unknown type 99/);
