@@ -738,7 +738,7 @@ function soakSection(all: Map<number, Results>): string {
 const PHASE_LABELS: Readonly<Record<Phase, string>> = {
   reassemble: 'frame reassembly (64 KiB socket chunks)',
   xdr: 'XDR decode of the reply (typed parameters)',
-  stats: 'stats decode (records → DomainStats)',
+  stats: 'stats decode (typed parameters → DomainStats, in the same pass as the XDR decode)',
   collectors: 'collectors (runScrape on a fixed inspection)',
   exposition: 'exposition (the response body, as the route renders it)',
   e2e: '**GET /metrics end to end** (all of the above + Fastify)',

@@ -17,13 +17,12 @@ import {
   clockDeadline,
   type Clock,
   type Domain,
-  type DomainStatsRecord,
   type LibvirtClient,
   DomainState,
 } from '../libvirt/index.ts';
 import type { CallGuard } from './call-guard.ts';
 import { DisconnectedError, InspectorTimeoutError } from './errors.ts';
-import { decodeDomainStats } from './stats.ts';
+import { DomainStatsDecoder } from './stats.ts';
 import type { DomainStats, SkippedDomain, StatsGroup } from './types.ts';
 
 /** virDomainStatsTypes bits of each group. */
@@ -42,6 +41,12 @@ const GROUP_BITS: Readonly<Record<StatsGroup, number>> = {
 
 /** Skip the groups that need a busy domain's job (VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT). */
 const NOWAIT = GetAllDomainStatsFlags.NOWAIT;
+
+/**
+ * Decodes the bulk stats replies straight into records (one decoder for every shard: decoding is
+ * synchronous, a reply at a time).
+ */
+const DECODER = new DomainStatsDecoder();
 
 /** Splits `items` into min(n, length) contiguous shards whose sizes differ by at most one. */
 export function splitShards<T>(items: readonly T[], n: number): T[][] {
@@ -179,20 +184,16 @@ export class StatsShards {
     // NOTE: not AbortSignal.any([…, AbortSignal.timeout()]): on Node 20 garbage collection can lose the
     // timeout, and then a shard stuck on a hung guest waited for the caller's whole deadline.
     const soft = clockDeadline(this.o.clock, softMs, run.signal);
-    let records: DomainStatsRecord[];
+    let records: DomainStats[];
     try {
       run.roundTrips += 1;
       records = await this.o.guard.run('reading domain stats', soft.signal, () =>
-        this.o.client.getAllDomainStats(
-          { domains: shard, stats: run.mask, flags: NOWAIT },
-          {
-            signal: soft.signal,
-            onLateReply: (late) => {
-              this.#keepLate(late, run);
-            },
-            int64AsNumber: true,
+        this.o.client.readAllDomainStats({ domains: shard, stats: run.mask, flags: NOWAIT }, DECODER, {
+          signal: soft.signal,
+          onLateReply: (late) => {
+            this.#keepLate(late, run);
           },
-        ),
+        }),
       );
     } catch (err) {
       if (!(err instanceof InspectorTimeoutError) || run.signal?.aborted === true) {
@@ -205,22 +206,23 @@ export class StatsShards {
     } finally {
       soft.clear();
     }
-    for (const r of records) run.stats.set(r.domain.uuid, decodeDomainStats(r.domain, r.params));
+    for (const s of records) run.stats.set(s.uuid, s);
   }
 
   /**
    * After a soft timeout: one of these guests holds the call. Sends the shard again: the stuck call
    * keeps that guest's job, so this NOWAIT call skips it and answers for the others.
    */
-  async #retry(shard: readonly Domain[], run: ShardRun): Promise<DomainStatsRecord[] | undefined> {
+  async #retry(shard: readonly Domain[], run: ShardRun): Promise<DomainStats[] | undefined> {
     const { signal } = run;
     for (const d of shard) run.timedOut.add(d.uuid);
     try {
       run.roundTrips += 1;
       return await this.o.guard.run('reading domain stats (retry)', signal, () =>
-        this.o.client.getAllDomainStats(
+        this.o.client.readAllDomainStats(
           { domains: shard, stats: run.mask, flags: NOWAIT },
-          signal ? { signal, int64AsNumber: true } : { int64AsNumber: true },
+          DECODER,
+          signal ? { signal } : {},
         ),
       );
     } catch (retryErr) {
@@ -230,12 +232,10 @@ export class StatsShards {
   }
 
   /** A stuck call's answer, if it still comes: the guest's full stats, as soon as its QEMU answers. */
-  #keepLate(records: DomainStatsRecord[], run: ShardRun): void {
+  #keepLate(records: DomainStats[], run: ShardRun): void {
     const at = this.o.clock.now();
-    for (const r of records) {
-      const decoded = decodeDomainStats(r.domain, r.params);
-      if (!isPartial(decoded, run.groups))
-        this.#late.set(r.domain.uuid, { at, key: run.key, stats: decoded });
+    for (const decoded of records) {
+      if (!isPartial(decoded, run.groups)) this.#late.set(decoded.uuid, { at, key: run.key, stats: decoded });
     }
   }
 

@@ -31,8 +31,11 @@ import type {
   GetAllDomainStatsArgs,
   GetAllDomainStatsOptions,
   NodeInfo,
+  ReadAllDomainStatsOptions,
 } from './types.ts';
-import { XdrWriter, uuidToBytes } from './xdr.ts';
+import { readGetAllDomainStatsRet, type DomainStatsSink } from './stats-reply.ts';
+import { uuidToBytes } from './uuid.ts';
+import { XdrWriter } from './xdr.ts';
 
 const STR_MAX = RemoteLimits.STRING_MAX;
 
@@ -69,6 +72,29 @@ export abstract class LibvirtApi<
             },
     });
     return decodeGetAllDomainStatsRet(payload, asNumber);
+  }
+
+  /**
+   * The same call as {@link LibvirtApi.getAllDomainStats}, decoded into `sink`'s records (see
+   * {@link DomainStatsSink}): no TypedParam object per parameter, 64-bit values as numbers, the exact
+   * parameters on demand.
+   */
+  async readAllDomainStats<R>(
+    args: GetAllDomainStatsArgs,
+    sink: DomainStatsSink<R>,
+    options: ReadAllDomainStatsOptions<R> = {},
+  ): Promise<R[]> {
+    const late = options.onLateReply;
+    const payload = await this.call(Proc.CONNECT_GET_ALL_DOMAIN_STATS, encodeGetAllDomainStatsArgs(args), {
+      signal: options.signal,
+      onLateReply:
+        late === undefined
+          ? undefined
+          : (p) => {
+              late(readGetAllDomainStatsRet(p, sink));
+            },
+    });
+    return readGetAllDomainStatsRet(payload, sink);
   }
 
   /** Lists domains (virConnectListAllDomains); `flags` are `ListAllDomainsFlags` bits, 0 for all. */

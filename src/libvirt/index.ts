@@ -74,14 +74,18 @@ export type {
   GetAllDomainStatsOptions,
   LifecycleEvent,
   NodeInfo,
+  ReadAllDomainStatsOptions,
 } from './types.ts';
+export { readGetAllDomainStatsRet } from './stats-reply.ts';
+export type { DomainStatsSink } from './stats-reply.ts';
 export { DEFAULT_PKI, LIBVIRT_TCP_PORT, LIBVIRT_TLS_PORT, describeTarget, parseLibvirtUri } from './uri.ts';
 export type { ConnectTarget, LibvirtTransport, ParsedLibvirtUri, TlsFileOptions, UriOptions } from './uri.ts';
 export { clockDeadline, deadline, withDeadline } from './signals.ts';
 export { systemClock } from './clock.ts';
 export type { Clock } from './clock.ts';
 export type { Deadline } from './signals.ts';
-export { XdrReader, XdrWriter, uuidToBytes, uuidToString } from './xdr.ts';
+export { uuidToBytes, uuidToString } from './uuid.ts';
+export { XdrReader, XdrWriter } from './xdr.ts';
 export type { TypedParam } from './xdr.ts';
 export { FrameDecoder, decodeFrame, encodeFrame } from './framing.ts';
 export type { Frame, FrameHeader } from './framing.ts';

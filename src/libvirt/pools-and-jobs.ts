@@ -9,7 +9,8 @@
 import { Proc, RemoteLimits } from './constants.ts';
 import { decodeAll, domainArgs } from './procedures.ts';
 import type { CallOptions, Caller, Domain } from './types.ts';
-import { uuidToBytes, uuidToString, XdrWriter, type XdrReader } from './xdr.ts';
+import { uuidToBytes, uuidToString } from './uuid.ts';
+import { XdrWriter, type XdrReader } from './xdr.ts';
 
 const STRING_MAX = RemoteLimits.STRING_MAX;
 

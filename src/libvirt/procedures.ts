@@ -16,9 +16,12 @@ import type {
   LifecycleEvent,
   NodeInfo,
 } from './types.ts';
-import { XdrReader, XdrWriter, uuidToBytes, uuidToString } from './xdr.ts';
+import { STATS_FIELD_NAMES } from './name-cache.ts';
+import { uuidToBytes, uuidToString } from './uuid.ts';
+import { XdrReader, XdrWriter } from './xdr.ts';
 
 const STR_MAX = RemoteLimits.STRING_MAX;
+const FIELD_MAX = RemoteLimits.TYPED_PARAM_FIELD_LENGTH - 1;
 
 /** Reads a `remote_nonnull_domain`. */
 export function readDomain(r: XdrReader): Domain {
@@ -80,7 +83,7 @@ export function decodeGetAllDomainStatsRet(payload: Buffer, int64AsNumber = fals
       domain: readDomain(x),
       params: x.array(
         RemoteLimits.CONNECT_GET_ALL_DOMAIN_STATS_MAX,
-        (y) => y.typedParam(STR_MAX, int64AsNumber),
+        (y) => y.typedParam(STR_MAX, int64AsNumber, FIELD_MAX, STATS_FIELD_NAMES),
         12,
       ),
     }),

@@ -104,6 +104,12 @@ export interface GetAllDomainStatsOptions extends Omit<CallOptions, 'onLateReply
   readonly int64AsNumber?: boolean;
 }
 
+/** Options of {@link LibvirtApi.readAllDomainStats}: the late reply comes decoded by the same sink. */
+export interface ReadAllDomainStatsOptions<R> extends Omit<CallOptions, 'onLateReply'> {
+  /** As {@link GetAllDomainStatsOptions.onLateReply}, with the sink's records. */
+  readonly onLateReply?: ((records: R[]) => void) | undefined;
+}
+
 /** Arguments of {@link LibvirtApi.getAllDomainStats}. */
 export interface GetAllDomainStatsArgs {
   /** Domains to report; empty or absent means every domain selected by `flags`. */

@@ -10,6 +10,8 @@
  */
 import { RemoteLimits, TypedParamType } from './constants.ts';
 import { XdrDecodeError } from './errors.ts';
+import type { NameCache } from './name-cache.ts';
+import { readTypedValue } from './typed-value.ts';
 
 /** One libvirt typed parameter (`virTypedParameter`): a named, typed value. */
 export interface TypedParam {
@@ -21,6 +23,9 @@ export interface TypedParam {
 }
 
 const pad = (n: number): number => (4 - (n % 4)) % 4;
+
+/** What a typed parameter's name is called in errors (its limit is libvirt's VIR_TYPED_PARAM_FIELD_LENGTH). */
+export const TYPED_PARAM_NAME = 'typed parameter name (VIR_TYPED_PARAM_FIELD_LENGTH)';
 
 const INT32_MIN = -(2 ** 31);
 const UINT32_MAX = 2 ** 32 - 1;
@@ -336,6 +341,15 @@ export class XdrReader {
     return s;
   }
 
+  /** Reads a string as {@link XdrReader.string} does, through `names` when given (see {@link NameCache}). */
+  name(max: number, what: string, names: NameCache | undefined): string {
+    if (names === undefined) return this.string(max, what);
+    const n = this.varLength(max, what);
+    const s = names.get(this.buf, this.pos, n);
+    this.pos += n + pad(n);
+    return s;
+  }
+
   /** Reads an optional value: a 0/1 discriminant, then the value when 1. */
   optional<T>(read: (r: this) => T): T | null {
     const at = this.pos;
@@ -345,18 +359,24 @@ export class XdrReader {
     return read(this);
   }
 
-  /**
-   * Reads a variable-length array. The count is checked against `max` and against the bytes left
-   * (each element takes at least `minElementBytes`), so a forged count cannot make it allocate or loop
-   * beyond the input.
-   */
-  array<T>(max: number, read: (r: this, index: number) => T, minElementBytes = 4): T[] {
+  /** Reads the count of a variable-length array, checked as {@link XdrReader.array} checks it. */
+  count(max: number, minElementBytes: number): number {
     const at = this.pos;
     const n = this.u32();
     if (n > max) throw new XdrDecodeError(`array count ${n} over its maximum ${max}`, at);
     if (n * minElementBytes > this.end - this.pos) {
       throw new XdrDecodeError(`truncated array: ${n} items cannot fit in ${this.end - this.pos} bytes`, at);
     }
+    return n;
+  }
+
+  /**
+   * Reads a variable-length array. The count is checked against `max` and against the bytes left
+   * (each element takes at least `minElementBytes`), so a forged count cannot make it allocate or loop
+   * beyond the input.
+   */
+  array<T>(max: number, read: (r: this, index: number) => T, minElementBytes = 4): T[] {
+    const n = this.count(max, minElementBytes);
     const out: T[] = [];
     for (let i = 0; i < n; i++) out.push(read(this, i));
     return out;
@@ -366,33 +386,17 @@ export class XdrReader {
    * Reads a libvirt typed parameter (`remote_typed_param`); 64-bit integers as bigint, or as numbers
    * with `int64AsNumber` (see {@link XdrReader.u64Number}). The name is refused beyond `maxField` bytes
    * (libvirt's limit, VIR_TYPED_PARAM_FIELD_LENGTH − 1, by default), a string value beyond `maxString`.
+   * With `names`, the name is taken from that cache (the same string for the same bytes).
    */
   typedParam(
     maxString: number,
     int64AsNumber = false,
     maxField = RemoteLimits.TYPED_PARAM_FIELD_LENGTH - 1,
+    names?: NameCache,
   ): TypedParam {
-    const field = this.string(maxField, 'typed parameter name (VIR_TYPED_PARAM_FIELD_LENGTH)');
-    const at = this.pos;
+    const field = this.name(maxField, TYPED_PARAM_NAME, names);
     const type = this.i32();
-    switch (type) {
-      case TypedParamType.INT:
-        return { field, type, value: this.i32() };
-      case TypedParamType.UINT:
-        return { field, type, value: this.u32() };
-      case TypedParamType.LLONG:
-        return { field, type, value: int64AsNumber ? this.i64Number() : this.i64() };
-      case TypedParamType.ULLONG:
-        return { field, type, value: int64AsNumber ? this.u64Number() : this.u64() };
-      case TypedParamType.DOUBLE:
-        return { field, type, value: this.f64() };
-      case TypedParamType.BOOLEAN:
-        return { field, type, value: this.i32() !== 0 };
-      case TypedParamType.STRING:
-        return { field, type, value: this.string(maxString) };
-      default:
-        throw new XdrDecodeError(`typed parameter ${JSON.stringify(field)} has unknown type ${type}`, at);
-    }
+    return { field, type, value: readTypedValue(this, type, field, maxString, int64AsNumber) };
   }
 
   /** Throws when bytes are left over: the structure was not what the caller expected. */
@@ -401,20 +405,4 @@ export class XdrReader {
       throw new XdrDecodeError(`${this.end - this.pos} unexpected trailing bytes`, this.pos);
     }
   }
-}
-
-/** Formats 16 UUID bytes as the canonical lower-case 8-4-4-4-12 string. */
-export function uuidToString(bytes: Uint8Array): string {
-  const hex = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
-/**
- * Parses a UUID (with or without dashes, any case, as libvirt's virUUIDParse accepts) into 16 bytes.
- * Throws RangeError for anything else.
- */
-export function uuidToBytes(uuid: string): Buffer {
-  const hex = uuid.replace(/-/g, '');
-  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new RangeError(`not a UUID: ${JSON.stringify(uuid)}`);
-  return Buffer.from(hex, 'hex');
 }

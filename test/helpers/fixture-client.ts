@@ -7,18 +7,33 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import {
+  RemoteLimits,
   XdrReader,
   XdrWriter,
+  readGetAllDomainStatsRet,
   uuidToBytes,
   type Domain,
   type DomainStatsRecord,
+  type DomainStatsSink,
+  type GetAllDomainStatsArgs,
   type LibvirtClient,
+  type ReadAllDomainStatsOptions,
   type TypedParam,
 } from '../../src/libvirt/index.ts';
 import { decodeFrame } from '../../src/libvirt/framing.ts';
 import { LibvirtError } from '../../src/libvirt/errors.ts';
 import { Proc } from '../../src/libvirt/constants.ts';
-import { decodeRemoteError } from '../../src/libvirt/procedures.ts';
+import { decodeRemoteError, writeDomain } from '../../src/libvirt/procedures.ts';
+
+/** Records as libvirtd sends them (the XDR payload of the bulk stats reply). */
+export function encodeStatsReply(records: readonly DomainStatsRecord[]): Buffer {
+  const w = new XdrWriter();
+  w.array(records, RemoteLimits.DOMAIN_LIST_MAX, (x, r) => {
+    writeDomain(x, r.domain);
+    x.array(r.params, RemoteLimits.CONNECT_GET_ALL_DOMAIN_STATS_MAX, (y, p) => y.typedParam(p));
+  });
+  return w.finish();
+}
 
 /** A frame of test/fixtures/libvirt/insight-frames.json (guest agent and events, recorded from the lab). */
 export function insightFrame(name: string): Buffer {
@@ -254,6 +269,26 @@ export function fixtureClient(
           .map((s) => ({ domain: s.domain, params: params(s.params) }));
       if (opts.hung !== undefined) return opts.hung.answer(want.has(opts.hung.uuid), full, o);
       return full();
+    },
+    /** Over getAllDomainStats (through `this`, so that a test's proxy sees the call), via the real decoder. */
+    async readAllDomainStats<R>(
+      this: Pick<LibvirtClient, 'getAllDomainStats'>,
+      args: GetAllDomainStatsArgs,
+      sink: DomainStatsSink<R>,
+      o: ReadAllDomainStatsOptions<R> = {},
+    ): Promise<R[]> {
+      const late = o.onLateReply;
+      const records = await this.getAllDomainStats(args, {
+        ...(o.signal !== undefined ? { signal: o.signal } : {}),
+        ...(late !== undefined
+          ? {
+              onLateReply: (r: DomainStatsRecord[]) => {
+                late(readGetAllDomainStatsRet(encodeStatsReply(r), sink));
+              },
+            }
+          : {}),
+      });
+      return readGetAllDomainStatsRet(encodeStatsReply(records), sink);
     },
     async domainGetXmlDesc(dom: Domain): Promise<string> {
       count('domainGetXmlDesc');

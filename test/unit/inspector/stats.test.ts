@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeDomainStats } from '../../../src/inspector/stats.ts';
+import { DomainStatsDecoder, decodeDomainStats } from '../../../src/inspector/stats.ts';
+import type { DomainStats } from '../../../src/inspector/types.ts';
+import { decodeGetAllDomainStatsRet } from '../../../src/libvirt/procedures.ts';
+import { readGetAllDomainStatsRet } from '../../../src/libvirt/stats-reply.ts';
+import { recordedFrame } from '../libvirt/recorded.ts';
 import { loadRecording } from '../../helpers/fixture-client.ts';
 
 const rec = loadRecording();
@@ -91,4 +95,18 @@ test('unknown and odd fields never break decoding', () => {
   assert.deepEqual(s.perf, { cpu_cycles: 99 });
   assert.equal(s.cpu, undefined);
   assert.equal(s.raw.get('future.thing'), 'x');
+});
+
+test('the one-pass decoder (the inspector’s) gives the records decodeDomainStats gives, raw values exact', () => {
+  const payload = recordedFrame('get_all_domain_stats').payload;
+  const decoded = readGetAllDomainStatsRet(payload, new DomainStatsDecoder());
+  const reference = decodeGetAllDomainStatsRet(payload).map((r) => decodeDomainStats(r.domain, r.params));
+  assert.equal(decoded.length, reference.length);
+  const plain = (s: DomainStats) => {
+    const { raw, ...rest } = s;
+    return { rest: JSON.parse(JSON.stringify(rest)) as unknown, keys: Object.keys(s), raw: [...raw] };
+  };
+  for (const [i, s] of decoded.entries()) assert.deepEqual(plain(s), plain(reference[i]!));
+  // 64-bit counters in raw are bigint (exact beyond 2^53), as Ceilometer's exact reader needs.
+  assert.ok([...decoded[0]!.raw.values()].some((v) => typeof v === 'bigint'));
 });

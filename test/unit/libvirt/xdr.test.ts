@@ -4,13 +4,8 @@ import { describe, test } from 'node:test';
 
 import { TypedParamType } from '../../../src/libvirt/constants.ts';
 import { XdrDecodeError } from '../../../src/libvirt/errors.ts';
-import {
-  XdrReader,
-  XdrWriter,
-  uuidToBytes,
-  uuidToString,
-  type TypedParam,
-} from '../../../src/libvirt/xdr.ts';
+import { uuidToBytes, uuidToString } from '../../../src/libvirt/uuid.ts';
+import { XdrReader, XdrWriter, type TypedParam } from '../../../src/libvirt/xdr.ts';
 
 describe('XdrWriter / XdrReader round trips', () => {
   test('integers, hypers, doubles and booleans', () => {
