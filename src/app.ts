@@ -18,9 +18,11 @@ import { registerWebSecurity, webServerOptions, type WebConfig } from './http/we
 import type { CollectorRegistry } from './scrape/collector.ts';
 
 /**
- * What the application is built from. `config`, `inspector` and `publisherStatus` are read at each
- * request, so that a configuration reload can swap them without closing the listening socket; the
- * listen address, telemetry path and web configuration are fixed when the app is built.
+ * What the application is built from. `config`, `inspector`, `publisherStatus` and `webConfig` are read
+ * at each request, so that a configuration reload can swap them without closing the listening socket;
+ * the listen address, the paths and the server side of the web configuration (TLS on or off, HTTP/2, the
+ * client certificate policy) are fixed when the app is built (a new certificate is set on the running
+ * server: src/server.ts).
  */
 export interface AppDeps {
   config: Config;
@@ -30,7 +32,7 @@ export interface AppDeps {
   /** Status of the Ceilometer publisher for the landing page (no secrets). */
   publisherStatus?: (() => object) | undefined;
   /** The web configuration file (TLS, basic auth, headers), already loaded and validated. */
-  readonly webConfig?: WebConfig;
+  webConfig?: WebConfig | undefined;
   /** The collectors the scrapes choose from (default: every built-in one, src/collectors/index.ts). */
   readonly collectors?: CollectorRegistry;
 }
@@ -71,7 +73,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
     ...(deps.webConfig ? webServerOptions(deps.webConfig) : {}),
   } as FastifyServerOptions) as unknown as FastifyInstance;
-  if (deps.webConfig) registerWebSecurity(app, deps.webConfig);
+  // Always registered: a reload may add basic auth or headers to a server built without them.
+  registerWebSecurity(app, () => deps.webConfig);
   await app.register(compress, { global: true, encodings: ['gzip'], threshold: 1024 });
   registerRequestGuards(app);
 
