@@ -132,8 +132,7 @@ function addressesOf(config: Config, ctx: ServerContext): ListenAddress[] | unde
 
 /**
  * Builds the app of `next` over an inspector and a publisher (not started here) and makes it listen
- * (beside a running server on the `held` addresses). On failure the new app is closed and the error
- * thrown; nothing else is touched.
+ * (beside a running server on the `held` addresses). On failure the app is closed, nothing else.
  */
 async function serve(
   next: Loaded,
@@ -159,6 +158,11 @@ async function serve(
     await app.close();
     throw err;
   }
+  return { loaded: next, app, extra, deps, inspector, publisher };
+}
+
+/** The "listening" line: logged once the server serves and the publisher has started (tests wait for it). */
+function logListening(config: Config, ctx: ServerContext): void {
   ctx.log.info(
     {
       address: ctx.systemd ? 'systemd sockets' : listenAddresses(config.web.listen_address).join(','),
@@ -169,7 +173,6 @@ async function serve(
     },
     'listening',
   );
-  return { loaded: next, app, extra, deps, inspector, publisher };
 }
 
 /** Starts serving `next`: the libvirt connection, the publisher and the server. */
@@ -184,6 +187,7 @@ export async function start(next: Loaded, ctx: ServerContext): Promise<Running> 
     throw err;
   }
   await publisher?.start();
+  logListening(next.config, ctx);
   return r;
 }
 
@@ -260,6 +264,7 @@ async function replaceServer(
   ctx.onServing?.(n);
   await stop(r, false);
   await switchParts(r, plan, publisher);
+  logListening(next.config, ctx);
   return n;
 }
 

@@ -46,7 +46,8 @@ export function serverChange(was: ServerSettings, next: ServerSettings): ServerC
 export function webServerChange(was: WebConfig | undefined, next: WebConfig | undefined): ServerChange {
   const a = was?.tls;
   const b = next?.tls;
-  if (a === undefined && b === undefined) return { kind: 'none', reason: 'no TLS setting changed' };
+  if (a === undefined && b === undefined)
+    return { kind: 'none', reason: 'nothing the server is built with changed' };
   if (a === undefined || b === undefined) {
     return { kind: 'new-server', reason: b === undefined ? 'TLS switched off' : 'TLS switched on' };
   }
@@ -58,7 +59,7 @@ export function webServerChange(was: WebConfig | undefined, next: WebConfig | un
   // The options hold the key: compared, never logged.
   const same = JSON.stringify(secureContextOptions(a)) === JSON.stringify(secureContextOptions(b));
   return same
-    ? { kind: 'none', reason: 'no TLS setting changed' }
+    ? { kind: 'none', reason: 'nothing the server is built with changed' }
     : { kind: 'secure-context', reason: 'TLS certificate, key or settings changed' };
 }
 

@@ -109,7 +109,7 @@ describe('reloads under load: no refused connection, no failed request', () => {
     await waitFor(() => count('configuration reloaded') > before, 20_000, 'the SIGHUP reload');
   };
 
-  test('SIGHUPs, a renewed certificate and a written web configuration while clients hammer /-/healthy', async () => {
+  test('SIGHUPs, a renewed certificate and a written web configuration while clients hammer /-/healthy', async (t) => {
     const hammer = new Hammer(e.port, '/-/healthy', [
       { keepAlive: true },
       { keepAlive: true },
@@ -144,6 +144,7 @@ describe('reloads under load: no refused connection, no failed request', () => {
       await waitFor(() => hammer.ok >= 200, 60_000, 'more requests after the reloads');
 
       await hammer.stop();
+      t.diagnostic(`${hammer.ok} requests answered, ${hammer.failures.length} failed`);
       assert.deepEqual(hammer.failures, [], `failed requests among ${hammer.ok} answered`);
       assert.equal(count(' msg=listening '), 1, 'one server for the whole run (no rebuild)');
       const changed = lines('configuration files changed on disk; reloading');

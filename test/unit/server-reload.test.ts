@@ -28,7 +28,11 @@ const dir = mkdtempSync(join(tmpdir(), 'server-reload-test-'));
 const file = join(dir, 'config.yaml');
 const web = join(dir, 'web.yml');
 const cli = parseCli([`--config.file=${file}`]);
-const quiet = new Writable({ write: (_c, _e, done) => done() });
+const quiet = new Writable({
+  write: (_c, _e, done) => {
+    done();
+  },
+});
 const ctx: ServerContext = { log: createLogger('error', quiet), self: createSelfMetrics(), systemd: false };
 const URI = `qemu:///system?socket=${join(dir, 'no-such-socket')}`;
 let port = 0;
@@ -41,7 +45,9 @@ before(async () => {
   port = await new Promise<number>((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
       const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+      s.close(() => {
+        resolve(typeof a === 'object' && a ? a.port : 0);
+      });
     });
   });
 });
@@ -88,7 +94,9 @@ function status(path: string, auth?: string): Promise<number> {
       { host: '127.0.0.1', port, path, rejectUnauthorized: false, agent: false, headers },
       (res) => {
         res.resume();
-        res.once('end', () => resolve(res.statusCode ?? 0));
+        res.once('end', () => {
+          resolve(res.statusCode ?? 0);
+        });
       },
     );
     req.once('error', reject);
@@ -162,7 +170,9 @@ test('a new server that cannot listen: ServerKept, and the running server goes o
   let r: Running = await start(await load(cli), ctx);
   // Another program holds the new address.
   const foreign: Server = await new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => resolve(s));
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      resolve(s);
+    });
   });
   try {
     const taken = (foreign.address() as { port: number }).port;

@@ -122,14 +122,18 @@ test('renewSecureContext: a server without TLS, or settings Node.js refuses: Ser
   const server = { setSecureContext: (o: unknown) => (set = o) };
   renewSecureContext(server, webConfig({}, { cert: 'CERT 2' }));
   assert.equal((set as { cert: string }).cert, 'CERT 2');
-  assert.throws(() => renewSecureContext(server, webConfig({}, null)), ServerKept);
+  assert.throws(() => {
+    renewSecureContext(server, webConfig({}, null));
+  }, ServerKept);
   const refusing = {
     setSecureContext: () => {
       throw new Error('bad key');
     },
   };
   assert.throws(
-    () => renewSecureContext(refusing, webConfig()),
+    () => {
+      renewSecureContext(refusing, webConfig());
+    },
     (e: unknown) => e instanceof ServerKept && /bad key/.test(e.message),
   );
 });
