@@ -71,6 +71,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Scrapes carry no body; anything large is a mistake or an attack.
     bodyLimit: 16 * 1024,
     routerOptions: { maxParamLength: 200 },
+    // NOTE: a server that closes (a reload that built a new one, or the shutdown) still answers the
+    // requests that reach it, with `Connection: close`, instead of 503: the scrape succeeds and the
+    // client opens its next connection to the new server.
+    return503OnClosing: false,
     ...(deps.webConfig ? webServerOptions(deps.webConfig) : {}),
   } as FastifyServerOptions) as unknown as FastifyInstance;
   // Always registered: a reload may add basic auth or headers to a server built without them.
