@@ -31,6 +31,8 @@ export interface AppDeps {
   readonly self?: SelfMetrics;
   /** Status of the Ceilometer publisher for the landing page (no secrets). */
   publisherStatus?: (() => object) | undefined;
+  /** Set when a new server has taken over: HTTP/1 answers say `Connection: close` (see src/server.ts). */
+  retiring?: boolean;
   /** The web configuration file (TLS, basic auth, headers), already loaded and validated. */
   webConfig?: WebConfig | undefined;
   /** The collectors the scrapes choose from (default: every built-in one, src/collectors/index.ts). */
@@ -77,6 +79,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: false,
     ...(deps.webConfig ? webServerOptions(deps.webConfig) : {}),
   } as FastifyServerOptions) as unknown as FastifyInstance;
+  app.addHook('onRequest', async (req, reply) => {
+    if (deps.retiring === true && req.raw.httpVersionMajor < 2) void reply.header('connection', 'close');
+  });
   // Always registered: a reload may add basic auth or headers to a server built without them.
   registerWebSecurity(app, () => deps.webConfig);
   await app.register(compress, { global: true, encodings: ['gzip'], threshold: 1024 });

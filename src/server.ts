@@ -17,7 +17,7 @@ import { loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { filesDigest } from './config/secret-file.ts';
 import { appliedV8Flags, heapLimitBytes } from './heap.ts';
-import { closeListeners, listen, type ListenAddress } from './http/listeners.ts';
+import { closeListeners, drain, listen, type ListenAddress } from './http/listeners.ts';
 import type { SelfMetrics } from './http/self-metrics.ts';
 import { renewSecureContext, serverChange, ServerKept } from './http/server-change.ts';
 import { loadWebConfig, type WebConfig } from './http/web-config.ts';
@@ -47,10 +47,7 @@ export interface ServerContext {
   readonly self: SelfMetrics;
   /** Serving on the sockets systemd passed, not on the configured addresses. */
   readonly systemd: boolean;
-  /**
-   * Called when a reload's new server serves, before the old one closes: the systemd listeners hand
-   * their connections to the app of the moment (src/main.ts).
-   */
+  /** A reload's new server serves (the old one closes next): systemd listeners switch to it (main.ts). */
   readonly onServing?: (r: Running) => void;
 }
 
@@ -262,6 +259,8 @@ async function replaceServer(
     throw new ServerKept(err);
   }
   ctx.onServing?.(n);
+  r.deps.retiring = true;
+  await drain(r.app.server);
   await stop(r, false);
   await switchParts(r, plan, publisher);
   logListening(next.config, ctx);

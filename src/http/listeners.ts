@@ -6,7 +6,7 @@
  * passes (socket activation). TLS, HTTP/2, basic auth, the in-flight limit and close() are the app's,
  * the same on every socket.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, Server, type Socket } from 'node:net';
 import type { FastifyInstance, FastifyListenOptions } from 'fastify';
 
 /** The sockets systemd passes to an activated service (sd_listen_fds): fd 3 onwards. */
@@ -141,5 +141,26 @@ export async function listen(
   } catch (err) {
     await closeListeners(extra);
     throw err;
+  }
+}
+
+/**
+ * Lets a server that a new one has replaced finish: it stops accepting now (its idle connections are
+ * left open: a client may be sending on one), and resolves once its connections have ended or after
+ * `graceMs` (default 2 s), whichever comes first. NOTE: net.Server's own close(), not http's, which would also end
+ * the idle kept-alive connections at once, racing the requests their clients are sending; the app
+ * answers with `Connection: close` meanwhile, so busy clients move to the new server themselves.
+ */
+export async function drain(server: Server, graceMs = 2000): Promise<void> {
+  if (server.listening) Server.prototype.close.call(server);
+  const deadline = performance.now() + graceMs;
+  const open = (): Promise<number> =>
+    new Promise((resolve) => {
+      server.getConnections((err, n) => {
+        resolve(err ? 0 : n);
+      });
+    });
+  while ((await open()) > 0 && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
