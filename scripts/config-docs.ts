@@ -64,7 +64,9 @@ durations (\`500ms\`, \`10s\`, \`1m30s\`). Notation: \`[ key: <type> | default =
 
 The file, the web configuration file and the TLS files it names are watched: when one of them changes on
 disk (a cert-manager renewal in a mounted Secret included), the configuration is loaded again as SIGHUP
-does, about a second after the last change; an invalid file is logged and the running configuration kept.
+does, about a second after the last change (unless a SIGHUP has already loaded those contents); an invalid
+file is logged and the running configuration kept. A reload does not close the listening socket unless the
+listen address, a path or the server side of the web configuration changed (README, "Signals").
 Flags, and how inovex's map onto these keys: [migration.md](migration.md).
 
 A complete example is in [\`examples/config.yaml\`](../examples/config.yaml).

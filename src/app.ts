@@ -18,9 +18,11 @@ import { registerWebSecurity, webServerOptions, type WebConfig } from './http/we
 import type { CollectorRegistry } from './scrape/collector.ts';
 
 /**
- * What the application is built from. `config`, `inspector` and `publisherStatus` are read at each
- * request, so that a configuration reload can swap them without closing the listening socket; the
- * listen address, telemetry path and web configuration are fixed when the app is built.
+ * What the application is built from. `config`, `inspector`, `publisherStatus` and `webConfig` are read
+ * at each request, so that a configuration reload can swap them without closing the listening socket;
+ * the listen address, the paths and the server side of the web configuration (TLS on or off, HTTP/2, the
+ * client certificate policy) are fixed when the app is built (a new certificate is set on the running
+ * server: src/server.ts).
  */
 export interface AppDeps {
   config: Config;
@@ -29,8 +31,10 @@ export interface AppDeps {
   readonly self?: SelfMetrics;
   /** Status of the Ceilometer publisher for the landing page (no secrets). */
   publisherStatus?: (() => object) | undefined;
+  /** Set when a new server has taken over: HTTP/1 answers say `Connection: close` (see src/server.ts). */
+  retiring?: boolean;
   /** The web configuration file (TLS, basic auth, headers), already loaded and validated. */
-  readonly webConfig?: WebConfig;
+  webConfig?: WebConfig | undefined;
   /** The collectors the scrapes choose from (default: every built-in one, src/collectors/index.ts). */
   readonly collectors?: CollectorRegistry;
 }
@@ -69,9 +73,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Scrapes carry no body; anything large is a mistake or an attack.
     bodyLimit: 16 * 1024,
     routerOptions: { maxParamLength: 200 },
+    // NOTE: a server that closes (a reload that built a new one, or the shutdown) still answers the
+    // requests that reach it, with `Connection: close`, instead of 503: the scrape succeeds and the
+    // client opens its next connection to the new server.
+    return503OnClosing: false,
     ...(deps.webConfig ? webServerOptions(deps.webConfig) : {}),
   } as FastifyServerOptions) as unknown as FastifyInstance;
-  if (deps.webConfig) registerWebSecurity(app, deps.webConfig);
+  app.addHook('onRequest', async (req, reply) => {
+    if (deps.retiring === true && req.raw.httpVersionMajor < 2) void reply.header('connection', 'close');
+  });
+  // Always registered: a reload may add basic auth or headers to a server built without them.
+  registerWebSecurity(app, () => deps.webConfig);
   await app.register(compress, { global: true, encodings: ['gzip'], threshold: 1024 });
   registerRequestGuards(app);
 

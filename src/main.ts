@@ -12,10 +12,11 @@ import { parseCli, usage, type Cli } from './cli/flags.ts';
 import type { Logger } from 'pino';
 import { runInspect } from './cli/inspect.ts';
 import { ConfigError } from './config/load.ts';
-import { watchFiles, type FileWatcher } from './config/watch.ts';
+import { sameFingerprints, watchFiles, type FileWatcher, type Fingerprints } from './config/watch.ts';
 import { closeListeners, dropHandedOver, listenSystemd } from './http/listeners.ts';
 import { createSelfMetrics } from './http/self-metrics.ts';
 import { createLogger } from './log/logger.ts';
+import { ServerKept } from './http/server-change.ts';
 import { apply, load, start, stop, type Loaded, type Running, type ServerContext } from './server.ts';
 import { version } from './version.ts';
 
@@ -27,15 +28,47 @@ interface Process {
   stopping: boolean;
   /** The reload or shutdown in progress; the next waits for it. */
   work: Promise<unknown>;
+  /** The watched files as the last start or reload read them (taken before it read them). */
+  read: Fingerprints;
+}
+
+/** Applies `next` over the running server; false if it failed and the running server was kept. */
+async function applyLoaded(p: Process, running: Running, next: Loaded, why: string): Promise<boolean> {
+  const { log } = p.ctx;
+  try {
+    p.running = await apply(running, next, p.ctx);
+    log.info({ trigger: why }, 'configuration reloaded');
+    return true;
+  } catch (err) {
+    if (!(err instanceof ServerKept)) {
+      log.fatal({ err }, 'cannot serve the reloaded configuration');
+      process.exit(1);
+    }
+    log.error(
+      { err: err.message, trigger: why },
+      'configuration reload failed; keeping the running configuration',
+    );
+    return false;
+  }
 }
 
 /**
- * Loads the configuration again and applies it (SIGHUP, or a change of a watched file); a bad file is
- * logged and the running configuration kept.
+ * Loads the configuration again and applies it (SIGHUP, or a change of a watched file); a bad file, or
+ * one whose new server cannot listen, is logged and the running configuration kept.
  */
 async function reload(p: Process, watcher: FileWatcher, why: string): Promise<void> {
   const { log } = p.ctx;
-  if (p.stopping || p.running === undefined) return;
+  const running = p.running;
+  if (p.stopping || running === undefined) return;
+  // NOTE: taken before the load reads the files, so that a change made while it runs differs from
+  // them and is reloaded again. A SIGHUP always reloads (it re-reads the secret files, which are not
+  // watched); a file change the last reload already read (its SIGHUP came first) is not loaded twice.
+  const read = watcher.fingerprints();
+  if (why === 'file change' && sameFingerprints(read, p.read)) {
+    log.info({ trigger: why }, 'the changed files were already reloaded; nothing to do');
+    return;
+  }
+  p.read = read;
   let next: Loaded;
   try {
     next = await load(p.cli);
@@ -44,20 +77,18 @@ async function reload(p: Process, watcher: FileWatcher, why: string): Promise<vo
       { err: (err as Error).message, trigger: why },
       'configuration reload failed; keeping the running configuration',
     );
+    // The same files would fail the same way: the watcher waits for their next change.
+    watcher.settle(read);
     return;
   }
   log.level = next.config.log.level;
-  if (next.config.log.format !== p.running.loaded.config.log.format) {
+  if (next.config.log.format !== running.loaded.config.log.format) {
     log.warn({ format: next.config.log.format }, 'log.format takes effect at the next start');
   }
-  try {
-    p.running = await apply(p.running, next, p.ctx);
-    log.info({ trigger: why }, 'configuration reloaded');
-  } catch (err) {
-    log.fatal({ err }, 'cannot serve the reloaded configuration');
-    process.exit(1);
-  }
-  if (JSON.stringify(next.watched) !== JSON.stringify(watcher.paths)) watcher.update(next.watched);
+  const ok = await applyLoaded(p, running, next, why);
+  if (ok && JSON.stringify(next.watched) !== JSON.stringify(watcher.paths))
+    watcher.update(next.watched, read);
+  else watcher.settle(read);
 }
 
 /** Stops serving and exits: 0 when everything closed in time, 1 otherwise. */
@@ -114,10 +145,19 @@ async function serve(cli: Cli, loaded: Loaded): Promise<void> {
   for (const w of cli.warnings) log.warn(w);
   const p: Process = {
     cli,
-    ctx: { log, self: createSelfMetrics(), systemd: cli.systemdSocket },
+    ctx: {
+      log,
+      self: createSelfMetrics(),
+      systemd: cli.systemdSocket,
+      // The systemd listeners hand their connections to p.running.app: the new one as soon as it serves.
+      onServing: (r) => {
+        p.running = r;
+      },
+    },
     running: undefined,
     stopping: false,
     work: Promise.resolve(),
+    read: new Map(),
   };
   const systemdListeners = cli.systemdSocket
     ? await listenSystemd(() => {
@@ -142,6 +182,7 @@ async function serve(cli: Cli, loaded: Loaded): Promise<void> {
       );
     },
   });
+  p.read = watcher.fingerprints();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
       shutdown(p, watcher, systemdListeners, signal);

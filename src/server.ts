@@ -2,8 +2,9 @@
 /**
  * @packageDocumentation
  * The server's life cycle: a configuration is loaded and checked ({@link load}: the one path of the
- * start and of every reload), started ({@link start}), applied over a running one ({@link apply}) and
- * stopped ({@link stop}). Signals, file watching and the process exit are src/main.ts's.
+ * start and of every reload), started ({@link start}), applied over a running one ({@link apply}, as
+ * {@link reloadPlan} decides) and stopped ({@link stop}). Signals, file watching and the process exit
+ * are src/main.ts's.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Server } from 'node:net';
@@ -16,8 +17,9 @@ import { loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { filesDigest } from './config/secret-file.ts';
 import { appliedV8Flags, heapLimitBytes } from './heap.ts';
-import { closeListeners, listen } from './http/listeners.ts';
+import { closeListeners, drain, listen, type ListenAddress } from './http/listeners.ts';
 import type { SelfMetrics } from './http/self-metrics.ts';
+import { renewSecureContext, serverChange, ServerKept } from './http/server-change.ts';
 import { loadWebConfig, type WebConfig } from './http/web-config.ts';
 import { createLibvirtInspector, type LibvirtInspector } from './inspector/libvirt-inspector.ts';
 import type { Publisher } from './publisher/publisher.ts';
@@ -45,6 +47,8 @@ export interface ServerContext {
   readonly self: SelfMetrics;
   /** Serving on the sockets systemd passed, not on the configured addresses. */
   readonly systemd: boolean;
+  /** A reload's new server serves (the old one closes next): systemd listeners switch to it (main.ts). */
+  readonly onServing?: (r: Running) => void;
 }
 
 /** A running server: the app, the inspector and the publisher of one configuration. */
@@ -118,30 +122,47 @@ async function publisherFor(
   });
 }
 
-/** Starts serving `next`; `keep` reuses a running inspector and publisher (already started). */
-export async function start(
+/** The addresses a configuration listens on; undefined with systemd sockets. */
+function addressesOf(config: Config, ctx: ServerContext): ListenAddress[] | undefined {
+  return ctx.systemd ? undefined : listenAddresses(config.web.listen_address).map(parseListenAddress);
+}
+
+/**
+ * Builds the app of `next` over an inspector and a publisher (not started here) and makes it listen
+ * (beside a running server on the `held` addresses). On failure the app is closed, nothing else.
+ */
+async function serve(
   next: Loaded,
   ctx: ServerContext,
-  keep?: Pick<Running, 'inspector' | 'publisher'>,
+  parts: Pick<Running, 'inspector' | 'publisher'>,
+  held: readonly ListenAddress[] = [],
 ): Promise<Running> {
   const { config } = next;
-  const inspector = keep?.inspector ?? inspectorFor(config);
-  const publisher = keep === undefined ? await publisherFor(config, inspector, ctx) : keep.publisher;
+  const { inspector, publisher } = parts;
   const deps: AppDeps = {
     config,
     inspector,
     logger: ctx.log,
     self: ctx.self,
-    ...(next.web ? { webConfig: next.web } : {}),
+    webConfig: next.web,
     publisherStatus: publisher ? () => publisher.status() : undefined,
   };
   const app = await buildApp(deps);
-  const addresses = listenAddresses(config.web.listen_address);
-  const extra = await listen(app, ctx.systemd ? undefined : addresses.map(parseListenAddress));
-  if (keep === undefined) await publisher?.start();
+  let extra: Server[];
+  try {
+    extra = await listen(app, addressesOf(config, ctx), held);
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  return { loaded: next, app, extra, deps, inspector, publisher };
+}
+
+/** The "listening" line: logged once the server serves and the publisher has started (tests wait for it). */
+function logListening(config: Config, ctx: ServerContext): void {
   ctx.log.info(
     {
-      address: ctx.systemd ? 'systemd sockets' : addresses.join(','),
+      address: ctx.systemd ? 'systemd sockets' : listenAddresses(config.web.listen_address).join(','),
       libvirt_uri: config.libvirt.uri,
       version: version.version,
       v8_flags: appliedV8Flags.join(' '),
@@ -149,7 +170,22 @@ export async function start(
     },
     'listening',
   );
-  return { loaded: next, app, extra, deps, inspector, publisher };
+}
+
+/** Starts serving `next`: the libvirt connection, the publisher and the server. */
+export async function start(next: Loaded, ctx: ServerContext): Promise<Running> {
+  const inspector = inspectorFor(next.config);
+  const publisher = await publisherFor(next.config, inspector, ctx);
+  let r: Running;
+  try {
+    r = await serve(next, ctx, { inspector, publisher });
+  } catch (err) {
+    await inspector.close();
+    throw err;
+  }
+  await publisher?.start();
+  logListening(next.config, ctx);
+  return r;
 }
 
 /** Stops serving; with `all`, stops the publisher and closes libvirt too. */
@@ -169,46 +205,95 @@ export async function stop(r: Running, all = true): Promise<void> {
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
-/** Whether the HTTP server must be built again: what it was built with changed, or a web file is used. */
-function needsNewServer(a: Config['web'], b: Config['web']): boolean {
-  return (
-    !same(a.listen_address, b.listen_address) ||
-    a.telemetry_path !== b.telemetry_path ||
-    a.health_path !== b.health_path ||
-    a.config_file !== b.config_file ||
-    b.config_file !== undefined
-  );
+/** What a reload does; {@link reloadPlan} decides it from what changed. */
+export interface ReloadPlan {
+  /**
+   * The HTTP server: `keep` (it reads the new settings, basic auth and headers included, at its next
+   * request), `secure-context` (and serves the new certificate, key or TLS settings from its next
+   * handshake) or `new-server` (a new server listens beside it, then it closes after its requests).
+   */
+  readonly http: 'keep' | 'secure-context' | 'new-server';
+  /** Why, for the log: what changed for the HTTP server. */
+  readonly reason: string;
+  /** The libvirt connection is kept: its section and the files it reads are the same. */
+  readonly keepLibvirt: boolean;
+  /** The publisher is kept: its section and files, and the libvirt connection, are the same. */
+  readonly keepPublisher: boolean;
 }
 
 /**
- * Applies a new configuration. What the HTTP server was built with (listen address, paths, web
- * configuration file) needs a new server; everything else is swapped under the running one, so that
- * scrapes never see a closed socket. Either way, the libvirt connection is kept unless its section or
- * the files it reads changed, and the publisher unless its section, its files or the connection changed
- * (a renewed web certificate does not reconnect libvirt).
+ * Decides what applying `next` over `was` does. Only what the server is built with needs a new one:
+ * the listen addresses, the paths (routes), and the server side of the web configuration (TLS on or
+ * off, HTTP/2, the client certificate policy). A renewed certificate is a new secure context; anything
+ * else is read per request. A renewed web certificate does not reconnect libvirt.
  */
-export async function apply(r: Running, next: Loaded, ctx: ServerContext): Promise<Running> {
-  const was = r.loaded;
-  const sameLibvirt =
-    same(was.config.libvirt, next.config.libvirt) && was.files.libvirt === next.files.libvirt;
-  const samePublisher =
-    sameLibvirt &&
-    same(was.config.publisher, next.config.publisher) &&
-    was.files.publisher === next.files.publisher;
-  if (needsNewServer(was.config.web, next.config.web)) {
-    const keep = sameLibvirt && samePublisher;
-    await stop(r, !keep);
-    return start(next, ctx, keep ? r : undefined);
+export function reloadPlan(was: Loaded, next: Loaded): ReloadPlan {
+  const a = was.config;
+  const b = next.config;
+  const keepLibvirt = same(a.libvirt, b.libvirt) && was.files.libvirt === next.files.libvirt;
+  const keepPublisher =
+    keepLibvirt && same(a.publisher, b.publisher) && was.files.publisher === next.files.publisher;
+  const change = serverChange(was, next);
+  const http = change.kind === 'none' ? 'keep' : change.kind;
+  return { http, reason: change.reason, keepLibvirt, keepPublisher };
+}
+
+/**
+ * A new server beside the running one: it listens first (same addresses shared), then the old one
+ * stops accepting and closes once its requests are done. If the new one cannot listen, it is closed
+ * and the error thrown with the running server untouched ({@link ServerKept}).
+ */
+async function replaceServer(
+  r: Running,
+  next: Loaded,
+  ctx: ServerContext,
+  plan: ReloadPlan,
+): Promise<Running> {
+  const inspector = plan.keepLibvirt ? r.inspector : inspectorFor(next.config);
+  const publisher = plan.keepPublisher ? r.publisher : await publisherFor(next.config, inspector, ctx);
+  let n: Running;
+  try {
+    n = await serve(next, ctx, { inspector, publisher }, addressesOf(r.loaded.config, ctx) ?? []);
+  } catch (err) {
+    if (!plan.keepLibvirt) await inspector.close();
+    throw new ServerKept(err);
   }
-  const inspector = sameLibvirt ? r.inspector : inspectorFor(next.config);
-  const publisher = samePublisher ? r.publisher : await publisherFor(next.config, inspector, ctx);
-  r.deps.config = next.config;
-  r.deps.inspector = inspector;
-  r.deps.publisherStatus = publisher ? () => publisher.status() : undefined;
-  if (!samePublisher) {
+  ctx.onServing?.(n);
+  r.deps.retiring = true;
+  await drain(r.app.server);
+  await stop(r, false);
+  await switchParts(r, plan, publisher);
+  logListening(next.config, ctx);
+  return n;
+}
+
+/** Stops the publisher and closes libvirt of `r` where the plan replaced them; starts the new publisher. */
+async function switchParts(r: Running, plan: ReloadPlan, publisher: Running['publisher']): Promise<void> {
+  if (!plan.keepPublisher) {
+    // NOTE: the old publisher stops before the new one starts: never two sending the same interval.
     await r.publisher?.stop();
     await publisher?.start();
   }
-  if (!sameLibvirt) await r.inspector.close();
+  if (!plan.keepLibvirt) await r.inspector.close();
+}
+
+/**
+ * Applies a new configuration as {@link reloadPlan} decides, so that no connection is refused: the
+ * running server is kept (its deps swapped, a new secure context set) unless a socket-level setting
+ * changed, and then a new server listens before the old one closes.
+ */
+export async function apply(r: Running, next: Loaded, ctx: ServerContext): Promise<Running> {
+  const plan = reloadPlan(r.loaded, next);
+  ctx.log.info({ http: plan.http, reason: plan.reason }, 'applying the reloaded configuration');
+  if (plan.http === 'new-server') return replaceServer(r, next, ctx, plan);
+  if (plan.http === 'secure-context') renewSecureContext(r.app.server, next.web);
+  const inspector = plan.keepLibvirt ? r.inspector : inspectorFor(next.config);
+  const publisher = plan.keepPublisher ? r.publisher : await publisherFor(next.config, inspector, ctx);
+  r.deps.config = next.config;
+  r.deps.inspector = inspector;
+  r.deps.webConfig = next.web;
+  r.deps.publisherStatus = publisher ? () => publisher.status() : undefined;
+  for (const w of next.web?.warnings ?? []) ctx.log.warn({ file: next.web?.file }, w);
+  await switchParts(r, plan, publisher);
   return { ...r, loaded: next, inspector, publisher };
 }

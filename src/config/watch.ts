@@ -38,13 +38,34 @@ export interface WatchFilesOptions {
   readonly realpath?: (path: string) => string;
 }
 
+/** Fingerprints of files' contents, by absolute path. */
+export type Fingerprints = ReadonlyMap<string, string>;
+
 /** A running watch. */
 export interface FileWatcher {
-  /** Watches these files instead (after a reload that named other files); their contents become the reference. */
-  update(paths: readonly string[]): void;
+  /**
+   * Watches these files instead (after a reload that named other files); their contents become the
+   * reference: as in `reference` for the files it has, as they are now for the others.
+   */
+  update(paths: readonly string[], reference?: Fingerprints): void;
   /** The files watched now. */
   readonly paths: readonly string[];
+  /** The fingerprints of the watched files' contents now (read now, not the reference). */
+  fingerprints(): Map<string, string>;
+  /**
+   * Makes `reference` (taken by {@link FileWatcher.fingerprints} before a reload read the files) what
+   * the files are compared with: a change the reload has already read calls nothing, and one made
+   * after the fingerprints were taken still differs from them and calls `onChange`.
+   */
+  settle(reference: Fingerprints): void;
   close(): void;
+}
+
+/** Whether `a` and `b` fingerprint the same files with the same contents. */
+export function sameFingerprints(a: Fingerprints, b: Fingerprints): boolean {
+  if (a.size !== b.size) return false;
+  for (const [path, print] of a) if (b.get(path) !== print) return false;
+  return true;
 }
 
 function contentFingerprint(path: string): string {
@@ -137,10 +158,10 @@ export function watchFiles(paths: readonly string[], options: WatchFilesOptions)
     timer = setTimeout(check, debounceMs);
   };
 
-  const update = (next: readonly string[]): void => {
+  const update = (next: readonly string[], reference?: Fingerprints): void => {
     files = [...new Set(next.map((p) => resolve(p)))];
     seen.clear();
-    for (const f of files) seen.set(f, fingerprint(f));
+    for (const f of files) seen.set(f, reference?.get(f) ?? fingerprint(f));
     watchDirs(
       watchers,
       dirsOf(files, realpath),
@@ -154,6 +175,13 @@ export function watchFiles(paths: readonly string[], options: WatchFilesOptions)
     update,
     get paths() {
       return files;
+    },
+    fingerprints: () => new Map(files.map((f) => [f, fingerprint(f)])),
+    settle(reference) {
+      for (const f of files) {
+        const print = reference.get(f);
+        if (print !== undefined) seen.set(f, print);
+      }
     },
     close() {
       closed = true;

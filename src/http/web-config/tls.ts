@@ -215,7 +215,8 @@ export async function resolveTls(
   return tls;
 }
 
-function secureContextOptions(tls: WebTlsConfig): SecureContextOptions {
+/** The options of the secure context (certificate, key, client CA, versions, ciphers, curves). */
+export function secureContextOptions(tls: WebTlsConfig): SecureContextOptions {
   return {
     cert: tls.cert,
     key: tls.key.reveal(),

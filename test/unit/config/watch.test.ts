@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
-import { watchFiles, type WatchDir } from '../../../src/config/watch.ts';
+import { sameFingerprints, watchFiles, type WatchDir } from '../../../src/config/watch.ts';
 
 /** A fake file system: contents by path, and the directory watches set up on it. */
 function fakeFs() {
@@ -105,6 +105,85 @@ describe('watchFiles: a debounced reload when a watched file changes', () => {
     mock.timers.tick(5000);
     assert.deepEqual(calls, [], 'a pending check is cancelled by close()');
     assert.equal(fs.listeners.size, 0);
+  });
+
+  test('settle(): a change a reload already read calls nothing; one made after its fingerprints does', () => {
+    const fs = fakeFs();
+    fs.content.set('/etc/exporter/config.yaml', 'a: 1');
+    fs.content.set('/etc/exporter/web.yml', 'w: 1');
+    const calls: (readonly string[])[] = [];
+    const w = watchFiles(['/etc/exporter/config.yaml', '/etc/exporter/web.yml'], {
+      onChange: (c) => calls.push(c),
+      ...fs,
+    });
+    const applied = w.fingerprints();
+    // Written, then a SIGHUP reload reads it before the watcher's quiet time is over (main.ts).
+    fs.write('/etc/exporter/config.yaml', 'a: 2');
+    const read = w.fingerprints();
+    assert.equal(sameFingerprints(read, applied), false, 'a SIGHUP reload loads the new content');
+    w.settle(read);
+    mock.timers.tick(5000);
+    assert.deepEqual(calls, [], 'the watcher does not reload it a second time');
+
+    // Written while a reload runs, after its fingerprints were taken: still reloaded.
+    const before = w.fingerprints();
+    fs.write('/etc/exporter/web.yml', 'w: 2');
+    w.settle(before);
+    mock.timers.tick(1000);
+    assert.deepEqual(calls, [['/etc/exporter/web.yml']]);
+
+    // The watcher sees a change first (its reload is queued behind one in progress, which took its
+    // fingerprints before the change and settles after): the queued reload finds content that differs
+    // from what the last reload read, so main.ts runs it.
+    fs.write('/etc/exporter/config.yaml', 'a: 3');
+    mock.timers.tick(1000);
+    assert.deepEqual(calls, [['/etc/exporter/web.yml'], ['/etc/exporter/config.yaml']]);
+    w.settle(before);
+    assert.equal(sameFingerprints(w.fingerprints(), before), false);
+    w.close();
+  });
+
+  test('sameFingerprints: the same files with the same contents', () => {
+    const a = new Map([
+      ['/x', '1'],
+      ['/y', '2'],
+    ]);
+    assert.equal(
+      sameFingerprints(
+        a,
+        new Map([
+          ['/y', '2'],
+          ['/x', '1'],
+        ]),
+      ),
+      true,
+    );
+    assert.equal(
+      sameFingerprints(
+        a,
+        new Map([
+          ['/x', '1'],
+          ['/y', '3'],
+        ]),
+      ),
+      false,
+    );
+    assert.equal(sameFingerprints(a, new Map([['/x', '1']])), false);
+    assert.equal(sameFingerprints(new Map([['/x', '1']]), a), false);
+  });
+
+  test('update() with a reference: the files it has are compared with it, the others as they are now', () => {
+    const fs = fakeFs();
+    fs.content.set('/a/x', '2');
+    fs.content.set('/b/y', '1');
+    const calls: (readonly string[])[] = [];
+    const w = watchFiles(['/a/x'], { onChange: (c) => calls.push(c), ...fs });
+    // A reload read /a/x as "1" (it changed since) and now names /b/y too.
+    w.update(['/a/x', '/b/y'], new Map([['/a/x', '1']]));
+    fs.listeners.get('/a')?.listener();
+    mock.timers.tick(1000);
+    assert.deepEqual(calls, [['/a/x']]);
+    w.close();
   });
 
   test('a directory that cannot be watched is reported, the others still work', () => {
