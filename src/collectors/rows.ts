@@ -83,30 +83,48 @@ function prepare<S extends Scope>(
   return out;
 }
 
-/** Writes the prepared rows of one subject (a domain, a vCPU, a disk or a vNIC). */
+/**
+ * Writes the prepared rows of one subject (a domain, a vCPU, a disk or a vNIC), unless a subject of the
+ * scope already wrote the same labels (two disks with one target name): a series is never written twice.
+ * NOTE: checked once per subject here, so that the sink need not check each of its samples
+ * ({@link MetricSink.addDistinct}); no two rows share a family (test/unit/collectors/rows.test.ts).
+ */
 function emit<S extends Scope>(
   sink: MetricSink,
   prepared: readonly Prepared<S>[],
   subject: SubjectOf[S],
   labelText: string,
+  written: Set<string>,
 ): void {
+  if (written.has(labelText)) return;
+  written.add(labelText);
   for (const p of prepared) {
     const raw = p.row.read(subject);
     if (raw === undefined) continue;
     const value = toBase(p.row.rawUnit, raw);
-    if (p.metric) sink.addText(p.metric, labelText, value);
-    if (p.alias) sink.addText(p.alias, labelText, value * p.scale);
+    if (p.metric) sink.addDistinct(p.metric, labelText, value);
+    if (p.alias) sink.addDistinct(p.alias, labelText, value * p.scale);
   }
 }
 
+/** Label texts already written in this scrape, by scope. */
+type Written = { readonly [S in Scope]: Set<string> };
+
 /** Writes the rows of one running domain and of its vCPUs, disks and vNICs. */
-function emitDomain(sink: MetricSink, rows: Rows, domain: DomainSubject, text: Texts): void {
+function emitDomain(
+  sink: MetricSink,
+  rows: Rows,
+  domain: DomainSubject,
+  text: Texts,
+  written: Written,
+): void {
   const { instance, stats: s } = domain;
-  if (rows.domain.length > 0) emit(sink, rows.domain, domain, text('', 'domain'));
+  if (rows.domain.length > 0) emit(sink, rows.domain, domain, text('', 'domain'), written.domain);
   if (rows.vcpu.length > 0) {
     for (const vcpu of s.vcpus) {
       const index = String(vcpu.index);
-      emit(sink, rows.vcpu, { instance, stats: s, vcpu }, text(`vcpu:${index}`, 'vcpu', { vcpu: index }));
+      const labels = text(`vcpu:${index}`, 'vcpu', { vcpu: index });
+      emit(sink, rows.vcpu, { instance, stats: s, vcpu }, labels, written.vcpu);
     }
   }
   if (rows.disk.length > 0) {
@@ -114,7 +132,7 @@ function emitDomain(sink: MetricSink, rows: Rows, domain: DomainSubject, text: T
       // NOTE: backing-chain entries only appear with the BACKING flag, which the inspector never sets.
       const disk = diskOf(instance, block.name);
       const labels = text(`disk:${block.name}`, 'disk', { target_device: block.name });
-      emit(sink, rows.disk, { instance, stats: s, block, disk }, labels);
+      emit(sink, rows.disk, { instance, stats: s, block, disk }, labels, written.disk);
     }
   }
   if (rows.vnic.length > 0) {
@@ -122,12 +140,8 @@ function emitDomain(sink: MetricSink, rows: Rows, domain: DomainSubject, text: T
       const vnic = vnicOf(instance, iface.name);
       // NOTE: an SR-IOV NIC can have no name; label it by index rather than collide (Tinkoff#35).
       const device = iface.name === '' ? `#${iface.index}` : iface.name;
-      emit(
-        sink,
-        rows.vnic,
-        { instance, stats: s, iface, vnic },
-        text(`vnic:${device}`, 'vnic', { target_device: device }),
-      );
+      const labels = text(`vnic:${device}`, 'vnic', { target_device: device });
+      emit(sink, rows.vnic, { instance, stats: s, iface, vnic }, labels, written.vnic);
     }
   }
 }
@@ -149,6 +163,7 @@ export function emitRows(ctx: ScrapeContext, sink: MetricSink, collector: Collec
     vnic: [...ctx.domainLabelNames, ...SCOPE_LABELS.vnic],
   };
   const byUuid = new Map<string, Instance>(ctx.inspection.instances.map((i) => [i.uuid, i]));
+  const written: Written = { domain: new Set(), vcpu: new Set(), disk: new Set(), vnic: new Set() };
   for (const [uuid, stats] of ctx.inspection.stats) {
     const instance = byUuid.get(uuid);
     if (instance === undefined) continue;
@@ -157,6 +172,6 @@ export function emitRows(ctx: ScrapeContext, sink: MetricSink, collector: Collec
       ctx.labelText(uuid, key, () =>
         labelString(names[scope], extra ? { ...ctx.domainLabels(uuid), ...extra } : ctx.domainLabels(uuid)),
       );
-    emitDomain(sink, rows, { instance, stats }, text);
+    emitDomain(sink, rows, { instance, stats }, text, written);
   }
 }

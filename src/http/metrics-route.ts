@@ -6,7 +6,6 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { Registry } from 'prom-client';
 import { COLLECTOR_NAMES, type CollectorName, type Config } from '../config/schema.ts';
 import { parseDuration } from '../config/duration.ts';
 import type { Inspector } from '../inspector/types.ts';
@@ -137,11 +136,10 @@ export function registerMetricsRoute(
           signal: clockDeadline(deps.clock ?? systemClock, deadline).signal,
         });
         const format = openMetrics ? 'openmetrics' : 'prometheus';
-        const own = config.web.disable_exporter_metrics
-          ? self.registry
-          : Registry.merge([self.registry, self.runtime]);
-        // Encoded once here: a string body would be scanned for its UTF-8 length, then encoded again.
-        const body = Buffer.from(await renderResponse(own, sink, format), 'utf8');
+        // NOTE: the registries in turn, not a Registry.merge() per request (a new registry each time, the
+        // same text); the body comes encoded (a string body would be measured, then encoded again).
+        const own = config.web.disable_exporter_metrics ? [self.registry] : [self.registry, self.runtime];
+        const body = await renderResponse(own, sink, format);
         self.scrapes.inc({ result: 'ok' });
         return await reply.type(CONTENT_TYPES[format]).send(body);
       } finally {

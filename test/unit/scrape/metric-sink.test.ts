@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+// The metric sink: a series written once whatever path writes it, and the response body encoded from
+// pieces as the joined text would be.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Counter, Gauge, Registry } from 'prom-client';
+import {
+  MetricSink,
+  encodeParts,
+  renderRegistry,
+  renderResponse,
+  type FamilySpec,
+} from '../../../src/scrape/metric-sink.ts';
+
+const BYTES: FamilySpec = {
+  name: 'x_bytes_total',
+  help: 'Bytes … and more.',
+  type: 'counter',
+  labelNames: ['domain'],
+};
+const VDA = '{domain="a"}';
+const VDB = '{domain="b"}';
+
+test('addDistinct writes in order; a later checked write of the same labels is ignored', () => {
+  const sink = new MetricSink();
+  sink.addDistinct(BYTES, VDA, 1);
+  sink.addDistinct(BYTES, VDB, 2);
+  sink.addText(BYTES, VDA, 3);
+  sink.add(BYTES, { domain: 'b' }, 4);
+  sink.addDistinct(BYTES, '{domain="c"}', Number.NaN);
+  assert.equal(
+    sink.render('prometheus'),
+    '# HELP x_bytes_total Bytes … and more.\n# TYPE x_bytes_total counter\n' +
+      'x_bytes_total{domain="a"} 1\nx_bytes_total{domain="b"} 2\n',
+  );
+});
+
+test('addDistinct after a checked write still refuses a repeated label set', () => {
+  const sink = new MetricSink();
+  sink.addText(BYTES, VDA, 1);
+  sink.addDistinct(BYTES, VDA, 2);
+  sink.addDistinct(BYTES, VDB, 3);
+  sink.addText(BYTES, VDB, 4);
+  assert.equal(
+    sink.render('prometheus').split('\n').slice(2).join('\n'),
+    ['x_bytes_total{domain="a"} 1', 'x_bytes_total{domain="b"} 3', ''].join('\n'),
+  );
+});
+
+test('merge keeps the first sample of a label set, whichever path wrote it', () => {
+  const first = new MetricSink();
+  first.addDistinct(BYTES, VDA, 1);
+  const second = new MetricSink();
+  second.addDistinct(BYTES, VDA, 9);
+  second.addDistinct(BYTES, VDB, 2);
+  first.merge(second);
+  assert.equal(
+    first.render('openmetrics'),
+    [
+      '# HELP x_bytes Bytes … and more.',
+      '# TYPE x_bytes counter',
+      'x_bytes_total{domain="a"} 1',
+      'x_bytes_total{domain="b"} 2',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('encodeParts gives the UTF-8 bytes of the joined pieces, non-ASCII included', () => {
+  const parts = ['# HELP a µs …\n', 'a{name="ä😀"} 1\n', '', 'b 2\n'];
+  assert.deepEqual(encodeParts(parts), Buffer.from(parts.join(''), 'utf8'));
+});
+
+test('renderResponse: registries in turn as one merged registry, the sink, then # EOF', async () => {
+  const a = new Registry();
+  const b = new Registry();
+  new Gauge({ name: 'own_info', help: 'Info.', labelNames: ['v'], registers: [a] }).set({ v: '1' }, 1);
+  new Counter({ name: 'own_total', help: 'Count.', registers: [b] }).inc(3);
+  const sink = new MetricSink();
+  sink.addDistinct(BYTES, VDA, 5);
+  for (const format of ['prometheus', 'openmetrics'] as const) {
+    const merged = await renderRegistry(Registry.merge([a, b]), format);
+    const want = `${merged}${sink.render(format)}${format === 'openmetrics' ? '# EOF\n' : ''}`;
+    const got = await renderResponse([a, b], sink, format);
+    assert.equal(got.toString('utf8'), want, format);
+    assert.match(want, /^# HELP own_info Info\.\n# TYPE own_info gauge\nown_info\{v="1"\} 1\n/);
+  }
+  assert.equal(
+    (await renderResponse(a, sink, 'prometheus')).toString(),
+    `${await renderRegistry(a, 'prometheus')}${sink.render('prometheus')}`,
+  );
+});
