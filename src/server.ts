@@ -17,6 +17,7 @@ import { loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { filesDigest } from './config/secret-file.ts';
 import { appliedV8Flags, heapLimitBytes } from './heap.ts';
+import { anomalyLogger } from './http/anomaly-log.ts';
 import { closeListeners, drain, listen, type ListenAddress } from './http/listeners.ts';
 import type { SelfMetrics } from './http/self-metrics.ts';
 import { renewSecureContext, serverChange, ServerKept } from './http/server-change.ts';
@@ -98,8 +99,11 @@ export async function load(cli: Cli): Promise<Loaded> {
   return { config, web, files: await sectionFiles(config), watched };
 }
 
-function inspectorFor(config: Config): LibvirtInspector {
-  const inspector = createLibvirtInspector(inspectorOptions(config));
+function inspectorFor(config: Config, log: Logger): LibvirtInspector {
+  // The client's anomalies (a listener that threw, a frame it could not place) are counted in
+  // libvirt_exporter_libvirt_anomalies_total and logged here, rate-limited per kind.
+  const onAnomaly = anomalyLogger(log.child({ component: 'libvirt' }));
+  const inspector = createLibvirtInspector({ ...inspectorOptions(config), onAnomaly });
   // Domain events are counted from the start (the events collector); a daemon that is down now is
   // subscribed again on the first connection.
   if (config.collectors.events.enabled) void inspector.startEvents(AbortSignal.timeout(10_000));
@@ -174,7 +178,7 @@ function logListening(config: Config, ctx: ServerContext): void {
 
 /** Starts serving `next`: the libvirt connection, the publisher and the server. */
 export async function start(next: Loaded, ctx: ServerContext): Promise<Running> {
-  const inspector = inspectorFor(next.config);
+  const inspector = inspectorFor(next.config, ctx.log);
   const publisher = await publisherFor(next.config, inspector, ctx);
   let r: Running;
   try {
@@ -249,7 +253,7 @@ async function replaceServer(
   ctx: ServerContext,
   plan: ReloadPlan,
 ): Promise<Running> {
-  const inspector = plan.keepLibvirt ? r.inspector : inspectorFor(next.config);
+  const inspector = plan.keepLibvirt ? r.inspector : inspectorFor(next.config, ctx.log);
   const publisher = plan.keepPublisher ? r.publisher : await publisherFor(next.config, inspector, ctx);
   let n: Running;
   try {
@@ -287,7 +291,7 @@ export async function apply(r: Running, next: Loaded, ctx: ServerContext): Promi
   ctx.log.info({ http: plan.http, reason: plan.reason }, 'applying the reloaded configuration');
   if (plan.http === 'new-server') return replaceServer(r, next, ctx, plan);
   if (plan.http === 'secure-context') renewSecureContext(r.app.server, next.web);
-  const inspector = plan.keepLibvirt ? r.inspector : inspectorFor(next.config);
+  const inspector = plan.keepLibvirt ? r.inspector : inspectorFor(next.config, ctx.log);
   const publisher = plan.keepPublisher ? r.publisher : await publisherFor(next.config, inspector, ctx);
   r.deps.config = next.config;
   r.deps.inspector = inspector;
