@@ -132,3 +132,57 @@ test('landing page, health and an unknown path', async () => {
   assert.equal(withBody.statusCode, 400, 'a GET with a body is refused');
   await app.close();
 });
+
+test(
+  'concurrent scrapes share one body: same collectors and format join the one in flight, a shorter deadline or other collectors scrape on their own, nothing is kept afterwards',
+  { timeout: 30_000 },
+  async () => {
+    const clock = new ManualClock();
+    const inspector = gated();
+    const self = createSelfMetrics();
+    const app = Fastify();
+    registerMetricsRoute(
+      app,
+      {
+        config: loadConfig(undefined, { 'scrape.timeout': '60s', 'scrape.timeout_offset': '200ms' }),
+        inspector,
+        logger: pino({ level: 'silent' }),
+        clock,
+      },
+      self,
+      collectorRegistry,
+    );
+    const waitStarted = async (n: number): Promise<void> => {
+      while (inspector.started < n) await new Promise((r) => setImmediate(r));
+    };
+    const first = app.inject({ url: '/metrics' });
+    await waitStarted(1);
+    // Same collectors, format and deadline: they wait for the first body.
+    const joined = [app.inject({ url: '/metrics' }), app.inject({ url: '/metrics' })];
+    // A deadline earlier than the first's: it must not wait past it, so it scrapes on its own.
+    const shorter = app.inject({ url: '/metrics', headers: { 'x-prometheus-scrape-timeout-seconds': '5' } });
+    await waitStarted(2);
+    // Other collectors, or OpenMetrics: another body.
+    const other = app.inject({ url: '/metrics?collect[]=cpu' });
+    await waitStarted(3);
+    const om = app.inject({ url: '/metrics', headers: { accept: 'application/openmetrics-text' } });
+    await waitStarted(4);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(inspector.started, 4, 'the two joined requests started no inspection');
+    inspector.open();
+    const [a, b, c] = await Promise.all([first, ...joined]);
+    assert.equal(a?.statusCode, 200);
+    assert.match(a?.body ?? '', /^libvirt_up 1$/m);
+    assert.equal(b?.body, a?.body, 'a joined request gets the same body');
+    assert.equal(c?.body, a?.body, 'a joined request gets the same body');
+    assert.equal((await shorter).statusCode, 200);
+    assert.doesNotMatch((await other).body, /^libvirt_domain_memory/m, 'collect[]=cpu got its own body');
+    assert.match((await om).body, /# EOF\n$/, 'OpenMetrics got its own body');
+    // Once answered, nothing is kept: the next request scrapes again.
+    await app.inject({ url: '/metrics' });
+    assert.equal(inspector.started, 5);
+    const ok = (await self.scrapes.get()).values.find((v) => v.labels['result'] === 'ok')?.value;
+    assert.equal(ok, 7, 'every response counted, the joined ones too');
+    await app.close();
+  },
+);
