@@ -10,8 +10,13 @@ import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { exporterCommand, freePort, type ExporterProcess } from './exporter.ts';
-import { waitFor } from './lab.ts';
+import {
+  exporterCommand,
+  freePort,
+  loggedListening,
+  whenListening,
+  type ExporterProcess,
+} from './exporter.ts';
 
 /** A running exporter on 127.0.0.1:`port`. */
 export interface TlsExporter extends ExporterProcess {
@@ -23,32 +28,7 @@ export async function startTlsExporter(args: readonly string[]): Promise<TlsExpo
   const port = await freePort();
   const cmd = exporterCommand([`--web.listen-address=127.0.0.1:${port}`, ...args]);
   const child = spawn(cmd.command, cmd.args, { env: cmd.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor(
-    () => {
-      if (child.exitCode !== null) throw new Error(`exporter exited with ${child.exitCode}:\n${out}`);
-      return / msg=listening /.test(out);
-    },
-    30_000,
-    'the exporter to listen',
-    100,
-  );
-  return {
-    port,
-    child,
-    output: () => out,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) {
-          resolve(child.exitCode);
-          return;
-        }
-        child.once('exit', resolve);
-        child.kill('SIGTERM');
-      }),
-  };
+  return { port, ...(await whenListening(child, loggedListening, 30_000)) };
 }
 
 /** A self-signed certificate for 127.0.0.1 with this common name, and its key, in `dir` (TEST ONLY). */
