@@ -47,6 +47,23 @@ function gated(): Inspector & { started: number; signals: AbortSignal[]; open: (
   return inspector;
 }
 
+/** The metrics route alone on a bare Fastify, its deadline on `clock` (a 60 s bound, a 200 ms offset). */
+function routeOnly(inspector: Inspector, clock: ManualClock, self: ReturnType<typeof createSelfMetrics>) {
+  const app = Fastify();
+  registerMetricsRoute(
+    app,
+    {
+      config: loadConfig(undefined, { 'scrape.timeout': '60s', 'scrape.timeout_offset': '200ms' }),
+      inspector,
+      logger: pino({ level: 'silent' }),
+      clock,
+    },
+    self,
+    collectorRegistry,
+  );
+  return app;
+}
+
 test('scrapes beyond web.max_requests_in_flight are answered 503 at once', { timeout: 30_000 }, async () => {
   const inspector = gated();
   const app = await buildApp({
@@ -83,18 +100,7 @@ test(
     // a ManualClock: the test moves time, nothing waits for real milliseconds.
     const clock = new ManualClock();
     const inspector = gated();
-    const app = Fastify();
-    registerMetricsRoute(
-      app,
-      {
-        config: loadConfig(undefined, { 'scrape.timeout': '60s', 'scrape.timeout_offset': '200ms' }),
-        inspector,
-        logger: pino({ level: 'silent' }),
-        clock,
-      },
-      createSelfMetrics(),
-      collectorRegistry,
-    );
+    const app = routeOnly(inspector, clock, createSelfMetrics());
     const answer = app.inject({ url: '/metrics', headers: { 'x-prometheus-scrape-timeout-seconds': '5' } });
     while (inspector.signals.length === 0) await new Promise((r) => setImmediate(r));
     const [signal] = inspector.signals;
@@ -140,18 +146,7 @@ test(
     const clock = new ManualClock();
     const inspector = gated();
     const self = createSelfMetrics();
-    const app = Fastify();
-    registerMetricsRoute(
-      app,
-      {
-        config: loadConfig(undefined, { 'scrape.timeout': '60s', 'scrape.timeout_offset': '200ms' }),
-        inspector,
-        logger: pino({ level: 'silent' }),
-        clock,
-      },
-      self,
-      collectorRegistry,
-    );
+    const app = routeOnly(inspector, clock, self);
     const waitStarted = async (n: number): Promise<void> => {
       while (inspector.started < n) await new Promise((r) => setImmediate(r));
     };
