@@ -60,18 +60,8 @@ export abstract class LibvirtApi<
     args: GetAllDomainStatsArgs,
     options: GetAllDomainStatsOptions = {},
   ): Promise<DomainStatsRecord[]> {
-    const late = options.onLateReply;
     const asNumber = options.int64AsNumber === true;
-    const payload = await this.call(Proc.CONNECT_GET_ALL_DOMAIN_STATS, encodeGetAllDomainStatsArgs(args), {
-      signal: options.signal,
-      onLateReply:
-        late === undefined
-          ? undefined
-          : (p) => {
-              late(decodeGetAllDomainStatsRet(p, asNumber));
-            },
-    });
-    return decodeGetAllDomainStatsRet(payload, asNumber);
+    return this.#allDomainStats(args, options, (p) => decodeGetAllDomainStatsRet(p, asNumber));
   }
 
   /**
@@ -84,6 +74,18 @@ export abstract class LibvirtApi<
     sink: DomainStatsSink<R>,
     options: ReadAllDomainStatsOptions<R> = {},
   ): Promise<R[]> {
+    return this.#allDomainStats(args, options, (p) => readGetAllDomainStatsRet(p, sink));
+  }
+
+  /** The bulk stats call, its reply (and a late one, to `onLateReply`) decoded by `decode`. */
+  async #allDomainStats<T>(
+    args: GetAllDomainStatsArgs,
+    options: {
+      readonly signal?: AbortSignal | undefined;
+      readonly onLateReply?: ((r: T) => void) | undefined;
+    },
+    decode: (payload: Buffer) => T,
+  ): Promise<T> {
     const late = options.onLateReply;
     const payload = await this.call(Proc.CONNECT_GET_ALL_DOMAIN_STATS, encodeGetAllDomainStatsArgs(args), {
       signal: options.signal,
@@ -91,10 +93,10 @@ export abstract class LibvirtApi<
         late === undefined
           ? undefined
           : (p) => {
-              late(readGetAllDomainStatsRet(p, sink));
+              late(decode(p));
             },
     });
-    return readGetAllDomainStatsRet(payload, sink);
+    return decode(payload);
   }
 
   /** Lists domains (virConnectListAllDomains); `flags` are `ListAllDomainsFlags` bits, 0 for all. */
