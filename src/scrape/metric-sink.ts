@@ -196,6 +196,8 @@ export class MetricSink {
    * the capacity to give an {@link ExpositionWriter} that is to write it.
    */
   byteBound(): number {
+    // NOTE: the heads at three bytes a UTF-16 unit, as some HELP texts hold `…`: a few spare kilobytes
+    // rather than a body that grows (copied) for its last family.
     let bytes = 0;
     for (const f of this.#families.values())
       bytes += 3 * (2 * f.name.length + f.help.length + 24) + samplesBound(f.name, f.labels, f.values);
