@@ -90,3 +90,24 @@ test('renderResponse: registries in turn as one merged registry, the sink, then 
     `${await renderRegistry(a, 'prometheus')}${sink.render('prometheus')}`,
   );
 });
+
+test('renderResponse: UTF-8 label values past the ASCII size bound, in both formats', async () => {
+  const sink = new MetricSink();
+  const names = ['ä', '😀', 'µs…', '\u00ff', 'plain'];
+  const lines: string[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const domain = `${names[i % 5] ?? ''}${i}`;
+    sink.add(BYTES, { domain }, i * 1e6);
+    lines.push(`{domain="${domain}"} ${String(i * 1e6)}\n`);
+  }
+  const registry = new Registry();
+  for (const format of ['prometheus', 'openmetrics'] as const) {
+    const family = format === 'openmetrics' ? 'x_bytes' : 'x_bytes_total';
+    const head = `# HELP ${family} Bytes … and more.\n# TYPE ${family} counter\n`;
+    const text = head + lines.map((l) => `x_bytes_total${l}`).join('');
+    assert.equal(sink.render(format), text, format);
+    const want = Buffer.from(`${text}${format === 'openmetrics' ? '# EOF\n' : ''}`, 'utf8');
+    assert.deepEqual(await renderResponse(registry, sink, format), want, format);
+    assert.ok(sink.byteBound() < want.length, 'the bound assumed ASCII: the writer grew');
+  }
+});
