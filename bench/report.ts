@@ -20,6 +20,7 @@ import {
   type Soak,
 } from './lib/results.ts';
 import { explainFootprint, renderFootprint, type FootprintResult } from './lib/footprint.ts';
+import type { MicroResult } from './micro.ts';
 import type { ProfileSummary } from './lib/profile.ts';
 import { fmt, type Summary } from './lib/stats.ts';
 
@@ -740,8 +741,8 @@ const PHASE_LABELS: Readonly<Record<Phase, string>> = {
   stats: 'stats decode (typed parameters → DomainStats, in the same pass as the XDR decode)',
   collectors: 'collectors (runScrape on a fixed inspection)',
   exposition: 'exposition (the response body, as the route renders it)',
-  e2e: '**GET /metrics end to end** (all of the above + Fastify)',
-  gzip: 'GET /metrics with gzip',
+  e2e: '**GET /metrics end to end** (all of the above + Fastify, over a loopback socket)',
+  gzip: 'GET /metrics with gzip (Accept-Encoding: gzip, as Prometheus asks)',
 };
 
 /** Where the memory goes: bench/footprint.ts's figures and what they say. */
@@ -812,6 +813,14 @@ function liveProfileSection(r: Results): string {
   ].join('\n');
 }
 
+/** How the micro-benchmark reached its route: results stored before it used a socket timed inject(). */
+function via(m: MicroResult): string {
+  return m.transport === 'socket'
+    ? 'The route is requested over a loopback socket by an HTTP client in the same process, which reads the ' +
+        'whole body without decoding it (its reads count in the CPU figures).'
+    : "The route is reached through Fastify's inject(), which also decodes the body into a string.";
+}
+
 function microSection(r: Results): string {
   const m = r.micro;
   if (!m) return '';
@@ -827,7 +836,8 @@ function microSection(r: Results): string {
       `synthesised from the reply recorded from the lab libvirtd (test/fixtures/libvirt/recorded-frames.json, every ` +
       `stats group) by repeating the records of ${m.templates.join(', ')} under new names and UUIDs with shifted ` +
       `counters. A replaying libvirt API hands it, in 64 KiB chunks, to the real inspector (one shard), collectors, ` +
-      `prom-client and Fastify route (\`bench/micro.ts\`): everything but the socket. ${m.iterations} iterations after ` +
+      `prom-client and Fastify route (\`bench/micro.ts\`): everything but libvirt's socket. ${via(m)} ` +
+      `${m.iterations} iterations after ` +
       `a warm-up; the first, cold scrape (every guest's XML parsed) took ${fmt(m.coldMs, 0)} ms. The exposition has ` +
       `${m.series} series, ${fmt(m.bodyBytes / 1024, 0)} KiB (${fmt(m.gzipBytes / 1024, 0)} KiB gzipped); warm ` +
       `round trips ${m.roundTripsWarm}. Run ${m.date} at ${m.revision}.`,
@@ -848,7 +858,7 @@ function microSection(r: Results): string {
   ];
   if (p) {
     parts.push(
-      `### Where the time goes (V8 CPU profiler, ${fmt(p.busyMs / 1000, 1)} s busy over 40 warm end-to-end scrapes, ${ms(p.loopMsPerScrape)} ms each under the profiler)`,
+      `### Where the time goes (V8 CPU profiler, ${fmt(p.busyMs / 1000, 1)} s busy over 40 warm end-to-end scrapes${m.transport === 'socket' ? ' with gzip' : ''}, ${ms(p.loopMsPerScrape)} ms each under the profiler)`,
       '',
       'Functions of src/ run through tsx here, so the profile has no line numbers for them. A function without ' +
         'a name or file is V8 itself (for instance the UTF-8 encoding of the response under `Buffer.byteLength`).',

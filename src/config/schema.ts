@@ -186,6 +186,15 @@ export const configSchema = z
           .min(1)
           .default(10)
           .describe('Most concurrent scrapes; more are answered 503.'),
+        compression_level: z
+          .number()
+          .int()
+          .min(0)
+          .max(9)
+          .default(1)
+          .describe(
+            "zlib level of the gzip-encoded metrics, for scrapers that accept gzip (Prometheus does): 1 is the fastest, 9 the smallest, 0 sends the metrics uncompressed. At 50 guests, level 1 makes the 325 KiB exposition 29 KiB in 0.9 ms of CPU, level 6 (zlib's default) 24 KiB in 2 ms. Read at each scrape.",
+          ),
       })
       .strict()
       .prefault({})

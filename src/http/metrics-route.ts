@@ -2,7 +2,7 @@
 /**
  * GET <telemetry_path>: one scrape per request, with the deadline from X-Prometheus-Scrape-Timeout-Seconds,
  * collectors chosen by `collect[]`/`exclude[]`, a cap on scrapes in flight (503 beyond it), OpenMetrics when
- * asked for, gzip when accepted (the compress plugin).
+ * asked for, gzip when accepted (at `web.compression_level`, src/http/compression.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -14,6 +14,7 @@ import type { CollectorRegistry } from '../scrape/collector.ts';
 import { scrapeDeadlineMs } from '../scrape/deadline.ts';
 import { runScrape } from '../scrape/scraper.ts';
 import { CONTENT_TYPES, renderResponse, type ExpositionFormat } from '../scrape/metric-sink.ts';
+import { acceptsGzip, gzipBody } from './compression.ts';
 import type { SelfMetrics } from './self-metrics.ts';
 
 function list(v: unknown): string[] {
@@ -103,6 +104,18 @@ interface InFlight {
   /** When its scrape's deadline expires, on the route's clock. */
   readonly deadlineAt: number;
   readonly body: Promise<Buffer>;
+  /** The body gzip-encoded, by level, once a request that accepts gzip asked (shared like the body). */
+  readonly gzipped: Map<number, Promise<Buffer | undefined>>;
+}
+
+/** The gzip encoding of a shared body at `level`: encoded once for every request that shares it. */
+function gzipped(entry: InFlight, level: number): Promise<Buffer | undefined> {
+  let encoded = entry.gzipped.get(level);
+  if (encoded === undefined) {
+    encoded = entry.body.then((b) => gzipBody(b, level));
+    entry.gzipped.set(level, encoded);
+  }
+  return encoded;
 }
 
 /**
@@ -131,7 +144,7 @@ class SharedScrapes {
   }
 
   /** The body for `r`: one being built that it may share, else a new scrape. */
-  body(r: BodyRequest): Promise<Buffer> {
+  body(r: BodyRequest): InFlight {
     const clock = this.#deps.clock ?? systemClock;
     const deadlineAt = clock.now() + r.deadlineMs;
     const key = `${r.names.join(',')}|${r.format}|${r.config.web.disable_exporter_metrics}`;
@@ -142,14 +155,20 @@ class SharedScrapes {
       current.inspector === r.inspector &&
       current.deadlineAt <= deadlineAt
     )
-      return current.body;
-    const entry: InFlight = { config: r.config, inspector: r.inspector, deadlineAt, body: this.#build(r) };
+      return current;
+    const entry: InFlight = {
+      config: r.config,
+      inspector: r.inspector,
+      deadlineAt,
+      body: this.#build(r),
+      gzipped: new Map(),
+    };
     this.#inFlight.set(key, entry);
     const done = (): void => {
       if (this.#inFlight.get(key) === entry) this.#inFlight.delete(key);
     };
     entry.body.then(done, done);
-    return entry.body;
+    return entry;
   }
 
   async #build(r: BodyRequest): Promise<Buffer> {
@@ -182,10 +201,11 @@ export function registerMetricsRoute(
   const shared = new SharedScrapes(deps, self, registry);
 
   // NOTE: config and inspector are read from `deps` at each request: a configuration reload (SIGHUP)
-  // swaps them without closing the listening socket.
+  // swaps them without closing the listening socket. The route encodes its own body (`compress: false`
+  // keeps @fastify/compress out of it): src/http/compression.ts says why.
   app.get(
     deps.config.web.telemetry_path,
-    { logLevel: 'warn' },
+    { logLevel: 'warn', compress: false },
     async (req: FastifyRequest, reply: FastifyReply) => {
       const { config, inspector } = deps;
       const maxMs = parseDuration(config.scrape.timeout);
@@ -212,8 +232,15 @@ export function registerMetricsRoute(
         const deadline = scrapeDeadlineMs(Array.isArray(header) ? header[0] : header, offsetMs, maxMs);
         const openMetrics = (req.headers.accept ?? '').includes('application/openmetrics-text');
         const format = openMetrics ? 'openmetrics' : 'prometheus';
-        const body = await shared.body({ config, inspector, names, format, deadlineMs: deadline });
+        const entry = shared.body({ config, inspector, names, format, deadlineMs: deadline });
+        const encoded = acceptsGzip(req.headers['accept-encoding'])
+          ? await gzipped(entry, config.web.compression_level)
+          : undefined;
+        const body = encoded ?? (await entry.body);
         self.scrapes.inc({ result: 'ok' });
+        // The body depends on Accept-Encoding, whether this one was encoded or not.
+        void reply.header('vary', 'Accept-Encoding');
+        if (encoded !== undefined) void reply.header('content-encoding', 'gzip');
         return await reply.type(CONTENT_TYPES[format]).send(body);
       } finally {
         inflight -= 1;

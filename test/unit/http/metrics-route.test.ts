@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { gunzipSync } from 'node:zlib';
 import Fastify from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from '../../../src/app.ts';
@@ -182,3 +183,41 @@ test(
     await app.close();
   },
 );
+
+test('gzip at web.compression_level when accepted, Vary: Accept-Encoding always; level 0 or q=0 is plain', async () => {
+  const inspector = new LibvirtInspector({ client: fixtureClient() });
+  const get = async (level: number, acceptEncoding?: string) => {
+    const app = await buildApp({
+      config: loadConfig(undefined, { 'web.compression_level': level }),
+      inspector,
+      logger: pino({ level: 'silent' }),
+    });
+    const r = await app.inject({
+      url: '/metrics',
+      headers: acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding },
+    });
+    await app.close();
+    assert.equal(r.statusCode, 200);
+    assert.equal(r.headers.vary, 'Accept-Encoding');
+    return r;
+  };
+  const plain = await get(1);
+  assert.equal(plain.headers['content-encoding'], undefined);
+  const fast = await get(1, 'gzip');
+  const small = await get(9, 'gzip');
+  for (const r of [fast, small]) {
+    assert.equal(r.headers['content-encoding'], 'gzip');
+    assert.equal(
+      Number(r.headers['content-length']),
+      r.rawPayload.length,
+      'one body with its length, not chunked',
+    );
+    const text = gunzipSync(r.rawPayload).toString();
+    assert.match(text, /^libvirt_up 1$/m);
+    assert.equal(text.split('\n').length, plain.body.split('\n').length, 'the same lines as the plain body');
+  }
+  assert.ok(small.rawPayload.length < fast.rawPayload.length, 'level 9 encodes smaller than level 1');
+  assert.equal((await get(0, 'gzip')).headers['content-encoding'], undefined, 'level 0 sends it plain');
+  assert.equal((await get(6, 'gzip;q=0, identity')).headers['content-encoding'], undefined);
+  await inspector.close();
+});
