@@ -124,7 +124,7 @@ function render(
 
 /**
  * Writes the rows of one running domain and of its vCPUs, disks and vNICs.
- * NOTE: label texts come from the domain's cached texts (ScrapeContext.textsOf) by vCPU index or device name: no key
+ * NOTE: label texts come from the domain's cached texts (ScrapeContext.textsOf) by vCPU index or device position: no key
  * string, closure or label object is made per subject unless its text is missing (a new description).
  */
 function emitDomain(
@@ -150,28 +150,35 @@ function emitDomain(
     }
   }
   if (rows.disk.length > 0) {
+    let k = 0;
     for (const block of s.blocks) {
       // NOTE: backing-chain entries only appear with the BACKING flag, which the inspector never sets.
-      const disk = diskOf(instance, block.name);
-      let labels = t.disk.get(block.name);
-      if (labels === undefined) {
-        labels = render(ctx, uuid, names.disk, 'target_device', block.name);
-        t.disk.set(block.name, labels);
+      let slot = t.disk[k];
+      if (slot?.name !== block.name) {
+        const text = render(ctx, uuid, names.disk, 'target_device', block.name);
+        slot = t.disk[k] = { name: block.name, index: k, text, device: diskOf(instance, block.name) };
       }
-      emit(sink, rows.disk, { instance, stats: s, block, disk }, labels, written.disk);
+      k++;
+      emit(sink, rows.disk, { instance, stats: s, block, disk: slot.device }, slot.text, written.disk);
     }
   }
   if (rows.vnic.length > 0) {
+    let k = 0;
     for (const iface of s.interfaces) {
-      const vnic = vnicOf(instance, iface.name);
-      // NOTE: an SR-IOV NIC can have no name; label it by index rather than collide (Tinkoff#35).
-      const device = iface.name === '' ? `#${iface.index}` : iface.name;
-      let labels = t.vnic.get(device);
-      if (labels === undefined) {
-        labels = render(ctx, uuid, names.vnic, 'target_device', device);
-        t.vnic.set(device, labels);
+      let slot = t.vnic[k];
+      if (slot?.name !== iface.name || slot.index !== iface.index) {
+        // NOTE: an SR-IOV NIC can have no name; label it by index rather than collide (Tinkoff#35).
+        const device = iface.name === '' ? `#${iface.index}` : iface.name;
+        const text = render(ctx, uuid, names.vnic, 'target_device', device);
+        slot = t.vnic[k] = {
+          name: iface.name,
+          index: iface.index,
+          text,
+          device: vnicOf(instance, iface.name),
+        };
       }
-      emit(sink, rows.vnic, { instance, stats: s, iface, vnic }, labels, written.vnic);
+      k++;
+      emit(sink, rows.vnic, { instance, stats: s, iface, vnic: slot.device }, slot.text, written.vnic);
     }
   }
 }

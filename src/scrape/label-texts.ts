@@ -5,14 +5,28 @@
  * scrape to the next, so each label set is rendered once per description instead of once per sample:
  * the hot loops of the collectors (every guest, vCPU, disk and vNIC of every scrape) only look texts up.
  */
-import type { Instance } from '../inspector/types.ts';
+import type { DiskDevice, Instance, Vnic } from '../inspector/types.ts';
+
+/**
+ * The label text of a disk or vNIC at one position of a domain's stats, valid while the stats name the same
+ * device there (a hot-plug moves names: the text is made again), with its description's device.
+ */
+export interface SubjectText<D> {
+  /** The stats' name of the device (`block.N.name`, `net.N.name`) and, for a vNIC, its index. */
+  readonly name: string;
+  readonly index: number;
+  readonly text: string;
+  /** The device of the description with that name (diskOf, vnicOf), if it lists one. */
+  readonly device: D | undefined;
+}
 
 /**
  * One domain's rendered label texts, valid while its description (the XML's device lists), its Nova
  * metadata, its name and the configured identity labels stay the same. Collectors fill it on a miss with
  * texts that depend on nothing else (and on the subject's own name or index).
- * NOTE: the subjects of the meter table have fields of their own (an array by vCPU index, maps by device
- * name) so that the per-subject lookup builds no key string; other label sets go by key in `keyed`.
+ * NOTE: the subjects of the meter table have fields of their own (arrays by vCPU index and by device
+ * position, checked against the device's name) so that the per-subject lookup builds no key string and
+ * hashes no name; other label sets go by key in `keyed`.
  */
 export class DomainTexts {
   /** The domain labels alone (`{domain="…",…}` in the order of the domain label names). */
@@ -21,10 +35,10 @@ export class DomainTexts {
   labels: Record<string, string> | undefined = undefined;
   /** Domain labels and `vcpu`, by vCPU index. */
   readonly vcpu: (string | undefined)[] = [];
-  /** Domain labels and `target_device`, by the disk's name in the stats. */
-  readonly disk = new Map<string, string>();
-  /** Domain labels and `target_device`, by the vNIC's device name (`#N` for an unnamed one). */
-  readonly vnic = new Map<string, string>();
+  /** Domain labels and `target_device` of each disk, by its position in the stats (`block.N`). */
+  readonly disk: (SubjectText<DiskDevice> | undefined)[] = [];
+  /** Domain labels and `target_device` (`#N` for an unnamed vNIC) of each vNIC, by position (`net.N`). */
+  readonly vnic: (SubjectText<Vnic> | undefined)[] = [];
   /** The disk info labels of each disk of the description, by its position in `disks`. */
   readonly diskInfo: (string | undefined)[] = [];
   /** The vNIC info labels of each vNIC of the description, by its position in `vnics`. */
