@@ -46,7 +46,8 @@ export const eventsCollector: CollectorDefinition<'events'> = {
       sink.add(spec, { domain: e.domain, event: e.event, detail: e.detail }, e.count);
     }
     // The series alerts watch start at 0 for every domain, so that increase() sees a first crash.
-    // NOTE: their label texts depend on the domain's name only: cached with its other texts, by a constant key.
+    // NOTE: their label texts depend on the domain's name only: cached with its other texts, by a
+    // constant key.
     for (const i of ctx.inspection.instances) {
       const pairs = seen.get(i.name);
       const t = ctx.textsOf(i);

@@ -124,8 +124,10 @@ function render(
 
 /**
  * Writes the rows of one running domain and of its vCPUs, disks and vNICs.
- * NOTE: label texts come from the domain's cached texts (ScrapeContext.textsOf) by vCPU index or device position: no key
- * string, closure or label object is made per subject unless its text is missing (a new description).
+ * NOTE: label texts come from the domain's texts cached across scrapes (ScrapeContext.textsOf), by vCPU
+ * index or device position: no key string, closure or label object is made per subject unless its text is
+ * missing (a new description, a hot-plugged device). They depend on the domain labels and the subject's
+ * name (or index) only.
  */
 function emitDomain(
   ctx: ScrapeContext,

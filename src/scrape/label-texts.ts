@@ -63,8 +63,9 @@ export class DomainTexts {
 }
 
 /**
- * {@link DomainTexts} by domain UUID. Bounded by the domains of the last inspection: {@link LabelTextCache.retain}
- * drops every other domain's texts, and a domain whose description, name or identity changed gets new ones.
+ * {@link DomainTexts} by domain UUID. Bounded by the domains of the last inspection:
+ * {@link LabelTextCache.retain} drops every other domain's texts, and a domain whose description, name or
+ * identity labels changed gets new ones.
  */
 export class LabelTextCache {
   readonly #byUuid = new Map<string, DomainTexts>();
