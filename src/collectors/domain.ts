@@ -2,7 +2,9 @@
 import { type DescribedDomain, domainFamilies } from '../meters/domain.ts';
 import { valueOf } from '../meters/family.ts';
 import type { CollectorDefinition, ScrapeContext } from '../scrape/collector.ts';
-import { type FamilySpec, labelString, type MetricSink } from '../scrape/metric-sink.ts';
+import type { Instance } from '../inspector/types.ts';
+import type { FamilySpec, MetricSink } from '../scrape/metric-sink.ts';
+import { type ExtraLabels, keyedText, plainText } from './texts.ts';
 import { familySpecs } from './rows.ts';
 
 /** Reason names per state (virDomainRunningReason, virDomainPausedReason, …), from libvirt's headers. */
@@ -58,6 +60,22 @@ const REASONS: Readonly<Record<string, readonly string[]>> = {
 
 type Specs = Record<keyof typeof domainFamilies, FamilySpec>;
 
+const reasonOf = (i: Instance): string => REASONS[i.state]?.[i.stateReason] ?? 'unknown';
+const osInfo: ExtraLabels = (i) => ({
+  os_type: i.osType ?? '',
+  os_type_arch: i.osArch ?? '',
+  os_type_machine: i.osMachine ?? '',
+});
+const uuidInfo: ExtraLabels = (i) => ({ uuid: i.uuid, hypervisor_type: i.hypervisorType });
+const stateLabels: ExtraLabels = (i) => ({ state_desc: i.state });
+const reasonLabels: ExtraLabels = (i) => ({ state_desc: i.state, reason_desc: reasonOf(i) });
+
+/** Cache keys of the state and reason label sets, made once (not one key string per domain and scrape). */
+const STATE_KEYS = new Map(Object.keys(REASONS).map((s) => [s, `state:${s}`]));
+const REASON_KEYS = new Map(
+  Object.entries(REASONS).map(([s, reasons]) => [s, reasons.map((r) => `reason:${s}:${r}`)]),
+);
+
 /** Writes the series of one domain (running or not). */
 function emitDomain(
   ctx: ScrapeContext,
@@ -68,30 +86,17 @@ function emitDomain(
 ): void {
   const i = d.instance;
   const f = domainFamilies;
-  const labels = ctx.domainLabels(i.uuid);
   // Label texts that depend on the description (or on the state) only: cached across scrapes.
-  const text = (key: string, names: readonly string[], extra?: Record<string, string>): string =>
-    ctx.labelText(i.uuid, key, () => labelString(names, extra ? { ...labels, ...extra } : labels));
-  const plain = text('', specs.maxMemory.labelNames);
-  const osInfo = {
-    os_type: i.osType ?? '',
-    os_type_arch: i.osArch ?? '',
-    os_type_machine: i.osMachine ?? '',
-  };
-  sink.addText(specs.info, text('domain_info', specs.info.labelNames, osInfo), 1);
-  sink.addText(
-    specs.uuidInfo,
-    text('domain_uuid', specs.uuidInfo.labelNames, { uuid: i.uuid, hypervisor_type: i.hypervisorType }),
-    1,
-  );
-  const state = { state_desc: i.state };
-  sink.addText(specs.state, text(`state:${i.state}`, specs.state.labelNames, state), valueOf(f.state, d));
-  const reason = { ...state, reason_desc: REASONS[i.state]?.[i.stateReason] ?? 'unknown' };
-  sink.addText(
-    specs.reason,
-    text(`reason:${i.state}:${reason.reason_desc}`, specs.reason.labelNames, reason),
-    valueOf(f.reason, d),
-  );
+  const t = ctx.textsOf(i);
+  const plain = plainText(ctx, i, t, specs.maxMemory.labelNames);
+  sink.addText(specs.info, keyedText(ctx, i, t, 'domain_info', specs.info.labelNames, osInfo), 1);
+  sink.addText(specs.uuidInfo, keyedText(ctx, i, t, 'domain_uuid', specs.uuidInfo.labelNames, uuidInfo), 1);
+  const stateKey = STATE_KEYS.get(i.state) ?? `state:${i.state}`;
+  const state = keyedText(ctx, i, t, stateKey, specs.state.labelNames, stateLabels);
+  sink.addText(specs.state, state, valueOf(f.state, d));
+  const reasonKey = REASON_KEYS.get(i.state)?.[i.stateReason] ?? `reason:${i.state}:${reasonOf(i)}`;
+  const reason = keyedText(ctx, i, t, reasonKey, specs.reason.labelNames, reasonLabels);
+  sink.addText(specs.reason, reason, valueOf(f.reason, d));
   sink.addText(specs.maxMemory, plain, valueOf(f.maxMemory, d));
   sink.addText(specs.memoryUsage, plain, valueOf(f.memoryUsage, d));
   sink.addText(specs.vcpus, plain, valueOf(f.vcpus, d));

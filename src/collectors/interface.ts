@@ -1,8 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
-import type { CollectorDefinition } from '../scrape/collector.ts';
+import type { Instance, Vnic } from '../inspector/types.ts';
+import type { CollectorDefinition, ScrapeContext } from '../scrape/collector.ts';
 import { deviceInfoFamilies } from '../meters/domain.ts';
 import { familySpec, labelString } from '../scrape/metric-sink.ts';
 import { emitRows } from './rows.ts';
+
+/** The labels of a vNIC info series (a miss of the cache). */
+function vnicInfo(ctx: ScrapeContext, i: Instance, v: Vnic, dev: string, names: readonly string[]): string {
+  return labelString(names, {
+    ...ctx.domainLabels(i.uuid),
+    interface_type: v.type,
+    source_bridge: v.sourceBridge ?? '',
+    target_device: dev,
+    mac_address: v.mac ?? '',
+    model_type: v.model ?? '',
+    mtu_size: v.mtu === undefined ? '' : String(v.mtu),
+  });
+}
 
 /** The interface collector: per-vNIC counters from the meter table, and vNIC info from the XML. */
 export const interfaceCollector: CollectorDefinition<'interface'> = {
@@ -16,22 +30,13 @@ export const interfaceCollector: CollectorDefinition<'interface'> = {
     sink.declare(spec);
     for (const instance of ctx.inspection.instances) {
       if (!ctx.inspection.stats.has(instance.uuid)) continue;
+      // From the description only: the label texts are cached across scrapes, by the vNIC's position.
+      const t = ctx.textsOf(instance);
+      let k = -1;
       for (const v of instance.vnics) {
-        const dev = v.targetDev;
-        if (dev === undefined) continue;
-        // From the description only: the label text is cached across scrapes.
-        const text = ctx.labelText(instance.uuid, `vnic_info:${dev}`, () =>
-          labelString(spec.labelNames, {
-            ...ctx.domainLabels(instance.uuid),
-            interface_type: v.type,
-            source_bridge: v.sourceBridge ?? '',
-            target_device: dev,
-            mac_address: v.mac ?? '',
-            model_type: v.model ?? '',
-            mtu_size: v.mtu === undefined ? '' : String(v.mtu),
-          }),
-        );
-        sink.addText(spec, text, 1);
+        k++;
+        if (v.targetDev === undefined) continue;
+        sink.addText(spec, (t.vnicInfo[k] ??= vnicInfo(ctx, instance, v, v.targetDev, spec.labelNames)), 1);
       }
     }
   },

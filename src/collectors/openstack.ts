@@ -3,10 +3,35 @@ import type { Instance, NovaMetadata } from '../inspector/types.ts';
 import { valueOf } from '../meters/family.ts';
 import { openstackFamilies } from '../meters/openstack.ts';
 import type { CollectorDefinition, ScrapeContext } from '../scrape/collector.ts';
-import { type FamilySpec, labelString, type MetricSink } from '../scrape/metric-sink.ts';
+import type { FamilySpec, MetricSink } from '../scrape/metric-sink.ts';
+import { type ExtraLabels, keyedText, plainText } from './texts.ts';
 import { familySpecs } from './rows.ts';
 
 type Specs = Record<keyof typeof openstackFamilies, FamilySpec>;
+
+const FLAVOR_SIZES = ['vcpus', 'memory', 'disk', 'ephemeral', 'swap'] as const;
+
+// The Nova identity of a domain: from its description only (src/collectors/texts.ts).
+const infoLabels: ExtraLabels = (i) => {
+  const n = i.nova;
+  return {
+    instance_name: n?.displayName ?? '',
+    instance_id: i.uuid,
+    flavor_name: n?.flavor?.name ?? '',
+    user_name: n?.userName ?? '',
+    user_id: n?.userId ?? '',
+    project_name: n?.projectName ?? '',
+    project_id: n?.projectId ?? '',
+  };
+};
+const flavorLabels: ExtraLabels = (i) => ({
+  flavor_id: i.nova?.flavor?.id ?? '',
+  flavor_name: i.nova?.flavor?.name ?? '',
+});
+const rootLabels: ExtraLabels = (i) => ({
+  root_type: i.nova?.rootType ?? '',
+  root_id: i.nova?.rootUuid ?? '',
+});
 
 /** Writes the Nova identity series of one domain. */
 function emitInstance(
@@ -17,34 +42,18 @@ function emitInstance(
   n: NovaMetadata,
 ): void {
   const f = openstackFamilies;
-  const labels = ctx.domainLabels(i.uuid);
   // Everything here comes from the description: label texts cached across scrapes.
-  const text = (key: string, names: readonly string[], extra?: Record<string, string>): string =>
-    ctx.labelText(i.uuid, key, () => labelString(names, extra ? { ...labels, ...extra } : labels));
-  const plain = text('', specs.vcpus.labelNames);
-  sink.addText(
-    specs.info,
-    text('openstack_info', specs.info.labelNames, {
-      instance_name: n.displayName ?? '',
-      instance_id: i.uuid,
-      flavor_name: n.flavor?.name ?? '',
-      user_name: n.userName ?? '',
-      user_id: n.userId ?? '',
-      project_name: n.projectName ?? '',
-      project_id: n.projectId ?? '',
-    }),
-    1,
-  );
+  const t = ctx.textsOf(i);
+  const plain = plainText(ctx, i, t, specs.vcpus.labelNames);
+  sink.addText(specs.info, keyedText(ctx, i, t, 'openstack_info', specs.info.labelNames, infoLabels), 1);
   const fl = n.flavor;
   if (fl !== undefined) {
-    const ids = { flavor_id: fl.id ?? '', flavor_name: fl.name ?? '' };
-    sink.addText(specs.flavor, text('openstack_flavor', specs.flavor.labelNames, ids), 1);
-    for (const k of ['vcpus', 'memory', 'disk', 'ephemeral', 'swap'] as const)
-      sink.addText(specs[k], plain, valueOf(f[k], fl));
+    const flavor = keyedText(ctx, i, t, 'openstack_flavor', specs.flavor.labelNames, flavorLabels);
+    sink.addText(specs.flavor, flavor, 1);
+    for (const k of FLAVOR_SIZES) sink.addText(specs[k], plain, valueOf(f[k], fl));
   }
   if (n.rootType !== undefined || n.rootUuid !== undefined) {
-    const root = { root_type: n.rootType ?? '', root_id: n.rootUuid ?? '' };
-    sink.addText(specs.root, text('openstack_root', specs.root.labelNames, root), 1);
+    sink.addText(specs.root, keyedText(ctx, i, t, 'openstack_root', specs.root.labelNames, rootLabels), 1);
   }
   sink.addText(specs.created, plain, valueOf(f.created, n));
 }

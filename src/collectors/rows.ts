@@ -5,7 +5,6 @@
  * vCPUs, disks and vNICs, converts each raw value to base units and writes the correct metric and, when
  * enabled, its inovex alias. Also turns the other declarations of src/meters/ into this scrape's specs.
  */
-import type { Instance } from '../inspector/types.ts';
 import type { Family } from '../meters/family.ts';
 import type { CollectorName } from '../meters/names.ts';
 import {
@@ -60,7 +59,6 @@ interface Prepared<S extends Scope> {
 }
 
 type Rows = { readonly [S in Scope]: readonly Prepared<S>[] };
-type Texts = (key: string, scope: Scope, extra?: Record<string, string>) => string;
 
 /** The rows of `collector` in `scope`, their families declared (even without samples, for HELP and TYPE). */
 function prepare<S extends Scope>(
@@ -110,38 +108,79 @@ function emit<S extends Scope>(
 /** Label texts already written in this scrape, by scope. */
 type Written = { readonly [S in Scope]: Set<string> };
 
-/** Writes the rows of one running domain and of its vCPUs, disks and vNICs. */
+/** The label names of each scope: the domain labels, then the scope's own. */
+type Names = Readonly<Record<Scope, readonly string[]>>;
+
+/** Renders a subject's labels (a miss of the cache): the domain labels and the scope's one label. */
+function render(
+  ctx: ScrapeContext,
+  uuid: string,
+  names: readonly string[],
+  label: string,
+  value: string,
+): string {
+  return labelString(names, { ...ctx.domainLabels(uuid), [label]: value });
+}
+
+/**
+ * Writes the rows of one running domain and of its vCPUs, disks and vNICs.
+ * NOTE: label texts come from the domain's texts cached across scrapes (ScrapeContext.textsOf), by vCPU
+ * index or device position: no key string, closure or label object is made per subject unless its text is
+ * missing (a new description, a hot-plugged device). They depend on the domain labels and the subject's
+ * name (or index) only.
+ */
 function emitDomain(
+  ctx: ScrapeContext,
   sink: MetricSink,
   rows: Rows,
+  names: Names,
   domain: DomainSubject,
-  text: Texts,
   written: Written,
 ): void {
   const { instance, stats: s } = domain;
-  if (rows.domain.length > 0) emit(sink, rows.domain, domain, text('', 'domain'), written.domain);
+  const uuid = instance.uuid;
+  const t = ctx.textsOf(instance);
+  if (rows.domain.length > 0) {
+    const labels = (t.plain ??= labelString(names.domain, ctx.domainLabels(uuid)));
+    emit(sink, rows.domain, domain, labels, written.domain);
+  }
   if (rows.vcpu.length > 0) {
     for (const vcpu of s.vcpus) {
-      const index = String(vcpu.index);
-      const labels = text(`vcpu:${index}`, 'vcpu', { vcpu: index });
+      const i = vcpu.index;
+      const labels = (t.vcpu[i] ??= render(ctx, uuid, names.vcpu, 'vcpu', String(i)));
       emit(sink, rows.vcpu, { instance, stats: s, vcpu }, labels, written.vcpu);
     }
   }
   if (rows.disk.length > 0) {
+    let k = 0;
     for (const block of s.blocks) {
       // NOTE: backing-chain entries only appear with the BACKING flag, which the inspector never sets.
-      const disk = diskOf(instance, block.name);
-      const labels = text(`disk:${block.name}`, 'disk', { target_device: block.name });
-      emit(sink, rows.disk, { instance, stats: s, block, disk }, labels, written.disk);
+      let slot = t.disk[k];
+      if (slot?.name !== block.name) {
+        const text = render(ctx, uuid, names.disk, 'target_device', block.name);
+        slot = t.disk[k] = { name: block.name, index: k, text, device: diskOf(instance, block.name) };
+      }
+      k++;
+      emit(sink, rows.disk, { instance, stats: s, block, disk: slot.device }, slot.text, written.disk);
     }
   }
   if (rows.vnic.length > 0) {
+    let k = 0;
     for (const iface of s.interfaces) {
-      const vnic = vnicOf(instance, iface.name);
-      // NOTE: an SR-IOV NIC can have no name; label it by index rather than collide (Tinkoff#35).
-      const device = iface.name === '' ? `#${iface.index}` : iface.name;
-      const labels = text(`vnic:${device}`, 'vnic', { target_device: device });
-      emit(sink, rows.vnic, { instance, stats: s, iface, vnic }, labels, written.vnic);
+      let slot = t.vnic[k];
+      if (slot?.name !== iface.name || slot.index !== iface.index) {
+        // NOTE: an SR-IOV NIC can have no name; label it by index rather than collide (Tinkoff#35).
+        const device = iface.name === '' ? `#${iface.index}` : iface.name;
+        const text = render(ctx, uuid, names.vnic, 'target_device', device);
+        slot = t.vnic[k] = {
+          name: iface.name,
+          index: iface.index,
+          text,
+          device: vnicOf(instance, iface.name),
+        };
+      }
+      k++;
+      emit(sink, rows.vnic, { instance, stats: s, iface, vnic: slot.device }, slot.text, written.vnic);
     }
   }
 }
@@ -156,22 +195,15 @@ export function emitRows(ctx: ScrapeContext, sink: MetricSink, collector: Collec
     vnic: prepare(ctx, sink, collector, 'vnic'),
   };
   if (rows.domain.length + rows.vcpu.length + rows.disk.length + rows.vnic.length === 0) return;
-  const names: Readonly<Record<Scope, readonly string[]>> = {
+  const names: Names = {
     domain: [...ctx.domainLabelNames, ...SCOPE_LABELS.domain],
     vcpu: [...ctx.domainLabelNames, ...SCOPE_LABELS.vcpu],
     disk: [...ctx.domainLabelNames, ...SCOPE_LABELS.disk],
     vnic: [...ctx.domainLabelNames, ...SCOPE_LABELS.vnic],
   };
-  const byUuid = new Map<string, Instance>(ctx.inspection.instances.map((i) => [i.uuid, i]));
   const written: Written = { domain: new Set(), vcpu: new Set(), disk: new Set(), vnic: new Set() };
   for (const [uuid, stats] of ctx.inspection.stats) {
-    const instance = byUuid.get(uuid);
-    if (instance === undefined) continue;
-    // Label texts depend on the domain's description and the device names only: cached across scrapes.
-    const text: Texts = (key, scope, extra) =>
-      ctx.labelText(uuid, key, () =>
-        labelString(names[scope], extra ? { ...ctx.domainLabels(uuid), ...extra } : ctx.domainLabels(uuid)),
-      );
-    emitDomain(sink, rows, { instance, stats }, text, written);
+    const instance = ctx.instanceOf(uuid);
+    if (instance !== undefined) emitDomain(ctx, sink, rows, names, { instance, stats }, written);
   }
 }

@@ -8,7 +8,8 @@
  */
 import type { Logger } from 'pino';
 import type { CollectorName, Config } from '../config/schema.ts';
-import type { HostInfo, Inspection, Inspector, StatsGroup } from '../inspector/types.ts';
+import type { HostInfo, Inspection, Inspector, Instance, StatsGroup } from '../inspector/types.ts';
+import type { DomainTexts } from './label-texts.ts';
 import type { MetricSink } from './metric-sink.ts';
 
 /** What a collector sees during one scrape. */
@@ -31,6 +32,14 @@ export interface ScrapeContext {
    * domain labels alone, `disk:vda`…). Returns `build()` uncached for a domain the inspection lacks.
    */
   readonly labelText: (uuid: string, key: string, build: () => string) => string;
+  /** The domain of this inspection with that UUID, if any (one lookup, no map built per collector). */
+  readonly instanceOf: (uuid: string) => Instance | undefined;
+  /**
+   * The cached label texts of a domain of this inspection (the same cache as
+   * {@link ScrapeContext.labelText}, with the same rule for what a text may depend on): for hot loops,
+   * which look a subject's text up by its index or name without building a key or a closure.
+   */
+  readonly textsOf: (instance: Instance) => DomainTexts;
 }
 
 /** A collector, registered under {@link CollectorDefinition.name}. */

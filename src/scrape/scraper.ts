@@ -10,6 +10,7 @@ import type { CollectorName, Config } from '../config/schema.ts';
 import type { Inspection, Inspector, Instance, StatsGroup } from '../inspector/types.ts';
 import type { CollectorDefinition, CollectorRegistry, ScrapeContext } from './collector.ts';
 import { scrapeFamilies } from '../meters/scrape.ts';
+import { type DomainTexts, LabelTextCache } from './label-texts.ts';
 import { familySpec, MetricSink } from './metric-sink.ts';
 
 // The scrape's own families, declared in src/meters/scrape.ts.
@@ -52,22 +53,11 @@ function identityValue(label: string, i: Inspection['instances'][number]): strin
   }
 }
 
-/** One domain's cached label texts, valid while its description, name and identity labels stay the same. */
-interface LabelTexts {
-  /** The description's device list (the same array as long as the XML is cached) and Nova metadata. */
-  readonly disks: Instance['disks'];
-  readonly nova: Instance['nova'];
-  readonly name: string;
-  readonly identity: string;
-  readonly texts: Map<string, string>;
-}
-
 /**
  * Label texts by domain UUID, shared by every scrape of this process (the same rendering whatever the
- * scrape): a domain's series keep their labels from one scrape to the next, so they are rendered once per
- * description instead of once per sample. Entries of domains gone from an inspection are dropped.
+ * scrape); entries of domains gone from an inspection are dropped (src/scrape/label-texts.ts).
  */
-const labelTexts = new Map<string, LabelTexts>();
+const labelTexts = new LabelTextCache();
 
 /** Each collector's child logger, made once per logger and level (not one pino child per collector per scrape). */
 const childLoggers = new WeakMap<Logger, Map<string, Logger>>();
@@ -152,50 +142,40 @@ function scrapeContext(o: ScrapeOptions, inspection: Inspection): Omit<ScrapeCon
   const identity = o.config.metrics.identity_labels;
   const identityKey = identity.join(',');
   const byUuid = new Map(inspection.instances.map((i) => [i.uuid, i]));
-  for (const uuid of labelTexts.keys()) if (!byUuid.has(uuid)) labelTexts.delete(uuid);
-  const labelCache = new Map<string, Record<string, string>>();
+  labelTexts.retain(byUuid);
+  const textsOf = (i: Instance): DomainTexts => labelTexts.of(i, identityKey);
   return {
     inspection,
     inspector: o.inspector,
     signal: o.signal,
     config: o.config,
     domainLabelNames: ['domain', ...identity],
+    instanceOf: (uuid: string): Instance | undefined => byUuid.get(uuid),
+    textsOf,
     domainLabels: (uuid: string): Record<string, string> => {
-      let l = labelCache.get(uuid);
-      if (l === undefined) {
-        const i = byUuid.get(uuid);
-        l = { domain: i?.name ?? uuid };
-        if (i !== undefined) for (const label of identity) l[label] = identityValue(label, i);
-        labelCache.set(uuid, l);
+      const i = byUuid.get(uuid);
+      if (i === undefined) return { domain: uuid };
+      const t = textsOf(i);
+      if (t.labels === undefined) {
+        const l: Record<string, string> = { domain: i.name };
+        for (const label of identity) l[label] = identityValue(label, i);
+        t.labels = l;
       }
-      return l;
+      return t.labels;
     },
     labelText: (uuid: string, key: string, build: () => string): string => {
       const i = byUuid.get(uuid);
-      return i === undefined ? build() : cachedLabelText(i, identityKey, key, build);
+      if (i === undefined) return build();
+      const t = textsOf(i);
+      if (key === '') return (t.plain ??= build());
+      let text = t.keyed.get(key);
+      if (text === undefined) {
+        text = build();
+        t.keyed.set(key, text);
+      }
+      return text;
     },
   };
-}
-
-/** A label text of a domain, rendered once per description (see {@link labelTexts}). */
-function cachedLabelText(i: Instance, identityKey: string, key: string, build: () => string): string {
-  let e = labelTexts.get(i.uuid);
-  if (
-    e === undefined ||
-    e.disks !== i.disks ||
-    e.nova !== i.nova ||
-    e.name !== i.name ||
-    e.identity !== identityKey
-  ) {
-    e = { disks: i.disks, nova: i.nova, name: i.name, identity: identityKey, texts: new Map() };
-    labelTexts.set(i.uuid, e);
-  }
-  let t = e.texts.get(key);
-  if (t === undefined) {
-    t = build();
-    e.texts.set(key, t);
-  }
-  return t;
 }
 
 /** Runs one collector into its own sink; a failure is logged and reported, never thrown. */

@@ -7,6 +7,7 @@ import { LibvirtInspector } from '../../../src/inspector/libvirt-inspector.ts';
 import type { Inspection, Inspector, Instance } from '../../../src/inspector/types.ts';
 import { collectorRegistry as registry } from '../../../src/collectors/index.ts';
 import { runScrape } from '../../../src/scrape/scraper.ts';
+import { LabelTextCache } from '../../../src/scrape/label-texts.ts';
 import { fixtureClient } from '../../helpers/fixture-client.ts';
 import { parseExposition } from '../../helpers/exposition.ts';
 
@@ -89,4 +90,42 @@ test('cached label texts follow a rename, a new description and the identity lab
     .samples.find((x) => x.labels['domain'] === target.name);
   assert.equal(t?.labels['project_id'], undefined);
   await inspector.close();
+});
+
+// The cache behind ctx.labelText and ctx.textsOf (src/scrape/label-texts.ts): bounded by the last
+// inspection's domains, and new texts whenever the description, the name or the identity labels change.
+test('LabelTextCache: drops vanished domains and renews a changed domain', () => {
+  const base = { disks: [], vnics: [], nova: undefined, name: 'a' };
+  const a = { ...base, uuid: 'u-a' } as unknown as Instance;
+  const b = { ...base, uuid: 'u-b', name: 'b' } as unknown as Instance;
+  const cache = new LabelTextCache();
+  const ta = cache.of(a, '');
+  ta.plain = '{domain="a"}';
+  ta.vcpu[0] = '{domain="a",vcpu="0"}';
+  cache.of(b, '');
+  assert.equal(cache.size, 2);
+  // The same description again: the same texts.
+  assert.equal(cache.of(a, ''), ta);
+  assert.equal(cache.of(a, '').plain, '{domain="a"}');
+  // A guest that vanished from the inspection leaves nothing behind.
+  cache.retain(new Map([[a.uuid, a]]));
+  assert.equal(cache.size, 1);
+  // Each of the inputs of a text renews the domain's texts: name, disks, vNICs, Nova metadata, identity.
+  const changed: Instance[] = [
+    { ...a, name: 'renamed' },
+    { ...a, disks: [] },
+    { ...a, vnics: [] },
+    { ...a, nova: { displayName: 'x' } } as unknown as Instance,
+  ];
+  for (const i of changed) {
+    const t = cache.of(i, '');
+    assert.notEqual(t, ta);
+    assert.equal(t.plain, undefined);
+    assert.equal(t.vcpu.length, 0);
+  }
+  const last = changed[changed.length - 1]!;
+  assert.notEqual(cache.of(last, 'project_id'), cache.of(last, ''));
+  assert.equal(cache.size, 1);
+  cache.retain(new Map());
+  assert.equal(cache.size, 0);
 });
