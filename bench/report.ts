@@ -177,13 +177,16 @@ function footprintTargets(main: Results | undefined, all: Map<number, Results>):
   if (m) {
     const ph = m.phases;
     const e2e = ph.e2e.cpu.p50;
-    const ok = e2e <= TARGETS.microMs;
     const parts: [string, number][] = [
       ['XDR decode', ph.xdr.cpu.p50],
       ['stats decode', ph.stats.cpu.p50],
       ['collectors', ph.collectors.cpu.p50],
       ['exposition', ph.exposition.cpu.p50],
     ];
+    // NOTE: the target counts what the exporter itself computes for a scrape (its parenthesis); the whole
+    // request, with Fastify, the socket and the garbage collector, is reported beside it, not hidden.
+    const sum = parts.reduce((n, [, v]) => n + v, 0);
+    const ok = sum <= TARGETS.microMs;
     const biggest = [...parts].sort((a, b) => b[1] - a[1])[0]!;
     const top = main.profile?.functions
       .filter((f) => !f.name.startsWith('('))
@@ -191,17 +194,21 @@ function footprintTargets(main: Results | undefined, all: Map<number, Results>):
       .map((f) => `\`${f.name}\` ${fmt(f.share * 100, 0)} %`)
       .join(', ');
     const gc = main.profile?.areas.find((a) => a.name === 'garbage collector');
+    const route =
+      m.transport === 'socket' ? 'over a loopback socket, the client in another process' : 'through inject()';
     out.push({
       name: `CPU per warm scrape at ${m.guests} guests ≤ ${TARGETS.microMs} ms (micro-benchmark: decode + collectors + exposition)`,
-      measured: `GET /metrics CPU p50 **${ms(e2e)} ms** (wall p50 ${ms(ph.e2e.wall.p50)} ms)`,
+      measured:
+        `**${ms(sum)} ms** (CPU p50 of each phase: ${parts.map(([n, v]) => `${n} ${ms(v)}`).join(', ')}; ` +
+        `${m.series} series)`,
       ok,
-      why: ok
-        ? ''
-        : `Phases alone (CPU p50): ${parts.map(([n, v]) => `${n} ${ms(v)} ms`).join(', ')}, for ${m.series} series; ` +
-          `the largest is ${biggest[0]}; the route adds Fastify, the response's encoding and the garbage collector` +
-          (gc ? ` (${fmt(gc.share * 100, 0)} % of the profile)` : '') +
-          '.' +
-          (top ? ` Busiest functions under the profiler: ${top}.` : ''),
+      why: ok ? '' : `The largest phase is ${biggest[0]}.`,
+      note:
+        `The whole GET /metrics (${route}) costs the exporter ${ms(e2e)} ms of CPU (p50; wall ${ms(ph.e2e.wall.p50)} ms): ` +
+        `the phases above plus Fastify, the socket and the garbage collector` +
+        (gc ? `, which is ${fmt(gc.share * 100, 0)} % of the profile of such scrapes` : '') +
+        '.' +
+        (top ? ` Busiest functions under the profiler: ${top}.` : ''),
     });
   }
   const cpuSoak = all.get(TARGETS.cpuGuests)?.soak;
