@@ -57,7 +57,11 @@ export class DomainTexts {
   /** Whether these texts still hold for `i` with the identity labels `identity` (joined). */
   fits(i: Instance, identity: string): boolean {
     return (
-      this.disks === i.disks && this.nova === i.nova && this.name === i.name && this.identity === identity
+      this.disks === i.disks &&
+      this.vnics === i.vnics &&
+      this.nova === i.nova &&
+      this.name === i.name &&
+      this.identity === identity
     );
   }
 }

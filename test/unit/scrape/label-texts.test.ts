@@ -118,8 +118,11 @@ test('LabelTextCache: drops vanished domains and renews a changed domain', () =>
     { ...a, nova: { displayName: 'x' } } as unknown as Instance,
   ];
   for (const i of changed) {
+    // Each change on its own, against texts made for `a` as it was.
+    const before = cache.of(a, '');
+    before.plain = '{domain="a"}';
     const t = cache.of(i, '');
-    assert.notEqual(t, ta);
+    assert.notEqual(t, before);
     assert.equal(t.plain, undefined);
     assert.equal(t.vcpu.length, 0);
   }
