@@ -40,6 +40,10 @@ function quality(params: readonly string[]): number {
  * Whether an `Accept-Encoding` header accepts gzip (RFC 9110 §12.5.3): `gzip` or its alias `x-gzip`
  * with a quality above 0, or `*` above 0 when gzip is not named. An absent header accepts nothing
  * (the body goes out as it is, as @fastify/compress does).
+ * NOTE: written here rather than taken from @fastify/accept-negotiator (what @fastify/compress uses, and
+ * installed with it): checked against the cases of test/unit/http/compression.test.ts, it matches coding
+ * names case-sensitively (`GZIP` is refused) and lets `*` override an explicit `gzip;q=0`, both against
+ * RFC 9110.
  */
 export function acceptsGzip(header: string | string[] | undefined): boolean {
   if (header === undefined) return false;
