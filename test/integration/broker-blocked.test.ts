@@ -120,7 +120,9 @@ describe('the broker blocks publishers (memory alarm) for 60 s', () => {
     await cluster!.ctl(node, 'set_vm_memory_high_watermark', '0.4');
     const tClear = performance.now();
     const consumedAtClear = consumer.received.length;
-    await waitFor(
+    // NOTE: whether the queue emptied is what this wait saw, not a later scrape: polling goes on, and a
+    // scrape taken a moment later can catch the next cycle's samples on their way out (queue 120 once).
+    const drained = await waitFor(
       async () => {
         const s = await scrape();
         return s.queue === 0 && s.blocked === 0;
@@ -128,7 +130,10 @@ describe('the broker blocks publishers (memory alarm) for 60 s', () => {
       60_000,
       'queue drained after the alarm',
       250,
-    ).catch(() => undefined);
+    ).then(
+      () => true,
+      () => false,
+    );
     const drainedSeconds = (performance.now() - tClear) / 1000;
     const after = await scrape();
     const rssAfter = processFootprint(ex.pid).rssBytes;
@@ -207,8 +212,11 @@ describe('the broker blocks publishers (memory alarm) for 60 s', () => {
     );
     rec.check(
       'the samples held during the alarm were delivered after it cleared',
-      afterClear.length >= queueAtClear && after.queue === 0,
-      `${afterClear.length} consumed after the alarm, ${queueAtClear} held, queue ${after.queue} at the end`,
+      afterClear.length >= queueAtClear && drained,
+      `${afterClear.length} consumed after the alarm, ${queueAtClear} held, ` +
+        (drained
+          ? `queue empty ${drainedSeconds.toFixed(1)} s after it cleared`
+          : 'queue never empty within 60 s'),
     );
     rec.check(
       'memory bounded: RSS grew by less than 64 MiB during the alarm',
