@@ -212,11 +212,6 @@ export class MetricSink {
     }
   }
 
-  /** Appends this sink's families to `parts` as text (one piece), in order (without the OpenMetrics `# EOF`). */
-  renderParts(format: ExpositionFormat, parts: string[]): void {
-    parts.push(this.render(format));
-  }
-
   /**
    * Renders this sink's families as one string (without the OpenMetrics `# EOF`): the response's bytes
    * decoded, so a lone UTF-16 surrogate in a label value reads as U+FFFD, as it is sent.
@@ -233,20 +228,6 @@ function familyHead(name: string, help: string, type: string, format: Exposition
   // OpenMetrics names a counter family without `_total`; its samples keep it.
   const family = format === 'openmetrics' && type === 'counter' ? name.replace(/_total$/, '') : name;
   return `# HELP ${family} ${escapeHelp(help)}\n# TYPE ${family} ${type}\n`;
-}
-
-/**
- * Encodes text pieces as one UTF-8 buffer.
- * NOTE: piece by piece into one allocation, never one joined string: a few HELP texts hold non-Latin-1
- * characters (`…`), and joined with them the 6 MB body of 1000 guests became a two-byte string of 12 MB
- * whose join and encoding took about 130 ms per scrape (profiled).
- */
-export function encodeParts(parts: readonly string[]): Buffer {
-  let bound = 0;
-  for (const p of parts) bound += p.length;
-  const out = new ExpositionWriter(bound);
-  for (const p of parts) out.text(p);
-  return out.finish();
 }
 
 /** Appends the text of a prom-client registry's metrics (the exporter's own) without letting it format anything. */
@@ -278,6 +259,9 @@ export async function renderRegistry(registry: Registry, format: ExpositionForma
 /**
  * The whole response body, UTF-8: the exporter's own metrics (the registries in order, as one merged
  * registry would list them), then the scrape's.
+ * NOTE: piece by piece into one allocation, never one joined string: a few HELP texts hold non-Latin-1
+ * characters (`…`), and joined with them the 6 MB body of 1000 guests became a two-byte string of 12 MB
+ * whose join and encoding took about 130 ms per scrape (profiled).
  */
 export async function renderResponse(
   self: Registry | readonly Registry[],

@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { ExpositionWriter } from '../../../src/scrape/exposition-writer.ts';
 import {
   MetricSink,
-  encodeParts,
   renderRegistry,
   renderResponse,
   type FamilySpec,
@@ -66,9 +66,11 @@ test('merge keeps the first sample of a label set, whichever path wrote it', () 
   );
 });
 
-test('encodeParts gives the UTF-8 bytes of the joined pieces, non-ASCII included', () => {
+test('ExpositionWriter.text gives the UTF-8 bytes of the joined pieces, non-ASCII included', () => {
   const parts = ['# HELP a µs …\n', 'a{name="ä😀"} 1\n', '', 'b 2\n'];
-  assert.deepEqual(encodeParts(parts), Buffer.from(parts.join(''), 'utf8'));
+  const out = new ExpositionWriter(parts.reduce((n, p) => n + p.length, 0));
+  for (const p of parts) out.text(p);
+  assert.deepEqual(out.finish(), Buffer.from(parts.join(''), 'utf8'));
 });
 
 test('renderResponse: registries in turn as one merged registry, the sink, then # EOF', async () => {
