@@ -753,6 +753,12 @@ function peerProblem(body: string, expected: Expected): string | undefined {
 async function untilHealthy(t: HttpTarget, expected: Expected, signal: AbortSignal): Promise<void> {
   let last = '';
   for (let i = 0; i < 30; i++) {
+    // A process that died answers nothing more: say how it ended and what it said, at once.
+    if (t.child.exitCode !== null || t.child.signalCode !== null)
+      throw new Error(
+        `${t.name} ended (${t.child.exitCode ?? t.child.signalCode}) before it saw libvirt with ${expected.all} ` +
+          `domains; it said:\n${t.output().split('\n').slice(-20).join('\n')}`,
+      );
     const s = await scrape(t.url, { signal });
     if (
       s.ok &&
@@ -765,7 +771,10 @@ async function untilHealthy(t: HttpTarget, expected: Expected, signal: AbortSign
       : (s.error ?? '');
     await sleep(2000);
   }
-  throw new Error(`the exporter never saw libvirt with ${expected.all} domains (last: ${last})`);
+  throw new Error(
+    `the exporter never saw libvirt with ${expected.all} domains (last: ${last}); it said:\n` +
+      t.output().split('\n').slice(-20).join('\n'),
+  );
 }
 
 /** Asks `pid` for a heap snapshot (SIGUSR2) and sums the objects in it: the heap still live after a full GC. */

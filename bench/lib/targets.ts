@@ -255,8 +255,21 @@ export async function scrape(
     return { ok: true, ms, body };
   } catch (err) {
     options.signal?.throwIfAborted();
-    return { ok: false, ms: performance.now() - t0, body: '', error: (err as Error).message };
+    return { ok: false, ms: performance.now() - t0, body: '', error: errorText(err) };
   }
+}
+
+/**
+ * An error's message with its causes: fetch() says only "fetch failed" and keeps what happened (a refused
+ * or reset connection, a closed socket) in `cause`.
+ */
+export function errorText(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 4; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    parts.push(typeof code === 'string' && !e.message.includes(code) ? `${e.message} (${code})` : e.message);
+  }
+  return parts.length > 0 ? parts.join(': ') : String(err);
 }
 
 /** `virsh -r domstats` with every group: libvirtd's own time for the call (virsh --timing) and the wall time. */
