@@ -667,8 +667,10 @@ function soakSection(all: Map<number, Results>): string {
   };
   const rows = soaks.flatMap(([, r]) => {
     const s = r.soak;
+    const guestsCell =
+      s.paused !== undefined && s.paused > 0 ? `${s.guests} (${s.paused} paused)` : String(s.guests);
     const ours = [
-      String(s.guests),
+      guestsCell,
       'this exporter (compiled)',
       String(s.scrapes - s.failed),
       ms(s.latency.p50),
@@ -691,7 +693,7 @@ function soakSection(all: Map<number, Results>): string {
       `${s.date.slice(0, 10)} ${s.revision}`,
     ];
     const others = Object.values(s.others ?? {}).map((o) => [
-      String(s.guests),
+      guestsCell,
       `${o.label} (\`${o.command}\`)`,
       String(o.scrapes - o.failed),
       ms(o.latency.p50),
@@ -744,7 +746,10 @@ function soakSection(all: Map<number, Results>): string {
       '`nodejs_heap_size_used_bytes`, `nodejs_heap_size_total_bytes` and `nodejs_external_memory_bytes`. "After start" ' +
       'is once the process listens, before its first scrape; "steady" is the largest sample of the second half of ' +
       'the run; the slope is a least-squares fit over that half. The Go peer and, when it was built, the single-file ' +
-      'bundle are scraped the same number of times in the same run, each in a fresh process of its own.',
+      'bundle are scraped the same number of times in the same run, each in a fresh process of its own. Past 50 ' +
+      'guests the extra guests above 50 are kept paused (`--running`): a paused guest answers the same stats ' +
+      'groups and costs no CPU, while 200 running TCG guests saturate a 2-core machine until libvirtd takes minutes ' +
+      'to answer.',
     '',
     table(
       [

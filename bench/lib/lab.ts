@@ -42,11 +42,17 @@ export function existingExtras(stateDir: string): number {
 
 /**
  * `lab.sh up --extra N`: installs what is missing, starts the daemons and makes exactly N extra guests
- * (extras above N are removed). Its progress goes to our stderr.
+ * (extras above N are removed); with `runningExtras`, the extras above that many are kept paused. Its
+ * progress goes to our stderr.
  */
-export function labUp(extra: number, options: { signal?: AbortSignal } = {}): Promise<void> {
+export function labUp(
+  extra: number,
+  options: { signal?: AbortSignal; runningExtras?: number } = {},
+): Promise<void> {
+  const running =
+    options.runningExtras !== undefined ? ['--running-extra', String(options.runningExtras)] : [];
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [LAB_SCRIPT, 'up', '--extra', String(extra)], {
+    const child = spawn('bash', [LAB_SCRIPT, 'up', '--extra', String(extra), ...running], {
       stdio: ['ignore', 'ignore', 'inherit'],
       ...(options.signal ? { signal: options.signal } : {}),
     });

@@ -45,6 +45,8 @@ export interface Guests {
   /** Of the active guests, the tiny real Linux guests (the rest boot no OS). */
   readonly tiny: number;
   readonly extras: number;
+  /** Of the extras, how many were kept paused (`--running`; absent: none). */
+  readonly pausedExtras?: number;
 }
 
 /** One thing measured in the interleaved rounds. */
@@ -104,6 +106,8 @@ export interface Comparison {
 /** A long run of back-to-back full scrapes of a fresh exporter process. */
 export interface Soak {
   readonly guests: number;
+  /** Of the guests, the extras kept paused (`--running`; absent: none). */
+  readonly paused?: number;
   readonly scrapes: number;
   readonly failed: number;
   readonly latency: Summary;
