@@ -1034,6 +1034,13 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
     if (restoreTo !== undefined && restoreTo !== guests.extras) await restoreLab(restoreTo);
   }
+  // NOTE: a run where every section failed stores nothing: its environment (date, revision, Node.js) would
+  // otherwise be written over figures that an earlier run measured.
+  if (Object.keys(fresh).length === 0) {
+    log(`failed sections: ${failures.join('; ')}; nothing stored`);
+    process.exitCode = 1;
+    return;
+  }
   const env = await environment(opts, command, loadBefore, signal);
   // A micro-benchmark alone says nothing about the lab: keep the stored guests then.
   const results: Results = { environment: env, ...(needLab ? { guests } : {}), ...fresh };
