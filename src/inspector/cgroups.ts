@@ -9,12 +9,17 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import {
+  CgroupFiles,
+  ReadBuffer,
+  firstTokenIs,
+  flatKeyedValue,
+  hasToken,
+  parsePsiBytes,
+  type PsiTotals,
+} from './cgroup-files.ts';
 
-/** PSI totals of one resource, microseconds ("some": at least one task stalled; "full": all). */
-export interface PsiTotals {
-  readonly someUs?: number;
-  readonly fullUs?: number;
-}
+export type { PsiTotals } from './cgroup-files.ts';
 
 /** What one guest's cgroup says. */
 export interface GuestPressure {
@@ -28,27 +33,10 @@ export interface GuestPressure {
   readonly throttledPeriods?: number;
 }
 
-/** Parses a PSI file (`some avg10=… total=N` / `full … total=N`). */
+/** Parses a PSI file's text (`some avg10=… total=N` / `full … total=N`); see {@link parsePsiBytes}. */
 export function parsePsi(text: string): PsiTotals {
-  let someUs: number | undefined;
-  let fullUs: number | undefined;
-  for (const line of text.split('\n')) {
-    const m = /^(some|full)\s.*\btotal=(\d+)/.exec(line);
-    if (m === null) continue;
-    if (m[1] === 'some') someUs = Number(m[2]);
-    else fullUs = Number(m[2]);
-  }
-  return { ...(someUs !== undefined ? { someUs } : {}), ...(fullUs !== undefined ? { fullUs } : {}) };
-}
-
-/** Parses `cpu.stat` into key → number. */
-export function parseFlatKeyed(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const [k, v] = line.trim().split(/\s+/);
-    if (k && v !== undefined && /^\d+$/.test(v)) out.set(k, Number(v));
-  }
-  return out;
+  const bytes = Buffer.from(text, 'utf8');
+  return parsePsiBytes(bytes, bytes.length);
 }
 
 /** The first cgroup2 mount point in a mountinfo text (the field after ` - ` is the type). */
@@ -107,7 +95,15 @@ export interface CgroupReaderOptions {
   readonly proc?: string;
 }
 
-/** Reads guests' cgroup files, resolving each domain's directory once per domain id. */
+/** A domain as the reader keys it: its directory is resolved once per id and name. */
+type Dom = { readonly name: string; readonly id: number };
+const keyOf = (dom: Dom): string => `${dom.id}\u0000${dom.name}`;
+
+/**
+ * Reads guests' cgroup files, resolving each domain's directory once per domain id and keeping its files
+ * open (cgroup-files.ts) until the domain goes ({@link CgroupReader.retain}), its directory is resolved
+ * anew or cannot be read, or the reader is closed ({@link CgroupReader.close}).
+ */
 export class CgroupReader {
   readonly root: string | undefined;
   /** Why nothing can be read (no cgroup v2, unreadable root), or undefined. */
@@ -115,6 +111,9 @@ export class CgroupReader {
   readonly #pidDir: string;
   readonly #proc: string;
   readonly #dirs = new Map<string, string | null>();
+  /** The open files of each domain's directory, by the same key as #dirs. */
+  readonly #files = new Map<string, CgroupFiles>();
+  readonly #buffer = new ReadBuffer();
 
   constructor(options: CgroupReaderOptions = {}) {
     this.#pidDir = options.pidDir ?? '/run/libvirt/qemu';
@@ -147,9 +146,20 @@ export class CgroupReader {
   }
 
   /** Forgets domains whose ids are gone (call with the running domains). */
-  retain(doms: readonly { readonly name: string; readonly id: number }[]): void {
-    const keep = new Set(doms.map((d) => `${d.id}\u0000${d.name}`));
+  retain(doms: readonly Dom[]): void {
+    const keep = new Set(doms.map(keyOf));
     for (const k of this.#dirs.keys()) if (!keep.has(k)) this.#dirs.delete(k);
+    for (const k of this.#files.keys()) if (!keep.has(k)) this.#forgetFiles(k);
+  }
+
+  /** Closes every file kept open; a later read opens them again. */
+  close(): void {
+    for (const k of [...this.#files.keys()]) this.#forgetFiles(k);
+  }
+
+  #forgetFiles(key: string): void {
+    this.#files.get(key)?.close();
+    this.#files.delete(key);
   }
 
   #fromPid(dom: { readonly name: string; readonly id: number }): string | undefined {
@@ -174,40 +184,63 @@ export class CgroupReader {
   }
 
   /** Reads a guest's pressure and throttling; undefined when it has no readable directory. */
-  read(dom: { readonly name: string; readonly id: number }): GuestPressure | undefined {
+  read(dom: Dom): GuestPressure | undefined {
+    const key = keyOf(dom);
     const dir = this.resolve(dom);
-    if (dir === undefined || this.root === undefined) return undefined;
-    const abs = path.join(this.root, dir);
-    const psi = (file: string): PsiTotals => {
-      try {
-        return parsePsi(readFileSync(path.join(abs, file), 'utf8'));
-      } catch {
-        return {};
-      }
-    };
-    const cpu = psi('cpu.pressure');
-    const memory = psi('memory.pressure');
-    const io = psi('io.pressure');
-    if (cpu.someUs === undefined && memory.someUs === undefined && io.someUs === undefined) {
-      // The directory went away (guest stopped) or PSI is off: forget it, resolve again next time.
-      this.#dirs.delete(`${dom.id}\u0000${dom.name}`);
+    if (dir === undefined || this.root === undefined) {
+      this.#forgetFiles(key);
       return undefined;
     }
-    let throttle: { throttledUs?: number; throttledPeriods?: number } = {};
-    try {
-      const max = readFileSync(path.join(abs, 'cpu.max'), 'utf8').trim().split(/\s+/)[0];
-      if (max !== undefined && max !== 'max') {
-        const stat = parseFlatKeyed(readFileSync(path.join(abs, 'cpu.stat'), 'utf8'));
-        const us = stat.get('throttled_usec');
-        const periods = stat.get('nr_throttled');
-        throttle = {
-          ...(us !== undefined ? { throttledUs: us } : {}),
-          ...(periods !== undefined ? { throttledPeriods: periods } : {}),
-        };
-      }
-    } catch {
-      // no cpu controller here: no quota, no throttling figures
+    const abs = path.join(this.root, dir);
+    let files = this.#files.get(key);
+    if (files?.dir !== abs) {
+      files?.close();
+      files = new CgroupFiles(abs, this.#buffer);
+      this.#files.set(key, files);
     }
-    return { cgroup: dir, cpu, memory, io, ...throttle };
+    const cpu = this.#psi(files, 'cpu.pressure');
+    const memory = this.#psi(files, 'memory.pressure');
+    const io = this.#psi(files, 'io.pressure');
+    if (cpu.someUs === undefined && memory.someUs === undefined && io.someUs === undefined) {
+      // The directory went away (guest stopped; kept descriptors then read ENODEV) or PSI is off: close
+      // its files and forget it, resolve again next time.
+      this.#forgetFiles(key);
+      this.#dirs.delete(key);
+      return undefined;
+    }
+    return { cgroup: dir, cpu, memory, io, ...this.#throttle(files) };
+  }
+
+  #psi(files: CgroupFiles, name: string): PsiTotals {
+    const len = files.read(name);
+    return len === undefined ? {} : parsePsiBytes(this.#buffer.bytes, len);
+  }
+
+  /** Throttling from cpu.stat, only when cpu.max sets a quota (read each time: one can be set at run time). */
+  #throttle(files: CgroupFiles): { throttledUs?: number; throttledPeriods?: number } {
+    const buf = this.#buffer;
+    if (!files.isOpen('cpu.max')) {
+      // NOTE: cpu.max exists only where the cpu controller is enabled, i.e. listed in cgroup.controllers
+      // (not on a hybrid host's v2 tree, as in the lab). Re-reading that kept file each time is cheaper
+      // than a failing open of cpu.max, and still sees the controller enabled at run time. Where it cannot
+      // be read (a copied tree), cpu.max is tried itself.
+      const len = files.read('cgroup.controllers');
+      if (len !== undefined && !hasToken(buf.bytes, len, 'cpu')) return {};
+    }
+    const maxLen = files.read('cpu.max');
+    if (maxLen === undefined) return {};
+    files.drop('cgroup.controllers');
+    if (firstTokenIs(buf.bytes, maxLen, 'max')) {
+      files.drop('cpu.stat');
+      return {};
+    }
+    const len = files.read('cpu.stat');
+    if (len === undefined) return {};
+    const us = flatKeyedValue(buf.bytes, len, 'throttled_usec');
+    const periods = flatKeyedValue(buf.bytes, len, 'nr_throttled');
+    return {
+      ...(us !== undefined ? { throttledUs: us } : {}),
+      ...(periods !== undefined ? { throttledPeriods: periods } : {}),
+    };
   }
 }

@@ -242,6 +242,7 @@ export class LibvirtInspector implements Inspector {
   }
 
   async close(): Promise<void> {
+    this.#pressure.close();
     await this.#agents.close();
     await this.client.close();
   }

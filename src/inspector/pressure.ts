@@ -51,8 +51,10 @@ export class GuestPressureReader {
     options: { readonly cgroupRoot?: string | undefined },
   ): { readonly unavailable?: string; readonly byUuid: ReadonlyMap<string, GuestPressure> } {
     if (this.notLocal !== undefined) return { unavailable: this.notLocal, byUuid: new Map() };
-    if (this.#cgroups === undefined || this.#cgroups.root !== (options.cgroupRoot ?? this.#cgroups.root))
+    if (this.#cgroups === undefined || this.#cgroups.root !== (options.cgroupRoot ?? this.#cgroups.root)) {
+      this.#cgroups?.close();
       this.#cgroups = new CgroupReader({ root: options.cgroupRoot, ...this.paths });
+    }
     const reader = this.#cgroups;
     const byUuid = new Map<string, GuestPressure>();
     if (reader.unavailable !== undefined) return { unavailable: reader.unavailable, byUuid };
@@ -63,5 +65,10 @@ export class GuestPressureReader {
       if (p !== undefined) byUuid.set(i.uuid, p);
     }
     return { byUuid };
+  }
+
+  /** Closes the cgroup files kept open (the inspector's close); a later read opens them again. */
+  close(): void {
+    this.#cgroups?.close();
   }
 }

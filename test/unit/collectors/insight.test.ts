@@ -4,6 +4,19 @@
 // copied from the lab machine (test/fixtures/cgroup).
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { buildApp } from '../../../src/app.ts';
@@ -16,6 +29,12 @@ import {
   machineDirFromProcPath,
   parsePsi,
 } from '../../../src/inspector/cgroups.ts';
+import {
+  firstTokenIs,
+  flatKeyedValue,
+  hasToken,
+  parsePsiBytes,
+} from '../../../src/inspector/cgroup-files.ts';
 import { DomainEventCounts } from '../../../src/inspector/events.ts';
 import { guestAgentSkip, parseGuestInfo } from '../../../src/inspector/guest-agent.ts';
 import { decodeFrame } from '../../../src/libvirt/framing.ts';
@@ -161,6 +180,236 @@ describe('cgroups', () => {
     );
     const none = new CgroupReader({ proc: fileURLToPath(new URL('../../fixtures/config', import.meta.url)) });
     assert.match(none.unavailable ?? '', /no cgroup v2/);
+  });
+
+  // The parsing as it was before the bytes parsers (split + regex), the reference they must agree with.
+  const psiByRegex = (text: string): { someUs?: number; fullUs?: number } => {
+    const out: { someUs?: number; fullUs?: number } = {};
+    for (const line of text.split('\n')) {
+      const m = /^(some|full)\s.*\btotal=(\d+)/.exec(line);
+      if (m !== null) out[m[1] === 'some' ? 'someUs' : 'fullUs'] = Number(m[2]);
+    }
+    return out;
+  };
+  const flatByRegex = (text: string, key: string): number | undefined => {
+    let value: number | undefined;
+    for (const line of text.split('\n')) {
+      const [k, v] = line.trim().split(/\s+/);
+      if (k === key && v !== undefined && /^\d+$/.test(v)) value = Number(v);
+    }
+    return value;
+  };
+  const bytes = (text: string): [Buffer, number] => {
+    // Stale bytes after the text, as in the reused read buffer: they must not be read.
+    const b = Buffer.from(`${text}\nsome total=999 throttled_usec 999 max cpu`);
+    return [b, Buffer.byteLength(text)];
+  };
+
+  test('the bytes parsers read what split + regex read, on awkward texts too', () => {
+    const psiTexts = [
+      'some avg10=0.02 avg60=0.02 avg300=0.00 total=247675\nfull avg10=0.02 avg60=0.02 avg300=0.00 total=227169\n',
+      'some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n',
+      'some total=5',
+      'some\ttotal=7\nfull total=1 total=2\n',
+      'somex total=1\n fulltotal=2\nfull a_total=3 total=4x\n',
+      'some xtotal=9\nfull total=12\r total=13\nsome total=\n',
+      'some total=123456789012345678901\nsome total=007\n',
+      '',
+      'full total=3\n\nsome total=1\nsome total=2',
+    ];
+    for (const t of psiTexts) {
+      assert.deepEqual(parsePsiBytes(...bytes(t)), psiByRegex(t), JSON.stringify(t));
+      assert.deepEqual(parsePsi(t), psiByRegex(t), JSON.stringify(t));
+    }
+    const maxOf = (t: string): boolean => t.trim().split(/\s+/)[0] === 'max';
+    for (const t of ['max 100000\n', '  max\n', '50000 100000\n', 'maximum 1', 'ma', '', '\n'])
+      assert.equal(firstTokenIs(...bytes(t), 'max'), maxOf(t), JSON.stringify(t));
+    const stat =
+      'usage_usec 761159\nnr_throttled 321\n throttled_usec  2345678 \nthrottled_usec x1\nnr_throttled\nnr_periods 5 6\n';
+    for (const t of [stat, `${stat}throttled_usec 99\n`, 'throttled_usec 12', '', 'nr_throttled 1x\n'])
+      for (const key of ['throttled_usec', 'nr_throttled', 'nr_periods', 'usage'])
+        assert.equal(flatKeyedValue(...bytes(t), key), flatByRegex(t, key), `${key} in ${JSON.stringify(t)}`);
+    assert.equal(hasToken(...bytes('cpuset io memory pids\n'), 'cpu'), false);
+    assert.equal(hasToken(...bytes('cpuset cpu io\n'), 'cpu'), true);
+  });
+
+  const openFds = (): number => readdirSync('/proc/self/fd').length;
+  const psi = (some: number): string =>
+    `some avg10=0.00 avg60=0.00 avg300=0.00 total=${some}\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=${some - 1}\n`;
+  /** A guest's directory in a fake v2 tree, the cpu controller enabled (cgroup.controllers lists it). */
+  const guestDir = (root: string, rel: string, some: number): string => {
+    const dir = join(root, rel);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'cgroup.procs'), '4242\n');
+    writeFileSync(join(dir, 'cgroup.controllers'), 'cpuset cpu io memory pids\n');
+    for (const r of ['cpu', 'memory', 'io']) writeFileSync(join(dir, `${r}.pressure`), psi(some));
+    writeFileSync(join(dir, 'cpu.max'), 'max 100000\n');
+    writeFileSync(join(dir, 'cpu.stat'), 'usage_usec 5\nnr_periods 9\nnr_throttled 2\nthrottled_usec 700\n');
+    return dir;
+  };
+  const tree = (): string => {
+    const root = mkdtempSync(join(tmpdir(), 'libvirt-exporter-cgroups-'));
+    writeFileSync(join(root, 'cgroup.procs'), '');
+    return root;
+  };
+  const g1 = { name: 'g1', id: 3 };
+  const g2 = { name: 'g2', id: 4 };
+
+  test('kept files: new values seen on each read; a quota set at run time brings throttling, its removal drops it', () => {
+    const root = tree();
+    const r = new CgroupReader({ root, pidDir: '/nonexistent' });
+    try {
+      const dir = guestDir(root, 'machine/qemu-3-g1.libvirt-qemu', 100);
+      const fds0 = openFds();
+      assert.equal(r.read(g1)?.cpu.someUs, 100);
+      assert.equal(r.read(g1)?.throttledUs, undefined, 'cpu.max is max');
+      assert.equal(openFds(), fds0 + 4, 'three PSI files and cpu.max kept open');
+      // Rewritten in place, as the kernel regenerates the text: the kept descriptor reads the new one.
+      writeFileSync(join(dir, 'cpu.pressure'), psi(250));
+      writeFileSync(join(dir, 'io.pressure'), psi(7));
+      const again = r.read(g1)!;
+      assert.deepEqual(
+        [again.cpu, again.io, again.memory.someUs],
+        [{ someUs: 250, fullUs: 249 }, { someUs: 7, fullUs: 6 }, 100],
+      );
+      writeFileSync(join(dir, 'cpu.max'), '50000 100000\n');
+      const quota = r.read(g1)!;
+      assert.deepEqual([quota.throttledUs, quota.throttledPeriods], [700, 2]);
+      writeFileSync(join(dir, 'cpu.stat'), 'nr_throttled 3\nthrottled_usec 900\n');
+      assert.equal(r.read(g1)?.throttledUs, 900);
+      assert.equal(openFds(), fds0 + 5, 'cpu.stat too while a quota is set');
+      writeFileSync(join(dir, 'cpu.max'), 'max 100000\n');
+      assert.equal(r.read(g1)?.throttledUs, undefined);
+      assert.equal(openFds(), fds0 + 4, 'cpu.stat closed again');
+    } finally {
+      r.close();
+      rmSync(root, { recursive: true });
+    }
+  });
+
+  test('without the cpu controller (hybrid host) no cpu.max is opened; enabling it at run time is seen', () => {
+    const root = tree();
+    const r = new CgroupReader({ root, pidDir: '/nonexistent' });
+    try {
+      const dir = guestDir(root, 'machine/qemu-3-g1.libvirt-qemu', 100);
+      writeFileSync(join(dir, 'cgroup.controllers'), 'cpuset memory pids\n');
+      rmSync(join(dir, 'cpu.max'));
+      const fds0 = openFds();
+      assert.equal(r.read(g1)?.throttledUs, undefined);
+      assert.equal(openFds(), fds0 + 4, 'three PSI files and cgroup.controllers');
+      writeFileSync(join(dir, 'cgroup.controllers'), 'cpuset cpu memory pids\n');
+      writeFileSync(join(dir, 'cpu.max'), '50000 100000\n');
+      assert.equal(r.read(g1)?.throttledUs, 700);
+      assert.equal(openFds(), fds0 + 5, 'cgroup.controllers closed, cpu.max and cpu.stat open');
+    } finally {
+      r.close();
+      rmSync(root, { recursive: true });
+    }
+  });
+
+  test("retain() closes the files of the guests that are gone; close() closes every guest's", () => {
+    const root = tree();
+    const r = new CgroupReader({ root, pidDir: '/nonexistent' });
+    try {
+      guestDir(root, 'machine/qemu-3-g1.libvirt-qemu', 100);
+      guestDir(root, 'machine/qemu-4-g2.libvirt-qemu', 200);
+      const fds0 = openFds();
+      assert.deepEqual([r.read(g1)?.cpu.someUs, r.read(g2)?.cpu.someUs], [100, 200]);
+      assert.equal(openFds(), fds0 + 8);
+      r.retain([g2, { name: 'g3', id: 5 }]);
+      assert.equal(openFds(), fds0 + 4, "g1's four closed");
+      assert.equal(r.read(g2)?.cpu.someUs, 200);
+      r.retain([{ name: 'g2', id: 6 }]);
+      assert.equal(openFds(), fds0, 'g2 with another id is another domain: its old files closed');
+      assert.deepEqual([r.read(g1)?.cpu.someUs, r.read(g2)?.cpu.someUs], [100, 200]);
+      r.close();
+      assert.equal(openFds(), fds0);
+      assert.equal(r.read(g1)?.cpu.someUs, 100, 'opened again after close');
+    } finally {
+      r.close();
+      rmSync(root, { recursive: true });
+    }
+  });
+
+  test('a directory whose PSI files say nothing closes its files and is resolved again (here: the other layout)', () => {
+    const root = tree();
+    const r = new CgroupReader({ root, pidDir: '/nonexistent' });
+    try {
+      const plain = guestDir(root, 'machine/qemu-3-g1.libvirt-qemu', 100);
+      const fds0 = openFds();
+      assert.equal(r.read(g1)?.cgroup, 'machine/qemu-3-g1.libvirt-qemu');
+      for (const res of ['cpu', 'memory', 'io']) writeFileSync(join(plain, `${res}.pressure`), '');
+      assert.equal(r.read(g1), undefined);
+      assert.equal(openFds(), fds0, 'closed');
+      rmSync(plain, { recursive: true });
+      guestDir(root, 'machine.slice/machine-qemu\\x2d3\\x2dg1.scope', 300);
+      const moved = r.read(g1)!;
+      assert.deepEqual(
+        [moved.cgroup, moved.cpu.someUs],
+        ['machine.slice/machine-qemu\\x2d3\\x2dg1.scope', 300],
+      );
+      assert.equal(openFds(), fds0 + 4);
+    } finally {
+      r.close();
+      rmSync(root, { recursive: true });
+    }
+  });
+
+  // A real cgroup v2 directory, removed under the reader: its kept descriptors then read ENODEV (a plain
+  // filesystem keeps an unlinked file readable, so only the kernel's cgroupfs shows this). Needs root and
+  // a writable cgroup v2 hierarchy (CI and the lab machine have both).
+  const v2 = cgroup2MountFromMountinfo(readFileSync('/proc/self/mountinfo', 'utf8'));
+  const writable = v2 !== undefined && process.getuid?.() === 0 && existsSync(join(v2, 'cgroup.procs'));
+  test(
+    'a removed cgroup (ENODEV) closes its files and is resolved again',
+    { skip: !writable && 'no writable cgroup v2 hierarchy' },
+    () => {
+      const root = join(v2 ?? '', `libvirt-exporter-unit-${process.pid}`);
+      const dir = join(root, 'machine/qemu-3-g1.libvirt-qemu');
+      mkdirSync(dir, { recursive: true });
+      const r = new CgroupReader({ root, pidDir: '/nonexistent' });
+      try {
+        const fds0 = openFds();
+        assert.equal(r.read(g1)?.cpu.someUs, 0, 'an empty cgroup never stalls');
+        const kept = openFds() - fds0;
+        assert.ok(kept === 4, `three PSI files and cpu.max or cgroup.controllers: ${kept}`);
+        rmdirSync(dir);
+        assert.equal(r.read(g1), undefined);
+        assert.equal(openFds(), fds0, 'closed');
+        mkdirSync(dir);
+        assert.equal(r.read(g1)?.cgroup, 'machine/qemu-3-g1.libvirt-qemu', 'resolved again');
+        assert.equal(openFds(), fds0 + kept);
+      } finally {
+        r.close();
+        if (existsSync(dir)) rmdirSync(dir);
+        rmdirSync(join(root, 'machine'));
+        rmdirSync(root);
+      }
+    },
+  );
+
+  test("the inspector's close() closes the guests' cgroup files; a new cgroup root closes the old one's", async () => {
+    const inspector = new LibvirtInspector({
+      client: fixtureClient(),
+      cgroupPaths: { pidDir: '/nonexistent' },
+    });
+    const instances = await inspector.listInstances();
+    const root = tree();
+    try {
+      cpSync(CGROUP, root, { recursive: true });
+      const fds0 = openFds();
+      const fromFixture = inspector.pressure(instances, { cgroupRoot: CGROUP }).byUuid;
+      assert.equal(fromFixture.size, 2);
+      // Two guests' PSI files and cpu.max (the copied tree has no cgroup.controllers), one cpu.stat (quota).
+      assert.equal(openFds(), fds0 + 9);
+      assert.equal(inspector.pressure(instances, { cgroupRoot: root }).byUuid.size, 2);
+      assert.equal(openFds(), fds0 + 9, "the fixture's closed, the copy's open");
+      await inspector.close();
+      assert.equal(openFds(), fds0);
+    } finally {
+      await inspector.close();
+      rmSync(root, { recursive: true });
+    }
   });
 });
 
