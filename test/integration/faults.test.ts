@@ -259,9 +259,11 @@ describe('libvirtd killed and restarted while scraping at 10/s for 60 s', () => 
       if (x) samples.push((x.rss / MiB).toFixed(0));
     }
     rec.figure('RSS every 5 s', samples.join(' '), 'MiB');
+    // NOTE: 8 MiB is issue 16's target. Measured with a 12-guest lab at 2cd7ed5: +3.8, +3.1, +3.1 MiB
+    // (before: +3.7 and +3.2 with 9 guests; +24 MiB when issue 16 was filed).
     rec.check(
-      'RSS stable: the peak of the last 15 s at most 16 MiB above the peak under the same load before the kill',
-      Number.isFinite(rssPre) && Number.isFinite(rssPost) && rssPost <= rssPre + 16 * MiB,
+      'RSS stable: the peak of the last 15 s at most 8 MiB above the peak under the same load before the kill',
+      Number.isFinite(rssPre) && Number.isFinite(rssPost) && rssPost <= rssPre + 8 * MiB,
       `${(rssPre / MiB).toFixed(1)} → ${(rssPost / MiB).toFixed(1)} MiB`,
     );
     const lat = results.map((r) => r.end - r.start);
