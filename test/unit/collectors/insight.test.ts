@@ -254,11 +254,20 @@ describe('cgroups', () => {
   };
   const g1 = { name: 'g1', id: 3 };
   const g2 = { name: 'g2', id: 4 };
-
-  test('kept files: new values seen on each read; a quota set at run time brings throttling, its removal drops it', () => {
+  /** Runs `body` with a reader over a fresh fake tree; closes the reader and removes the tree after. */
+  const withReader = (body: (root: string, r: CgroupReader) => void): void => {
     const root = tree();
     const r = new CgroupReader({ root, pidDir: '/nonexistent' });
     try {
+      body(root, r);
+    } finally {
+      r.close();
+      rmSync(root, { recursive: true });
+    }
+  };
+
+  test('kept files: new values seen on each read; a quota set at run time brings throttling, its removal drops it', () => {
+    withReader((root, r) => {
       const dir = guestDir(root, 'machine/qemu-3-g1.libvirt-qemu', 100);
       const fds0 = openFds();
       assert.equal(r.read(g1)?.cpu.someUs, 100);
@@ -281,16 +290,11 @@ describe('cgroups', () => {
       writeFileSync(join(dir, 'cpu.max'), 'max 100000\n');
       assert.equal(r.read(g1)?.throttledUs, undefined);
       assert.equal(openFds(), fds0 + 4, 'cpu.stat closed again');
-    } finally {
-      r.close();
-      rmSync(root, { recursive: true });
-    }
+    });
   });
 
   test('without the cpu controller (hybrid host) no cpu.max is opened; enabling it at run time is seen', () => {
-    const root = tree();
-    const r = new CgroupReader({ root, pidDir: '/nonexistent' });
-    try {
+    withReader((root, r) => {
       const dir = guestDir(root, 'machine/qemu-3-g1.libvirt-qemu', 100);
       writeFileSync(join(dir, 'cgroup.controllers'), 'cpuset memory pids\n');
       rmSync(join(dir, 'cpu.max'));
@@ -301,16 +305,11 @@ describe('cgroups', () => {
       writeFileSync(join(dir, 'cpu.max'), '50000 100000\n');
       assert.equal(r.read(g1)?.throttledUs, 700);
       assert.equal(openFds(), fds0 + 5, 'cgroup.controllers closed, cpu.max and cpu.stat open');
-    } finally {
-      r.close();
-      rmSync(root, { recursive: true });
-    }
+    });
   });
 
   test("retain() closes the files of the guests that are gone; close() closes every guest's", () => {
-    const root = tree();
-    const r = new CgroupReader({ root, pidDir: '/nonexistent' });
-    try {
+    withReader((root, r) => {
       guestDir(root, 'machine/qemu-3-g1.libvirt-qemu', 100);
       guestDir(root, 'machine/qemu-4-g2.libvirt-qemu', 200);
       const fds0 = openFds();
@@ -325,16 +324,11 @@ describe('cgroups', () => {
       r.close();
       assert.equal(openFds(), fds0);
       assert.equal(r.read(g1)?.cpu.someUs, 100, 'opened again after close');
-    } finally {
-      r.close();
-      rmSync(root, { recursive: true });
-    }
+    });
   });
 
   test('a directory whose PSI files say nothing closes its files and is resolved again (here: the other layout)', () => {
-    const root = tree();
-    const r = new CgroupReader({ root, pidDir: '/nonexistent' });
-    try {
+    withReader((root, r) => {
       const plain = guestDir(root, 'machine/qemu-3-g1.libvirt-qemu', 100);
       const fds0 = openFds();
       assert.equal(r.read(g1)?.cgroup, 'machine/qemu-3-g1.libvirt-qemu');
@@ -349,10 +343,7 @@ describe('cgroups', () => {
         ['machine.slice/machine-qemu\\x2d3\\x2dg1.scope', 300],
       );
       assert.equal(openFds(), fds0 + 4);
-    } finally {
-      r.close();
-      rmSync(root, { recursive: true });
-    }
+    });
   });
 
   // A real cgroup v2 directory, removed under the reader: its kept descriptors then read ENODEV (a plain
