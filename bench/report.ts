@@ -299,8 +299,10 @@ interface Target {
 /** What Node.js's native functions that top a profile do in this exporter's scrape. */
 const NATIVE_WORK: Readonly<Record<string, string>> = {
   readFileUtf8:
-    ' (synchronous file reads: the cgroup pressure and throttling files of every running guest, four per ' +
-    'guest and scrape, and /proc for the process metrics)',
+    " (whole-file reads: /proc for the process metrics, and the guests' cgroup files before 3baa342)",
+  read:
+    ' (the pressure collector re-reading the cgroup files it keeps open: three PSI files and cpu.max or ' +
+    'cgroup.controllers per running guest and scrape)',
   writeBuffer: ' (socket writes: the response and the libvirt calls)',
 };
 
