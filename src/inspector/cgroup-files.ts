@@ -112,6 +112,21 @@ const startsWith = (buf: Uint8Array, at: number, word: Uint8Array): boolean =>
   word.every((c, i) => buf[at + i] === c);
 
 /**
+ * The bytes of a word the parsers below look for, encoded once.
+ * NOTE: the callers pass a handful of constant words (`max`, `cpu`, the cpu.stat keys) for every running
+ * guest and scrape; encoding them at each call was an allocation per call on that path.
+ */
+const WORDS = new Map<string, Buffer>();
+function wordBytes(word: string): Buffer {
+  let w = WORDS.get(word);
+  if (w === undefined) {
+    w = Buffer.from(word, 'latin1');
+    WORDS.set(word, w);
+  }
+  return w;
+}
+
+/**
  * The value of the line's last `total=N` preceded by a non-word character, from `from` on, before a
  * `\r` (what `.*\btotal=(\d+)` matches); undefined when there is none.
  */
@@ -168,12 +183,12 @@ function skipSpace(buf: Uint8Array, from: number, end: number): number {
 export function firstTokenIs(buf: Uint8Array, len: number, word: string): boolean {
   const from = skipSpace(buf, 0, len);
   const to = tokenEnd(buf, from, len);
-  return to - from === word.length && startsWith(buf, from, Buffer.from(word, 'latin1'));
+  return to - from === word.length && startsWith(buf, from, wordBytes(word));
 }
 
 /** Whether `word` is one of the whitespace-separated tokens of `buf[0, len)` (cgroup.controllers). */
 export function hasToken(buf: Uint8Array, len: number, word: string): boolean {
-  const w = Buffer.from(word, 'latin1');
+  const w = wordBytes(word);
   for (let from = skipSpace(buf, 0, len); from < len; from = skipSpace(buf, tokenEnd(buf, from, len), len))
     if (tokenEnd(buf, from, len) - from === w.length && startsWith(buf, from, w)) return true;
   return false;
@@ -184,7 +199,7 @@ export function hasToken(buf: Uint8Array, len: number, word: string): boolean {
  * first token is `key` and whose second is all digits; undefined when none is.
  */
 export function flatKeyedValue(buf: Uint8Array, len: number, key: string): number | undefined {
-  const k = Buffer.from(key, 'latin1');
+  const k = wordBytes(key);
   let value: number | undefined;
   for (let start = 0; start <= len;) {
     const end = lineEnd(buf, start, len);
