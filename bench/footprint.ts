@@ -73,8 +73,9 @@ export const NODE_CORE = [
 /**
  * Option sets weighed against the daemon's own (src/heap.ts): Node.js/V8 command-line options, and
  * environment variables read before the process starts (glibc's malloc tunables, libuv's thread pool,
- * `LIBVIRT_EXPORTER_V8_FLAGS`, which replaces the flags src/heap.ts sets), on top of the environment the
- * product ships with (SHIPPED_ENV of bench/lib/targets.ts; `base: false` leaves that out).
+ * `LIBVIRT_EXPORTER_V8_FLAGS`, which replaces the flags src/heap.ts sets), on top of the options and the
+ * environment the product ships with (SHIPPED_NODE_ARGS, which a variant's options follow and override,
+ * and SHIPPED_ENV of bench/lib/targets.ts; `base: false` leaves the environment out).
  */
 export const VARIANTS: readonly {
   name: string;
@@ -102,7 +103,10 @@ export const VARIANTS: readonly {
     env: { LIBVIRT_EXPORTER_V8_FLAGS: `--semi-space-growth-factor=1 --heap-growing-percent=${p}` },
     args: [],
   })),
-  { name: '--max-semi-space-size=1', args: ['--max-semi-space-size=1'] },
+  ...[1, 2, 8].map((mib) => ({
+    name: `--min-semi-space-size=${mib} (4 shipped${mib === 1 ? "; 1: V8's own" : ''})`,
+    args: [`--min-semi-space-size=${mib}`],
+  })),
   { name: '--max-lazy', args: ['--max-lazy'] },
   { name: '--no-opt', args: ['--no-opt'] },
   { name: '--lite-mode', args: ['--lite-mode'] },

@@ -7,6 +7,7 @@
  * the Go peer the same way. For trying changes on a shared machine; `npm run bench` measures for the docs.
  *
  *   node --import tsx bench/small-soak.ts [--scrapes 300] [--main FILE] [--bundle FILE] [--peer]
+ *     [--node-arg=--min-semi-space-size=4 ...] (Node.js options for this exporter, the bundle too)
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     bundle: { type: 'string' },
     'bundle-node': { type: 'string' },
     peer: { type: 'boolean', default: false },
+    'node-arg': { type: 'string', multiple: true, default: [] },
   },
 });
 const scrapes = Number(values.scrapes);
@@ -50,11 +52,13 @@ const signal = new AbortController().signal;
 const dir = mkdtempSync(`${tmpdir()}/libvirt-exporter-small-soak-`);
 try {
   const main = values.main ?? (await buildExporter());
-  const t = await startOurs('small-soak', main, 4, dir, { signal });
+  const nodeArgs = values['node-arg'];
+  const t = await startOurs('small-soak', main, 4, dir, { signal, nodeArgs });
   console.log(JSON.stringify(summary(await soakProcess(t, 'compiled', main, scrapes, up, signal))));
   if (values.bundle !== undefined) {
     const b = await startOurs('small-soak-bundle', values.bundle, 4, dir, {
       signal,
+      nodeArgs,
       ...(values['bundle-node'] !== undefined ? { node: values['bundle-node'] } : {}),
     });
     console.log(JSON.stringify(summary(await soakProcess(b, 'bundle', values.bundle, scrapes, up, signal))));

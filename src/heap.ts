@@ -22,6 +22,14 @@
  * {@link settleHeap}, called once the exporter has started, brings it back to its initial size, where the
  * flag above keeps it (bench/footprint.ts measures both builds).
  *
+ * The young generation's size is the one setting that cannot come from here: V8 takes its initial (and
+ * smallest) size from `--min-semi-space-size` when it creates the heap, and NODE_OPTIONS refuses that flag.
+ * So every launcher this project ships passes {@link DAEMON_NODE_OPTIONS} on Node.js's command line: the
+ * single executable (scripts/package.sh, its SEA configuration's `execArgv`: the systemd unit and the
+ * packages), the container image's ENTRYPOINT (the Helm chart runs it) and `bin/libvirt-exporter.js`
+ * (npm's bin). Only `node dist/main.js` typed by hand runs without them, and {@link youngGenerationHint}
+ * says so in the log.
+ *
  * The heap cap is V8's own limit (`heap_size_limit`: `--max-old-space-size` from the command line or
  * NODE_OPTIONS, else what Node.js derives from the memory it may use, a container's limit included).
  * {@link watchHeapLimit} turns a heap about to reach it into a clear fatal log line and an exit with
@@ -35,8 +43,27 @@ import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
+const MiB = 2 ** 20;
+
 /** The flags set at start, unless LIBVIRT_EXPORTER_V8_FLAGS says otherwise. */
 export const DAEMON_V8_FLAGS = ['--semi-space-growth-factor=1', '--heap-growing-percent=30'] as const;
+
+/** The young generation's size the launchers give it: MiB per semi-space (V8's initial size: 1). */
+export const YOUNG_SEMI_SPACE_MIB = 4;
+
+/**
+ * Node.js options every launcher passes before the script (see the module's description): the young
+ * generation's initial size, which is also the smallest V8 shrinks it to.
+ *
+ * NOTE: 4 MiB semi-spaces, measured with bench/small-soak.ts at 50 guests (see the commit that set it):
+ * with V8's 1 MiB a scrape runs many scavenges and promotes its own garbage into the old generation.
+ * NOTE: not set from inside the process (tried, with figures in the commit): growing it at run time
+ * (growth factor set, objects kept alive across forced scavenges until it has the size, factor 1 again)
+ * reaches 2, 4 or 8 MiB exactly, but V8 shrinks it back to its initial size at the first scavenge after
+ * an idle spell (allocation throughput below 1000 bytes/ms, or a memory-reducing collection): with
+ * scrapes 15 s apart it was at 1 MiB again from the second scrape on.
+ */
+export const DAEMON_NODE_OPTIONS = [`--min-semi-space-size=${YOUNG_SEMI_SPACE_MIB}`] as const;
 
 const override = process.env['LIBVIRT_EXPORTER_V8_FLAGS'];
 
@@ -53,30 +80,59 @@ export function heapLimitBytes(): number {
 }
 
 /** V8's `gc()` with its options (the `--expose-gc` extension). */
-type GcFunction = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
+export type GcFunction = (options: { type: 'major' | 'minor'; execution: 'sync'; flavor?: 'last-resort' }) => void;
 
-/**
- * Once the exporter has loaded its modules and started: one memory-reducing full collection, which
- * also shrinks the young generation back to its initial size (1 MiB semi-spaces). Does nothing when
- * LIBVIRT_EXPORTER_V8_FLAGS is set but empty (V8's defaults). Costs a few tens of ms, once.
- * @returns the young generation's size before and after, bytes
- */
-export function settleHeap(): { before: number; after: number } | undefined {
-  if (override?.trim() === '') return undefined;
-  const newSpace = (): number =>
-    getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? Number.NaN;
-  const before = newSpace();
-  // V8's own gc(), with the flavour that reduces memory: it is only reachable through --expose-gc,
-  // which a context created while the flag is set gets; the flag is cleared again at once.
+/** V8's own gc(): only reachable through --expose-gc, which a context created while it is set gets. */
+function v8Gc(): GcFunction {
   setFlagsFromString('--expose-gc');
-  let gc: GcFunction;
   try {
-    gc = runInNewContext('gc') as GcFunction;
+    return runInNewContext('gc') as GcFunction;
   } finally {
     setFlagsFromString('--no-expose-gc');
   }
+}
+
+/**
+ * The young generation's capacity, bytes: one semi-space (a little less than its nominal size: page
+ * headers), read right after a scavenge run for it.
+ */
+export function youngGenerationCapacity(gc: GcFunction = v8Gc()): number {
+  // NOTE: `space_size` is the memory committed, one semi-space or both (a memory-reducing collection
+  // releases the idle one), and `used + available` drifts between collections; right after a scavenge
+  // it is the capacity that --trace-gc-verbose prints.
+  gc({ type: 'minor', execution: 'sync' });
+  const s = getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
+  return s === undefined ? Number.NaN : s.space_used_size + s.space_available_size;
+}
+
+/**
+ * A line for the log when this process was started without {@link DAEMON_NODE_OPTIONS} (its young
+ * generation is smaller than theirs), else undefined.
+ * @param capacity the young generation's capacity after {@link settleHeap}, bytes
+ */
+export function youngGenerationHint(capacity: number): string | undefined {
+  // 90 %: the capacity leaves out the page headers.
+  if (capacity >= 0.9 * YOUNG_SEMI_SPACE_MIB * MiB) return undefined;
+  return (
+    `young generation ${(capacity / MiB).toFixed(1)} MiB: started without node ${DAEMON_NODE_OPTIONS.join(' ')} ` +
+    '(the packages, the container image and bin/libvirt-exporter.js pass it); scrapes cost more CPU in garbage collection'
+  );
+}
+
+/**
+ * Once the exporter has loaded its modules and started: one memory-reducing full collection, which
+ * also shrinks the young generation back to its initial size ({@link DAEMON_NODE_OPTIONS}; V8's 1 MiB
+ * semi-spaces without them). Does nothing when LIBVIRT_EXPORTER_V8_FLAGS is set but empty (V8's
+ * defaults). Costs a few tens of ms, once.
+ * @returns the young generation's capacity before and after, bytes ({@link youngGenerationCapacity})
+ */
+export function settleHeap(): { before: number; after: number } | undefined {
+  if (override?.trim() === '') return undefined;
+  const gc = v8Gc();
+  const before = youngGenerationCapacity(gc);
+  // The flavour that reduces memory, which shrinks the young generation to its initial size.
   gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-  return { before, after: newSpace() };
+  return { before, after: youngGenerationCapacity(gc) };
 }
 
 /** The exit code of a process whose heap reached its limit (EX_SOFTWARE of sysexits.h). */
@@ -108,7 +164,6 @@ export interface HeapWatchOptions {
   readonly afterFullGc?: (check: () => void) => () => void;
 }
 
-const MiB = 2 ** 20;
 
 /**
  * The old generation's limit, bytes: what V8 aborts at. `heap_size_limit` adds the young generation's

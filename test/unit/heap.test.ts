@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // src/heap.ts: the heap-limit watch (decision on injected figures, then a real V8 heap with a small
-// --max-old-space-size reaching it in a child process) and settleHeap() shrinking a grown young generation.
+// --max-old-space-size reaching it in a child process), settleHeap() shrinking a grown young generation,
+// and the young generation's size from the launchers' Node.js options (DAEMON_NODE_OPTIONS).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
+  DAEMON_NODE_OPTIONS,
   HEAP_EXIT_CODE,
+  YOUNG_SEMI_SPACE_MIB,
   heapLimitMessage,
   oldGenerationLimitBytes,
   watchHeapLimit,
@@ -148,5 +152,56 @@ describe('settleHeap', () => {
     );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'undefined');
+  });
+});
+
+describe('the young generation size (DAEMON_NODE_OPTIONS)', () => {
+  const settle = `
+    const { settleHeap, youngGenerationHint } = await import(${JSON.stringify(HEAP)});
+    const s = settleHeap();
+    process.stdout.write(JSON.stringify({ ...s, hint: youngGenerationHint(s.after) ?? null }));
+  `;
+  const run = (args: readonly string[]) => {
+    const r = node(args, settle);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { before: number; after: number; hint: string | null };
+  };
+
+  it('started with them: the memory-reducing collection of settleHeap keeps it at their size, no hint', () => {
+    const r = run(DAEMON_NODE_OPTIONS);
+    const nominal = YOUNG_SEMI_SPACE_MIB * MiB;
+    assert.ok(r.after > 0.9 * nominal && r.after <= nominal, `capacity ${r.after}, nominal ${nominal}`);
+    assert.equal(r.hint, null);
+  });
+
+  it("started without them: V8's 1 MiB after settleHeap, and a hint that names the options", () => {
+    const r = run([]);
+    assert.ok(r.after <= MiB, `capacity ${r.after}`);
+    assert.ok(r.hint?.includes(DAEMON_NODE_OPTIONS.join(' ')), String(r.hint));
+  });
+
+  it('every launcher the project ships passes them (SEA execArgv, image ENTRYPOINT, npm bin, the benchmark)', () => {
+    const read = (f: string): string => readFileSync(fileURLToPath(new URL(`../../${f}`, import.meta.url)), 'utf8');
+    const sea = /"execArgv": (\[[^\]]*\])/.exec(read('scripts/package.sh'));
+    assert.deepEqual(JSON.parse(sea?.[1] ?? 'null'), [...DAEMON_NODE_OPTIONS], 'scripts/package.sh sea.json');
+    const entry = /^ENTRYPOINT (.*)$/m.exec(read('Dockerfile'));
+    assert.deepEqual(
+      JSON.parse(entry?.[1] ?? 'null'),
+      ['/nodejs/bin/node', ...DAEMON_NODE_OPTIONS, '/app/libvirt-exporter.cjs'],
+      'Dockerfile',
+    );
+    assert.equal(
+      read('bin/libvirt-exporter.js').split('\n')[0],
+      `#!/usr/bin/env -S node ${DAEMON_NODE_OPTIONS.join(' ')}`,
+    );
+    const bench = /SHIPPED_NODE_ARGS: readonly string\[\] = (\[[^\]]*\])/.exec(read('bench/lib/targets.ts'));
+    assert.deepEqual(JSON.parse((bench?.[1] ?? 'null').replaceAll("'", '"')), [...DAEMON_NODE_OPTIONS]);
+  });
+
+  it('the npm bin starts Node.js with them (the shebang, run as a program)', () => {
+    const bin = fileURLToPath(new URL('../../bin/libvirt-exporter.js', import.meta.url));
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^libvirt-exporter /);
   });
 });
