@@ -56,9 +56,9 @@ export const YOUNG_SEMI_SPACE_MIB = 4;
  * generation's initial size, which is also the smallest V8 shrinks it to.
  *
  * NOTE: 4 MiB semi-spaces: with V8's 1 MiB a scrape runs many scavenges and promotes its own garbage
- * into the old generation. bench/small-soak.ts at 50 guests, 300 scrapes each, same build, one after
- * the other on a loaded machine: 1 MiB 29.7 ms CPU per scrape, RSS max 106.6 MiB, heap total 32.6;
- * 4 MiB 25.9 ms, 115.1 MiB, 36.3 (the young generation commits two semi-spaces: 8 MiB instead of 2).
+ * into the old generation. bench/small-soak.ts at 50 guests, 300 scrapes each, same build, 1, 4, 1 MiB
+ * one after the other on a loaded machine: 1 MiB 29.7 and 32.0 ms CPU per scrape, RSS max 106.6 and
+ * 111.5 MiB, heap total 32.6 and 32.1; 4 MiB 25.9 ms, 115.1 MiB, 36.3 (two semi-spaces committed).
  * A trade of RSS for CPU: 2 and 8 MiB are variants of bench/footprint.ts, to be weighed there.
  * NOTE: not set from inside the process (tried, with figures in the commit): growing it at run time
  * (growth factor set, objects kept alive across forced scavenges until it has the size, factor 1 again)
