@@ -51,4 +51,6 @@ EXPOSE 9177
 # The exporter is PID 1 and needs no init: it handles SIGTERM and SIGINT itself (finishes scrapes in
 # flight, flushes the publisher, exits) and SIGHUP (reloads its configuration), and starts no child
 # process that would need reaping.
-ENTRYPOINT ["/nodejs/bin/node", "/app/libvirt-exporter.cjs"]
+# --single-threaded: V8's compilers and garbage collector on the main thread, about 8 MiB less resident
+# memory (DAEMON_NODE_OPTIONS of src/heap.ts; V8 reads it before any script runs).
+ENTRYPOINT ["/nodejs/bin/node", "--single-threaded", "/app/libvirt-exporter.cjs"]

@@ -73,8 +73,9 @@ export const NODE_CORE = [
 /**
  * Option sets weighed against the daemon's own (src/heap.ts): Node.js/V8 command-line options, and
  * environment variables read before the process starts (glibc's malloc tunables, libuv's thread pool,
- * `LIBVIRT_EXPORTER_V8_FLAGS`, which replaces the flags src/heap.ts sets), on top of the environment the
- * product ships with (SHIPPED_ENV of bench/lib/targets.ts; `base: false` leaves that out).
+ * `LIBVIRT_EXPORTER_V8_FLAGS`, which replaces the flags src/heap.ts sets), on top of the options and the
+ * environment the product ships with (SHIPPED_NODE_ARGS, which a variant's options follow and override,
+ * and SHIPPED_ENV of bench/lib/targets.ts; `base: false` leaves the environment out).
  */
 export const VARIANTS: readonly {
   name: string;
@@ -83,7 +84,7 @@ export const VARIANTS: readonly {
   /** false: without the shipped environment (SHIPPED_ENV of bench/lib/targets.ts). */
   base?: false;
 }[] = [
-  { name: 'as shipped (src/heap.ts flags, unit/image environment)', args: [] },
+  { name: "as shipped (src/heap.ts flags, the launchers' --single-threaded, unit/image environment)", args: [] },
   { name: 'without MALLOC_ARENA_MAX (glibc default: 8 arenas per core)', args: [], base: false },
   { name: "V8's defaults (LIBVIRT_EXPORTER_V8_FLAGS='')", env: { LIBVIRT_EXPORTER_V8_FLAGS: '' }, args: [] },
   { name: 'MALLOC_ARENA_MAX=1', env: { MALLOC_ARENA_MAX: '1' }, args: [] },
@@ -95,14 +96,19 @@ export const VARIANTS: readonly {
   },
   { name: '+ UV_THREADPOOL_SIZE=1', env: { UV_THREADPOOL_SIZE: '1' }, args: [] },
   { name: '--v8-pool-size=1', args: ['--v8-pool-size=1'] },
-  { name: '--single-threaded-gc', args: ['--single-threaded-gc'] },
-  { name: '--single-threaded', args: ['--single-threaded'] },
+  {
+    name: "without --single-threaded (V8's compilers and collector in background threads)",
+    args: ['--no-single-threaded'],
+  },
   ...[15, 50].map((p) => ({
     name: `--heap-growing-percent=${p} (30 shipped)`,
     env: { LIBVIRT_EXPORTER_V8_FLAGS: `--semi-space-growth-factor=1 --heap-growing-percent=${p}` },
     args: [],
   })),
-  { name: '--max-semi-space-size=1', args: ['--max-semi-space-size=1'] },
+  ...[2, 4].map((mib) => ({
+    name: `--min-semi-space-size=${mib} (the young generation; V8's own: 1)`,
+    args: [`--min-semi-space-size=${mib}`],
+  })),
   { name: '--max-lazy', args: ['--max-lazy'] },
   { name: '--no-opt', args: ['--no-opt'] },
   { name: '--lite-mode', args: ['--lite-mode'] },

@@ -45,6 +45,7 @@ import { tracedCalls } from './lib/strace.ts';
 import {
   BUNDLE,
   PEER_BINARY,
+  SHIPPED_NODE_ARGS,
   buildBundle,
   buildExporter,
   sampleValue,
@@ -824,7 +825,7 @@ async function liveHeap(pid: number, snapDir: string): Promise<number> {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// The micro-benchmark, in child processes (one clean, one under the CPU profiler)
+// The micro-benchmark, in child processes (one clean, one under the CPU profiler), with the launchers' options
 // ---------------------------------------------------------------------------------------------------------
 
 function node(args: readonly string[], signal: AbortSignal): Promise<string> {
@@ -846,7 +847,10 @@ async function micro(
 ): Promise<{ micro: MicroResult; profile: ProfileSummary & { loopMsPerScrape: number } }> {
   log(`micro-benchmark: ${opts.microGuests} guests`);
   const m = JSON.parse(
-    await node(['--import', 'tsx', 'bench/micro.ts', '--json', '--guests', String(opts.microGuests)], signal),
+    await node(
+      [...SHIPPED_NODE_ARGS, '--import', 'tsx', 'bench/micro.ts', '--json', '--guests', String(opts.microGuests)],
+      signal,
+    ),
   ) as MicroResult;
   const profDir = mkdtempSync(`${tmpdir()}/libvirt-exporter-bench-prof-`);
   try {
@@ -854,6 +858,7 @@ async function micro(
     const file = `${profDir}/micro.cpuprofile`;
     const out = await node(
       [
+        ...SHIPPED_NODE_ARGS,
         '--import',
         'tsx',
         'bench/micro.ts',

@@ -1,8 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --single-threaded
 // SPDX-License-Identifier: Apache-2.0
 // Runs the compiled exporter (npm run build) when present; in a development checkout (dev
 // dependencies installed) the TypeScript sources through tsx; else says what to do. Compute nodes
-// run the single executable or the packages instead (docs/install.md).
+// run the single executable or the packages instead (docs/install.md). The shebang passes Node.js the
+// daemon's options (DAEMON_NODE_OPTIONS of src/heap.ts; `env -S`: GNU coreutils 8.30 or later, BSD env).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

@@ -29,9 +29,12 @@ step() { echo "package: $* ($(($(date +%s) - t0)) s)" >&2; }
 
 # 1. The bundle, then the single executable: Node.js's own binary with the bundle injected.
 node --import tsx scripts/bundle.ts "$work/bundle" >&2
+# execArgv: Node.js options of the executable (DAEMON_NODE_OPTIONS of src/heap.ts: --single-threaded, which
+# V8 reads before any script runs and NODE_OPTIONS refuses).
 cat >"$work/sea.json" <<JSON
 { "main": "$work/bundle/$name.cjs", "output": "$work/sea.blob",
-  "disableExperimentalSEAWarning": true, "useCodeCache": true }
+  "disableExperimentalSEAWarning": true, "useCodeCache": true,
+  "execArgv": ["--single-threaded"] }
 JSON
 node --experimental-sea-config "$work/sea.json" >&2
 exe=$work/$name

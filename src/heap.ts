@@ -22,6 +22,13 @@
  * {@link settleHeap}, called once the exporter has started, brings it back to its initial size, where the
  * flag above keeps it (bench/footprint.ts measures both builds).
  *
+ * Some settings cannot come from here: V8 reads them when it creates its heap and its platform, before
+ * any script runs, and NODE_OPTIONS refuses them. So every launcher this project ships passes
+ * {@link DAEMON_NODE_OPTIONS} on Node.js's command line: the single executable (scripts/package.sh, its SEA
+ * configuration's `execArgv`: the systemd unit and the packages), the container image's ENTRYPOINT (the
+ * Helm chart runs it) and `bin/libvirt-exporter.js` (npm's bin). Only `node dist/main.js` typed by hand
+ * runs without them, and {@link launcherOptionsHint} says so in the log.
+ *
  * The heap cap is V8's own limit (`heap_size_limit`: `--max-old-space-size` from the command line or
  * NODE_OPTIONS, else what Node.js derives from the memory it may use, a container's limit included).
  * {@link watchHeapLimit} turns a heap about to reach it into a clear fatal log line and an exit with
@@ -37,6 +44,25 @@ import { runInNewContext } from 'node:vm';
 
 /** The flags set at start, unless LIBVIRT_EXPORTER_V8_FLAGS says otherwise. */
 export const DAEMON_V8_FLAGS = ['--semi-space-growth-factor=1', '--heap-growing-percent=30'] as const;
+
+/**
+ * Node.js options every launcher passes before the script (see the module's description).
+ *
+ * NOTE: `--single-threaded`: V8 compiles optimized code and collects garbage on the main thread instead of
+ * in background threads, whose compiler zones and marking work lists took memory of their own (glibc's
+ * second arena). An exporter serves a scrape every few seconds and has no use for extra cores: on a compute
+ * node they are the guests'. bench/small-soak.ts at 50 guests (3240 series), same build, three interleaved
+ * rounds of 200 back-to-back scrapes, 2026-12-04: steady RSS 112.2 / 112.3 / 111.3 MiB without it,
+ * 103.8 / 103.1 / 103.5 with it (-8.5 MiB); CPU per scrape 21.7 / 22.3 / 22.2 ms without, 21.0 / 22.8 /
+ * 23.0 with (the same within the noise). `--single-threaded-gc` alone: 112.9 / 109.1 MiB (so the saving
+ * is mostly the compilers' threads, not the collector's).
+ * NOTE: not adopted from the same rounds, because they trade memory for CPU and CPU is this exporter's
+ * strength against the Go peer while memory is its weakness: `--min-semi-space-size=2` (the young
+ * generation's initial size, 1 MiB by default; fewer scavenges per scrape) 18.8 / 20.2 ms for 111.2 /
+ * 110.1 MiB, and 20.9 / 20.3 / 18.4 ms for 106.7 / 106.1 / 108.0 MiB with `--single-threaded`;
+ * `--min-semi-space-size=4` 19.2 / 23.4 ms for 113.8 / 119.4 MiB. bench/footprint.ts keeps them as variants.
+ */
+export const DAEMON_NODE_OPTIONS = ['--single-threaded'] as const;
 
 const override = process.env['LIBVIRT_EXPORTER_V8_FLAGS'];
 
@@ -54,6 +80,21 @@ export function heapLimitBytes(): number {
 
 /** V8's `gc()` with its options (the `--expose-gc` extension). */
 type GcFunction = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
+
+/**
+ * A line for the log when this process was started without every one of {@link DAEMON_NODE_OPTIONS}
+ * (`node dist/main.js` by hand), else undefined.
+ * @param execArgv the Node.js options of this process (`process.execArgv`: a single executable's
+ *   `execArgv` included)
+ */
+export function launcherOptionsHint(execArgv: readonly string[] = process.execArgv): string | undefined {
+  const missing = DAEMON_NODE_OPTIONS.filter((o) => !execArgv.includes(o));
+  if (missing.length === 0) return undefined;
+  return (
+    `started without node ${missing.join(' ')} (the packages, the container image and bin/libvirt-exporter.js ` +
+    'pass it): V8 runs its compilers in background threads, which hold about 8 MiB more resident memory'
+  );
+}
 
 /**
  * Once the exporter has loaded its modules and started: one memory-reducing full collection, which

@@ -6,7 +6,7 @@
  * What a start and a reload do is src/server.ts's.
  */
 // First: V8 heap settings for a daemon, before anything else allocates (see src/heap.ts).
-import { HEAP_EXIT_CODE, heapLimitMessage, settleHeap, watchHeapLimit } from './heap.ts';
+import { HEAP_EXIT_CODE, heapLimitMessage, launcherOptionsHint, settleHeap, watchHeapLimit } from './heap.ts';
 import type { Server } from 'node:net';
 import { parseCli, usage, type Cli } from './cli/flags.ts';
 import type { Logger } from 'pino';
@@ -127,11 +127,14 @@ function shutdown(
 }
 
 /**
- * Issue 16: the young generation back to its initial size once every module is loaded; a heap at its
- * limit is a clear fatal line and an exit the service manager restarts (src/heap.ts).
+ * Issue 16: the young generation back to its initial size once every module is loaded, a line when the
+ * process was started without the launchers' Node.js options; a heap at its limit is a clear fatal line
+ * and an exit the service manager restarts (src/heap.ts).
  */
 function guardHeap(log: Logger): void {
   settleHeap();
+  const hint = launcherOptionsHint();
+  if (hint !== undefined) log.info(hint);
   watchHeapLimit({
     onLimit: (r) => {
       log.fatal({ heap_used_bytes: r.usedBytes, heap_limit_bytes: r.limitBytes }, heapLimitMessage(r));

@@ -170,6 +170,7 @@ function logListening(config: Config, ctx: ServerContext): void {
       libvirt_uri: config.libvirt.uri,
       version: version.version,
       v8_flags: appliedV8Flags.join(' '),
+      node_options: process.execArgv.join(' '),
       heap_limit_bytes: heapLimitBytes(),
     },
     'listening',

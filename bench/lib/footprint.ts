@@ -268,11 +268,17 @@ export function explainFootprint(r: FootprintResult, perGuest?: string): string[
   const shipped = find(r.variants, 'as shipped');
   const defaults = find(r.variants, "V8's defaults");
   const lite = find(r.variants, '--lite-mode');
+  const threads = find(r.variants, 'without --single-threaded');
   if (shipped && defaults) {
     out.push(
       `- **The daemon's heap settings** (src/heap.ts) hold the steady RSS at ${f1(shipped.rssSteadyMiB)} MiB, ` +
         `against ${f1(defaults.rssSteadyMiB)} MiB with V8's defaults (heap ${f1(shipped.heapTotalMaxMiB)} against ` +
         `${f1(defaults.heapTotalMaxMiB)} MiB).` +
+        (threads
+          ? ` The launchers' \`--single-threaded\` (V8's compilers and collector on the main thread) is worth ` +
+            `${f1(threads.rssSteadyMiB - shipped.rssSteadyMiB)} MiB of it (${f1(threads.rssSteadyMiB)} MiB without, ` +
+            `at ${f1(threads.cpuMsPerScrape)} ms of CPU per scrape against ${f1(shipped.cpuMsPerScrape)} ms).`
+          : '') +
         (lite
           ? ` \`--lite-mode\` (no optimizing compiler) would save ${f1(shipped.rssSteadyMiB - lite.rssSteadyMiB)} MiB more ` +
             `(${f1(lite.rssSteadyMiB)} MiB) for ${f1(lite.cpuMsPerScrape)} ms of CPU per scrape against ` +

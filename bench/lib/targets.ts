@@ -181,7 +181,16 @@ async function startHttp(
 export const SHIPPED_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
 
 /**
- * Starts this exporter (compiled `main`, or the bundle) on a free loopback port, in the shipped environment
+ * The Node.js options the launchers give the exporter (the SEA configuration of scripts/package.sh, the
+ * Dockerfile's ENTRYPOINT, bin/libvirt-exporter.js): DAEMON_NODE_OPTIONS of src/heap.ts, written out
+ * here because importing src/heap.ts would set the daemon's V8 flags in the benchmark's own process
+ * (test/unit/heap.test.ts checks that they agree). A variant's own options come after them (the last wins).
+ */
+export const SHIPPED_NODE_ARGS: readonly string[] = ['--single-threaded'];
+
+/**
+ * Starts this exporter (compiled `main`, or the bundle) on a free loopback port, with the shipped Node.js
+ * options ({@link SHIPPED_NODE_ARGS}, then `options.nodeArgs`) in the shipped environment
  * ({@link SHIPPED_ENV}) with `options.env` on top (an undefined value removes a variable).
  */
 export async function startOurs(
@@ -206,6 +215,7 @@ export async function startOurs(
     name,
     [
       options.node ?? process.execPath,
+      ...SHIPPED_NODE_ARGS,
       ...(options.nodeArgs ?? []),
       main,
       `--config.file=${config}`,

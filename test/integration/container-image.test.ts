@@ -18,6 +18,7 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
+import { DAEMON_NODE_OPTIONS } from '../../src/heap.ts';
 import { freePort } from '../helpers/exporter.ts';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
@@ -373,7 +374,11 @@ describe('container image recipe (Dockerfile steps without a container engine)',
     assert.equal(image.labels.get('org.opencontainers.image.licenses'), 'Apache-2.0');
     assert.equal(image.user, '65532:65532', 'non-root by default');
     assert.deepEqual(image.expose, ['9177']);
-    assert.deepEqual(image.entrypoint, ['/nodejs/bin/node', '/app/libvirt-exporter.cjs'], 'exec form: PID 1');
+    assert.deepEqual(
+      image.entrypoint,
+      ['/nodejs/bin/node', ...DAEMON_NODE_OPTIONS, '/app/libvirt-exporter.cjs'],
+      "exec form: PID 1, with the launchers' Node.js options",
+    );
     const gitRevision = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], {
       cwd: REPO,
       encoding: 'utf8',

@@ -10,6 +10,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DAEMON_NODE_OPTIONS } from '../../src/heap.ts';
+import { startExporter } from '../helpers/exporter.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const EXE = join(REPO, 'dist', 'pkg', 'libvirt-exporter');
@@ -67,5 +69,34 @@ describe('the single executable', () => {
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /^ℹ fail 0$/m);
     assert.match(r.stdout, /^ℹ pass [1-9]\d*$/m);
+  });
+
+  test("runs with the launchers' Node.js options (its execArgv): the listening line names them, no hint", async () => {
+    const saved = process.env['LIBVIRT_EXPORTER_BIN'];
+    process.env['LIBVIRT_EXPORTER_BIN'] = EXE;
+    try {
+      const e = await startExporter(['--log.format=json']);
+      try {
+        // (The line follows the first health answer by a moment: wait for it, at most 10 s.)
+        for (let i = 0; i < 100 && !e.output().includes('"msg":"listening"'); i++) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const lines = e
+          .output()
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        const listening = lines.find((l) => l['msg'] === 'listening');
+        assert.ok(listening, e.output());
+        const options = String(listening['node_options']).split(' ');
+        for (const o of DAEMON_NODE_OPTIONS) assert.ok(options.includes(o), `node_options: ${options.join(' ')}`);
+        assert.ok(!e.output().includes('started without node'), e.output());
+      } finally {
+        await e.stop();
+      }
+    } finally {
+      if (saved === undefined) delete process.env['LIBVIRT_EXPORTER_BIN'];
+      else process.env['LIBVIRT_EXPORTER_BIN'] = saved;
+    }
   });
 });

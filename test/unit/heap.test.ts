@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // src/heap.ts: the heap-limit watch (decision on injected figures, then a real V8 heap with a small
-// --max-old-space-size reaching it in a child process) and settleHeap() shrinking a grown young generation.
+// --max-old-space-size reaching it in a child process), settleHeap() shrinking a grown young generation,
+// and the launchers' Node.js options (DAEMON_NODE_OPTIONS).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
+  DAEMON_NODE_OPTIONS,
   HEAP_EXIT_CODE,
   heapLimitMessage,
   oldGenerationLimitBytes,
@@ -148,5 +151,58 @@ describe('settleHeap', () => {
     );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'undefined');
+  });
+});
+
+describe("the launchers' Node.js options (DAEMON_NODE_OPTIONS)", () => {
+  it('a process started with them logs no hint; without one, a hint that names it', () => {
+    const script = `
+      const { launcherOptionsHint } = await import(${JSON.stringify(HEAP)});
+      process.stdout.write(JSON.stringify(launcherOptionsHint() ?? null));
+    `;
+    const withThem = node(DAEMON_NODE_OPTIONS, script);
+    assert.equal(withThem.status, 0, withThem.stderr);
+    assert.equal(JSON.parse(withThem.stdout), null);
+    const without = node([], script);
+    assert.equal(without.status, 0, without.stderr);
+    const hint = JSON.parse(without.stdout) as string;
+    for (const o of DAEMON_NODE_OPTIONS) assert.ok(hint.includes(`node ${o}`), hint);
+  });
+
+  it('NODE_OPTIONS refuses them, which is why the launchers pass them on the command line', () => {
+    for (const o of DAEMON_NODE_OPTIONS) {
+      const r = spawnSync(process.execPath, ['-e', '0'], {
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: o },
+        timeout: 60_000,
+      });
+      assert.notEqual(r.status, 0, o);
+      assert.match(r.stderr, /not allowed in NODE_OPTIONS/);
+    }
+  });
+
+  it('every launcher the project ships passes them (SEA execArgv, image ENTRYPOINT, npm bin, the benchmark)', () => {
+    const read = (f: string): string => readFileSync(fileURLToPath(new URL(`../../${f}`, import.meta.url)), 'utf8');
+    const sea = /"execArgv": (\[[^\]]*\])/.exec(read('scripts/package.sh'));
+    assert.deepEqual(JSON.parse(sea?.[1] ?? 'null'), [...DAEMON_NODE_OPTIONS], 'scripts/package.sh sea.json');
+    const entry = /^ENTRYPOINT (.*)$/m.exec(read('Dockerfile'));
+    assert.deepEqual(
+      JSON.parse(entry?.[1] ?? 'null'),
+      ['/nodejs/bin/node', ...DAEMON_NODE_OPTIONS, '/app/libvirt-exporter.cjs'],
+      'Dockerfile',
+    );
+    assert.equal(
+      read('bin/libvirt-exporter.js').split('\n')[0],
+      `#!/usr/bin/env -S node ${DAEMON_NODE_OPTIONS.join(' ')}`,
+    );
+    const bench = /SHIPPED_NODE_ARGS: readonly string\[\] = (\[[^\]]*\])/.exec(read('bench/lib/targets.ts'));
+    assert.deepEqual(JSON.parse((bench?.[1] ?? 'null').replaceAll("'", '"')), [...DAEMON_NODE_OPTIONS]);
+  });
+
+  it('the npm bin starts Node.js with them (the shebang, run as a program)', () => {
+    const bin = fileURLToPath(new URL('../../bin/libvirt-exporter.js', import.meta.url));
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^libvirt-exporter /);
   });
 });
