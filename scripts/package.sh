@@ -36,7 +36,9 @@ cat >"$work/sea.json" <<JSON
   "disableExperimentalSEAWarning": true, "useCodeCache": true,
   "execArgv": ["--single-threaded"] }
 JSON
-node --experimental-sea-config "$work/sea.json" >&2
+# The code cache is made by this node run: with the same options as execArgv, or V8 rejects it at each
+# start (its flags differ) and prints "Code cache data rejected".
+node --single-threaded --experimental-sea-config "$work/sea.json" >&2
 exe=$work/$name
 cp "$(command -v node)" "$exe"
 chmod u+w "$exe"

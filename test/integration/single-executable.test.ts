@@ -52,6 +52,8 @@ describe('the single executable', () => {
     const r = spawnSync(EXE, ['--version'], { encoding: 'utf8', env: {} });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^libvirt-exporter ${pkg.version} \\(revision \\w+, Node\\.js v24\\.`));
+    // Its code cache was made with its own execArgv (scripts/package.sh), else V8 rejects it at each start.
+    assert.doesNotMatch(r.stderr, /Code cache data rejected/);
   });
 
   test("passes the exporter's integration test with no node on its PATH", () => {

@@ -185,6 +185,9 @@ describe("the launchers' Node.js options (DAEMON_NODE_OPTIONS)", () => {
     const read = (f: string): string => readFileSync(fileURLToPath(new URL(`../../${f}`, import.meta.url)), 'utf8');
     const sea = /"execArgv": (\[[^\]]*\])/.exec(read('scripts/package.sh'));
     assert.deepEqual(JSON.parse(sea?.[1] ?? 'null'), [...DAEMON_NODE_OPTIONS], 'scripts/package.sh sea.json');
+    // The code cache's maker runs with the same options, or V8 rejects the cache at each start.
+    const maker = /^node (.*) --experimental-sea-config /m.exec(read('scripts/package.sh'));
+    assert.deepEqual(maker?.[1]?.split(' '), [...DAEMON_NODE_OPTIONS], 'scripts/package.sh --experimental-sea-config');
     const entry = /^ENTRYPOINT (.*)$/m.exec(read('Dockerfile'));
     assert.deepEqual(
       JSON.parse(entry?.[1] ?? 'null'),
