@@ -967,7 +967,7 @@ export function renderReport(all: Map<number, Results>): string {
       'on real QEMU guests of the lab (issue 8; how it measures: [bench/README.md](../bench/README.md)). Reproduce with:',
     '',
     '```sh',
-    `npm run bench -- --guests ${MAIN_GUESTS}                 # everything below but the 200-guest row (about 15 min)`,
+    `npm run bench -- --guests ${MAIN_GUESTS}                 # everything below but the 200-guest row (about 70 min on 2 cores)`,
     'npm run bench -- --guests 200 --only soak     # the 200-guest memory run',
     '```',
     '',
