@@ -64,4 +64,5 @@ fi
 [ "$lab" = 1 ] && bash test/lab/lab.sh up
 PATH="$(sh scripts/node.sh):$PATH"
 [ -d node_modules ] || npm ci --no-audit --no-fund >&2
-exec node --import tsx src/main.ts "$@"
+# --single-threaded: the launchers' Node.js option (DAEMON_NODE_OPTIONS of src/heap.ts).
+exec node --single-threaded --import tsx src/main.ts "$@"

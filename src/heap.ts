@@ -94,8 +94,8 @@ export function launcherOptionsHint(execArgv: readonly string[] = process.execAr
   const missing = DAEMON_NODE_OPTIONS.filter((o) => !execArgv.includes(o));
   if (missing.length === 0) return undefined;
   return (
-    `started without node ${missing.join(' ')} (the packages, the container image and bin/libvirt-exporter.js ` +
-    'pass it): V8 runs its compilers in background threads, which hold about 8 MiB more resident memory'
+    `started without node ${missing.join(' ')} (the packages, the container image, bin/libvirt-exporter.js ` +
+    'and npm run demo pass it): V8 runs its compilers in background threads, which hold about 8 MiB more resident memory'
   );
 }
 

@@ -181,7 +181,7 @@ describe("the launchers' Node.js options (DAEMON_NODE_OPTIONS)", () => {
     }
   });
 
-  it('every launcher the project ships passes them (SEA execArgv, image ENTRYPOINT, npm bin, the benchmark)', () => {
+  it('every launcher the project ships passes them (SEA execArgv, image ENTRYPOINT, npm bin, demo, the benchmark)', () => {
     const read = (f: string): string => readFileSync(fileURLToPath(new URL(`../../${f}`, import.meta.url)), 'utf8');
     const sea = /"execArgv": (\[[^\]]*\])/.exec(read('scripts/package.sh'));
     assert.deepEqual(JSON.parse(sea?.[1] ?? 'null'), [...DAEMON_NODE_OPTIONS], 'scripts/package.sh sea.json');
@@ -197,6 +197,11 @@ describe("the launchers' Node.js options (DAEMON_NODE_OPTIONS)", () => {
     assert.equal(
       read('bin/libvirt-exporter.js').split('\n')[0],
       `#!/usr/bin/env -S node ${DAEMON_NODE_OPTIONS.join(' ')}`,
+    );
+    assert.match(
+      read('scripts/demo.sh'),
+      new RegExp(`^exec node ${DAEMON_NODE_OPTIONS.join(' ')} --import tsx src/main\\.ts "\\$@"$`, 'm'),
+      'scripts/demo.sh',
     );
     const bench = /SHIPPED_NODE_ARGS: readonly string\[\] = (\[[^\]]*\])/.exec(read('bench/lib/targets.ts'));
     assert.deepEqual(JSON.parse((bench?.[1] ?? 'null').replaceAll("'", '"')), [...DAEMON_NODE_OPTIONS]);
