@@ -9,7 +9,6 @@ import type { Family } from '../meters/family.ts';
 import type { CollectorName } from '../meters/names.ts';
 import {
   meterTable,
-  toBase,
   type MeterRow,
   type PrometheusMetric,
   type DomainSubject,
@@ -19,6 +18,7 @@ import {
 import type { ScrapeContext } from '../scrape/collector.ts';
 import { familySpec, labelString, type FamilySpec, type MetricSink } from '../scrape/metric-sink.ts';
 import { diskOf, vnicOf } from '../inspector/devices.ts';
+import { unitScale } from '../meters/units.ts';
 
 /** Extra labels per scope, after the domain labels. */
 const SCOPE_LABELS: Readonly<Record<Scope, readonly string[]>> = {
@@ -55,6 +55,10 @@ interface Prepared<S extends Scope> {
   readonly row: MeterRow<S>;
   readonly metric: FamilySpec | undefined;
   readonly alias: FamilySpec | undefined;
+  /** The raw unit's conversion to the base unit (`raw / div * mul`, as toBase computes it). */
+  readonly div: number;
+  readonly mul: number;
+  /** The inovex alias's factor on the base value. */
   readonly scale: number;
 }
 
@@ -76,7 +80,8 @@ function prepare<S extends Scope>(
     const alias = compat && row.inovexAlias ? spec(row.inovexAlias, labelNames) : undefined;
     if (metric) sink.declare(metric);
     if (alias) sink.declare(alias);
-    if (metric || alias) out.push({ row, metric, alias, scale: row.inovexScale ?? 1 });
+    if (metric || alias)
+      out.push({ row, metric, alias, ...unitScale(row.rawUnit), scale: row.inovexScale ?? 1 });
   }
   return out;
 }
@@ -99,7 +104,7 @@ function emit<S extends Scope>(
   for (const p of prepared) {
     const raw = p.row.read(subject);
     if (raw === undefined) continue;
-    const value = toBase(p.row.rawUnit, raw);
+    const value = (raw / p.div) * p.mul;
     if (p.metric) sink.addDistinct(p.metric, labelText, value);
     if (p.alias) sink.addDistinct(p.alias, labelText, value * p.scale);
   }

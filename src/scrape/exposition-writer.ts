@@ -89,10 +89,16 @@ function valueBound(v: number): number {
  * The bytes of a family's sample lines when every label text is ASCII (the usual case; a longer text only
  * makes the writer grow), values counted exactly for integers: the capacity to start a body with.
  */
-export function samplesBound(name: string, labels: readonly string[], values: readonly number[]): number {
-  let bytes = (name.length + 2) * labels.length;
-  for (const l of labels) bytes += l.length;
-  for (const v of values) bytes += valueBound(v);
+export function samplesBound(
+  name: string,
+  labels: readonly string[],
+  values: readonly number[],
+  count = labels.length,
+): number {
+  // NOTE: indexed loops: `for…of` here allocated an iterator result per sample (3.5 MB per 1000-guest
+  // scrape under the sampling heap profiler), which the optimiser did not remove.
+  let bytes = (name.length + 2) * count;
+  for (let i = 0; i < count; i++) bytes += (labels[i] ?? '').length + valueBound(values[i] ?? Number.NaN);
   return bytes;
 }
 
@@ -128,19 +134,19 @@ export class ExpositionWriter {
 
   /**
    * Appends the sample lines `name{labels} value\n` of one family: `labels[i]` is the rendered label text
-   * of `values[i]` (`{a="1"}`, or empty).
+   * of `values[i]` (`{a="1"}`, or empty); the first `count` of them.
    * NOTE: the name is encoded once and copied from there for the other lines (copyWithin is a plain
    * memory move; encoding the same string again costs more); label texts may hold any UTF-8.
    */
-  samples(name: string, labels: readonly string[], values: readonly number[]): void {
-    if (labels.length === 0) return;
+  samples(name: string, labels: readonly string[], values: readonly number[], count = labels.length): void {
+    if (count === 0) return;
     this.#ensure(name.length * 3);
     let buf = this.#buf;
     let pos = this.#pos;
     const nameAt = pos;
     const nameBytes = buf.write(name, pos, 'utf8');
     pos += nameBytes;
-    for (let i = 0; i < labels.length; i++) {
+    for (let i = 0; i < count; i++) {
       const labelText = labels[i] ?? '';
       const value = values[i] ?? Number.NaN;
       if (pos + nameBytes + labelText.length * 3 + VALUE_ROOM + 2 > buf.length) {

@@ -10,7 +10,7 @@ import { hostFamilies } from '../../../src/meters/host.ts';
 import { jobFamilies } from '../../../src/meters/job.ts';
 import { openstackFamilies } from '../../../src/meters/openstack.ts';
 import { meterTable, type MeterRow } from '../../../src/meters/table.ts';
-import { conversionPhrase, toBase, type RawUnit } from '../../../src/meters/units.ts';
+import { conversionPhrase, toBase, unitScale, type RawUnit } from '../../../src/meters/units.ts';
 
 describe('toBase', () => {
   const cases: [RawUnit, number, number][] = [
@@ -31,6 +31,48 @@ describe('toBase', () => {
     test(`${raw} ${unit} is ${base} in base units`, () => {
       assert.equal(toBase(unit, raw), base);
     });
+
+  test('is one division or one product, bit for bit, as unitScale gives it to the rows', () => {
+    // The single operation each unit means (a product by 2³⁰ is exact, so GiB as `raw * 1024 * MiB`).
+    const op: Record<RawUnit, (raw: number) => number> = {
+      ns: (r) => r / 1e9,
+      us: (r) => r / 1e6,
+      ms: (r) => r * 1e-3,
+      seconds: (r) => r,
+      KiB: (r) => r * 1024,
+      MiB: (r) => r * 1048576,
+      GiB: (r) => r * 1024 * 1048576,
+      'MiB/s': (r) => r * 1048576,
+      MHz: (r) => r * 1e6,
+      bytes: (r) => r,
+      count: (r) => r,
+      code: (r) => r,
+    };
+    // Counters of every size, fractions, and values whose division or product rounds.
+    const raws = [
+      0,
+      1,
+      3,
+      7,
+      999,
+      123_456_789,
+      2 ** 31 + 5,
+      987_654_321_987,
+      2 ** 53 - 1,
+      0.1,
+      1 / 3,
+      12.345,
+    ];
+    for (let i = 0; i < 200; i++) raws.push(Math.floor(Math.random() * 2 ** 53), Math.random() * 1e6);
+    for (const unit of Object.keys(op) as RawUnit[]) {
+      const { div, mul } = unitScale(unit);
+      assert.ok(div === 1 || mul === 1, `${unit}: one operation`);
+      for (const raw of raws) {
+        assert.equal(toBase(unit, raw), op[unit](raw), `${unit} ${raw}`);
+        assert.equal((raw / div) * mul, op[unit](raw), `${unit} ${raw} through unitScale`);
+      }
+    }
+  });
 
   test('only base units have no conversion phrase', () => {
     assert.equal(conversionPhrase('ns'), 'converted from ns');

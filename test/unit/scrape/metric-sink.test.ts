@@ -66,6 +66,38 @@ test('merge keeps the first sample of a label set, whichever path wrote it', () 
   );
 });
 
+test('a family starts at its size in the last rendered sink and renders only what this sink wrote', () => {
+  const big: FamilySpec = { ...BYTES, name: 'sized_bytes_total' };
+  const lines = (n: number): string[] =>
+    Array.from({ length: n }, (_, i) => `sized_bytes_total{domain="d${i}"} ${i}`);
+  const head = ['# HELP sized_bytes_total Bytes … and more.', '# TYPE sized_bytes_total counter'];
+  const write = (n: number, how: 'distinct' | 'checked' | 'merged'): string => {
+    const sink = new MetricSink();
+    const into = how === 'merged' ? new MetricSink() : sink;
+    if (how === 'merged') sink.addText(big, '{domain="d0"}', 0);
+    for (let i = 0; i < n; i++) {
+      if (how === 'distinct') into.addDistinct(big, `{domain="d${i}"}`, i);
+      else into.addText(big, `{domain="d${i}"}`, i);
+    }
+    if (how === 'merged') sink.merge(into);
+    return sink.render('prometheus');
+  };
+  // 50 samples make the next sink start at 50: fewer leave no holes, more grow past it, and the
+  // checked path and a merge see only the samples written.
+  for (const [n, how] of [
+    [50, 'distinct'],
+    [3, 'distinct'],
+    [80, 'checked'],
+    [2, 'checked'],
+    [60, 'merged'],
+    [1, 'merged'],
+    [0, 'distinct'],
+  ] as const) {
+    const expected = n === 0 ? '' : [...head, ...lines(Math.max(n, how === 'merged' ? 1 : 0)), ''].join('\n');
+    assert.equal(write(n, how), expected, `${n} ${how}`);
+  }
+});
+
 test('ExpositionWriter.text gives the UTF-8 bytes of the joined pieces, non-ASCII included', () => {
   const parts = ['# HELP a µs …\n', 'a{name="ä😀"} 1\n', '', 'b 2\n'];
   const out = new ExpositionWriter(parts.reduce((n, p) => n + p.length, 0));
