@@ -15,6 +15,13 @@ import type { Summary } from './stats.ts';
 export const PHASES = ['reassemble', 'xdr', 'stats', 'collectors', 'exposition', 'e2e', 'gzip'] as const;
 /** One of {@link PHASES}. */
 export type Phase = (typeof PHASES)[number];
+/** The phases issue 16's target adds up: what the exporter computes for a scrape (decode + collectors + exposition). */
+export const TARGET_PHASES = ['xdr', 'stats', 'collectors', 'exposition'] as const satisfies readonly Phase[];
+
+/** The sum of the CPU p50 of {@link TARGET_PHASES}, ms. */
+export function targetPhaseSum(phases: Readonly<Record<Phase, Timing>>): number {
+  return TARGET_PHASES.reduce((n, p) => n + phases[p].cpu.p50, 0);
+}
 
 /** Wall time and CPU time (the process, all threads) of one phase, ms. */
 export interface Timing {
