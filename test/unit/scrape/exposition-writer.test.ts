@@ -60,6 +60,28 @@ test('writeValue matches formatValue on pseudo-random integers and doubles of ev
   }
 });
 
+test('writeValue writes short decimals (durations converted from ns, ms, µs) exactly as formatValue', () => {
+  let seed = 987654;
+  const next = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const edges = [1e-6, 1.5e-6, 9.99e-7, 0.000123, 0.1 + 0.2, 1 / 3, 2 / 3, 0.5, 123.456, 999999999.999999];
+  edges.push(999_999_999_999_999.9, 99_999_999_999_999.9, 1e15 - 0.5, 1e15 + 0.5, 4503599627370495.5);
+  const values = [...edges, ...edges.map((v) => -v)];
+  for (let i = 0; i < 20_000; i++) {
+    // Integers of every size (counters) under the conversions, and decimals of 1 to 12 places.
+    const raw = Math.floor(next() * 10 ** Math.floor(next() * 17));
+    values.push(raw / 1e9, raw / 1e6, raw * 1e-3, -raw / 1e9);
+    const places = 1 + Math.floor(next() * 12);
+    values.push(Math.floor(next() * 10 ** Math.floor(next() * 16)) / 10 ** places);
+  }
+  for (const v of values) assert.equal(written(v), formatValue(v), String(v));
+  assert.equal(written(1.5), '1.5');
+  assert.equal(written(-0.000123), '-0.000123');
+  assert.equal(written(1234.000001), '1234.000001');
+});
+
 test('samples: lines as the joined text, UTF-8 label texts, from a tiny capacity that grows', () => {
   const labels = ['{a="1"}', '', '{a="ä😀",b="\\"x\\""}', '{a="µ…"}', '{a="' + 'z'.repeat(300) + '"}'];
   const values = [1, 2.5, -0, 4e9 + 7, Number.NaN];
