@@ -174,19 +174,9 @@ async function startHttp(
 }
 
 /** Starts this exporter (compiled, or any entry file such as the bundle) with `libvirt.stats_shards` = `shards`. */
-/**
- * The environment the service unit, the image and the chart give the exporter (packaging/, Dockerfile,
- * helm/): glibc's malloc limited to two arenas (bench/footprint.ts weighs it).
- */
-export const SHIPPED_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
-
-/**
- * The Node.js options the launchers give the exporter (the SEA configuration of scripts/package.sh, the
- * Dockerfile's ENTRYPOINT, bin/libvirt-exporter.js): DAEMON_NODE_OPTIONS of src/heap.ts, written out
- * here because importing src/heap.ts would set the daemon's V8 flags in the benchmark's own process
- * (test/unit/heap.test.ts checks that they agree). A variant's own options come after them (the last wins).
- */
-export const SHIPPED_NODE_ARGS: readonly string[] = ['--single-threaded'];
+// The shipped environment and Node.js options, shared with the tests that run the exporter as it ships.
+import { SHIPPED_ENV, SHIPPED_NODE_ARGS } from '../../test/helpers/shipped.ts';
+export { SHIPPED_ENV, SHIPPED_NODE_ARGS };
 
 /**
  * Starts this exporter (compiled `main`, or the bundle) on a free loopback port, with the shipped Node.js

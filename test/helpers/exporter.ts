@@ -12,19 +12,14 @@ import { connect, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PortableExporter } from './portable-exporter.ts';
+import { SHIPPED_ENV, SHIPPED_NODE_ARGS } from './shipped.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
 /**
- * The environment the service unit, the image and the chart give the exporter
- * (packaging/libvirt-exporter.service, Dockerfile, helm/libvirt-exporter): glibc's malloc limited to two
- * arenas. A shipped form of the exporter runs with it.
- */
-export const SHIPPED_ENV: Readonly<NodeJS.ProcessEnv> = { MALLOC_ARENA_MAX: '2' };
-
-/**
  * The command line and environment that run the exporter with `args`: the single executable of
- * LIBVIRT_EXPORTER_BIN, else `bundle` when given (with {@link SHIPPED_ENV}), else src/main.ts through tsx.
+ * LIBVIRT_EXPORTER_BIN, else `bundle` when given (as the launchers start it: {@link SHIPPED_NODE_ARGS} and
+ * {@link SHIPPED_ENV}), else src/main.ts through tsx.
  */
 export function exporterCommand(
   args: readonly string[],
@@ -35,7 +30,7 @@ export function exporterCommand(
   if ((bin === undefined || bin === '') && bundle !== undefined) {
     return {
       command: bundle.node,
-      args: [bundle.script, ...args],
+      args: [...SHIPPED_NODE_ARGS, bundle.script, ...args],
       env: { ...process.env, ...SHIPPED_ENV, ...env },
     };
   }
