@@ -87,9 +87,8 @@ function prepare<S extends Scope>(
 }
 
 /**
- * Writes the prepared rows of one subject (a domain, a vCPU, a disk or a vNIC), unless a subject of the
- * scope already wrote the same labels (two disks with one target name): a series is never written twice.
- * NOTE: checked once per subject here, so that the sink need not check each of its samples
+ * Writes the prepared rows of one subject (a domain, a vCPU, a disk or a vNIC). The caller writes each
+ * label text once: a series is never written twice, so the sink need not check each of its samples
  * ({@link MetricSink.addDistinct}); no two rows share a family (test/unit/collectors/rows.test.ts).
  */
 function emit<S extends Scope>(
@@ -97,10 +96,7 @@ function emit<S extends Scope>(
   prepared: readonly Prepared<S>[],
   subject: SubjectOf[S],
   labelText: string,
-  written: Set<string>,
 ): void {
-  if (written.has(labelText)) return;
-  written.add(labelText);
   for (const p of prepared) {
     const raw = p.row.read(subject);
     if (raw === undefined) continue;
@@ -109,9 +105,6 @@ function emit<S extends Scope>(
     if (p.alias) sink.addDistinct(p.alias, labelText, value * p.scale);
   }
 }
-
-/** Label texts already written in this scrape, by scope. */
-type Written = { readonly [S in Scope]: Set<string> };
 
 /** The label names of each scope: the domain labels, then the scope's own. */
 type Names = Readonly<Record<Scope, readonly string[]>>;
@@ -127,12 +120,22 @@ function render(
   return labelString(names, { ...ctx.domainLabels(uuid), [label]: value });
 }
 
+/** Whether one of the first `k` device slots already has `text` (two disks with one target name). */
+function seenBefore(slots: readonly { readonly text: string }[], k: number, text: string): boolean {
+  for (let j = 0; j < k; j++) if (slots[j]?.text === text) return true;
+  return false;
+}
+
 /**
  * Writes the rows of one running domain and of its vCPUs, disks and vNICs.
  * NOTE: label texts come from the domain's texts cached across scrapes (ScrapeContext.textsOf), by vCPU
  * index or device position: no key string, closure or label object is made per subject unless its text is
  * missing (a new description, a hot-plugged device). They depend on the domain labels and the subject's
  * name (or index) only.
+ * NOTE: a label text is written once per scrape. Every text holds the domain's name, which libvirt keeps
+ * unique on a host, so only the subjects of one domain can share one: a vCPU index is unique in the stats,
+ * and a disk or vNIC is checked against the domain's earlier ones (a few comparisons, where one set of
+ * every text of the scrape cost a hash per subject and its growth, about 7000 a scrape at 1000 guests).
  */
 function emitDomain(
   ctx: ScrapeContext,
@@ -140,20 +143,19 @@ function emitDomain(
   rows: Rows,
   names: Names,
   domain: DomainSubject,
-  written: Written,
 ): void {
   const { instance, stats: s } = domain;
   const uuid = instance.uuid;
   const t = ctx.textsOf(instance);
   if (rows.domain.length > 0) {
     const labels = (t.plain ??= labelString(names.domain, ctx.domainLabels(uuid)));
-    emit(sink, rows.domain, domain, labels, written.domain);
+    emit(sink, rows.domain, domain, labels);
   }
   if (rows.vcpu.length > 0) {
     for (const vcpu of s.vcpus) {
       const i = vcpu.index;
       const labels = (t.vcpu[i] ??= render(ctx, uuid, names.vcpu, 'vcpu', String(i)));
-      emit(sink, rows.vcpu, { instance, stats: s, vcpu }, labels, written.vcpu);
+      emit(sink, rows.vcpu, { instance, stats: s, vcpu }, labels);
     }
   }
   if (rows.disk.length > 0) {
@@ -165,8 +167,9 @@ function emitDomain(
         const text = render(ctx, uuid, names.disk, 'target_device', block.name);
         slot = t.disk[k] = { name: block.name, index: k, text, device: diskOf(instance, block.name) };
       }
+      if (!seenBefore(t.disk, k, slot.text))
+        emit(sink, rows.disk, { instance, stats: s, block, disk: slot.device }, slot.text);
       k++;
-      emit(sink, rows.disk, { instance, stats: s, block, disk: slot.device }, slot.text, written.disk);
     }
   }
   if (rows.vnic.length > 0) {
@@ -184,8 +187,9 @@ function emitDomain(
           device: vnicOf(instance, iface.name),
         };
       }
+      if (!seenBefore(t.vnic, k, slot.text))
+        emit(sink, rows.vnic, { instance, stats: s, iface, vnic: slot.device }, slot.text);
       k++;
-      emit(sink, rows.vnic, { instance, stats: s, iface, vnic: slot.device }, slot.text, written.vnic);
     }
   }
 }
@@ -206,9 +210,8 @@ export function emitRows(ctx: ScrapeContext, sink: MetricSink, collector: Collec
     disk: [...ctx.domainLabelNames, ...SCOPE_LABELS.disk],
     vnic: [...ctx.domainLabelNames, ...SCOPE_LABELS.vnic],
   };
-  const written: Written = { domain: new Set(), vcpu: new Set(), disk: new Set(), vnic: new Set() };
   for (const [uuid, stats] of ctx.inspection.stats) {
     const instance = ctx.instanceOf(uuid);
-    if (instance !== undefined) emitDomain(ctx, sink, rows, names, { instance, stats }, written);
+    if (instance !== undefined) emitDomain(ctx, sink, rows, names, { instance, stats });
   }
 }
