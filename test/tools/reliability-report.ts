@@ -185,7 +185,7 @@ function renderScenario(id: string, r: ResultFile | undefined): string {
   out.push(r.description);
   out.push('');
   out.push(
-    `<sub>${r.file} · recorded ${r.recordedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}${r.durationSeconds > 0 ? ` · ${r.durationSeconds} s` : ''}${load !== '' ? ` · load average ${load}` : ''}</sub>`,
+    `<sub>${r.file} · recorded ${r.recordedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}${r.durationSeconds > 0 ? ` · ${r.durationSeconds} s` : ''}${load !== '' ? ` · load average ${load}` : ''}${r.environment.revision !== '' ? ` · revision ${r.environment.revision}` : ''}</sub>`,
   );
   out.push('');
   if (r.figures.length > 0) {
@@ -224,6 +224,11 @@ export function renderReliability(results: ReadonlyMap<string, ResultFile>): str
   const load = get('load');
   const audit = get('npm-audit');
   const env = [...results.values()].find((r) => r.environment.cpus !== '')?.environment;
+  // The runs may come from more than one checkout of the code (a test run alone records only its own):
+  // every revision is named, and each scenario names its own.
+  const revisions = [
+    ...new Set([...results.values()].map((r) => r.environment.revision).filter((v) => v !== '')),
+  ].sort();
 
   const lines: string[] = [];
   lines.push('# Reliability');
@@ -258,7 +263,7 @@ export function renderReliability(results: ReadonlyMap<string, ResultFile>): str
   lines.push('');
   if (env !== undefined) {
     lines.push(
-      `Recorded on ${env.cpus}, ${env.memoryGiB} GiB, ${env.kernel}, Node.js ${env.node}, ${env.libvirt}, ${env.qemu}, revision ${env.revision}. Guests run under TCG (no KVM). The load average of each run is given with it: other work on the machine slows the figures down.`,
+      `Recorded on ${env.cpus}, ${env.memoryGiB} GiB, ${env.kernel}, Node.js ${env.node}, ${env.libvirt}, ${env.qemu}, ${revisions.length > 1 ? `revisions ${revisions.join(', ')} (each scenario names its own)` : `revision ${env.revision}`}. Guests run under TCG (no KVM). The load average of each run is given with it: other work on the machine slows the figures down.`,
     );
     lines.push('');
   }
