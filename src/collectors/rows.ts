@@ -121,7 +121,11 @@ function render(
 }
 
 /** Whether one of the first `k` device slots already has `text` (two disks with one target name). */
-function seenBefore(slots: readonly { readonly text: string }[], k: number, text: string): boolean {
+function seenBefore(
+  slots: readonly ({ readonly text: string } | undefined)[],
+  k: number,
+  text: string,
+): boolean {
   for (let j = 0; j < k; j++) if (slots[j]?.text === text) return true;
   return false;
 }
