@@ -4,6 +4,7 @@ import { valueOf } from '../meters/family.ts';
 import { pressureFamilies } from '../meters/side.ts';
 import type { CollectorDefinition } from '../scrape/collector.ts';
 import { familySpec } from '../scrape/metric-sink.ts';
+import { plainText } from './texts.ts';
 
 /** Inspectors whose "cgroups unreadable" line was logged: one line per inspector, not per scrape. */
 const told = new WeakSet<Inspector>();
@@ -19,6 +20,7 @@ export const pressureCollector: CollectorDefinition<'pressure'> = {
     "Pressure stall information (CPU, memory, I/O) and CPU throttling of each running guest's cgroup v2 directory (files under /sys/fs/cgroup; no series and one log line where unreadable).",
   groups: [],
   update(ctx, sink) {
+    // Every pressure family has the domain labels alone (no extra labels: the cached plain text below).
     const specs = pressureFamilies.map((family) => ({
       family,
       spec: familySpec(family, ctx.domainLabelNames),
@@ -36,9 +38,14 @@ export const pressureCollector: CollectorDefinition<'pressure'> = {
       }
       return;
     }
+    // NOTE: the domain's cached label text, written without the sink's per-sample check: every family here
+    // has the domain labels alone, and each guest comes once (a map by UUID; its name is unique on the host).
+    // Rendering the labels per family and checking each sample were most of this collector's garbage.
     for (const [uuid, p] of byUuid) {
-      const labels = ctx.domainLabels(uuid);
-      for (const { family, spec } of specs) sink.add(spec, labels, valueOf(family, p));
+      const instance = ctx.instanceOf(uuid);
+      if (instance === undefined) continue;
+      const text = plainText(ctx, instance, ctx.textsOf(instance), ctx.domainLabelNames);
+      for (const { family, spec } of specs) sink.addDistinct(spec, text, valueOf(family, p));
     }
   },
 };

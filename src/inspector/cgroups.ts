@@ -191,11 +191,11 @@ export class CgroupReader {
       this.#forgetFiles(key);
       return undefined;
     }
-    const abs = path.join(this.root, dir);
     let files = this.#files.get(key);
-    if (files?.dir !== abs) {
+    // The absolute directory is joined only when the guest's directory is new or moved (not per read).
+    if (files?.relative !== dir) {
       files?.close();
-      files = new CgroupFiles(abs, this.#buffer);
+      files = new CgroupFiles(path.join(this.root, dir), this.#buffer, dir);
       this.#files.set(key, files);
     }
     const cpu = this.#psi(files, 'cpu.pressure');

@@ -3,6 +3,7 @@
 // tree copied from the lab machine (test/fixtures/cgroup, see its README): instance-00000002 without
 // systemd (no CPU quota), instance-00000001 in a systemd scope with a quota, the others without a directory.
 import { test } from 'node:test';
+import { pressureFamilies } from '../../../src/meters/side.ts';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { assertServes, domainsOf, scrapeCollector, valueOf } from '../../helpers/collector.ts';
@@ -58,4 +59,11 @@ test('pressure: an unreadable hierarchy serves the families empty and is not a f
   assert.equal(success, 1);
   assert.equal(families.size, 8);
   for (const [name, f] of families) assert.deepEqual(f.samples, [], name);
+});
+
+test('every pressure family has the domain labels alone (the collector writes the cached domain text)', () => {
+  for (const f of pressureFamilies) {
+    assert.equal(f.domainLabels, 'identity', f.prometheus.name);
+    assert.deepEqual(f.extraLabels, [], f.prometheus.name);
+  }
 });
