@@ -17,7 +17,8 @@ esac
 
 need_peer=1
 case " $* " in *" --no-peer "*) need_peer=0 ;; esac
-case " $* " in *" --only "*) case " $* " in *compare*) ;; *) need_peer=0 ;; esac ;; esac
+# The comparison, the soak and the footprint all run the peer beside this exporter (the micro-benchmark alone does not).
+case " $* " in *" --only "*) case " $* " in *compare* | *soak* | *footprint*) ;; *) need_peer=0 ;; esac ;; esac
 if [ "$need_peer" = 1 ] && [ ! -x /usr/bin/prometheus-libvirt-exporter ]; then
   [ "$(id -u)" = 0 ] || { echo "bench: installing the Go peer needs root" >&2; exit 1; }
   echo "bench: installing prometheus-libvirt-exporter (Debian package of the Go peer)" >&2
