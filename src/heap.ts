@@ -55,10 +55,9 @@ export const DAEMON_V8_FLAGS = ['--semi-space-growth-factor=1', '--heap-growing-
  * rounds of 200 back-to-back scrapes, 2026-12-04: steady RSS 112.2 / 112.3 / 111.3 MiB without it,
  * 103.8 / 103.1 / 103.5 with it (-8.5 MiB); CPU per scrape 21.7 / 22.3 / 22.2 ms without, 21.0 / 22.8 /
  * 23.0 with (the same within the noise). `--single-threaded-gc` alone: 112.9 / 109.1 MiB (so the saving
- * is mostly the compilers' threads, not the collector's). The benchmark's footprint variants at 5e810a9,
- * one process of 200 scrapes each, disagreed: 102.8 MiB without it against 104.2 MiB with
- * (docs/performance.md); the saving may depend on how much the compiler threads' malloc arena keeps: it
- * is worth more rounds there.
+ * is mostly the compilers' threads, not the collector's). The benchmark's footprint variants, one process
+ * of 200 scrapes each: at 5e810a9 they disagreed once (102.8 MiB without it against 104.2 with); at
+ * f38de3f they agreed (107.9 MiB at 13.8 ms without it, 103.4 MiB at 13.4 ms with; docs/performance.md).
  * NOTE: not adopted from the same rounds, because they trade memory for CPU and CPU is this exporter's
  * strength against the Go peer while memory is its weakness: `--min-semi-space-size=2` (the young
  * generation's initial size, 1 MiB by default; fewer scavenges per scrape) 18.8 / 20.2 ms for 111.2 /
