@@ -213,7 +213,7 @@ export function chunk(frame: Buffer, size = CHUNK): Buffer[] {
  * The read-only libvirt API over the synthetic reply: each stats call reassembles and returns the frame's
  * payload, and the API's own decoders (LibvirtApi) turn it into records, as they do for the socket.
  */
-export class ReplayApi extends LibvirtApi<LibvirtClientEvents> {
+class ReplayApi extends LibvirtApi<LibvirtClientEvents> {
   readonly #chunks: readonly Buffer[];
   readonly #reply: SyntheticReply;
   readonly #list: Buffer;
@@ -314,7 +314,7 @@ async function measure(fn: () => unknown): Promise<Took> {
 }
 
 /** The real inspector, except that its inspection is fixed: to time the collectors alone. */
-export function fixedInspector(inspection: Inspection, real: LibvirtInspector): Inspector {
+function fixedInspector(inspection: Inspection, real: LibvirtInspector): Inspector {
   return new Proxy(real, {
     get(target, prop) {
       if (prop === 'inspectAll') return () => Promise.resolve(inspection);
@@ -452,7 +452,7 @@ function httpGet(agent: Agent, port: number, path: string, gzip: boolean): Promi
   });
 }
 
-export async function createMicroApp(guests: number, names?: readonly CollectorName[]): Promise<MicroApp> {
+async function createMicroApp(guests: number, names?: readonly CollectorName[]): Promise<MicroApp> {
   const reply = synthesizeReply(guests);
   const api = new ReplayApi(reply);
   // NOTE: one shard, so that the whole reply is one frame as in the brief; the cast is the usual seam for
@@ -686,7 +686,9 @@ async function main(): Promise<void> {
   const colls = Object.entries(r.collectorCpuMs ?? {}).map(([c, ms]) => `${c} ${ms.toFixed(1)}`);
   console.log(`each collector alone, CPU p50 (ms): ${colls.join(', ')}`);
   console.log(`cold first scrape ${r.coldMs.toFixed(0)} ms; warm round trips ${r.roundTripsWarm}`);
-  console.log(`decode + collectors + exposition (issue 16's target): ${targetPhaseSum(r.phases).toFixed(1)} ms`);
+  console.log(
+    `decode + collectors + exposition (issue 16's target): ${targetPhaseSum(r.phases).toFixed(1)} ms`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1] ?? ''}`) await main();

@@ -873,10 +873,8 @@ async function micro(
     );
   }
   const processSums = runs.map((r) => targetPhaseSum(r.phases));
-  const median = [...runs].sort((a, b) => targetPhaseSum(a.phases) - targetPhaseSum(b.phases))[
-    Math.floor(runs.length / 2)
-  ]!;
-  const m: MicroResult = { ...median, processSums };
+  const byPhaseSum = runs.map((_, i) => i).sort((a, b) => processSums[a]! - processSums[b]!);
+  const m: MicroResult = { ...runs[byPhaseSum[Math.floor(runs.length / 2)]!]!, processSums };
   const profDir = mkdtempSync(`${tmpdir()}/libvirt-exporter-bench-prof-`);
   try {
     log('micro-benchmark under the CPU profiler');

@@ -10,6 +10,10 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+// The shipped environment and Node.js options, shared with the tests that run the exporter as it ships.
+import { SHIPPED_ENV, SHIPPED_NODE_ARGS } from '../../test/helpers/shipped.ts';
+
+export { SHIPPED_ENV, SHIPPED_NODE_ARGS };
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -172,11 +176,6 @@ async function startHttp(
   }
   return { name, pid, url: `http://127.0.0.1:${port}${path}`, child, output: () => out, stop };
 }
-
-/** Starts this exporter (compiled, or any entry file such as the bundle) with `libvirt.stats_shards` = `shards`. */
-// The shipped environment and Node.js options, shared with the tests that run the exporter as it ships.
-import { SHIPPED_ENV, SHIPPED_NODE_ARGS } from '../../test/helpers/shipped.ts';
-export { SHIPPED_ENV, SHIPPED_NODE_ARGS };
 
 /**
  * Starts this exporter (compiled `main`, or the bundle) on a free loopback port, with the shipped Node.js

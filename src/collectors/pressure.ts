@@ -20,7 +20,6 @@ export const pressureCollector: CollectorDefinition<'pressure'> = {
     "Pressure stall information (CPU, memory, I/O) and CPU throttling of each running guest's cgroup v2 directory (files under /sys/fs/cgroup; no series and one log line where unreadable).",
   groups: [],
   update(ctx, sink) {
-    // Every pressure family has the domain labels alone (no extra labels: the cached plain text below).
     const specs = pressureFamilies.map((family) => ({
       family,
       spec: familySpec(family, ctx.domainLabelNames),

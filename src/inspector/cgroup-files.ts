@@ -41,7 +41,7 @@ export class CgroupFiles {
     readonly dir: string,
     private readonly buffer: ReadBuffer,
     /** The directory as its owner names it (relative to the cgroup root), to tell whether it moved. */
-    readonly relative = dir,
+    readonly relative: string,
   ) {}
 
   /**
