@@ -76,7 +76,12 @@ const REASON_KEYS = new Map(
   Object.entries(REASONS).map(([s, reasons]) => [s, reasons.map((r) => `reason:${s}:${r}`)]),
 );
 
-/** Writes the series of one domain (running or not). */
+/**
+ * Writes the series of one domain (running or not).
+ * NOTE: `addDistinct`, not the checked `addText`: each domain is written once per scrape and every text
+ * here carries its `domain` label, a name libvirt keeps unique on a host (as the rows rely on,
+ * src/collectors/rows.ts); the checked path kept a set of texts per family, promoted with the sink.
+ */
 function emitDomain(
   ctx: ScrapeContext,
   sink: MetricSink,
@@ -89,18 +94,22 @@ function emitDomain(
   // Label texts that depend on the description (or on the state) only: cached across scrapes.
   const t = ctx.textsOf(i);
   const plain = plainText(ctx, i, t, specs.maxMemory.labelNames);
-  sink.addText(specs.info, keyedText(ctx, i, t, 'domain_info', specs.info.labelNames, osInfo), 1);
-  sink.addText(specs.uuidInfo, keyedText(ctx, i, t, 'domain_uuid', specs.uuidInfo.labelNames, uuidInfo), 1);
+  sink.addDistinct(specs.info, keyedText(ctx, i, t, 'domain_info', specs.info.labelNames, osInfo), 1);
+  sink.addDistinct(
+    specs.uuidInfo,
+    keyedText(ctx, i, t, 'domain_uuid', specs.uuidInfo.labelNames, uuidInfo),
+    1,
+  );
   const stateKey = STATE_KEYS.get(i.state) ?? `state:${i.state}`;
   const state = keyedText(ctx, i, t, stateKey, specs.state.labelNames, stateLabels);
-  sink.addText(specs.state, state, valueOf(f.state, d));
+  sink.addDistinct(specs.state, state, valueOf(f.state, d));
   const reasonKey = REASON_KEYS.get(i.state)?.[i.stateReason] ?? `reason:${i.state}:${reasonOf(i)}`;
   const reason = keyedText(ctx, i, t, reasonKey, specs.reason.labelNames, reasonLabels);
-  sink.addText(specs.reason, reason, valueOf(f.reason, d));
-  sink.addText(specs.maxMemory, plain, valueOf(f.maxMemory, d));
-  sink.addText(specs.memoryUsage, plain, valueOf(f.memoryUsage, d));
-  sink.addText(specs.vcpus, plain, valueOf(f.vcpus, d));
-  if (i.id > 0) sink.addText(specs.timedOut, plain, late ? 1 : 0);
+  sink.addDistinct(specs.reason, reason, valueOf(f.reason, d));
+  sink.addDistinct(specs.maxMemory, plain, valueOf(f.maxMemory, d));
+  sink.addDistinct(specs.memoryUsage, plain, valueOf(f.memoryUsage, d));
+  sink.addDistinct(specs.vcpus, plain, valueOf(f.vcpus, d));
+  if (i.id > 0) sink.addDistinct(specs.timedOut, plain, late ? 1 : 0);
 }
 
 /** The domain collector: every domain (running, paused or shut off) with its state and sizes. */

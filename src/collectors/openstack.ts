@@ -33,7 +33,10 @@ const rootLabels: ExtraLabels = (i) => ({
   root_id: i.nova?.rootUuid ?? '',
 });
 
-/** Writes the Nova identity series of one domain. */
+/**
+ * Writes the Nova identity series of one domain, once per scrape: each text carries the domain's name,
+ * unique on a host, hence `addDistinct` (see the domain collector's `emitDomain`).
+ */
 function emitInstance(
   ctx: ScrapeContext,
   sink: MetricSink,
@@ -45,17 +48,21 @@ function emitInstance(
   // Everything here comes from the description: label texts cached across scrapes.
   const t = ctx.textsOf(i);
   const plain = plainText(ctx, i, t, specs.vcpus.labelNames);
-  sink.addText(specs.info, keyedText(ctx, i, t, 'openstack_info', specs.info.labelNames, infoLabels), 1);
+  sink.addDistinct(specs.info, keyedText(ctx, i, t, 'openstack_info', specs.info.labelNames, infoLabels), 1);
   const fl = n.flavor;
   if (fl !== undefined) {
     const flavor = keyedText(ctx, i, t, 'openstack_flavor', specs.flavor.labelNames, flavorLabels);
-    sink.addText(specs.flavor, flavor, 1);
-    for (const k of FLAVOR_SIZES) sink.addText(specs[k], plain, valueOf(f[k], fl));
+    sink.addDistinct(specs.flavor, flavor, 1);
+    for (const k of FLAVOR_SIZES) sink.addDistinct(specs[k], plain, valueOf(f[k], fl));
   }
   if (n.rootType !== undefined || n.rootUuid !== undefined) {
-    sink.addText(specs.root, keyedText(ctx, i, t, 'openstack_root', specs.root.labelNames, rootLabels), 1);
+    sink.addDistinct(
+      specs.root,
+      keyedText(ctx, i, t, 'openstack_root', specs.root.labelNames, rootLabels),
+      1,
+    );
   }
-  sink.addText(specs.created, plain, valueOf(f.created, n));
+  sink.addDistinct(specs.created, plain, valueOf(f.created, n));
 }
 
 /**

@@ -186,7 +186,9 @@ class SharedScrapes {
     // same text); the body comes encoded (a string body would be measured, then encoded again).
     const self = this.#self;
     const own = r.config.web.disable_exporter_metrics ? [self.registry] : [self.registry, self.runtime];
-    return renderResponse(own, sink, r.format);
+    const body = await renderResponse(own, sink, r.format);
+    sink.release();
+    return body;
   }
 }
 

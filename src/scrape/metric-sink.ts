@@ -62,7 +62,7 @@ interface Family {
   readonly type: string;
   /**
    * Each sample's rendered labels (`{a="1"}` or empty), in the order written: the first `size` entries
-   * (the array may be longer, made at the size the family had in the last rendered scrape).
+   * (the array may be longer: made at the size the family had in the last rendered scrape, or kept from it).
    */
   readonly labels: string[];
   /** Each sample's value, same order as `labels`, the first `size` entries. */
@@ -100,27 +100,55 @@ export function labelString(names: readonly string[], labels: Labels): string {
 }
 
 /**
- * How many samples each family had when a sink was last rendered, by name: a family starts its arrays at
- * that size instead of growing them sample by sample.
- * NOTE: growing by push copied each array about three times over; at 1000 guests (66 000 samples) that was
- * 2.3 MB of garbage per scrape, the largest share of the collectors' (sampled), and the garbage collector
- * then ran in the phases that followed. The names are the declared families', so the map stays small.
+ * What a family left behind when a sink was last rendered, by name: its size, and (once the sink was
+ * released) its two arrays, which the next sink's family of that name takes instead of making its own.
+ * NOTE: sized arrays: growing by push copied each array about three times over; at 1000 guests (66 000
+ * samples) that was 2.3 MB of garbage per scrape, the largest share of the collectors' (sampled).
+ * NOTE: reused arrays: a scrape waits on libvirtd for hundreds of milliseconds, so the young generation
+ * is collected while its sink is alive and V8 promotes the sink's arrays to the old generation, where only
+ * a full (mark-compact) collection frees them; at 50 guests that was about a fifth of what each scrape
+ * promoted (sampled). Arrays that are already old cost no promotion, and a values array already holds
+ * doubles (a fresh one starts holding small integers and is copied at the first fraction).
+ * Entries past a family's size are never read; they hold label texts of an earlier scrape until
+ * overwritten. The names are the declared families', so the map stays small; a sink takes a family's
+ * arrays out of it, so concurrent scrapes never share them.
  */
-const SIZE_HINTS = new Map<string, number>();
+interface Kept {
+  size: number;
+  labels: string[] | undefined;
+  values: number[] | undefined;
+}
+const KEPT = new Map<string, Kept>();
 
-/** Makes a family with arrays of its size in the last rendered scrape. */
+/** Makes a family with the arrays a released sink left for its name, else arrays of its last size. */
 function newFamily(name: string, help: string, type: string): Family {
-  const hint = SIZE_HINTS.get(name) ?? 0;
-  // NOTE: `new Array(n)` has holes up to n; only the first `size` entries are ever read.
-  return {
-    name,
-    help,
-    type,
-    labels: new Array<string>(hint),
-    values: new Array<number>(hint),
-    size: 0,
-    seen: undefined,
-  };
+  const kept = KEPT.get(name);
+  let labels = kept?.labels;
+  let values = kept?.values;
+  if (kept !== undefined && labels !== undefined && values !== undefined) {
+    kept.labels = undefined;
+    kept.values = undefined;
+  } else {
+    const hint = kept?.size ?? 0;
+    // NOTE: `new Array(n)` has holes up to n; only the first `size` entries are ever read.
+    labels = new Array<string>(hint);
+    values = new Array<number>(hint);
+  }
+  return { name, help, type, labels, values, size: 0, seen: undefined };
+}
+
+/** Remembers `f`'s size for the next family of its name (and its arrays, when `release`). */
+function keep(f: Family, release: boolean): void {
+  let kept = KEPT.get(f.name);
+  if (kept === undefined) {
+    kept = { size: f.size, labels: undefined, values: undefined };
+    KEPT.set(f.name, kept);
+  }
+  kept.size = f.size;
+  if (release) {
+    kept.labels = f.labels;
+    kept.values = f.values;
+  }
 }
 
 /** Appends one sample to `f`. */
@@ -246,8 +274,19 @@ export class MetricSink {
     for (const f of this.#families.values()) {
       out.text(familyHead(f.name, f.help, f.type, format));
       out.samples(f.name, f.labels, f.values, f.size);
-      SIZE_HINTS.set(f.name, f.size);
+      keep(f, false);
     }
+  }
+
+  /**
+   * Ends this sink: its families' arrays go to the next sink's families of the same names. The sink is
+   * empty afterwards. Call it once the response is rendered; a sink never released is simply collected.
+   */
+  release(): void {
+    for (const f of this.#families.values()) keep(f, true);
+    this.#families.clear();
+    this.#lastLabels = undefined;
+    this.#lastNames = undefined;
   }
 
   /**

@@ -98,6 +98,36 @@ test('a family starts at its size in the last rendered sink and renders only wha
   }
 });
 
+test('a released sink hands its arrays to the next sink of the same family, never to two sinks at once', () => {
+  const spec: FamilySpec = { ...BYTES, name: 'kept_bytes_total' };
+  const body = (sink: MetricSink): string => sink.render('prometheus').split('\n').slice(2).join('\n');
+  const first = new MetricSink();
+  for (let i = 0; i < 40; i++) first.addDistinct(spec, `{domain="d${i}"}`, i + 0.5);
+  assert.equal(body(first).split('\n').length, 41);
+  first.release();
+  assert.equal(first.render('prometheus'), '', 'a released sink is empty');
+  // Two sinks alive at once (concurrent scrapes): one takes the kept arrays, the other makes its own,
+  // and neither sees the other's samples or the first sink's tail.
+  const a = new MetricSink();
+  const b = new MetricSink();
+  a.addDistinct(spec, VDA, 1);
+  b.addDistinct(spec, VDB, 2);
+  a.addText(spec, VDB, 3);
+  b.addText(spec, VDB, 4);
+  assert.equal(body(a), 'kept_bytes_total{domain="a"} 1\nkept_bytes_total{domain="b"} 3\n');
+  assert.equal(body(b), 'kept_bytes_total{domain="b"} 2\n');
+  a.release();
+  b.release();
+  const next = new MetricSink();
+  next.addText(spec, VDA, 7);
+  next.addText(spec, VDA, 8);
+  assert.equal(
+    body(next),
+    'kept_bytes_total{domain="a"} 7\n',
+    'a reused family starts empty, with no set of texts',
+  );
+});
+
 test('ExpositionWriter.text gives the UTF-8 bytes of the joined pieces, non-ASCII included', () => {
   const parts = ['# HELP a µs …\n', 'a{name="ä😀"} 1\n', '', 'b 2\n'];
   const out = new ExpositionWriter(parts.reduce((n, p) => n + p.length, 0));
