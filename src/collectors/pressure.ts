@@ -40,11 +40,15 @@ export const pressureCollector: CollectorDefinition<'pressure'> = {
     // NOTE: the domain's cached label text, written without the sink's per-sample check: every family here
     // has the domain labels alone, and each guest comes once (a map by UUID; its name is unique on the host).
     // Rendering the labels per family and checking each sample were most of this collector's garbage.
-    for (const [uuid, p] of byUuid) {
+    // (forEach and an indexed loop: no entry array or iterator result per guest and family.)
+    byUuid.forEach((p, uuid) => {
       const instance = ctx.instanceOf(uuid);
-      if (instance === undefined) continue;
+      if (instance === undefined) return;
       const text = plainText(ctx, instance, ctx.textsOf(instance), ctx.domainLabelNames);
-      for (const { family, spec } of specs) sink.addDistinct(spec, text, valueOf(family, p));
-    }
+      for (let k = 0; k < specs.length; k++) {
+        const s = specs[k];
+        if (s !== undefined) sink.addDistinct(s.spec, text, valueOf(s.family, p));
+      }
+    });
   },
 };

@@ -214,8 +214,10 @@ export function emitRows(ctx: ScrapeContext, sink: MetricSink, collector: Collec
     disk: [...ctx.domainLabelNames, ...SCOPE_LABELS.disk],
     vnic: [...ctx.domainLabelNames, ...SCOPE_LABELS.vnic],
   };
-  for (const [uuid, stats] of ctx.inspection.stats) {
+  // NOTE: forEach, not for…of: a Map's for…of made an entry array and an iterator result per guest
+  // (sampled: a tenth of the collectors' garbage at 50 guests).
+  ctx.inspection.stats.forEach((stats, uuid) => {
     const instance = ctx.instanceOf(uuid);
     if (instance !== undefined) emitDomain(ctx, sink, rows, names, { instance, stats });
-  }
+  });
 }

@@ -18,7 +18,14 @@ import type { CallGuard } from './call-guard.ts';
 import type { DescriptionCache } from './description-cache.ts';
 import type { EventSubscriptions } from './event-subscriptions.ts';
 import type { ShardsRead, StatsShards } from './stats-shards.ts';
-import type { DomainStateName, Inspection, Instance, SkippedDomain, StatsGroup } from './types.ts';
+import type {
+  DomainDescription,
+  DomainStateName,
+  Inspection,
+  Instance,
+  SkippedDomain,
+  StatsGroup,
+} from './types.ts';
 
 /** What a cycle works with: the inspector's parts that outlive it. */
 export interface CycleParts {
@@ -60,8 +67,10 @@ export async function runCycle(
   // Only running and paused domains have stats worth reporting.
   const stats = read.stats;
   const active = new Set(instances.filter((i) => i.id > 0).map((i) => i.uuid));
-  for (const [uuid, s] of stats)
+  // (forEach: no entry array per guest; deleting the current entry while iterating is allowed.)
+  stats.forEach((s, uuid) => {
     if (!active.has(uuid) || s.stateCode === DomainState.SHUTOFF) stats.delete(uuid);
+  });
 
   return {
     instances,
@@ -71,6 +80,40 @@ export async function runCycle(
     durationSeconds: (performance.now() - started) / 1000,
     roundTrips: roundTrips + read.roundTrips + described.roundTrips,
   };
+}
+
+/**
+ * The last instance made from each description: reused while the domain's name, id and state are the
+ * same, so that a scrape makes no instance for an unchanged guest. A new description (its XML changed)
+ * is a new key, and an entry goes with its description.
+ * NOTE: an instance copies its description's fields; made per guest and scrape, they were among what each
+ * scrape promoted to the old generation (they live through the whole scrape).
+ */
+const lastInstance = new WeakMap<DomainDescription, Instance>();
+
+/** The instance of `d` described by `desc` in `stateCode` and `stateReason` (the last one when unchanged). */
+function instanceOf(desc: DomainDescription, d: Domain, stateCode: number, stateReason: number): Instance {
+  const last = lastInstance.get(desc);
+  if (
+    last !== undefined &&
+    last.name === d.name &&
+    last.uuid === d.uuid &&
+    last.id === d.id &&
+    last.stateCode === stateCode &&
+    last.stateReason === stateReason
+  )
+    return last;
+  const made: Instance = {
+    ...desc,
+    name: d.name,
+    uuid: d.uuid,
+    id: d.id,
+    state: (DOMAIN_STATE_NAMES[stateCode] ?? 'nostate') as DomainStateName,
+    stateCode,
+    stateReason,
+  };
+  lastInstance.set(desc, made);
+  return made;
 }
 
 /** One instance per described domain, and the active ones whose stats are incomplete. */
@@ -87,15 +130,7 @@ function assemble(
     if (desc === undefined) continue;
     const s = read.stats.get(d.uuid);
     const stateCode = s?.stateCode ?? (d.id > 0 ? DomainState.NOSTATE : DomainState.SHUTOFF);
-    instances.push({
-      ...desc,
-      name: d.name,
-      uuid: d.uuid,
-      id: d.id,
-      state: (DOMAIN_STATE_NAMES[stateCode] ?? 'nostate') as DomainStateName,
-      stateCode,
-      stateReason: s?.stateReason ?? 0,
-    });
+    instances.push(instanceOf(desc, d, stateCode, s?.stateReason ?? 0));
     if (s === undefined || d.id <= 0) continue;
     const reason = parts.shards.incompleteReason(d.uuid, s, stateCode, read, groups);
     const message =

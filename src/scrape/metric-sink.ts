@@ -272,7 +272,7 @@ export class MetricSink {
   /** Writes this sink's families into `out`, in order (without the OpenMetrics `# EOF`). */
   writeTo(format: ExpositionFormat, out: ExpositionWriter): void {
     for (const f of this.#families.values()) {
-      out.text(familyHead(f.name, f.help, f.type, format));
+      out.text(cachedHead(f.name, f.help, f.type, format));
       out.samples(f.name, f.labels, f.values, f.size);
       keep(f, false);
     }
@@ -300,11 +300,41 @@ export class MetricSink {
   }
 }
 
+/**
+ * The heads of the families rendered so far, by format and name, with the help and type they were made
+ * for (a family's help can change with a reload): a scrape renders the same hundred heads as the last.
+ */
+const HEADS: Record<ExpositionFormat, Map<string, { help: string; type: string; text: string }>> = {
+  prometheus: new Map(),
+  openmetrics: new Map(),
+};
+
+/** {@link familyHead} through {@link HEADS}. */
+function cachedHead(name: string, help: string, type: string, format: ExpositionFormat): string {
+  const heads = HEADS[format];
+  const h = heads.get(name);
+  if (h !== undefined && h.help === help && h.type === type) return h.text;
+  const text = familyHead(name, help, type, format);
+  heads.set(name, { help, type, text });
+  return text;
+}
+
 /** `# HELP` and `# TYPE` of a family. */
 function familyHead(name: string, help: string, type: string, format: ExpositionFormat): string {
   // OpenMetrics names a counter family without `_total`; its samples keep it.
   const family = format === 'openmetrics' && type === 'counter' ? name.replace(/_total$/, '') : name;
   return `# HELP ${family} ${escapeHelp(help)}\n# TYPE ${family} ${type}\n`;
+}
+
+/** `{a="1"}` of the exporter's own metric's labels in their order, those set only (empty for none). */
+function ownLabels(labels: Labels): string {
+  let out = '';
+  for (const k in labels) {
+    const v = labels[k];
+    if (v === undefined) continue;
+    out += `${out === '' ? '{' : ','}${k}="${escapeLabelValue(String(v))}"`;
+  }
+  return out === '' ? '' : `${out}}`;
 }
 
 /** Appends the text of a prom-client registry's metrics (the exporter's own) without letting it format anything. */
@@ -314,15 +344,17 @@ function registryParts(
   parts: string[],
 ): void {
   for (const m of metrics) {
-    const lines = new Set<string>();
+    parts.push(cachedHead(m.name, m.help, String(m.type), format));
+    // Samples in order; a repeated line (the same labels twice in prom-client's values) once: looked up
+    // among the family's lines, through a set only for the long ones (histograms).
+    const first = parts.length;
+    const seen = m.values.length > 16 ? new Set<string>() : undefined;
     for (const v of m.values) {
-      const labels = v.labels as Labels;
-      const sample = (v as { metricName?: string }).metricName ?? m.name;
-      const keys = Object.keys(labels).filter((k) => labels[k] !== undefined);
-      lines.add(`${sample}${labelString(keys, labels)} ${formatValue(v.value)}\n`);
+      const line = `${(v as { metricName?: string }).metricName ?? m.name}${ownLabels(v.labels as Labels)} ${formatValue(v.value)}\n`;
+      if (seen === undefined ? parts.includes(line, first) : seen.has(line)) continue;
+      seen?.add(line);
+      parts.push(line);
     }
-    parts.push(familyHead(m.name, m.help, String(m.type), format));
-    for (const line of lines) parts.push(line);
   }
 }
 

@@ -123,6 +123,30 @@ describe('LibvirtInspector over a recording of the lab', () => {
     assert.equal(calls.get('getAllDomainStats'), 8);
   });
 
+  test('an unchanged domain keeps its instance from cycle to cycle; a changed one gets a new one', async () => {
+    const rec = loadRecording();
+    const inspector = new LibvirtInspector({ client: fixtureClient(rec), maxShards: 4 });
+    const first = await inspector.inspectAll();
+    const second = await inspector.inspectAll();
+    assert.equal(second.instances.length, first.instances.length);
+    second.instances.forEach((i, k) => {
+      assert.equal(i, first.instances[k], `${i.name}: the same object`);
+    });
+    // The domain restarted under another id: a new instance with the new id, the others kept.
+    const moved = rec.domains.find((d) => d.id > 0)!;
+    const oldId = moved.id;
+    (moved as { id: number }).id = oldId + 100;
+    const third = await inspector.inspectAll();
+    for (const i of third.instances) {
+      const before = first.instances.find((f) => f.uuid === i.uuid)!;
+      if (i.uuid === moved.uuid) {
+        assert.notEqual(i, before);
+        assert.equal(i.id, oldId + 100);
+        assert.deepEqual({ ...i, id: oldId }, { ...before }, 'the same fields but the id');
+      } else assert.equal(i, before, `${i.name}: the same object`);
+    }
+  });
+
   test('concurrent cycles share one set of libvirt calls', async () => {
     const calls = new Map<string, number>();
     const inspector = new LibvirtInspector({
