@@ -38,32 +38,49 @@ type Slot = Record<string, number | string | boolean> & { index: number };
 
 /** The device records of one kind (vCPUs, vNICs or disks) by index. */
 class Devices {
-  readonly byIndex = new Map<number, Slot>();
+  /**
+   * By libvirt's index (`block.<i>.…`): an array with holes where an index was skipped, not a map (one
+   * per kind, guest and scrape), so that the records come out in index order without a sort.
+   */
+  readonly byIndex: (Slot | undefined)[] = [];
+  /** How many records {@link byIndex} holds. */
+  #count = 0;
   /** The record of the previous field: libvirt sends each device's fields together. */
   #last: Slot | undefined;
 
   at(index: number): Slot {
     const last = this.#last;
     if (last !== undefined && last.index === index) return last;
-    let r = this.byIndex.get(index);
+    let r = this.byIndex[index];
     if (r === undefined) {
       r = { index };
-      this.byIndex.set(index, r);
+      this.byIndex[index] = r;
+      this.#count++;
     }
     this.#last = r;
     return r;
   }
 
-  /** The records in index order (libvirt sends them in order; sorted only when it did not). */
+  /** The records in index order. */
   list<T>(): T[] {
-    const out = [...this.byIndex.values()];
-    let last = -1;
-    for (const r of out) {
-      if (r.index < last) {
-        out.sort((a, b) => a.index - b.index);
-        break;
+    const all = this.byIndex;
+    const out: Slot[] = [];
+    // libvirt numbers devices from 0: the array is dense, or nearly.
+    if (all.length <= 2 * this.#count + 64)
+      for (let i = 0; i < all.length; i++) {
+        const r = all[i];
+        if (r !== undefined) out.push(r);
       }
-      last = r.index;
+    // NOTE: far-apart indices (a broken or hostile daemon; up to 10 digits, beyond an array index) are
+    // listed by key and sorted, never by walking the holes up to the largest.
+    if (out.length !== this.#count) {
+      out.length = 0;
+      const byKey = all as unknown as Readonly<Record<string, Slot | undefined>>;
+      for (const k of Object.keys(byKey)) {
+        const r = byKey[k];
+        if (r !== undefined) out.push(r);
+      }
+      out.sort((a, b) => a.index - b.index);
     }
     return out as unknown as T[];
   }
@@ -216,14 +233,28 @@ function finish(d: Decoding, domain: StatDomain, raw: () => Map<string, RawStatV
   out['interfaces'] = d.nets.list<InterfaceStats>();
   out['blocks'] = d.blocks.list<BlockStats>();
   out['perf'] = d.perf;
-  Object.defineProperty(out, 'raw', {
-    get(this: Record<string, unknown>): ReadonlyMap<string, RawStatValue> {
-      const map = raw();
-      Object.defineProperty(this, 'raw', { value: map, enumerable: true });
-      return map;
-    },
-    enumerable: true,
-    configurable: true,
-  });
+  Object.defineProperty(out, EXACT, { value: raw, writable: true, configurable: true });
+  Object.defineProperty(out, 'raw', RAW);
   return out as unknown as DomainStats;
 }
+
+/** Where a record keeps the function that builds its `raw` map (not enumerable: no part of the record). */
+const EXACT = Symbol('exact');
+
+/**
+ * The `raw` accessor of every record: builds the map on first use and keeps it as `raw`'s value.
+ * NOTE: one getter for all records. A getter made per record (a closure over its parameters) gave each
+ * record an accessor of its own, and V8 turns an object whose accessor differs from the one its shape
+ * was made with into a dictionary: every record after the first was one (`%HasFastProperties`), and
+ * each collector's reads of a record went through a hash lookup.
+ */
+const RAW: PropertyDescriptor = {
+  get(this: Record<PropertyKey, unknown>): ReadonlyMap<string, RawStatValue> {
+    const map = (this[EXACT] as () => Map<string, RawStatValue>)();
+    Object.defineProperty(this, 'raw', { value: map, enumerable: true });
+    this[EXACT] = undefined;
+    return map;
+  },
+  enumerable: true,
+  configurable: true,
+};

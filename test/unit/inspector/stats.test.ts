@@ -97,6 +97,55 @@ test('unknown and odd fields never break decoding', () => {
   assert.equal(s.raw.get('future.thing'), 'x');
 });
 
+test('devices come in index order whatever order and spacing libvirt (or a broken daemon) sends', () => {
+  const s = decodeDomainStats({ name: 'x', uuid: 'u', id: 1 }, [
+    { field: 'block.3.name', value: 'vdd' },
+    { field: 'block.0.name', value: 'vda' },
+    { field: 'block.2.name', value: 'vdc' },
+    { field: 'net.9999999999.name', value: 'far' },
+    { field: 'net.4000000000.name', value: 'beyond' },
+    { field: 'net.5.name', value: 'near' },
+    { field: 'net.1000000.name', value: 'sparse' },
+  ]);
+  assert.deepEqual(
+    s.blocks.map((b) => [b.index, b.name]),
+    [
+      [0, 'vda'],
+      [2, 'vdc'],
+      [3, 'vdd'],
+    ],
+  );
+  assert.deepEqual(
+    s.interfaces.map((i) => [i.index, i.name]),
+    [
+      [5, 'near'],
+      [1000000, 'sparse'],
+      [4000000000, 'beyond'],
+      [9999999999, 'far'],
+    ],
+  );
+});
+
+test('records of one kind share one shape (one raw getter for all, not one per record)', () => {
+  const params = [
+    { field: 'state.state', value: 1 },
+    { field: 'cpu.time', value: 5n },
+  ];
+  const a = decodeDomainStats({ name: 'a', uuid: 'ua', id: 1 }, params);
+  const b = decodeDomainStats({ name: 'b', uuid: 'ub', id: 2 }, params);
+  // Same own keys, in the same order, raw included and enumerable; each its own raw map.
+  assert.deepEqual(Object.keys(a), Object.keys(b));
+  assert.ok(Object.keys(b).includes('raw'));
+  const getter = (o: object): unknown =>
+    (Object.getOwnPropertyDescriptor(o, 'raw') as { readonly get?: unknown } | undefined)?.get;
+  assert.equal(getter(a), getter(b), 'one getter');
+  assert.equal(typeof getter(a), 'function');
+  assert.equal(b.raw.get('cpu.time'), 5n);
+  assert.equal(a.raw.get('state.state'), 1);
+  assert.notEqual(a.raw, b.raw);
+  assert.equal(b.raw, b.raw, 'built once');
+});
+
 test('the one-pass decoder (the inspector’s) gives the records decodeDomainStats gives, raw values exact', () => {
   const payload = recordedFrame('get_all_domain_stats').payload;
   const decoded = readGetAllDomainStatsRet(payload, new DomainStatsDecoder());
