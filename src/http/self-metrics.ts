@@ -7,6 +7,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Inspector, InspectorCounters } from '../inspector/types.ts';
 import { CLIENT_EVENT_NAMES, CONNECTION_ANOMALY_KINDS } from '../libvirt/index.ts';
 import { version } from '../version.ts';
+import { EVENT_LOOP_LAG_NAMES, registerEventLoopLag } from './event-loop-lag.ts';
 
 /** The exporter's own metrics. */
 export interface SelfMetrics {
@@ -170,21 +171,21 @@ function registerClientAnomalies(registry: Registry, counters: CountersOfCollect
 }
 
 /**
- * How often Node.js samples the event loop's delay for `nodejs_eventloop_lag_*` (prom-client's
- * `eventLoopMonitoringPrecision`), ms.
- * NOTE: the sampler is a timer that wakes the process at this interval whether anyone scrapes or not.
- * prom-client's 10 ms cost an idle process 8.6 ms of CPU per second on the lab machine (130 ms between two
- * scrapes 15 s apart, four times a 50-guest scrape), 1000 ms 0.65 ms per second (0.17 without the
- * sampler). A loop held long enough to delay scrapes still shows in the percentiles; the sampler only
- * misses short stalls between two ticks.
+ * The sampling interval given to prom-client's `monitorEventLoopDelay()` histogram, ms: about 24 days, so
+ * that it never wakes the process. Its gauges are replaced (src/http/event-loop-lag.ts says why), and
+ * prom-client offers no way to leave that histogram out.
+ * NOTE: an interval of 10 ms (prom-client's default) cost an idle process 8.6 ms of CPU per second on the
+ * lab machine.
  */
-export const EVENT_LOOP_RESOLUTION_MS = 1000;
+const PROM_CLIENT_LOOP_SAMPLER_MS = 2 ** 31 - 1;
 
 /** Creates the long-lived registry. */
 export function createSelfMetrics(): SelfMetrics {
   const registry = new Registry();
   const runtime = new Registry();
-  collectDefaultMetrics({ register: runtime, eventLoopMonitoringPrecision: EVENT_LOOP_RESOLUTION_MS });
+  collectDefaultMetrics({ register: runtime, eventLoopMonitoringPrecision: PROM_CLIENT_LOOP_SAMPLER_MS });
+  for (const name of EVENT_LOOP_LAG_NAMES) runtime.removeSingleMetric(name);
+  registerEventLoopLag(runtime);
   new Gauge({
     name: 'libvirt_exporter_build_info',
     help: 'Build of this exporter: value 1.',
