@@ -98,9 +98,9 @@ export async function runScrape(o: ScrapeOptions): Promise<MetricSink> {
     for (const d of defs) sink.add(SUCCESS, { collector: d.name }, 0);
     return sink;
   }
-  const ctxBase = scrapeContext(o, inspection);
+  const shared = scrapeShared(o, inspection);
   const outcomes = await Promise.all(
-    defs.map((d) => runCollector(d, { ...ctxBase, log: collectorLog(o.log, d.name) })),
+    defs.map((d) => runCollector(d, new CollectorContext(shared, collectorLog(o.log, d.name)))),
   );
   // In the collectors' order, whatever order they finished in: the same scrape gives the same text.
   // (DURATION and SUCCESS already hold the inspection's samples, so their families stay first.)
@@ -137,45 +137,100 @@ async function inspect(
   return inspection;
 }
 
-/** What every collector of a scrape reads: the inspection and the domains' label sets and texts. */
-function scrapeContext(o: ScrapeOptions, inspection: Inspection): Omit<ScrapeContext, 'log'> {
+/** What the collectors of one scrape share: the inspection, its domains by UUID, the identity labels. */
+interface ScrapeShared {
+  readonly options: ScrapeOptions;
+  readonly inspection: Inspection;
+  readonly byUuid: ReadonlyMap<string, Instance>;
+  readonly identity: readonly string[];
+  readonly identityKey: string;
+  readonly domainLabelNames: readonly string[];
+}
+
+/** The shared part of a scrape's collector contexts. */
+function scrapeShared(o: ScrapeOptions, inspection: Inspection): ScrapeShared {
   const identity = o.config.metrics.identity_labels;
-  const identityKey = identity.join(',');
   const byUuid = new Map(inspection.instances.map((i) => [i.uuid, i]));
   labelTexts.retain(byUuid);
-  const textsOf = (i: Instance): DomainTexts => labelTexts.of(i, identityKey);
   return {
+    options: o,
     inspection,
-    inspector: o.inspector,
-    signal: o.signal,
-    config: o.config,
+    byUuid,
+    identity,
+    identityKey: identity.join(','),
     domainLabelNames: ['domain', ...identity],
-    instanceOf: (uuid: string): Instance | undefined => byUuid.get(uuid),
-    textsOf,
-    domainLabels: (uuid: string): Record<string, string> => {
-      const i = byUuid.get(uuid);
-      if (i === undefined) return { domain: uuid };
-      const t = textsOf(i);
-      if (t.labels === undefined) {
-        const l: Record<string, string> = { domain: i.name };
-        for (const label of identity) l[label] = identityValue(label, i);
-        t.labels = l;
-      }
-      return t.labels;
-    },
-    labelText: (uuid: string, key: string, build: () => string): string => {
-      const i = byUuid.get(uuid);
-      if (i === undefined) return build();
-      const t = textsOf(i);
-      if (key === '') return (t.plain ??= build());
-      let text = t.keyed.get(key);
-      if (text === undefined) {
-        text = build();
-        t.keyed.set(key, text);
-      }
-      return text;
-    },
   };
+}
+
+/**
+ * What one collector of a scrape reads: the inspection and the domains' label sets and texts, with its
+ * own logger.
+ * NOTE: methods of a class, not closures made per scrape. V8 kept the optimised code of such a closure
+ * only while one lived, so after each full garbage collection the next scrape's closures were optimised
+ * again (`--trace-opt`: `instanceOf` compiled by TurboFan 4 to 7 times in 600 scrapes at 50 guests, with
+ * no deoptimisation between).
+ */
+class CollectorContext implements ScrapeContext {
+  readonly #shared: ScrapeShared;
+  readonly log: Logger;
+
+  constructor(shared: ScrapeShared, log: Logger) {
+    this.#shared = shared;
+    this.log = log;
+  }
+
+  get inspection(): Inspection {
+    return this.#shared.inspection;
+  }
+
+  get inspector(): Inspector {
+    return this.#shared.options.inspector;
+  }
+
+  get signal(): AbortSignal {
+    return this.#shared.options.signal;
+  }
+
+  get config(): Config {
+    return this.#shared.options.config;
+  }
+
+  get domainLabelNames(): readonly string[] {
+    return this.#shared.domainLabelNames;
+  }
+
+  instanceOf(uuid: string): Instance | undefined {
+    return this.#shared.byUuid.get(uuid);
+  }
+
+  textsOf(i: Instance): DomainTexts {
+    return labelTexts.of(i, this.#shared.identityKey);
+  }
+
+  domainLabels(uuid: string): Record<string, string> {
+    const i = this.#shared.byUuid.get(uuid);
+    if (i === undefined) return { domain: uuid };
+    const t = this.textsOf(i);
+    if (t.labels === undefined) {
+      const l: Record<string, string> = { domain: i.name };
+      for (const label of this.#shared.identity) l[label] = identityValue(label, i);
+      t.labels = l;
+    }
+    return t.labels;
+  }
+
+  labelText(uuid: string, key: string, build: () => string): string {
+    const i = this.#shared.byUuid.get(uuid);
+    if (i === undefined) return build();
+    const t = this.textsOf(i);
+    if (key === '') return (t.plain ??= build());
+    let text = t.keyed.get(key);
+    if (text === undefined) {
+      text = build();
+      t.keyed.set(key, text);
+    }
+    return text;
+  }
 }
 
 /** Runs one collector into its own sink; a failure is logged and reported, never thrown. */

@@ -8,6 +8,7 @@ import { DisconnectedError } from '../../../src/inspector/errors.ts';
 import { LibvirtInspector } from '../../../src/inspector/libvirt-inspector.ts';
 import type { HostInfo, Inspector } from '../../../src/inspector/types.ts';
 import { collectorRegistry as registry } from '../../../src/collectors/index.ts';
+import type { CollectorDefinition, CollectorRegistry, ScrapeContext } from '../../../src/scrape/collector.ts';
 import { runScrape } from '../../../src/scrape/scraper.ts';
 import { LibvirtConnectionError } from '../../../src/libvirt/index.ts';
 import { fixtureClient, loadRecording } from '../../helpers/fixture-client.ts';
@@ -88,5 +89,41 @@ describe('runScrape', () => {
     assert.ok(!off.has('libvirt_domain_memory_stats_swap_in_bytes'));
     assert.ok(off.has('libvirt_domain_memory_stats_swap_in_bytes_total'));
     assert.ok(off.has('libvirt_domain_memory_stats_used_ratio'));
+  });
+
+  test('collector contexts: their own logger each, the same functions from one scrape to the next', async () => {
+    // The functions a collector calls per guest are the same objects in every scrape (methods, not closures
+    // made per scrape, whose optimised code V8 dropped at each full collection), and still answer for
+    // this scrape's inspection.
+    const seen: ScrapeContext[] = [];
+    const spy = (name: 'cpu' | 'memory'): CollectorDefinition => ({
+      ...registry[name],
+      update(ctx) {
+        seen.push(ctx);
+      },
+    });
+    const spied = { ...registry, cpu: spy('cpu'), memory: spy('memory') } as CollectorRegistry;
+    const inspector = new LibvirtInspector({ client: fixtureClient() });
+    for (let i = 0; i < 2; i++)
+      await runScrape({
+        inspector,
+        config: loadConfig(undefined, {}),
+        log,
+        registry: spied,
+        collectors: ['cpu', 'memory'],
+        signal: new AbortController().signal,
+      });
+    assert.equal(seen.length, 4);
+    const [a, b, c] = seen as [ScrapeContext, ScrapeContext, ScrapeContext];
+    assert.notEqual(a.log, b.log, 'a logger per collector');
+    assert.equal(a.instanceOf, c.instanceOf);
+    assert.equal(a.textsOf, c.textsOf);
+    assert.equal(a.labelText, c.labelText);
+    assert.equal(a.domainLabels, c.domainLabels);
+    assert.notEqual(a.inspection, c.inspection, 'each scrape its own inspection');
+    const uuid = c.inspection.instances[0]?.uuid ?? '';
+    assert.equal(c.instanceOf(uuid), c.inspection.instances[0]);
+    assert.equal(c.domainLabels(uuid)['domain'], c.inspection.instances[0]?.name);
+    assert.deepEqual(c.domainLabelNames, ['domain']);
   });
 });
