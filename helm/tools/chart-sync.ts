@@ -275,6 +275,32 @@ export function chartDrift(): string[] {
   return drift;
 }
 
+/**
+ * Rewrites what differs from its sources and removes stale copies; returns the paths written or removed.
+ * `npm run bench` calls it after storing its results, whose figures the chart's and the unit's sizing cite.
+ */
+export function writeChart(): string[] {
+  const changed: string[] = [];
+  // The schema and values.yaml first: the README's table comes from them.
+  writeFileSync(join(CHART_DIR, 'values.schema.json'), renderValuesSchema());
+  writeFileSync(join(CHART_DIR, 'values.yaml'), renderValuesYaml());
+  const expected = expectedChartFiles();
+  for (const path of staleFiles(expected)) {
+    rmSync(join(REPO_ROOT, path));
+    changed.push(path);
+  }
+  for (const f of expected) {
+    const path = join(REPO_ROOT, f.path);
+    mkdirSync(dirname(path), { recursive: true });
+    const actual = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+    if (actual !== f.content) {
+      writeFileSync(path, f.content);
+      changed.push(f.path);
+    }
+  }
+  return changed;
+}
+
 function main(): void {
   if (!process.argv.includes('--write')) {
     const drift = chartDrift();
@@ -282,20 +308,7 @@ function main(): void {
     process.exitCode = drift.length > 0 ? 1 : 0;
     return;
   }
-  // The schema and values.yaml first: the README's table comes from them.
-  writeFileSync(join(CHART_DIR, 'values.schema.json'), renderValuesSchema());
-  writeFileSync(join(CHART_DIR, 'values.yaml'), renderValuesYaml());
-  const expected = expectedChartFiles();
-  for (const path of staleFiles(expected)) rmSync(join(REPO_ROOT, path));
-  for (const f of expected) {
-    const path = join(REPO_ROOT, f.path);
-    mkdirSync(dirname(path), { recursive: true });
-    const actual = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
-    if (actual !== f.content) {
-      writeFileSync(path, f.content);
-      process.stdout.write(`wrote ${f.path}\n`);
-    }
-  }
+  for (const path of writeChart()) process.stdout.write(`wrote ${path}\n`);
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) main();
