@@ -14,6 +14,7 @@
  * and a scrape sorts the few samples taken since the previous one.
  */
 import { Gauge, type Registry } from 'prom-client';
+import { oncePerCollection } from './once-per-collection.ts';
 
 /** How often the delay is sampled, ms: an idle exporter wakes once a second for it. */
 export const EVENT_LOOP_SAMPLE_MS = 1000;
@@ -143,16 +144,7 @@ export function registerEventLoopLag(registry: Registry, sampleMs = EVENT_LOOP_S
   timer.unref();
 
   // The window is taken once per collection, by whichever gauge is collected first.
-  let current: { figures: LagFigures | undefined } | undefined;
-  const figures = (): LagFigures | undefined => {
-    if (current === undefined) {
-      current = { figures: samples.take() };
-      queueMicrotask(() => {
-        current = undefined;
-      });
-    }
-    return current.figures;
-  };
+  const figures = oncePerCollection(() => samples.take());
 
   const immediate = new Gauge({
     name: 'nodejs_eventloop_lag_seconds',

@@ -8,6 +8,7 @@ import type { Inspector, InspectorCounters } from '../inspector/types.ts';
 import { CLIENT_EVENT_NAMES, CONNECTION_ANOMALY_KINDS } from '../libvirt/index.ts';
 import { version } from '../version.ts';
 import { EVENT_LOOP_LAG_NAMES, registerEventLoopLag } from './event-loop-lag.ts';
+import { oncePerCollection } from './once-per-collection.ts';
 
 /** The exporter's own metrics. */
 export interface SelfMetrics {
@@ -36,28 +37,6 @@ function readCounters(current: () => Inspector | undefined): InspectorCounters |
 
 /** Reads the inspector's counters for the metrics of one collection. */
 type CountersOfCollection = () => InspectorCounters | undefined;
-
-/**
- * The counters read once per collection of the registry: the first metric's `collect()` reads them, the
- * others of the same collection get the same object, and the next collection reads them again.
- * NOTE: prom-client calls every metric's collect() synchronously, one after the other, when a registry
- * is collected (it awaits them together afterwards); the copy is dropped at the next microtask. So the
- * eight metrics below cost one read of the client's counters instead of eight, and they all describe the
- * same moment.
- */
-function oncePerCollection(current: () => Inspector | undefined): CountersOfCollection {
-  let read: { counters: InspectorCounters | undefined } | undefined;
-  const forget = (): void => {
-    read = undefined;
-  };
-  return () => {
-    if (read === undefined) {
-      read = { counters: readCounters(current) };
-      queueMicrotask(forget);
-    }
-    return read.counters;
-  };
-}
 
 /**
  * A label value as Prometheus spells them: `unmatched-reply` → `unmatched_reply`, `ioError` → `io_error`.
@@ -204,7 +183,9 @@ export function createSelfMetrics(): SelfMetrics {
     registers: [runtime],
   });
   const self: SelfMetrics = { registry, runtime, scrapes, inflight, inspector: () => undefined };
-  const counters = oncePerCollection(() => self.inspector());
+  // Read once per collection (src/http/once-per-collection.ts): the eight metrics below cost one read of
+  // the client's counters instead of eight, and they all describe the same moment.
+  const counters = oncePerCollection(() => readCounters(() => self.inspector()));
   registerInspectorCounters(registry, counters);
   registerClientAnomalies(registry, counters);
   return self;
