@@ -40,7 +40,6 @@ export const pressureCollector: CollectorDefinition<'pressure'> = {
     // NOTE: the domain's cached label text, written without the sink's per-sample check: every family here
     // has the domain labels alone, and each guest comes once (a map by UUID; its name is unique on the host).
     // Rendering the labels per family and checking each sample were most of this collector's garbage.
-    // Every pressure family has the domain labels alone (no extra labels: the cached plain text below).
     // (forEach and an indexed loop: no entry array or iterator result per guest and family.)
     byUuid.forEach((p, uuid) => {
       const instance = ctx.instanceOf(uuid);

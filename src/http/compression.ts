@@ -67,7 +67,8 @@ export function acceptsGzip(header: string | string[] | undefined): boolean {
  * buffer and the body it was given. So about 450 KiB of buffers per scrape (a 325 KiB body at 50 guests)
  * outlived the scrape until the next mark-compact, which they brought forward (measured on the lab with the
  * runtime's `nodejs_external_memory_bytes` at each scrape: +500 KiB per gzip-encoded scrape, +16 KiB
- * per plain one). A kept engine is allocated once (its deflate state, about 300 KiB at level 1, stays).
+ * per plain one). A kept engine is allocated once: its deflate state (about 256 KiB by zlib's formula for the
+ * default window and memLevel, not measured) and its 128 KiB output buffer stay.
  */
 class ReusedGzip {
   // NOTE: @types/node gives `reset()` to the deflate and inflate classes only; Node.js defines it for every
