@@ -169,7 +169,7 @@ describe('libvirt inspector on the lab', () => {
     lab('libvirtd-start');
     const insp = await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) });
     assert.equal(inspector.connected, true);
-    const core = [...LAB_GUESTS.running, ...LAB_GUESTS.paused, ...LAB_GUESTS.shutoff];
+    const core: readonly string[] = [...LAB_GUESTS.running, ...LAB_GUESTS.paused, ...LAB_GUESTS.shutoff];
     const listed = new Set(insp.instances.map((i) => i.name));
     assert.deepEqual(
       core.filter((n) => !listed.has(n)),
@@ -180,16 +180,22 @@ describe('libvirt inspector on the lab', () => {
     // socket is up, so a guest may be skipped (and reported so) by the first cycle: CI saw 3 of them
     // once. What must hold is that this passes by itself, with no help from the caller.
     const coreSkips = (i: Inspection) =>
-      i.skipped.filter((s) => core.includes(s.name)).map((s) => `${s.name}: ${s.reason} (${s.message ?? ''})`);
+      i.skipped
+        .filter((s) => core.includes(s.name))
+        .map((s) => `${s.name}: ${s.reason} (${s.message ?? ''})`);
     let last = coreSkips(insp);
-    await waitFor(
-      async () => {
-        last = coreSkips(await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) }));
-        return last.length === 0;
-      },
-      15_000,
-      'a cycle with every lab guest inspected',
-    ).catch((err: Error) => assert.fail(`${err.message}; still skipped: ${last.join('; ')}`));
+    try {
+      await waitFor(
+        async () => {
+          last = coreSkips(await inspector.inspectAll({ signal: AbortSignal.timeout(10_000) }));
+          return last.length === 0;
+        },
+        15_000,
+        'a cycle with every lab guest inspected',
+      );
+    } catch (err) {
+      assert.fail(`${String(err)}; still skipped: ${last.join('; ')}`);
+    }
   });
 
   test('a hung guest (QEMU stopped) costs only itself, reported as timed out', async () => {
