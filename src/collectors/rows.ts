@@ -18,6 +18,7 @@ import {
 import type { ScrapeContext } from '../scrape/collector.ts';
 import { familySpec, labelString, type FamilySpec, type MetricSink } from '../scrape/metric-sink.ts';
 import { diskOf, vnicOf } from '../inspector/devices.ts';
+import { plainText } from './texts.ts';
 import { unitScale } from '../meters/units.ts';
 
 /** Extra labels per scope, after the domain labels. */
@@ -152,8 +153,7 @@ function emitDomain(
   const uuid = instance.uuid;
   const t = ctx.textsOf(instance);
   if (rows.domain.length > 0) {
-    const labels = (t.plain ??= labelString(names.domain, ctx.domainLabels(uuid)));
-    emit(sink, rows.domain, domain, labels);
+    emit(sink, rows.domain, domain, plainText(ctx, instance, t, names.domain));
   }
   if (rows.vcpu.length > 0) {
     for (const vcpu of s.vcpus) {
