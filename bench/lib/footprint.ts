@@ -283,7 +283,11 @@ export function explainFootprint(r: FootprintResult, perGuest?: string): string[
         (lite
           ? ` \`--lite-mode\` (no optimizing compiler) would save ${f1(shipped.rssSteadyMiB - lite.rssSteadyMiB)} MiB more ` +
             `(${f1(lite.rssSteadyMiB)} MiB) for ${f1(lite.cpuMsPerScrape)} ms of CPU per scrape against ` +
-            `${f1(shipped.cpuMsPerScrape)} ms; it is not adopted while the CPU targets are missed ` +
+            `${f1(shipped.cpuMsPerScrape)} ms; it is not adopted: ${f1(lite.cpuMsPerScrape / shipped.cpuMsPerScrape)} ` +
+            'times the CPU of every scrape' +
+            (typeof r.peer === 'object'
+              ? `, for a process still ${f1(lite.rssSteadyMiB / r.peer.rssSteadyMiB)} times the Go peer's ${f1(r.peer.rssSteadyMiB)} MiB `
+              : ' ') +
             '(the other option sets are in the table: each changes the steady RSS by a few MiB at most).'
           : ''),
     );
