@@ -516,7 +516,7 @@ describe('a hung guest (its QEMU stopped with SIGSTOP)', () => {
     await e.stop();
   });
 
-  test('others answer in time, the hung guest is timed out then partial, all back within one scrape of SIGCONT, no slot runs out', async () => {
+  test('others answer in time, the hung guest is timed out then partial, all back by itself after SIGCONT, no slot runs out', async () => {
     const rec = new Recorder(
       'hung-guest',
       'a hung guest',
@@ -563,7 +563,7 @@ describe('a hung guest (its QEMU stopped with SIGSTOP)', () => {
     } finally {
       await labAsync('guest-resume', HUNG);
     }
-    const resumed = [await scrapeOnce(e.url, { headers }), await scrapeOnce(e.url, { headers })];
+    const resumedAt = performance.now();
 
     rec.figure('first scrape after the hang answered in', ms(first.end - first.start));
     rec.check(
@@ -611,7 +611,6 @@ describe('a hung guest (its QEMU stopped with SIGSTOP)', () => {
       `${partial.length} of ${hungResults.length}`,
     );
 
-    const back = resumed[0]!;
     const backOk = (r: ScrapeResult): boolean =>
       complete(r) &&
       ACTIVE.every((n) => sampleValue(r.families, 'libvirt_domain_timed_out', { domain: n }) === 0) &&
@@ -619,11 +618,40 @@ describe('a hung guest (its QEMU stopped with SIGSTOP)', () => {
         domain: HUNG,
         target_device: 'vda',
       }) !== undefined;
-    rec.figure('first scrape after SIGCONT answered in', ms(back.end - back.start));
+    const backDetail = (r: ScrapeResult): string =>
+      `complete ${String(complete(r))}, timed out: ${ACTIVE.filter((n) => sampleValue(r.families, 'libvirt_domain_timed_out', { domain: n }) !== 0).join(' ') || 'none'}, ` +
+      `${HUNG} vda ${sampleValue(r.families, 'libvirt_domain_block_stats_read_requests_total', { domain: HUNG, target_device: 'vda' }) === undefined ? 'missing' : 'present'}, ` +
+      `skipped busy/timeout/error ${['busy', 'timeout', 'error'].map((reason) => String(sampleValue(r.families, 'libvirt_scrape_domains_skipped', { reason }))).join('/')}`;
+    // Scrapes one at a time until one has everything back, for at most 10 s after the resume, then one
+    // more that must have it too. NOTE: not "the very next scrape": the resumed QEMU first answers the
+    // monitor commands queued while it was stopped, and libvirtd holds the guest's job until then (the
+    // stats call of a busy job is partial, reported as reason "busy"). On TCG under load that has taken
+    // longer than one scrape (a run on a 12-guest lab once saw a first scrape that was not whole).
+    const resumed: ScrapeResult[] = [];
+    while (performance.now() - resumedAt < 10_000) {
+      const r = await scrapeOnce(e.url, { headers });
+      resumed.push(r);
+      if (backOk(r)) break;
+      await sleep(100);
+    }
+    const backIndex = resumed.findIndex(backOk);
+    const back = backIndex >= 0 ? resumed[backIndex] : undefined;
+    const after = await scrapeOnce(e.url, { headers });
+    rec.figure('first scrape after SIGCONT answered in', ms(resumed[0]!.end - resumed[0]!.start));
+    rec.figure(
+      'first complete scrape after SIGCONT',
+      back === undefined
+        ? 'none within 10 s'
+        : `#${backIndex + 1}, answered ${ms(back.end - resumedAt)} after the resume`,
+    );
+    const shown = [...resumed.slice(0, 3), ...(resumed.length > 3 ? resumed.slice(-1) : [])];
     rec.check(
-      'after SIGCONT everything is back in the next scrape (nobody timed out, full stats of the guest)',
-      backOk(back) && backOk(resumed[1]!),
-      `timed out: ${String(sampleValue(back.families, 'libvirt_domain_timed_out', { domain: HUNG }))}, skipped(timeout) = ${String(sampleValue(back.families, 'libvirt_scrape_domains_skipped', { reason: 'timeout' }))}`,
+      'after SIGCONT everything is back by itself within 10 s and stays so (nobody timed out, full stats of the guest)',
+      back !== undefined && backOk(after),
+      [
+        ...shown.map((r) => `#${resumed.indexOf(r) + 1}: ${backDetail(r)}`),
+        `the next: ${backDetail(after)}`,
+      ].join('; '),
     );
     rec.check('the process kept running', e.child.exitCode === null, `exit code ${String(e.child.exitCode)}`);
     rec.finish();
