@@ -53,6 +53,7 @@ import {
   sampleValue,
   scrape,
   seriesCount,
+  settledRssKiB,
   startOurs,
   startPeer,
   versions,
@@ -606,7 +607,7 @@ async function soak(
   });
   try {
     // What the process loaded before it served anything.
-    const rssAfterStartKiB = rssKiB(t.pid);
+    const rssAfterStartKiB = await settledRssKiB(t.pid, signal);
     // Warm-up: the XML of every guest is read once, then cached. Other test runs may have stopped the
     // shared libvirtd for a moment: wait for a scrape that sees every guest.
     await untilHealthy(t, expected, signal);

@@ -8,7 +8,7 @@
 import { cpuMs, rssKiB } from './proc.ts';
 import type { ProcessSoak } from './results.ts';
 import { summarize } from './stats.ts';
-import { sampleValue, scrape, seriesCount, type HttpTarget } from './targets.ts';
+import { sampleValue, scrape, seriesCount, settledRssKiB, type HttpTarget } from './targets.ts';
 
 /**
  * `scrapes` back-to-back scrapes of a process started for it (stopped at the end): CPU per scrape, and
@@ -23,7 +23,7 @@ export async function soakProcess(
   signal: AbortSignal,
 ): Promise<ProcessSoak> {
   try {
-    const rssAfterStartKiB = rssKiB(t.pid);
+    const rssAfterStartKiB = await settledRssKiB(t.pid, signal);
     process.stderr.write(`bench: soak: ${scrapes} back-to-back scrapes of ${label}\n`);
     // Warm-up (the first scrape reads what a process caches), then the run.
     for (let i = 0; i < 3; i++) await scrape(t.url, { signal });
