@@ -53,6 +53,12 @@ const TARGETS = {
 /** Where the reliability tests leave their figures (test/helpers/reliability.ts; git ignores it). */
 const RELIABILITY_DIR = fileURLToPath(new URL('../.reliability/', import.meta.url));
 
+/** `, N domains on the host` as a reliability test recorded it (empty when it did not). */
+function onHost(id: string): string {
+  const d = reliabilityFigure(id, 'domains on the host');
+  return d === undefined ? '' : `, ${d.value} domains on the host`;
+}
+
 /** A figure recorded by a reliability test, or undefined when the test has not run here. */
 function reliabilityFigure(id: string, name: string): { value: string; recordedAt: string } | undefined {
   const file = `${RELIABILITY_DIR}${id}.json`;
@@ -161,7 +167,7 @@ function footprintTargets(main: Results | undefined, all: Map<number, Results>):
   out.push({
     name: `RSS peak under 50 concurrent scrapers for 60 s ≤ ${TARGETS.concurrentPeakMiB} MiB (the load test)`,
     measured: load
-      ? `**${fmt(peak, 1)} MiB** (before / peak / after: ${load.value} MiB; recorded ${load.recordedAt.slice(0, 10)})`
+      ? `**${fmt(peak, 1)} MiB** (before / peak / after: ${load.value} MiB${onHost('load')}; recorded ${load.recordedAt.slice(0, 10)})`
       : 'not recorded here: `npm run test:reliability` writes it (.reliability/load.json)',
     ok: load ? peak <= TARGETS.concurrentPeakMiB : undefined,
     why: '',
@@ -175,7 +181,7 @@ function footprintTargets(main: Results | undefined, all: Map<number, Results>):
   out.push({
     name: `RSS after a libvirtd restart ≤ ${TARGETS.restartGrowthMiB} MiB above before (the fault test)`,
     measured: restart
-      ? `**${growth >= 0 ? '+' : ''}${fmt(growth, 1)} MiB** (${restart.value} MiB; recorded ${restart.recordedAt.slice(0, 10)})`
+      ? `**${growth >= 0 ? '+' : ''}${fmt(growth, 1)} MiB** (${restart.value} MiB${onHost('libvirtd-restart')}; recorded ${restart.recordedAt.slice(0, 10)})`
       : 'not recorded here: `npm run test:reliability` writes it (.reliability/libvirtd-restart.json)',
     ok: restart ? growth <= TARGETS.restartGrowthMiB : undefined,
     why: '',
