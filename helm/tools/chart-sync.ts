@@ -277,7 +277,8 @@ export function chartDrift(): string[] {
 
 /**
  * Rewrites what differs from its sources and removes stale copies; returns the paths written or removed.
- * `npm run bench` calls it after storing its results, whose figures the chart's and the unit's sizing cite.
+ * `npm run bench` calls it after storing its results, and test/tools/reliability-report.ts after writing
+ * docs/reliability.md: the chart's and the unit's sizing cite figures of both.
  */
 export function writeChart(): string[] {
   const changed: string[] = [];

@@ -17,6 +17,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { writeChart } from '../../helm/tools/chart-sync.ts';
 import { RESULTS_DIR, readResult, type Figure, type ResultFile } from '../helpers/reliability.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -318,7 +319,11 @@ async function main(): Promise<number> {
     process.stderr.write(
       `reliability-report: warning: npm audit could not run (${audit.error || 'no answer'})\n`,
     );
-  if (!process.argv.includes('--stdout')) process.stderr.write(`reliability-report: wrote ${OUT}\n`);
+  if (!process.argv.includes('--stdout')) {
+    process.stderr.write(`reliability-report: wrote ${OUT}\n`);
+    // The chart's memory limit and the unit's MemoryMax cite the load test's peak from this document.
+    for (const path of writeChart()) process.stderr.write(`reliability-report: chart: wrote ${path}\n`);
+  }
   return missing.length + failed.length > 0 ? 1 : 0;
 }
 
