@@ -87,7 +87,7 @@ function memoryBreakdown(s: Soak): string {
   const maxOf = (k: 2 | 3 | 4): number =>
     Math.max(...s.memory.map((p) => p[k] ?? Number.NaN).filter(Number.isFinite));
   const parts = [
-    `an empty Node.js process is ${mib(s.nodeBaselineRssKiB)} MiB`,
+    `a Node.js process that runs nothing but a timer (\`node -e\`) is ${mib(s.nodeBaselineRssKiB)} MiB`,
     ...(s.rssAfterStartKiB !== undefined
       ? [`the exporter is ${mib(s.rssAfterStartKiB)} MiB once its code is loaded, before its first scrape`]
       : []),
@@ -115,7 +115,7 @@ function floorText(f: FootprintResult | undefined, limitMiB: number): string {
   if (!empty || !tls || !all) return '';
   return (
     ` Before its first scrape the exporter is already ${fmt(all.rss, 1)} MiB (${fmt(all.anon, 1)} MiB of it its own memory), ` +
-    `of which an empty Node.js is ${fmt(empty.rss, 1)} MiB and Node's HTTP and TLS modules bring it to ${fmt(tls.rss, 1)} MiB ` +
+    `of which Node.js before any import is ${fmt(empty.rss, 1)} MiB and Node's HTTP and TLS modules bring it to ${fmt(tls.rss, 1)} MiB ` +
     `(bench/footprint.ts, "Where the memory goes" below)` +
     (tls.rss > 0.8 * limitMiB
       ? `: a Node.js process cannot hold ${limitMiB} MiB, whatever this exporter does on top of it.`
