@@ -25,19 +25,13 @@ export interface ScrapeContext {
   readonly domainLabels: (uuid: string) => Record<string, string>;
   /** The label names matching {@link ScrapeContext.domainLabels}. */
   readonly domainLabelNames: readonly string[];
-  /**
-   * Rendered label text of one of a domain's label sets, cached across scrapes for as long as the
-   * domain's description (its XML) and name stay the same: `build` runs on a miss only and must depend on
-   * nothing else than the description, the name and `key` (which names the label set: `''` for the
-   * domain labels alone, `disk:vda`…). Returns `build()` uncached for a domain the inspection lacks.
-   */
-  readonly labelText: (uuid: string, key: string, build: () => string) => string;
   /** The domain of this inspection with that UUID, if any (one lookup, no map built per collector). */
   readonly instanceOf: (uuid: string) => Instance | undefined;
   /**
-   * The cached label texts of a domain of this inspection (the same cache as
-   * {@link ScrapeContext.labelText}, with the same rule for what a text may depend on): for hot loops,
-   * which look a subject's text up by its index or name without building a key or a closure.
+   * The label texts of a domain of this inspection, cached across scrapes for as long as the domain's
+   * description (its XML) and name stay the same: a text kept there must depend on nothing else (the
+   * collectors' src/collectors/texts.ts fills it). Hot loops look a subject's text up by its index or
+   * name without building a key or a closure.
    */
   readonly textsOf: (instance: Instance) => DomainTexts;
 }

@@ -218,19 +218,6 @@ class CollectorContext implements ScrapeContext {
     }
     return t.labels;
   }
-
-  labelText(uuid: string, key: string, build: () => string): string {
-    const i = this.#shared.byUuid.get(uuid);
-    if (i === undefined) return build();
-    const t = this.textsOf(i);
-    if (key === '') return (t.plain ??= build());
-    let text = t.keyed.get(key);
-    if (text === undefined) {
-      text = build();
-      t.keyed.set(key, text);
-    }
-    return text;
-  }
 }
 
 /** Runs one collector into its own sink; a failure is logged and reported, never thrown. */

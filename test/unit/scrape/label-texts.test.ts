@@ -92,7 +92,7 @@ test('cached label texts follow a rename, a new description and the identity lab
   await inspector.close();
 });
 
-// The cache behind ctx.labelText and ctx.textsOf (src/scrape/label-texts.ts): bounded by the last
+// The cache behind ctx.textsOf (src/scrape/label-texts.ts): bounded by the last
 // inspection's domains, and new texts whenever the description, the name or the identity labels change.
 test('LabelTextCache: drops vanished domains and renews a changed domain', () => {
   const base = { disks: [], vnics: [], nova: undefined, name: 'a' };

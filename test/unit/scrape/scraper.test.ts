@@ -118,7 +118,6 @@ describe('runScrape', () => {
     assert.notEqual(a.log, b.log, 'a logger per collector');
     assert.equal(a.instanceOf, c.instanceOf);
     assert.equal(a.textsOf, c.textsOf);
-    assert.equal(a.labelText, c.labelText);
     assert.equal(a.domainLabels, c.domainLabels);
     assert.notEqual(a.inspection, c.inspection, 'each scrape its own inspection');
     const uuid = c.inspection.instances[0]?.uuid ?? '';
